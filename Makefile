@@ -1,0 +1,48 @@
+# cytomine-sdk developer commands. Every target sets up .venv itself.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: venv generate check-generated validate-spec lint typecheck test pytest demo clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## Regenerate sdk/ from spec/ + generator/.
+generate: $(STAMP)
+	$(PY) generator/generate.py
+
+## Fail if sdk/ is not exactly what spec/ + generator/ produce.
+check-generated: $(STAMP)
+	$(PY) generator/generate.py --check
+
+## Validate the spec with openapi-generator and openapi-spec-validator.
+validate-spec: $(STAMP)
+	$(BIN)/openapi-generator-cli validate -i spec/openapi.yaml
+	$(BIN)/openapi-spec-validator spec/openapi.yaml
+
+lint: $(STAMP)
+	$(BIN)/ruff check sdk_core generator tests examples
+
+typecheck: $(STAMP)
+	$(BIN)/mypy sdk_core/cytomine_sdk
+
+pytest: $(STAMP)
+	$(BIN)/pytest -q
+
+## Everything CI runs.
+test: lint typecheck validate-spec check-generated pytest
+
+## Run examples/quickstart.py against CYTOMINE_HOST, or against a local stub server.
+demo: $(STAMP)
+	$(PY) -m tests.support.demo
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache
