@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import functools
+import os
 import re
 import sys
 from collections import Counter
@@ -17,7 +19,9 @@ sys.path.insert(0, str(ROOT / "generator"))
 
 from spec_index import Spec, SpecOperation  # noqa: E402
 
-INVENTORY = ROOT.parent / "shared" / "cytomine-api" / "endpoints.tsv"
+# CI has ../shared beside the clone; elsewhere point CYTOMINE_SHARED at it.
+SHARED = Path(os.environ.get("CYTOMINE_SHARED", ROOT.parent / "shared"))
+INVENTORY = SHARED / "cytomine-api" / "endpoints.tsv"
 GENERATIONS = {"in_current_core": "2026", "in_spring_2025": "2025", "in_grails_legacy": "legacy"}
 CRUD = {"list", "retrieve", "create", "update", "delete"}
 # First words of non-CRUD verbs: method names start with a verb and read as English.
@@ -38,7 +42,10 @@ def norm(path: str) -> str:
     return re.sub(r"\{[^}]*\}", "{}", path)
 
 
+@functools.cache
 def inventory() -> dict[tuple[str, str], dict[str, str]]:
+    if not INVENTORY.is_file():
+        pytest.skip(f"no inventory at {INVENTORY} (set CYTOMINE_SHARED)")
     with open(INVENTORY, encoding="utf-8") as fh:
         return {(row["method"], norm(row["path"])): row for row in csv.DictReader(fh, delimiter="\t")}
 
