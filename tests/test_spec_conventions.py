@@ -127,3 +127,20 @@ def test_each_service_file_holds_one_tag_and_every_path_is_referenced() -> None:
 def test_exclusions_have_reasons() -> None:
     for entry in SPEC.document.get("x-cytomine-excluded") or []:
         assert entry.get("reason") and entry.get("method") and entry.get("path")
+
+
+def _null_keys(node: Any, where: str) -> list[str]:
+    if isinstance(node, dict):
+        found = [f"{where}/{k}" for k, v in node.items() if v is None]
+        return found + [n for k, v in node.items() for n in _null_keys(v, f"{where}/{k}")]
+    if isinstance(node, list):
+        return [n for i, v in enumerate(node) for n in _null_keys(v, f"{where}/{i}")]
+    return []
+
+
+def test_no_key_without_value() -> None:
+    """An unquoted comma in a `{...}` flow mapping silently splits a description into a bogus key."""
+    found = []
+    for file in sorted((ROOT / "spec").rglob("*.yaml")):
+        found += _null_keys(yaml.safe_load(file.read_text(encoding="utf-8")), file.name)
+    assert found == []

@@ -57,7 +57,7 @@ class AnnotationListing(BaseModel):
     time: Optional[StrictInt] = Field(default=None, description="Slice group.")
     creator: Optional[StrictStr] = Field(default=None, description="User group; username of the creator.")
     name: Optional[StrictStr] = Field(default=None, description="User group; display name of the creator.")
-    group: Optional[StrictInt] = Field(default=None, description="Annotation group id (group columns")
+    group: Optional[StrictInt] = Field(default=None, description="Annotation group id (group columns, not selectable by show* parameters).")
     annotation_link: Optional[List[AnnotationListingLink]] = Field(default=None, description="Links to annotations of the same group (group columns, not selectable by show* parameters).", alias="annotationLink")
     additional_properties: Dict[str, Any] = {}
     __properties: ClassVar[List[str]] = ["id", "class", "created", "updated", "image", "slice", "project", "user", "nbComments", "countReviewedAnnotations", "reviewed", "cropURL", "smallCropURL", "url", "imageURL", "location", "geometryCompression", "area", "areaUnit", "perimeter", "perimeterUnit", "centroid", "term", "userByTerm", "track", "annotationTrack", "originalFilename", "instanceFilename", "channel", "zStack", "time", "creator", "name", "group", "annotationLink"]

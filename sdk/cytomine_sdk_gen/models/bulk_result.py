@@ -20,7 +20,7 @@ class BulkResult(BaseModel):
     """
     Answer of a bulk create (POST of a JSON array). 2025/2026 answer HTTP 200 with `{data, status}` where status is 200 (all saved), 206 (some) or 400 (none); legacy servers send the `data` object itself as the body with that HTTP status. Created ids are only given inside `message`.
     """ # noqa: E501
-    status: Optional[StrictInt] = Field(default=None, description="200 all saved")
+    status: Optional[StrictInt] = Field(default=None, description="200 all saved, 206 partly, 400 nothing saved.")
     data: Optional[BulkResultData] = None
     success: Optional[StrictBool] = Field(default=None, description="Legacy servers only (body is the data object).")
     message: Optional[StrictStr] = Field(default=None, description="Legacy servers only.")

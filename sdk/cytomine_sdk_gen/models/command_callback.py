@@ -18,7 +18,7 @@ class CommandCallback(BaseModel):
     """
     What the web UI does after a command; carries ids of the objects concerned.
     """ # noqa: E501
-    method: Optional[StrictStr] = Field(default=None, description="Name of the command")
+    method: Optional[StrictStr] = Field(default=None, description="Name of the command, e.g. be.cytomine.AddProjectCommand.")
     additional_properties: Dict[str, Any] = {}
     __properties: ClassVar[List[str]] = ["method"]
 

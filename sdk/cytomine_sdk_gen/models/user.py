@@ -26,7 +26,7 @@ class User(BaseModel):
     data_type: Optional[StrictStr] = Field(default=None, description="2026 repository record type, always `USER`.", alias="dataType")
     created: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     updated: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
-    deleted: Optional[datetime] = Field(default=None, description="Deletion date (2026 record")
+    deleted: Optional[datetime] = Field(default=None, description="Deletion date (2026 record, legacy); null while the account exists.")
     username: Optional[StrictStr] = Field(default=None, description="Login name; set on create only.")
     name: Optional[StrictStr] = Field(default=None, description="Display name.")
     full_name: Optional[StrictStr] = Field(default=None, description="First name and last name.", alias="fullName")
@@ -34,7 +34,7 @@ class User(BaseModel):
     lastname: Optional[StrictStr] = None
     email: Optional[StrictStr] = None
     language: Optional[StrictStr] = Field(default=None, description="Interface language code (2026 default `EN`).")
-    origin: Optional[StrictStr] = Field(default=None, description="Where the account comes from (2026 record")
+    origin: Optional[StrictStr] = Field(default=None, description="Where the account comes from (2026 record, legacy).")
     is_developer: Optional[StrictBool] = Field(default=None, description="Developer mode (2026). Create/update payloads use `developer`.", alias="isDeveloper")
     developer: Optional[StrictBool] = Field(default=None, description="Input only (2026 create/update): developer mode, shown as isDeveloper.")
     password: Optional[StrictStr] = Field(default=None, description="Input only (2026 create/update); never returned.")
