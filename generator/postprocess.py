@@ -7,11 +7,13 @@ openapi-generator renders the package; this step turns it into what sdk/ ships:
   (server generations, paging style, command key), which sdk_core uses at run time (pagination,
   signing decisions) and the tests use to check every operation against the inventory;
 - textual rewrites listed in REWRITES are applied; each must match, so a generator upgrade that
-  changes the code under a rewrite fails loudly instead of silently shipping unpatched code.
+  changes the code under a rewrite fails loudly instead of silently shipping unpatched code;
+- models are made lenient with servers and strict with users (make_models_lenient).
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -55,6 +57,72 @@ OPERATIONS: dict[str, Operation] = {
 '''
 
 
+ENUM_MISSING = '''
+
+    @classmethod
+    def _missing_(cls, value: object) -> Self | None:
+        # A value added by a newer server becomes a member of its own instead of an error.
+        if not isinstance(value, str):
+            return None
+        member = str.__new__(cls, value)
+        member._name_ = value
+        member._value_ = value
+        return member
+'''
+
+MODEL_CONFIG = """model_config = ConfigDict(
+        # Strict when users build models; server data is validated with strict=False (from_dict,
+        # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
+        strict=True,
+        extra="allow",
+        coerce_numbers_to_str=True,"""
+
+FROM_DICT = re.compile(
+    r"(    @classmethod\n    def from_dict\(cls, obj: Optional\[Dict\[str, Any\]\]\) -> Optional\[Self\]:\n"
+    r"        \"\"\"[^\n]*\"\"\"\n)(.*?)(?=\n    (?:@|def )|\Z)",
+    re.DOTALL,
+)
+FROM_DICT_BODY = """        if obj is None:
+            return None
+        # Server data: lenient validation, nested models and unknown fields included.
+        return cls.model_validate(obj, strict=False)
+"""
+STRICT_TYPES = {"StrictStr": "str", "StrictInt": "int", "StrictFloat": "float", "StrictBool": "bool"}
+
+
+def _lenient_model(text: str, name: str) -> str:
+    if "(str, Enum):" in text:
+        return text.rstrip("\n") + "\n" + ENUM_MISSING
+    if "additional_properties" in text:
+        raise SystemExit(f"post-processing: {name} declares additionalProperties; models keep extras natively")
+    lines = []
+    for line in text.split("\n"):
+        if line.startswith("from pydantic import "):
+            names = [n.strip() for n in line[len("from pydantic import "):].split(",")]
+            line = "from pydantic import " + ", ".join(n for n in names if n not in STRICT_TYPES)
+        else:
+            line = re.sub(r"\bStrict(Str|Int|Float|Bool)\b", lambda m: STRICT_TYPES[m.group(0)], line)
+        lines.append(line)
+    # The JSON field `class` is `var_class` for the generator; `java_class` says what it holds.
+    # (The generator's own name mapping would add a Python validator to every model instance.)
+    lines = [re.sub(r"\bvar_class\b", "java_class", line) for line in lines]
+    text = "\n".join(lines)
+    if text.count("model_config = ConfigDict(") != 1:
+        raise SystemExit(f"post-processing: {name} has no single model_config")
+    text = text.replace("model_config = ConfigDict(", MODEL_CONFIG)
+    text, n = FROM_DICT.subn(lambda m: m.group(1) + FROM_DICT_BODY, text)
+    if n != 1:
+        raise SystemExit(f"post-processing: {name}: from_dict not found")
+    return text
+
+
+def make_models_lenient(package: Path) -> None:
+    """Lenient with servers (coercion, unknown fields and enum values kept), strict with users."""
+    for file in sorted((package / "models").glob("*.py")):
+        if file.name != "__init__.py":
+            file.write_text(_lenient_model(file.read_text(encoding="utf-8"), file.name), encoding="utf-8")
+
+
 def write_index(spec_path: Path, dest: Path) -> None:
     lines = [INDEX_HEADER]
     for op in sorted(Spec(spec_path).operations(), key=lambda o: o.operation_id):
@@ -81,6 +149,7 @@ def apply_rewrites(package: Path) -> None:
 def postprocess(raw_package: Path, dest_package: Path, spec_path: Path) -> None:
     """Turn the generator's package at raw_package into the shipped one at dest_package."""
     apply_rewrites(raw_package)
+    make_models_lenient(raw_package)
     variants = sum(1 for op in Spec(spec_path).operations() if op.bulk_of)
     restored = restore_paths(raw_package)
     if restored != variants:

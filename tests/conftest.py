@@ -100,6 +100,15 @@ class CytomineTestServer:
         return self.seen[-1]
 
 
+@pytest.fixture(autouse=True)
+def _isolated_settings(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads the developer's own profiles or Cytomine environment variables."""
+    monkeypatch.setenv("CYTOMINE_CONFIG", str(tmp_path_factory.mktemp("config") / "config.ini"))
+    for name in ("CYTOMINE_PROFILE", "CYTOMINE_HOST", "CYTOMINE_PUBLIC_KEY", "CYTOMINE_PRIVATE_KEY",
+                 "CYTOMINE_TOKEN", "CYTOMINE_SIGNATURE"):
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture(params=["2026", "2025", "legacy"])
 def generation(request: pytest.FixtureRequest) -> str:
     return str(request.param)

@@ -89,8 +89,11 @@ def response_schema(op: SpecOperation) -> tuple[str | None, Any]:
     json_content = content.get("application/json")
     if json_content is None:
         return None, b"\x89PNG binary"
-    ref = json_content["schema"].get("$ref", "")
-    name = ref.rsplit("/", 1)[-1] or None
+    schema = json_content["schema"]
+    if schema.get("type") == "array":
+        item = schema["items"]["$ref"].rsplit("/", 1)[-1]
+        return f"List[{item}]", [{"id": 1}, {"id": 2}]
+    name = schema.get("$ref", "").rsplit("/", 1)[-1] or None
     if name and name.endswith("Collection"):
         return name, {"collection": [{"id": 1}, {"id": 2}], "offset": 0, "perPage": 2, "size": 2, "totalPages": 1}
     return name, {"id": 1}
@@ -133,5 +136,7 @@ def test_operation_contract(server2026: CytomineTestServer, op: SpecOperation) -
     assert seen.query == expected_query
     if schema_name is None:
         assert result == b"\x89PNG binary"
+    elif schema_name.startswith("List["):
+        assert [type(r).__name__ for r in result] == [schema_name[5:-1]] * 2
     else:
         assert type(result).__name__ == schema_name

@@ -144,3 +144,24 @@ def test_no_key_without_value() -> None:
     for file in sorted((ROOT / "spec").rglob("*.yaml")):
         found += _null_keys(yaml.safe_load(file.read_text(encoding="utf-8")), file.name)
     assert found == []
+
+
+def _inline_enums(node: Any, where: str) -> list[str]:
+    if isinstance(node, dict):
+        found = []
+        for key, value in node.items():
+            if key == "properties" and isinstance(value, dict):
+                found += [f"{where}/{n}" for n, prop in value.items() if isinstance(prop, dict) and "enum" in prop]
+            found += _inline_enums(value, f"{where}/{key}")
+        return found
+    if isinstance(node, list):
+        return [n for i, v in enumerate(node) for n in _inline_enums(v, f"{where}/{i}")]
+    return []
+
+
+def test_schema_enums_are_named() -> None:
+    """Named enum schemas become lenient enums; inline ones would refuse a newer server's values."""
+    found = []
+    for file in sorted((ROOT / "spec").rglob("*.yaml")):
+        found += _inline_enums(yaml.safe_load(file.read_text(encoding="utf-8")), file.name)
+    assert found == []

@@ -14,6 +14,7 @@ __all__ = [
     "ImageInstanceApi",
     "OntologyApi",
     "ProjectApi",
+    "ProjectCommandApi",
     "ServerApi",
     "TermApi",
     "UserApi",
@@ -40,6 +41,7 @@ __all__ = [
     "CollectionEnvelope",
     "CommandCallback",
     "CommandEnvelope",
+    "CommandHistory",
     "ErrorBody",
     "ImageInstance",
     "ImageInstanceCollection",
@@ -51,6 +53,7 @@ __all__ = [
     "Project",
     "ProjectCollection",
     "ProjectCommand",
+    "RecordType",
     "ServerPing",
     "Term",
     "TermCollection",
@@ -69,6 +72,7 @@ if _typing.TYPE_CHECKING:
     from cytomine_sdk_gen.api.image_instance_api import ImageInstanceApi as ImageInstanceApi
     from cytomine_sdk_gen.api.ontology_api import OntologyApi as OntologyApi
     from cytomine_sdk_gen.api.project_api import ProjectApi as ProjectApi
+    from cytomine_sdk_gen.api.project_command_api import ProjectCommandApi as ProjectCommandApi
     from cytomine_sdk_gen.api.server_api import ServerApi as ServerApi
     from cytomine_sdk_gen.api.term_api import TermApi as TermApi
     from cytomine_sdk_gen.api.user_api import UserApi as UserApi
@@ -99,6 +103,7 @@ if _typing.TYPE_CHECKING:
     from cytomine_sdk_gen.models.collection_envelope import CollectionEnvelope as CollectionEnvelope
     from cytomine_sdk_gen.models.command_callback import CommandCallback as CommandCallback
     from cytomine_sdk_gen.models.command_envelope import CommandEnvelope as CommandEnvelope
+    from cytomine_sdk_gen.models.command_history import CommandHistory as CommandHistory
     from cytomine_sdk_gen.models.error_body import ErrorBody as ErrorBody
     from cytomine_sdk_gen.models.image_instance import ImageInstance as ImageInstance
     from cytomine_sdk_gen.models.image_instance_collection import ImageInstanceCollection as ImageInstanceCollection
@@ -110,6 +115,7 @@ if _typing.TYPE_CHECKING:
     from cytomine_sdk_gen.models.project import Project as Project
     from cytomine_sdk_gen.models.project_collection import ProjectCollection as ProjectCollection
     from cytomine_sdk_gen.models.project_command import ProjectCommand as ProjectCommand
+    from cytomine_sdk_gen.models.record_type import RecordType as RecordType
     from cytomine_sdk_gen.models.server_ping import ServerPing as ServerPing
     from cytomine_sdk_gen.models.term import Term as Term
     from cytomine_sdk_gen.models.term_collection import TermCollection as TermCollection
@@ -127,6 +133,7 @@ else:
         "ImageInstanceApi": ".api.image_instance_api",
         "OntologyApi": ".api.ontology_api",
         "ProjectApi": ".api.project_api",
+        "ProjectCommandApi": ".api.project_command_api",
         "ServerApi": ".api.server_api",
         "TermApi": ".api.term_api",
         "UserApi": ".api.user_api",
@@ -153,6 +160,7 @@ else:
         "CollectionEnvelope": ".models.collection_envelope",
         "CommandCallback": ".models.command_callback",
         "CommandEnvelope": ".models.command_envelope",
+        "CommandHistory": ".models.command_history",
         "ErrorBody": ".models.error_body",
         "ImageInstance": ".models.image_instance",
         "ImageInstanceCollection": ".models.image_instance_collection",
@@ -164,6 +172,7 @@ else:
         "Project": ".models.project",
         "ProjectCollection": ".models.project_collection",
         "ProjectCommand": ".models.project_command",
+        "RecordType": ".models.record_type",
         "ServerPing": ".models.server_ping",
         "Term": ".models.term",
         "TermCollection": ".models.term_collection",

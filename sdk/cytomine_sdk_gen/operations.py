@@ -40,6 +40,8 @@ OPERATIONS: dict[str, Operation] = {
     'project.list_by_user': Operation('project_api', 'list_by_user', 'GET', '/api/user/{id}/project.json', ('2026', '2025', 'legacy'), 'max-offset', None),
     'project.retrieve': Operation('project_api', 'retrieve', 'GET', '/api/project/{id}.json', ('2026', '2025', 'legacy'), None, None),
     'project.update': Operation('project_api', 'update', 'PUT', '/api/project/{id}.json', ('2026', '2025', 'legacy'), None, 'project'),
+    'project_command.list_history': Operation('project_command_api', 'list_history', 'GET', '/api/commandhistory.json', ('2026', '2025', 'legacy'), 'max-offset', None),
+    'project_command.list_history_by_project': Operation('project_command_api', 'list_history_by_project', 'GET', '/api/project/{id}/commandhistory.json', ('2026', '2025', 'legacy'), 'max-offset', None),
     'server.ping': Operation('server_api', 'ping', 'GET', '/server/ping', ('2026', '2025', 'legacy'), None, None),
     'server.ping_json': Operation('server_api', 'ping_json', 'GET', '/server/ping.json', ('2025', 'legacy'), None, None),
     'term.create': Operation('term_api', 'create', 'POST', '/api/term.json', ('2026', '2025', 'legacy'), None, 'term'),

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from cytomine_sdk_gen.api.image_instance_api import ImageInstanceApi
     from cytomine_sdk_gen.api.ontology_api import OntologyApi
     from cytomine_sdk_gen.api.project_api import ProjectApi
+    from cytomine_sdk_gen.api.project_command_api import ProjectCommandApi
     from cytomine_sdk_gen.api.server_api import ServerApi
     from cytomine_sdk_gen.api.term_api import TermApi
     from cytomine_sdk_gen.api.user_api import UserApi
@@ -26,6 +27,7 @@ SERVICE_APIS = (
     "image_instance_api",
     "ontology_api",
     "project_api",
+    "project_command_api",
     "server_api",
     "term_api",
     "user_api",
@@ -69,6 +71,13 @@ class ServiceApis:
         from cytomine_sdk_gen.api.project_api import ProjectApi
 
         return ProjectApi(self)
+
+    @cached_property
+    def project_command_api(self) -> ProjectCommandApi:
+        """Operations of the `project_command` service."""
+        from cytomine_sdk_gen.api.project_command_api import ProjectCommandApi
+
+        return ProjectCommandApi(self)
 
     @cached_property
     def server_api(self) -> ServerApi:

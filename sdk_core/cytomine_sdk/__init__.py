@@ -21,23 +21,34 @@ __all__ = [
     "ApiClient",
     "Configuration",
     "CytomineError",
+    "IncompleteListError",
+    "InsecureTransportWarning",
+    "Page",
     "__version__",
     "exceptions",
     "models",
+    "pages",
+    "paginate",
 ]
 
 if TYPE_CHECKING:
     from cytomine_sdk import exceptions, models
     from cytomine_sdk.client import ApiClient
-    from cytomine_sdk.configuration import Configuration
+    from cytomine_sdk.configuration import Configuration, InsecureTransportWarning
     from cytomine_sdk.exceptions import CytomineError
+    from cytomine_sdk.pagination import IncompleteListError, Page, pages, paginate
 
 _LAZY = {
     "ApiClient": ("cytomine_sdk.client", "ApiClient"),
     "Configuration": ("cytomine_sdk.configuration", "Configuration"),
     "CytomineError": ("cytomine_sdk.exceptions", "CytomineError"),
+    "InsecureTransportWarning": ("cytomine_sdk.configuration", "InsecureTransportWarning"),
     "exceptions": ("cytomine_sdk.exceptions", None),
     "models": ("cytomine_sdk.models", None),
+    "IncompleteListError": ("cytomine_sdk.pagination", "IncompleteListError"),
+    "Page": ("cytomine_sdk.pagination", "Page"),
+    "pages": ("cytomine_sdk.pagination", "pages"),
+    "paginate": ("cytomine_sdk.pagination", "paginate"),
 }
 
 

@@ -7,21 +7,26 @@ known, which is what Cytomine servers check (facts.md section 1.2).
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
+import random
 import time
 from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any
 from urllib.parse import urlencode
 
+import cytomine_sdk_gen.models as _generated_models
 import urllib3
 from cytomine_sdk_gen.api_client import ApiClient as _GeneratedApiClient
+from cytomine_sdk_gen.api_response import ApiResponse
 from cytomine_sdk_gen.rest import RESTResponse
-from cytomine_sdk_gen.service_apis import ServiceApis
-from urllib3.exceptions import HTTPError, NewConnectionError
+from cytomine_sdk_gen.service_apis import SERVICE_APIS, ServiceApis
+from pydantic import BaseModel
+from urllib3.exceptions import HTTPError, MaxRetryError, NewConnectionError
 from urllib3.exceptions import TimeoutError as _Urllib3Timeout
-from urllib3.util import parse_url
+from urllib3.util import Retry, parse_url
 
 from cytomine_sdk import __version__
 from cytomine_sdk.configuration import Configuration
@@ -30,12 +35,16 @@ from cytomine_sdk.exceptions import (
     APIStatusError,
     APITimeoutError,
     InvalidResponseError,
+    RedactingFilter,
     redact_url,
     status_error_class,
 )
+from cytomine_sdk.parsing import parse_model, parse_model_list
 from cytomine_sdk.signing import Generation, KeySigner, http_date
 
 logger = logging.getLogger("cytomine_sdk")
+# urllib3 logs request lines at DEBUG: keep tokens passed in queries (downloads) out of them.
+logging.getLogger("urllib3.connectionpool").addFilter(RedactingFilter())
 
 USER_AGENT = f"cytomine-sdk/{__version__} (python)"
 # Error bodies are read whole up to this size for the exception's message.
@@ -78,10 +87,16 @@ class ApiClient(ServiceApis, _GeneratedApiClient):
         if not isinstance(configuration, Configuration):
             raise TypeError("configuration: expected a cytomine_sdk.Configuration")
         # The generated __init__ builds a transport of its own: set only what its methods read.
-        self.configuration = configuration
         self.default_headers: dict[str, str] = {"User-Agent": USER_AGENT}
         self.cookie = None
         self.client_side_validation = True
+        self._configure(configuration)
+        self._http = _make_pool(configuration)
+
+    def _configure(self, configuration: Configuration) -> None:
+        """Derive, once, everything each request needs from the configuration."""
+        previous = getattr(self, "configuration", None)
+        self.configuration = configuration
         self._signer = (
             KeySigner(configuration.public_key, configuration.private_key)
             if configuration.public_key and configuration.private_key
@@ -89,10 +104,27 @@ class ApiClient(ServiceApis, _GeneratedApiClient):
         )
         self._bearer = f"Bearer {configuration.token}" if configuration.token else None
         self._auto = configuration.signature == "auto"
-        # The scheme last accepted by the server (auto), or the configured one.
-        self._generation: Generation = "2026" if self._auto else configuration.signature  # type: ignore[assignment]
+        if previous is None or previous.signature != configuration.signature or previous.host != configuration.host:
+            # The scheme last accepted by the server (auto), or the configured one.
+            self._generation: Generation = "2026" if self._auto else configuration.signature  # type: ignore[assignment]
         self._timeout = urllib3.Timeout(connect=configuration.connect_timeout, read=configuration.read_timeout)
-        self._http = _make_pool(configuration)
+        self._retry = _retry_policy(configuration)
+
+    def with_options(self, **changes: Any) -> ApiClient:
+        """A client with some settings changed, sharing this one's connections.
+
+        For example ``api_client.with_options(max_retries=0, read_timeout=300)`` or
+        ``api_client.with_options(retry_non_idempotent=True).annotation_api.create_many(...)``.
+        Takes the `Configuration` parameters.
+        """
+        configuration = self.configuration.replace(**changes)
+        clone = copy.copy(self)
+        for name in SERVICE_APIS:
+            clone.__dict__.pop(name, None)  # their api_client is this client
+        clone._configure(configuration)
+        if any(getattr(configuration, k) != getattr(self.configuration, k) for k in _POOL_SETTINGS):
+            clone._http = _make_pool(configuration)
+        return clone
 
     @property
     def generation(self) -> Generation:
@@ -139,18 +171,40 @@ class ApiClient(ServiceApis, _GeneratedApiClient):
 
     def response_deserialize(
         self, response_data: RESTResponse, response_types_map: dict[str, Any] | None = None
-    ) -> Any:
-        """Parse a response with the generated models; unparseable answers raise InvalidResponseError."""
+    ) -> ApiResponse[Any]:
+        """Parse an answer (already read) into the operation's declared type.
+
+        Models are parsed from the raw bytes, leniently (see cytomine_sdk.parsing); an answer that
+        is not JSON where JSON is declared raises InvalidResponseError.
+        """
+        status = response_data.status
+        types_map = response_types_map or {}
+        response_type = types_map.get(str(status)) or types_map.get(f"{str(status)[0]}XX")
+        raw: bytes = response_data.data or b""
         try:
-            return super().response_deserialize(response_data, response_types_map)
+            data = self._parse(response_type, raw, response_data.headers.get("content-type"))
         except ValueError as exc:
             raise InvalidResponseError(
-                f"cannot parse the answer: {exc}",
-                status=response_data.status,
+                f"cannot parse the answer as {response_type}: {exc}",
+                status=status,
                 method=getattr(response_data, "method", "?"),
                 url=getattr(response_data, "url", "?"),
-                body=response_data.data or b"",
+                body=raw,
             ) from exc
+        return ApiResponse(status_code=status, data=data, headers=response_data.headers, raw_data=raw)
+
+    def _parse(self, response_type: str | None, raw: bytes, content_type: str | None) -> Any:
+        if response_type is None:
+            return None
+        if response_type in ("bytes", "bytearray"):
+            return raw
+        if not raw.strip():
+            return None  # e.g. 2026 repository creates may answer an empty body
+        list_of = response_type[5:-1] if response_type.startswith("List[") else None
+        model = getattr(_generated_models, list_of or response_type, None)
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            return parse_model_list(model, raw) if list_of else parse_model(model, raw)
+        return self.deserialize(raw.decode("utf-8", "replace"), response_type, content_type)
 
     # -- transport ---------------------------------------------------------------------------
 
@@ -165,8 +219,10 @@ class ApiClient(ServiceApis, _GeneratedApiClient):
     ) -> urllib3.BaseHTTPResponse:
         """Send one request with credentials and return the response, body not yet read.
 
-        `url` is absolute or a path below the configured host. Error statuses raise a subclass of
-        APIStatusError; with ``signature="auto"`` a 401 is retried once with the other scheme.
+        `url` is absolute or a path below the configured host. Connection errors, timeouts and
+        statuses 429/502/503/504 are retried per the configuration (each attempt signed anew);
+        error statuses then raise a subclass of APIStatusError, connection problems
+        APIConnectionError. With ``signature="auto"`` a 401 is re-sent once with the other scheme.
         """
         if not url.startswith(("http://", "https://")):
             url = self.configuration.host + url
@@ -175,18 +231,75 @@ class ApiClient(ServiceApis, _GeneratedApiClient):
         # The request target urllib3 sends, which 2025/legacy servers sign.
         target = parse_url(url).request_uri
         content_type = request_headers.get("Content-Type", "")
-        generation = self._generation
-        resp = self._send_signed(generation, method, url, target, content_type, request_headers, body, timeout)
-        if resp.status == 401 and self._auto and self._signer is not None:
-            resp.drain_conn()
-            resp.release_conn()
-            generation = "2025" if generation == "2026" else "2026"
-            resp = self._send_signed(generation, method, url, target, content_type, request_headers, body, timeout)
-        if self._auto and resp.status != 401:
-            self._generation = generation
+        retry = self._retry
+        while True:
+            try:
+                resp = self._send_authenticated(method, url, target, content_type, request_headers, body, timeout)
+            except HTTPError as exc:
+                try:
+                    retry = retry.increment(method, url, error=exc)
+                except Exception:  # urllib3 re-raises `exc` or raises MaxRetryError: no retry left
+                    raise _transport_error(exc, method, url) from exc
+                self._wait_before_retry(retry, method, url, f"{type(exc).__name__}", None)
+                continue
+            if retry.is_retry(method, resp.status, has_retry_after="Retry-After" in resp.headers):
+                try:
+                    retry = retry.increment(method, url, response=resp)
+                except MaxRetryError:
+                    pass  # out of retries: the error status is raised below
+                else:
+                    resp.drain_conn()
+                    resp.release_conn()
+                    self._wait_before_retry(retry, method, url, f"HTTP {resp.status}", resp)
+                    continue
+            break
         if resp.status >= 300 and resp.status != 304:
             raise self._status_error(resp, method, url)
         return resp
+
+    def _send_authenticated(
+        self,
+        method: str,
+        url: str,
+        target: str,
+        content_type: str,
+        headers: dict[str, str],
+        body: bytes | None,
+        timeout: Timeout,
+    ) -> urllib3.BaseHTTPResponse:
+        generation = self._generation
+        resp = self._send_signed(generation, method, url, target, content_type, headers, body, timeout)
+        if resp.status == 401 and self._auto and self._signer is not None:
+            # The other scheme may be the server's: a 401 is answered before any processing,
+            # so re-sending is safe whatever the method.
+            resp.drain_conn()
+            resp.release_conn()
+            generation = "2025" if generation == "2026" else "2026"
+            resp = self._send_signed(generation, method, url, target, content_type, headers, body, timeout)
+        if self._auto and resp.status != 401:
+            self._generation = generation
+        return resp
+
+    def _wait_before_retry(
+        self, retry: Retry, method: str, url: str, cause: str, resp: urllib3.BaseHTTPResponse | None
+    ) -> None:
+        config = self.configuration
+        wait = retry.get_retry_after(resp) if resp is not None else None
+        if wait is None:
+            # Exponential backoff with jitter: backoff * 2^(n-1), plus up to as much again.
+            base = config.retry_backoff * 2 ** (len(retry.history) - 1)
+            wait = base + random.uniform(0, base)
+        wait = min(wait, config.max_retry_wait)
+        logger.info(
+            "%s %s: %s, retry %d of %d in %.2f s",
+            method,
+            redact_url(url),
+            cause,
+            len(retry.history),
+            config.max_retries,
+            wait,
+        )
+        time.sleep(wait)
 
     def _send_signed(
         self,
@@ -206,19 +319,16 @@ class ApiClient(ServiceApis, _GeneratedApiClient):
         elif self._bearer is not None:
             headers["Authorization"] = self._bearer
         started = time.perf_counter()
-        try:
-            resp = self._http.urlopen(
-                method,
-                url,
-                body=body,
-                headers=headers,
-                timeout=self._timeout if timeout is None else _timeout(timeout),
-                retries=False,
-                redirect=False,
-                preload_content=False,
-            )
-        except HTTPError as exc:
-            raise _transport_error(exc, method, url) from exc
+        resp = self._http.urlopen(
+            method,
+            url,
+            body=body,
+            headers=headers,
+            timeout=self._timeout if timeout is None else _timeout(timeout),
+            retries=False,
+            redirect=False,
+            preload_content=False,
+        )
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
                 "%s %s -> %d in %.1f ms",
@@ -245,6 +355,28 @@ class ApiClient(ServiceApis, _GeneratedApiClient):
         )
 
 
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"})
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+
+
+def _retry_policy(configuration: Configuration) -> Retry:
+    """What is retried; `ApiClient.send` waits and re-signs between attempts itself."""
+    methods = IDEMPOTENT_METHODS | ({"POST", "PATCH"} if configuration.retry_non_idempotent else set())
+    n = configuration.max_retries
+    return Retry(
+        total=n,
+        connect=n,
+        read=n,
+        status=n,
+        other=0,  # e.g. TLS errors: retrying does not help
+        redirect=0,
+        allowed_methods=methods,
+        status_forcelist=RETRY_STATUSES,
+        respect_retry_after_header=True,
+        raise_on_status=False,
+    )
+
+
 def _timeout(value: float | tuple[float, float]) -> urllib3.Timeout:
     if isinstance(value, tuple):
         return urllib3.Timeout(connect=value[0], read=value[1])
@@ -269,6 +401,9 @@ def _encode_body(headers: dict[str, str], body: Any, post_params: Sequence[tuple
         return body.encode("utf-8")
     headers["Content-Type"] = content_type or "application/json"
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+_POOL_SETTINGS = ("verify_ssl", "ssl_ca_cert", "proxy", "pool_maxsize")
 
 
 def _make_pool(configuration: Configuration) -> urllib3.PoolManager:

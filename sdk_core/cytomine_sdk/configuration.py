@@ -2,14 +2,38 @@
 
 from __future__ import annotations
 
+import inspect
+import ipaddress
 import os
-from typing import get_args
+import sys
+import warnings
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, get_args
 from urllib.parse import urlsplit
 
 from cytomine_sdk.signing import SIGNATURE_SETTINGS, SignatureSetting
 
+if TYPE_CHECKING:
+    import argparse
+
+    from cytomine_sdk.profiles import StrPath
+
 DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_READ_TIMEOUT = 60.0
+DEFAULT_MAX_RETRIES = 3
+DEFAULT_MAX_RETRY_WAIT = 60.0
+# Environment variables read by from_env and from_args, and the setting each gives.
+ENV_VARS = {
+    "CYTOMINE_HOST": "host",
+    "CYTOMINE_PUBLIC_KEY": "public_key",
+    "CYTOMINE_PRIVATE_KEY": "private_key",
+    "CYTOMINE_TOKEN": "token",
+    "CYTOMINE_SIGNATURE": "signature",
+}
+
+
+class InsecureTransportWarning(UserWarning):
+    """API keys or a token are about to be sent over plain http to a host that is not loopback."""
 
 
 def normalize_host(host: str) -> str:
@@ -46,6 +70,17 @@ class Configuration:
         verify_ssl, ssl_ca_cert: TLS certificate checks (on by default) and a custom CA bundle.
         proxy: URL of an HTTP(S) proxy.
         pool_maxsize: connections kept open per host.
+        max_retries: how many times a failed request is re-sent (default 3; 0 disables): on
+            connection errors, timeouts and statuses 429, 502, 503 and 504, with exponential
+            backoff and jitter, honouring Retry-After. Only idempotent methods (GET, HEAD, PUT,
+            DELETE, OPTIONS) are retried unless `retry_non_idempotent` is set.
+        retry_backoff: base of the exponential backoff in seconds (0.5 -> 0.5, 1, 2, ... plus jitter).
+        max_retry_wait: the longest wait before a retry, Retry-After included (seconds).
+        retry_non_idempotent: also retry POST and PATCH (only for requests safe to repeat).
+
+    Warns:
+        InsecureTransportWarning: keys or a token would be sent over plain ``http://`` to a host
+            that is not loopback (127.0.0.0/8, ::1, localhost).
     """
 
     # Read by the generated ApiClient when it builds URLs.
@@ -68,6 +103,10 @@ class Configuration:
         ssl_ca_cert: str | None = None,
         proxy: str | None = None,
         pool_maxsize: int = 10,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        retry_backoff: float = 0.5,
+        max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT,
+        retry_non_idempotent: bool = False,
     ) -> None:
         self.host = normalize_host(host)
         if (public_key is None) != (private_key is None):
@@ -85,6 +124,11 @@ class Configuration:
                 raise ValueError(f"{name}: expected a positive number of seconds, got {seconds!r}")
         if isinstance(pool_maxsize, bool) or not isinstance(pool_maxsize, int) or pool_maxsize < 1:
             raise ValueError(f"pool_maxsize: expected a positive integer, got {pool_maxsize!r}")
+        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+            raise ValueError(f"max_retries: expected an integer >= 0, got {max_retries!r}")
+        for name, seconds in (("retry_backoff", retry_backoff), ("max_retry_wait", max_retry_wait)):
+            if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
+                raise ValueError(f"{name}: expected a number of seconds >= 0, got {seconds!r}")
         self.public_key = public_key
         self.private_key = private_key
         self.token = token
@@ -95,23 +139,103 @@ class Configuration:
         self.ssl_ca_cert = ssl_ca_cert
         self.proxy = proxy
         self.pool_maxsize = pool_maxsize
+        self.max_retries = max_retries
+        self.retry_backoff = float(retry_backoff)
+        self.max_retry_wait = float(max_retry_wait)
+        self.retry_non_idempotent = bool(retry_non_idempotent)
+        if public_key is not None or token is not None:
+            _warn_if_plain_http(self.host, "API keys" if public_key is not None else "token")
 
     @classmethod
     def from_env(cls, **overrides: object) -> Configuration:
         """Read `CYTOMINE_HOST`, `CYTOMINE_PUBLIC_KEY`, `CYTOMINE_PRIVATE_KEY`, `CYTOMINE_TOKEN`
-        and `CYTOMINE_SIGNATURE`; keyword arguments override them."""
-        env = {
-            "host": os.environ.get("CYTOMINE_HOST"),
-            "public_key": os.environ.get("CYTOMINE_PUBLIC_KEY"),
-            "private_key": os.environ.get("CYTOMINE_PRIVATE_KEY"),
-            "token": os.environ.get("CYTOMINE_TOKEN"),
-            "signature": os.environ.get("CYTOMINE_SIGNATURE"),
-        }
-        kwargs: dict[str, object] = {k: v for k, v in env.items() if v}
-        kwargs.update(overrides)
-        if "host" not in kwargs:
-            raise ValueError("host: set CYTOMINE_HOST or pass host=")
-        return cls(**kwargs)  # type: ignore[arg-type]
+        and `CYTOMINE_SIGNATURE`; keyword arguments override them.
+
+        If `CYTOMINE_PROFILE` is set, that profile (see `cytomine_sdk.profiles`) is loaded first and
+        the variables above override it. With neither a host nor `CYTOMINE_PROFILE`, the
+        ``[default]`` profile of the profiles file is used when there is one (it is never merged
+        with a host given elsewhere). In every layer a token replaces keys from the layers below
+        and keys replace a token; empty variables and ``None`` keywords count as not given.
+        """
+        return cls._from_layers(
+            os.environ.get("CYTOMINE_PROFILE") or None,
+            [_env_settings(), overrides],
+            "host: set CYTOMINE_HOST or CYTOMINE_PROFILE, pass host=, or add a [default] profile to",
+        )
+
+    @classmethod
+    def from_profile(cls, name: str = "default", *, path: StrPath | None = None, **overrides: object) -> Configuration:
+        """The configuration saved as profile `name` (see `cytomine_sdk.profiles`).
+
+        Args:
+            name: the profile name.
+            path: the profiles file; defaults to `cytomine_sdk.profiles.config_path()`.
+            overrides: `Configuration` parameters that replace the profile's (a token replaces
+                the profile's keys and keys its token; ``None`` counts as not given).
+        """
+        from cytomine_sdk.profiles import load_profile
+
+        settings = _merged(load_profile(name, path), overrides)
+        if "host" not in settings:
+            raise ValueError(f"host: profile {name!r} has no host; add 'host = ...' to it or pass host=")
+        return cls(**settings)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_args(
+        cls, namespace: argparse.Namespace | tuple[argparse.Namespace, list[str]], **overrides: object
+    ) -> Configuration:
+        """The configuration from options added by `cytomine_sdk.arguments.add_arguments`.
+
+        Precedence: keyword `overrides` > command line > environment (as `from_env`) > profile
+        (``--profile``, else `CYTOMINE_PROFILE`, else the ``[default]`` profile when no host is
+        given anywhere). Also applies ``--log_level``/``--verbose`` to the `cytomine_sdk` logger.
+
+        Args:
+            namespace: what `parse_args()` returns, or the `(namespace, rest)` tuple of
+                `parse_known_args()`. Missing attributes and ``None`` values count as not given.
+            overrides: `Configuration` parameters that win over everything else.
+
+        Raises:
+            ValueError: ``--base_path`` is not the official client's ``/api/`` (put a server
+                prefix in ``--host``), or the combined settings are invalid.
+        """
+        from cytomine_sdk.arguments import _connection_args
+
+        profile, command_line = _connection_args(namespace)
+        return cls._from_layers(
+            profile or os.environ.get("CYTOMINE_PROFILE") or None,
+            [_env_settings(), command_line, overrides],
+            "host: pass --host, set CYTOMINE_HOST or CYTOMINE_PROFILE, use --profile, or add a [default] profile to",
+        )
+
+    @classmethod
+    def _from_layers(cls, profile: str | None, layers: list[Mapping[str, object]], no_host: str) -> Configuration:
+        from cytomine_sdk import profiles
+
+        given = [{key: value for key, value in layer.items() if value is not None} for layer in layers]
+        if profile is not None:
+            base = profiles.load_profile(profile)
+        elif not any("host" in layer for layer in given) and "default" in profiles.list_profiles():
+            # Only when no host is given at all, so the default keys never go to another server.
+            base = profiles.load_profile("default")
+        else:
+            base = {}
+        settings = _merged(base, *given)
+        if "host" not in settings:
+            raise ValueError(f"{no_host} {profiles.config_path()}")
+        return cls(**settings)  # type: ignore[arg-type]
+
+    def replace(self, **changes: object) -> Configuration:
+        """A copy with some settings changed, validated like the constructor.
+
+        A token given in `changes` replaces the keys, and keys replace a token.
+        """
+        names = [p for p in inspect.signature(Configuration.__init__).parameters if p != "self"]
+        unknown = sorted(set(changes) - set(names))
+        if unknown:
+            raise TypeError(f"{unknown[0]}: not a Configuration setting (one of {', '.join(names)})")
+        current = {name: getattr(self, name) for name in names}
+        return Configuration(**_merged(current, changes))  # type: ignore[arg-type]
 
     def __repr__(self) -> str:
         auth = "keys" if self.public_key else "token" if self.token else "anonymous"
@@ -120,3 +244,61 @@ class Configuration:
             f"Configuration(host={self.host!r}, auth={auth}{key}, signature={self.signature!r}, "
             "private_key/token=<redacted>)"
         )
+
+
+def _env_settings() -> dict[str, object]:
+    return {setting: value for name, setting in ENV_VARS.items() if (value := os.environ.get(name))}
+
+
+def _merged(*layers: Mapping[str, object]) -> dict[str, object]:
+    """`layers` applied in order, a token replacing lower keys and keys a lower token."""
+    settings: dict[str, object] = {}
+    for layer in layers:
+        given = {key: value for key, value in layer.items() if value is not None}
+        if "token" in given:
+            settings.pop("public_key", None)
+            settings.pop("private_key", None)
+        if "public_key" in given or "private_key" in given:
+            settings.pop("token", None)
+        settings.update(given)
+    return settings
+
+
+def _is_loopback(hostname: str) -> bool:
+    hostname = hostname.rstrip(".")
+    if hostname == "localhost" or hostname.endswith(".localhost"):
+        return True  # RFC 6761: localhost names resolve to loopback
+    try:
+        address = ipaddress.ip_address(hostname)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback
+
+
+def _warn_if_plain_http(host: str, credentials: str) -> None:
+    parts = urlsplit(host)
+    hostname = parts.hostname or ""
+    if parts.scheme != "http" or _is_loopback(hostname):
+        return
+    warnings.warn(
+        f"host: {hostname} is reached over plain http://, so the {credentials} would be sent "
+        "unencrypted and could be captured on the network; use https:// (plain http is only safe "
+        "on loopback)",
+        InsecureTransportWarning,
+        stacklevel=_caller_stacklevel(),
+    )
+
+
+def _caller_stacklevel() -> int:
+    """The stacklevel pointing at the first caller outside this module (from_env & co. included)."""
+    level = 3  # _warn_if_plain_http -> Configuration.__init__ -> its caller
+    try:
+        frame = sys._getframe(3)  # that caller, seen from here
+    except ValueError:  # no such frame: let warnings fall back to its outermost one
+        return level
+    while frame.f_back is not None and frame.f_code.co_filename == __file__:
+        frame = frame.f_back
+        level += 1
+    return level

@@ -21,6 +21,7 @@ bodies (facts.md section 3) and an excerpt of the body. Secrets never appear in 
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -33,6 +34,15 @@ _SECRET_PARAMS = re.compile(r"(?i)([?&](?:authorization|auth|token|access_token)
 def redact_url(url: str) -> str:
     """`url` with the values of credential query parameters replaced."""
     return _SECRET_PARAMS.sub(r"\1<redacted>", url)
+
+
+class RedactingFilter(logging.Filter):
+    """Redacts credential query parameters in the records of a logger (urllib3 logs request lines)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any(isinstance(a, str) and "=" in a for a in record.args):
+            record.args = tuple(redact_url(a) if isinstance(a, str) else a for a in record.args)
+        return True
 
 
 class CytomineError(Exception):

@@ -6,6 +6,7 @@ __all__ = [
     "ImageInstanceApi",
     "OntologyApi",
     "ProjectApi",
+    "ProjectCommandApi",
     "ServerApi",
     "TermApi",
     "UserApi",
@@ -20,6 +21,7 @@ if _typing.TYPE_CHECKING:
     from cytomine_sdk_gen.api.image_instance_api import ImageInstanceApi
     from cytomine_sdk_gen.api.ontology_api import OntologyApi
     from cytomine_sdk_gen.api.project_api import ProjectApi
+    from cytomine_sdk_gen.api.project_command_api import ProjectCommandApi
     from cytomine_sdk_gen.api.server_api import ServerApi
     from cytomine_sdk_gen.api.term_api import TermApi
     from cytomine_sdk_gen.api.user_api import UserApi
@@ -33,6 +35,7 @@ else:
         "ImageInstanceApi": ".image_instance_api",
         "OntologyApi": ".ontology_api",
         "ProjectApi": ".project_api",
+        "ProjectCommandApi": ".project_command_api",
         "ServerApi": ".server_api",
         "TermApi": ".term_api",
         "UserApi": ".user_api",

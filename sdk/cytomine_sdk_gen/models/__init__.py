@@ -18,6 +18,7 @@ __all__ = [
     "CollectionEnvelope",
     "CommandCallback",
     "CommandEnvelope",
+    "CommandHistory",
     "ErrorBody",
     "ImageInstance",
     "ImageInstanceCollection",
@@ -29,6 +30,7 @@ __all__ = [
     "Project",
     "ProjectCollection",
     "ProjectCommand",
+    "RecordType",
     "ServerPing",
     "Term",
     "TermCollection",
@@ -56,6 +58,7 @@ if _typing.TYPE_CHECKING:
     from cytomine_sdk_gen.models.collection_envelope import CollectionEnvelope
     from cytomine_sdk_gen.models.command_callback import CommandCallback
     from cytomine_sdk_gen.models.command_envelope import CommandEnvelope
+    from cytomine_sdk_gen.models.command_history import CommandHistory
     from cytomine_sdk_gen.models.error_body import ErrorBody
     from cytomine_sdk_gen.models.image_instance import ImageInstance
     from cytomine_sdk_gen.models.image_instance_collection import ImageInstanceCollection
@@ -67,6 +70,7 @@ if _typing.TYPE_CHECKING:
     from cytomine_sdk_gen.models.project import Project
     from cytomine_sdk_gen.models.project_collection import ProjectCollection
     from cytomine_sdk_gen.models.project_command import ProjectCommand
+    from cytomine_sdk_gen.models.record_type import RecordType
     from cytomine_sdk_gen.models.server_ping import ServerPing
     from cytomine_sdk_gen.models.term import Term
     from cytomine_sdk_gen.models.term_collection import TermCollection
@@ -93,6 +97,7 @@ else:
         "CollectionEnvelope": ".collection_envelope",
         "CommandCallback": ".command_callback",
         "CommandEnvelope": ".command_envelope",
+        "CommandHistory": ".command_history",
         "ErrorBody": ".error_body",
         "ImageInstance": ".image_instance",
         "ImageInstanceCollection": ".image_instance_collection",
@@ -104,6 +109,7 @@ else:
         "Project": ".project",
         "ProjectCollection": ".project_collection",
         "ProjectCommand": ".project_command",
+        "RecordType": ".record_type",
         "ServerPing": ".server_ping",
         "Term": ".term",
         "TermCollection": ".term_collection",

@@ -8,10 +8,9 @@ import pprint
 import re  # noqa: F401
 import json
 
-from collections.abc import Mapping as _Mapping
 from datetime import datetime
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ModelWrapValidatorHandler as _ModelWrapValidatorHandler, StrictBool, StrictFloat, StrictInt, StrictStr, model_validator as _model_validator
-from typing import Any, ClassVar, Dict, List, Optional, Union, cast as _cast
+from pydantic import BaseModel, ConfigDict, Field
+from typing import Any, ClassVar, Dict, List, Optional, Union
 from cytomine_sdk_gen.models.annotation_centroid import AnnotationCentroid
 from cytomine_sdk_gen.models.annotation_listing_link import AnnotationListingLink
 from cytomine_sdk_gen.models.annotation_listing_track import AnnotationListingTrack
@@ -24,86 +23,49 @@ class AnnotationListing(BaseModel):
     """
     A row of the annotation listing. Which fields are present depends on the column groups asked (show*/hide* parameters); `id` and `class` are always there.
     """ # noqa: E501
-    id: Optional[StrictInt] = Field(default=None, description="Basic group.")
-    java_class: Optional[StrictStr] = Field(default=None, validation_alias=AliasChoices("class", "java_class"), serialization_alias="class", description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).")
+    id: Optional[int] = Field(default=None, description="Basic group.")
+    java_class: Optional[str] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).", alias="class")
     created: Optional[datetime] = Field(default=None, description="Meta group (epoch-ms number).")
     updated: Optional[datetime] = Field(default=None, description="Meta group (epoch-ms number).")
-    image: Optional[StrictInt] = Field(default=None, description="Meta group; id of the image instance.")
-    slice: Optional[StrictInt] = Field(default=None, description="Meta group; id of the slice instance.")
-    project: Optional[StrictInt] = Field(default=None, description="Meta group; id of the project.")
-    user: Optional[StrictInt] = Field(default=None, description="Meta group; id of the creator.")
-    nb_comments: Optional[StrictInt] = Field(default=None, description="Meta group; number of comments.", alias="nbComments")
-    count_reviewed_annotations: Optional[StrictInt] = Field(default=None, description="Meta group; number of reviewed copies.", alias="countReviewedAnnotations")
-    reviewed: Optional[StrictBool] = Field(default=None, description="Meta group; a reviewed copy exists.")
-    crop_url: Optional[StrictStr] = Field(default=None, description="Meta group; URL of a crop.", alias="cropURL")
-    small_crop_url: Optional[StrictStr] = Field(default=None, description="Meta group; URL of a small crop.", alias="smallCropURL")
-    url: Optional[StrictStr] = Field(default=None, description="Meta group; URL of a crop.")
-    image_url: Optional[StrictStr] = Field(default=None, description="Meta group; URL of the annotation in the web UI.", alias="imageURL")
-    location: Optional[StrictStr] = Field(default=None, description="WKT group; geometry as WKT.")
-    geometry_compression: Optional[Union[StrictFloat, StrictInt]] = Field(default=None, description="WKT group; simplification rate.", alias="geometryCompression")
-    area: Optional[Union[StrictFloat, StrictInt]] = Field(default=None, description="GIS group.")
-    area_unit: Optional[StrictStr] = Field(default=None, description="GIS group.", alias="areaUnit")
-    perimeter: Optional[Union[StrictFloat, StrictInt]] = Field(default=None, description="GIS group.")
-    perimeter_unit: Optional[StrictStr] = Field(default=None, description="GIS group.", alias="perimeterUnit")
+    image: Optional[int] = Field(default=None, description="Meta group; id of the image instance.")
+    slice: Optional[int] = Field(default=None, description="Meta group; id of the slice instance.")
+    project: Optional[int] = Field(default=None, description="Meta group; id of the project.")
+    user: Optional[int] = Field(default=None, description="Meta group; id of the creator.")
+    nb_comments: Optional[int] = Field(default=None, description="Meta group; number of comments.", alias="nbComments")
+    count_reviewed_annotations: Optional[int] = Field(default=None, description="Meta group; number of reviewed copies.", alias="countReviewedAnnotations")
+    reviewed: Optional[bool] = Field(default=None, description="Meta group; a reviewed copy exists.")
+    crop_url: Optional[str] = Field(default=None, description="Meta group; URL of a crop.", alias="cropURL")
+    small_crop_url: Optional[str] = Field(default=None, description="Meta group; URL of a small crop.", alias="smallCropURL")
+    url: Optional[str] = Field(default=None, description="Meta group; URL of a crop.")
+    image_url: Optional[str] = Field(default=None, description="Meta group; URL of the annotation in the web UI.", alias="imageURL")
+    location: Optional[str] = Field(default=None, description="WKT group; geometry as WKT.")
+    geometry_compression: Optional[Union[float, int]] = Field(default=None, description="WKT group; simplification rate.", alias="geometryCompression")
+    area: Optional[Union[float, int]] = Field(default=None, description="GIS group.")
+    area_unit: Optional[str] = Field(default=None, description="GIS group.", alias="areaUnit")
+    perimeter: Optional[Union[float, int]] = Field(default=None, description="GIS group.")
+    perimeter_unit: Optional[str] = Field(default=None, description="GIS group.", alias="perimeterUnit")
     centroid: Optional[AnnotationCentroid] = Field(default=None, description="GIS group.")
-    term: Optional[List[StrictInt]] = Field(default=None, description="Term group; ids of the terms.")
+    term: Optional[List[int]] = Field(default=None, description="Term group; ids of the terms.")
     user_by_term: Optional[List[AnnotationListingUserByTerm]] = Field(default=None, description="Term group; who gave each term.", alias="userByTerm")
-    track: Optional[List[StrictInt]] = Field(default=None, description="Track group; ids of the tracks.")
+    track: Optional[List[int]] = Field(default=None, description="Track group; ids of the tracks.")
     annotation_track: Optional[List[AnnotationListingTrack]] = Field(default=None, description="Track group; the annotation-track links.", alias="annotationTrack")
-    original_filename: Optional[StrictStr] = Field(default=None, description="Image group; name of the uploaded file.", alias="originalFilename")
-    instance_filename: Optional[StrictStr] = Field(default=None, description="Image group; name of the image in the project.", alias="instanceFilename")
-    channel: Optional[StrictInt] = Field(default=None, description="Slice group.")
-    z_stack: Optional[StrictInt] = Field(default=None, description="Slice group.", alias="zStack")
-    time: Optional[StrictInt] = Field(default=None, description="Slice group.")
-    creator: Optional[StrictStr] = Field(default=None, description="User group; username of the creator.")
-    name: Optional[StrictStr] = Field(default=None, description="User group; display name of the creator.")
-    group: Optional[StrictInt] = Field(default=None, description="Annotation group id (group columns, not selectable by show* parameters).")
+    original_filename: Optional[str] = Field(default=None, description="Image group; name of the uploaded file.", alias="originalFilename")
+    instance_filename: Optional[str] = Field(default=None, description="Image group; name of the image in the project.", alias="instanceFilename")
+    channel: Optional[int] = Field(default=None, description="Slice group.")
+    z_stack: Optional[int] = Field(default=None, description="Slice group.", alias="zStack")
+    time: Optional[int] = Field(default=None, description="Slice group.")
+    creator: Optional[str] = Field(default=None, description="User group; username of the creator.")
+    name: Optional[str] = Field(default=None, description="User group; display name of the creator.")
+    group: Optional[int] = Field(default=None, description="Annotation group id (group columns, not selectable by show* parameters).")
     annotation_link: Optional[List[AnnotationListingLink]] = Field(default=None, description="Links to annotations of the same group (group columns, not selectable by show* parameters).", alias="annotationLink")
-    additional_properties: Dict[str, Any] = {}
     __properties: ClassVar[List[str]] = ["id", "class", "created", "updated", "image", "slice", "project", "user", "nbComments", "countReviewedAnnotations", "reviewed", "cropURL", "smallCropURL", "url", "imageURL", "location", "geometryCompression", "area", "areaUnit", "perimeter", "perimeterUnit", "centroid", "term", "userByTerm", "track", "annotationTrack", "originalFilename", "instanceFilename", "channel", "zStack", "time", "creator", "name", "group", "annotationLink"]
 
-    @classmethod
-    def __preprocess_input_names(
-        cls,
-        obj: Any,
-        remove_hidden_storage_names: bool = True,
-    ) -> Any:
-        if not isinstance(obj, _Mapping):
-            return obj
-        obj = dict(obj)
-        if (
-            "class" in obj
-            and "java_class" in obj
-        ):
-            raise ValueError(
-                "%s received both %r and %r"
-                % (
-                    cls.__name__,
-                    "class",
-                    "java_class",
-                )
-            )
-        if "class" not in obj and "java_class" in obj:
-            obj["class"] = obj["java_class"]
-        obj.pop("java_class", None)
-        return obj
-
-    # Pydantic passes the model instance to wrap validators during assignment:
-    # https://docs.pydantic.dev/2.11/migration/#changes-to-validators
-    # Private names also keep inherited model validators distinct:
-    # https://docs.pydantic.dev/2.11/concepts/validators/#on-inheritance
-    @_model_validator(mode="wrap")
-    @classmethod
-    def __validate_input_names(
-        cls,
-        obj: Any,
-        handler: _ModelWrapValidatorHandler[Self],
-    ) -> Self:
-        if not isinstance(obj, cls):
-            obj = cls.__preprocess_input_names(obj)
-        return handler(obj)
-
     model_config = ConfigDict(
+        # Strict when users build models; server data is validated with strict=False (from_dict,
+        # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
+        strict=True,
+        extra="allow",
+        coerce_numbers_to_str=True,
         validate_by_name=True,
         validate_by_alias=True,
         validate_assignment=True,
@@ -168,7 +130,6 @@ class AnnotationListing(BaseModel):
         * OpenAPI `readOnly` fields are excluded.
         * OpenAPI `readOnly` fields are excluded.
         * OpenAPI `readOnly` fields are excluded.
-        * Fields in `self.additional_properties` are added to the output dict.
         """
         excluded_fields: Set[str] = set([
             "id",
@@ -206,7 +167,6 @@ class AnnotationListing(BaseModel):
             "name",
             "group",
             "annotation_link",
-            "additional_properties",
         ])
 
         _dict = self.model_dump(
@@ -235,11 +195,6 @@ class AnnotationListing(BaseModel):
             for _item_annotation_link in self.annotation_link:
                 _items.append(_item_annotation_link.to_dict() if _item_annotation_link is not None else None)
             _dict['annotationLink'] = _items
-        # puts key-value pairs in additional_properties in the top level
-        if self.additional_properties is not None:
-            for _key, _value in self.additional_properties.items():
-                _dict[_key] = _value
-
         # set to None if updated (nullable) is None
         # and model_fields_set contains the field
         if self.updated is None and "updated" in self.model_fields_set:
@@ -332,60 +287,5 @@ class AnnotationListing(BaseModel):
         """Create an instance of AnnotationListing from a dict"""
         if obj is None:
             return None
-
-        if not isinstance(obj, dict):
-            return cls.model_validate(obj)
-
-        obj = _cast(
-            Dict[str, Any],
-            cls.__preprocess_input_names(
-                obj,
-                remove_hidden_storage_names=True,
-            ),
-        )
-
-        _obj = cls.model_validate({
-            "id": obj.get("id"),
-            "class": obj.get("class"),
-            "created": obj.get("created"),
-            "updated": obj.get("updated"),
-            "image": obj.get("image"),
-            "slice": obj.get("slice"),
-            "project": obj.get("project"),
-            "user": obj.get("user"),
-            "nbComments": obj.get("nbComments"),
-            "countReviewedAnnotations": obj.get("countReviewedAnnotations"),
-            "reviewed": obj.get("reviewed"),
-            "cropURL": obj.get("cropURL"),
-            "smallCropURL": obj.get("smallCropURL"),
-            "url": obj.get("url"),
-            "imageURL": obj.get("imageURL"),
-            "location": obj.get("location"),
-            "geometryCompression": obj.get("geometryCompression"),
-            "area": obj.get("area"),
-            "areaUnit": obj.get("areaUnit"),
-            "perimeter": obj.get("perimeter"),
-            "perimeterUnit": obj.get("perimeterUnit"),
-            "centroid": AnnotationCentroid.from_dict(obj["centroid"]) if obj.get("centroid") is not None else None,
-            "term": obj.get("term"),
-            "userByTerm": [AnnotationListingUserByTerm.from_dict(_item) for _item in obj["userByTerm"]] if obj.get("userByTerm") is not None else None,
-            "track": obj.get("track"),
-            "annotationTrack": [AnnotationListingTrack.from_dict(_item) for _item in obj["annotationTrack"]] if obj.get("annotationTrack") is not None else None,
-            "originalFilename": obj.get("originalFilename"),
-            "instanceFilename": obj.get("instanceFilename"),
-            "channel": obj.get("channel"),
-            "zStack": obj.get("zStack"),
-            "time": obj.get("time"),
-            "creator": obj.get("creator"),
-            "name": obj.get("name"),
-            "group": obj.get("group"),
-            "annotationLink": [AnnotationListingLink.from_dict(_item) for _item in obj["annotationLink"]] if obj.get("annotationLink") is not None else None
-        })
-        # store additional fields in additional_properties
-        for _key in obj.keys():
-            if _key not in cls.__properties:
-                _obj.additional_properties[_key] = obj.get(_key)
-
-        return _obj
-
-
+        # Server data: lenient validation, nested models and unknown fields included.
+        return cls.model_validate(obj, strict=False)

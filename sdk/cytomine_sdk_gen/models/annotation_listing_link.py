@@ -9,7 +9,7 @@ import re  # noqa: F401
 import json
 
 from datetime import datetime
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
 from typing_extensions import Self
@@ -19,14 +19,18 @@ class AnnotationListingLink(BaseModel):
     """
     An annotation linked to the row's annotation through an annotation group.
     """ # noqa: E501
-    id: Optional[StrictInt] = Field(default=None, description="Id of the annotation link.")
-    annotation: Optional[StrictInt] = Field(default=None, description="Id of the linked annotation.")
-    image: Optional[StrictInt] = Field(default=None, description="Id of its image instance.")
+    id: Optional[int] = Field(default=None, description="Id of the annotation link.")
+    annotation: Optional[int] = Field(default=None, description="Id of the linked annotation.")
+    image: Optional[int] = Field(default=None, description="Id of its image instance.")
     updated: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
-    additional_properties: Dict[str, Any] = {}
     __properties: ClassVar[List[str]] = ["id", "annotation", "image", "updated"]
 
     model_config = ConfigDict(
+        # Strict when users build models; server data is validated with strict=False (from_dict,
+        # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
+        strict=True,
+        extra="allow",
+        coerce_numbers_to_str=True,
         validate_by_name=True,
         validate_by_alias=True,
         validate_assignment=True,
@@ -60,14 +64,12 @@ class AnnotationListingLink(BaseModel):
         * OpenAPI `readOnly` fields are excluded.
         * OpenAPI `readOnly` fields are excluded.
         * OpenAPI `readOnly` fields are excluded.
-        * Fields in `self.additional_properties` are added to the output dict.
         """
         excluded_fields: Set[str] = set([
             "id",
             "annotation",
             "image",
             "updated",
-            "additional_properties",
         ])
 
         _dict = self.model_dump(
@@ -75,11 +77,6 @@ class AnnotationListingLink(BaseModel):
             exclude=excluded_fields,
             exclude_none=True,
         )
-        # puts key-value pairs in additional_properties in the top level
-        if self.additional_properties is not None:
-            for _key, _value in self.additional_properties.items():
-                _dict[_key] = _value
-
         # set to None if updated (nullable) is None
         # and model_fields_set contains the field
         if self.updated is None and "updated" in self.model_fields_set:
@@ -92,21 +89,5 @@ class AnnotationListingLink(BaseModel):
         """Create an instance of AnnotationListingLink from a dict"""
         if obj is None:
             return None
-
-        if not isinstance(obj, dict):
-            return cls.model_validate(obj)
-
-        _obj = cls.model_validate({
-            "id": obj.get("id"),
-            "annotation": obj.get("annotation"),
-            "image": obj.get("image"),
-            "updated": obj.get("updated")
-        })
-        # store additional fields in additional_properties
-        for _key in obj.keys():
-            if _key not in cls.__properties:
-                _obj.additional_properties[_key] = obj.get(_key)
-
-        return _obj
-
-
+        # Server data: lenient validation, nested models and unknown fields included.
+        return cls.model_validate(obj, strict=False)

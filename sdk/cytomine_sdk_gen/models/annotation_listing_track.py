@@ -8,7 +8,7 @@ import pprint
 import re  # noqa: F401
 import json
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
 from typing_extensions import Self
@@ -18,12 +18,16 @@ class AnnotationListingTrack(BaseModel):
     """
     A track of an annotation row.
     """ # noqa: E501
-    id: Optional[StrictInt] = Field(default=None, description="Id of the annotation-track link.")
-    track: Optional[StrictInt] = None
-    additional_properties: Dict[str, Any] = {}
+    id: Optional[int] = Field(default=None, description="Id of the annotation-track link.")
+    track: Optional[int] = None
     __properties: ClassVar[List[str]] = ["id", "track"]
 
     model_config = ConfigDict(
+        # Strict when users build models; server data is validated with strict=False (from_dict,
+        # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
+        strict=True,
+        extra="allow",
+        coerce_numbers_to_str=True,
         validate_by_name=True,
         validate_by_alias=True,
         validate_assignment=True,
@@ -55,12 +59,10 @@ class AnnotationListingTrack(BaseModel):
           are ignored.
         * OpenAPI `readOnly` fields are excluded.
         * OpenAPI `readOnly` fields are excluded.
-        * Fields in `self.additional_properties` are added to the output dict.
         """
         excluded_fields: Set[str] = set([
             "id",
             "track",
-            "additional_properties",
         ])
 
         _dict = self.model_dump(
@@ -68,11 +70,6 @@ class AnnotationListingTrack(BaseModel):
             exclude=excluded_fields,
             exclude_none=True,
         )
-        # puts key-value pairs in additional_properties in the top level
-        if self.additional_properties is not None:
-            for _key, _value in self.additional_properties.items():
-                _dict[_key] = _value
-
         return _dict
 
     @classmethod
@@ -80,19 +77,5 @@ class AnnotationListingTrack(BaseModel):
         """Create an instance of AnnotationListingTrack from a dict"""
         if obj is None:
             return None
-
-        if not isinstance(obj, dict):
-            return cls.model_validate(obj)
-
-        _obj = cls.model_validate({
-            "id": obj.get("id"),
-            "track": obj.get("track")
-        })
-        # store additional fields in additional_properties
-        for _key in obj.keys():
-            if _key not in cls.__properties:
-                _obj.additional_properties[_key] = obj.get(_key)
-
-        return _obj
-
-
+        # Server data: lenient validation, nested models and unknown fields included.
+        return cls.model_validate(obj, strict=False)

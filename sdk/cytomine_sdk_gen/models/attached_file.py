@@ -8,10 +8,9 @@ import pprint
 import re  # noqa: F401
 import json
 
-from collections.abc import Mapping as _Mapping
 from datetime import datetime
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ModelWrapValidatorHandler as _ModelWrapValidatorHandler, StrictInt, StrictStr, model_validator as _model_validator
-from typing import Any, ClassVar, Dict, List, Optional, cast as _cast
+from pydantic import BaseModel, ConfigDict, Field
+from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
@@ -20,60 +19,23 @@ class AttachedFile(BaseModel):
     """
     A file attached to a domain object; download its content from `url`.
     """ # noqa: E501
-    id: Optional[StrictInt] = None
-    java_class: Optional[StrictStr] = Field(default=None, validation_alias=AliasChoices("class", "java_class"), serialization_alias="class", description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).")
+    id: Optional[int] = None
+    java_class: Optional[str] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).", alias="class")
     created: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     updated: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
-    domain_ident: Optional[StrictInt] = Field(default=None, description="Id of the object the file is attached to.", alias="domainIdent")
-    domain_class_name: Optional[StrictStr] = Field(default=None, description="Fully-qualified Java class of that object.", alias="domainClassName")
-    filename: Optional[StrictStr] = Field(default=None, description="Name of the file.")
-    key: Optional[StrictStr] = Field(default=None, description="Key given at upload.")
-    url: Optional[StrictStr] = Field(default=None, description="Path that downloads the content, relative to the server (`/api/attachedfile/{id}/download`).")
-    additional_properties: Dict[str, Any] = {}
+    domain_ident: Optional[int] = Field(default=None, description="Id of the object the file is attached to.", alias="domainIdent")
+    domain_class_name: Optional[str] = Field(default=None, description="Fully-qualified Java class of that object.", alias="domainClassName")
+    filename: Optional[str] = Field(default=None, description="Name of the file.")
+    key: Optional[str] = Field(default=None, description="Key given at upload.")
+    url: Optional[str] = Field(default=None, description="Path that downloads the content, relative to the server (`/api/attachedfile/{id}/download`).")
     __properties: ClassVar[List[str]] = ["id", "class", "created", "updated", "domainIdent", "domainClassName", "filename", "key", "url"]
 
-    @classmethod
-    def __preprocess_input_names(
-        cls,
-        obj: Any,
-        remove_hidden_storage_names: bool = True,
-    ) -> Any:
-        if not isinstance(obj, _Mapping):
-            return obj
-        obj = dict(obj)
-        if (
-            "class" in obj
-            and "java_class" in obj
-        ):
-            raise ValueError(
-                "%s received both %r and %r"
-                % (
-                    cls.__name__,
-                    "class",
-                    "java_class",
-                )
-            )
-        if "class" not in obj and "java_class" in obj:
-            obj["class"] = obj["java_class"]
-        obj.pop("java_class", None)
-        return obj
-
-    # Pydantic passes the model instance to wrap validators during assignment:
-    # https://docs.pydantic.dev/2.11/migration/#changes-to-validators
-    # Private names also keep inherited model validators distinct:
-    # https://docs.pydantic.dev/2.11/concepts/validators/#on-inheritance
-    @_model_validator(mode="wrap")
-    @classmethod
-    def __validate_input_names(
-        cls,
-        obj: Any,
-        handler: _ModelWrapValidatorHandler[Self],
-    ) -> Self:
-        if not isinstance(obj, cls):
-            obj = cls.__preprocess_input_names(obj)
-        return handler(obj)
-
     model_config = ConfigDict(
+        # Strict when users build models; server data is validated with strict=False (from_dict,
+        # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
+        strict=True,
+        extra="allow",
+        coerce_numbers_to_str=True,
         validate_by_name=True,
         validate_by_alias=True,
         validate_assignment=True,
@@ -112,7 +74,6 @@ class AttachedFile(BaseModel):
         * OpenAPI `readOnly` fields are excluded.
         * OpenAPI `readOnly` fields are excluded.
         * OpenAPI `readOnly` fields are excluded.
-        * Fields in `self.additional_properties` are added to the output dict.
         """
         excluded_fields: Set[str] = set([
             "id",
@@ -124,7 +85,6 @@ class AttachedFile(BaseModel):
             "filename",
             "key",
             "url",
-            "additional_properties",
         ])
 
         _dict = self.model_dump(
@@ -132,11 +92,6 @@ class AttachedFile(BaseModel):
             exclude=excluded_fields,
             exclude_none=True,
         )
-        # puts key-value pairs in additional_properties in the top level
-        if self.additional_properties is not None:
-            for _key, _value in self.additional_properties.items():
-                _dict[_key] = _value
-
         # set to None if updated (nullable) is None
         # and model_fields_set contains the field
         if self.updated is None and "updated" in self.model_fields_set:
@@ -154,34 +109,5 @@ class AttachedFile(BaseModel):
         """Create an instance of AttachedFile from a dict"""
         if obj is None:
             return None
-
-        if not isinstance(obj, dict):
-            return cls.model_validate(obj)
-
-        obj = _cast(
-            Dict[str, Any],
-            cls.__preprocess_input_names(
-                obj,
-                remove_hidden_storage_names=True,
-            ),
-        )
-
-        _obj = cls.model_validate({
-            "id": obj.get("id"),
-            "class": obj.get("class"),
-            "created": obj.get("created"),
-            "updated": obj.get("updated"),
-            "domainIdent": obj.get("domainIdent"),
-            "domainClassName": obj.get("domainClassName"),
-            "filename": obj.get("filename"),
-            "key": obj.get("key"),
-            "url": obj.get("url")
-        })
-        # store additional fields in additional_properties
-        for _key in obj.keys():
-            if _key not in cls.__properties:
-                _obj.additional_properties[_key] = obj.get(_key)
-
-        return _obj
-
-
+        # Server data: lenient validation, nested models and unknown fields included.
+        return cls.model_validate(obj, strict=False)

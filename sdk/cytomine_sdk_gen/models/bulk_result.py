@@ -8,7 +8,7 @@ import pprint
 import re  # noqa: F401
 import json
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from cytomine_sdk_gen.models.bulk_error import BulkError
 from cytomine_sdk_gen.models.bulk_result_data import BulkResultData
@@ -20,15 +20,19 @@ class BulkResult(BaseModel):
     """
     Answer of a bulk create (POST of a JSON array). 2025/2026 answer HTTP 200 with `{data, status}` where status is 200 (all saved), 206 (some) or 400 (none); legacy servers send the `data` object itself as the body with that HTTP status. Created ids are only given inside `message`.
     """ # noqa: E501
-    status: Optional[StrictInt] = Field(default=None, description="200 all saved, 206 partly, 400 nothing saved.")
+    status: Optional[int] = Field(default=None, description="200 all saved, 206 partly, 400 nothing saved.")
     data: Optional[BulkResultData] = None
-    success: Optional[StrictBool] = Field(default=None, description="Legacy servers only (body is the data object).")
-    message: Optional[StrictStr] = Field(default=None, description="Legacy servers only.")
+    success: Optional[bool] = Field(default=None, description="Legacy servers only (body is the data object).")
+    message: Optional[str] = Field(default=None, description="Legacy servers only.")
     errors: Optional[List[BulkError]] = Field(default=None, description="Legacy servers only.")
-    additional_properties: Dict[str, Any] = {}
     __properties: ClassVar[List[str]] = ["status", "data", "success", "message", "errors"]
 
     model_config = ConfigDict(
+        # Strict when users build models; server data is validated with strict=False (from_dict,
+        # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
+        strict=True,
+        extra="allow",
+        coerce_numbers_to_str=True,
         validate_by_name=True,
         validate_by_alias=True,
         validate_assignment=True,
@@ -58,10 +62,8 @@ class BulkResult(BaseModel):
         * `None` is only added to the output dict for nullable fields that
           were set at model initialization. Other fields with value `None`
           are ignored.
-        * Fields in `self.additional_properties` are added to the output dict.
         """
         excluded_fields: Set[str] = set([
-            "additional_properties",
         ])
 
         _dict = self.model_dump(
@@ -78,11 +80,6 @@ class BulkResult(BaseModel):
             for _item_errors in self.errors:
                 _items.append(_item_errors.to_dict() if _item_errors is not None else None)
             _dict['errors'] = _items
-        # puts key-value pairs in additional_properties in the top level
-        if self.additional_properties is not None:
-            for _key, _value in self.additional_properties.items():
-                _dict[_key] = _value
-
         return _dict
 
     @classmethod
@@ -90,22 +87,5 @@ class BulkResult(BaseModel):
         """Create an instance of BulkResult from a dict"""
         if obj is None:
             return None
-
-        if not isinstance(obj, dict):
-            return cls.model_validate(obj)
-
-        _obj = cls.model_validate({
-            "status": obj.get("status"),
-            "data": BulkResultData.from_dict(obj["data"]) if obj.get("data") is not None else None,
-            "success": obj.get("success"),
-            "message": obj.get("message"),
-            "errors": [BulkError.from_dict(_item) for _item in obj["errors"]] if obj.get("errors") is not None else None
-        })
-        # store additional fields in additional_properties
-        for _key in obj.keys():
-            if _key not in cls.__properties:
-                _obj.additional_properties[_key] = obj.get(_key)
-
-        return _obj
-
-
+        # Server data: lenient validation, nested models and unknown fields included.
+        return cls.model_validate(obj, strict=False)

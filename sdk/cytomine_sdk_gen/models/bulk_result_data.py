@@ -8,7 +8,7 @@ import pprint
 import re  # noqa: F401
 import json
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
+from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from cytomine_sdk_gen.models.bulk_error import BulkError
 from typing import Optional, Set
@@ -19,13 +19,17 @@ class BulkResultData(BaseModel):
     """
     Outcome of a bulk create; on partial failure `errors` lists each refused item.
     """ # noqa: E501
-    success: Optional[StrictBool] = None
-    message: Optional[StrictStr] = Field(default=None, description="e.g. `userannotations 12,13 added`.")
+    success: Optional[bool] = None
+    message: Optional[str] = Field(default=None, description="e.g. `userannotations 12,13 added`.")
     errors: Optional[List[BulkError]] = None
-    additional_properties: Dict[str, Any] = {}
     __properties: ClassVar[List[str]] = ["success", "message", "errors"]
 
     model_config = ConfigDict(
+        # Strict when users build models; server data is validated with strict=False (from_dict,
+        # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
+        strict=True,
+        extra="allow",
+        coerce_numbers_to_str=True,
         validate_by_name=True,
         validate_by_alias=True,
         validate_assignment=True,
@@ -55,10 +59,8 @@ class BulkResultData(BaseModel):
         * `None` is only added to the output dict for nullable fields that
           were set at model initialization. Other fields with value `None`
           are ignored.
-        * Fields in `self.additional_properties` are added to the output dict.
         """
         excluded_fields: Set[str] = set([
-            "additional_properties",
         ])
 
         _dict = self.model_dump(
@@ -72,11 +74,6 @@ class BulkResultData(BaseModel):
             for _item_errors in self.errors:
                 _items.append(_item_errors.to_dict() if _item_errors is not None else None)
             _dict['errors'] = _items
-        # puts key-value pairs in additional_properties in the top level
-        if self.additional_properties is not None:
-            for _key, _value in self.additional_properties.items():
-                _dict[_key] = _value
-
         return _dict
 
     @classmethod
@@ -84,20 +81,5 @@ class BulkResultData(BaseModel):
         """Create an instance of BulkResultData from a dict"""
         if obj is None:
             return None
-
-        if not isinstance(obj, dict):
-            return cls.model_validate(obj)
-
-        _obj = cls.model_validate({
-            "success": obj.get("success"),
-            "message": obj.get("message"),
-            "errors": [BulkError.from_dict(_item) for _item in obj["errors"]] if obj.get("errors") is not None else None
-        })
-        # store additional fields in additional_properties
-        for _key in obj.keys():
-            if _key not in cls.__properties:
-                _obj.additional_properties[_key] = obj.get(_key)
-
-        return _obj
-
-
+        # Server data: lenient validation, nested models and unknown fields included.
+        return cls.model_validate(obj, strict=False)

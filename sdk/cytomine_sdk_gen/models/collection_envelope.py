@@ -8,7 +8,7 @@ import pprint
 import re  # noqa: F401
 import json
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
 from typing_extensions import Self
@@ -18,13 +18,18 @@ class CollectionEnvelope(BaseModel):
     """
     Envelope of every paged listing. max/offset listings: `size` is the total count, `perPage` min(max, items). 2026 repository listings (page/size): `offset` = page x size, `perPage` the requested page size.
     """ # noqa: E501
-    offset: Optional[StrictInt] = Field(default=None, description="Index of the first item of this page.")
-    per_page: Optional[StrictInt] = Field(default=None, description="Page size.", alias="perPage")
-    size: Optional[StrictInt] = Field(default=None, description="Total number of items across all pages.")
-    total_pages: Optional[StrictInt] = Field(default=None, description="Number of pages.", alias="totalPages")
+    offset: Optional[int] = Field(default=None, description="Index of the first item of this page.")
+    per_page: Optional[int] = Field(default=None, description="Page size.", alias="perPage")
+    size: Optional[int] = Field(default=None, description="Total number of items across all pages.")
+    total_pages: Optional[int] = Field(default=None, description="Number of pages.", alias="totalPages")
     __properties: ClassVar[List[str]] = ["offset", "perPage", "size", "totalPages"]
 
     model_config = ConfigDict(
+        # Strict when users build models; server data is validated with strict=False (from_dict,
+        # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
+        strict=True,
+        extra="allow",
+        coerce_numbers_to_str=True,
         validate_by_name=True,
         validate_by_alias=True,
         validate_assignment=True,
@@ -70,16 +75,5 @@ class CollectionEnvelope(BaseModel):
         """Create an instance of CollectionEnvelope from a dict"""
         if obj is None:
             return None
-
-        if not isinstance(obj, dict):
-            return cls.model_validate(obj)
-
-        _obj = cls.model_validate({
-            "offset": obj.get("offset"),
-            "perPage": obj.get("perPage"),
-            "size": obj.get("size"),
-            "totalPages": obj.get("totalPages")
-        })
-        return _obj
-
-
+        # Server data: lenient validation, nested models and unknown fields included.
+        return cls.model_validate(obj, strict=False)

@@ -8,7 +8,7 @@ import pprint
 import re  # noqa: F401
 import json
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
 from typing_extensions import Self
@@ -18,11 +18,15 @@ class CommandCallback(BaseModel):
     """
     What the web UI does after a command; carries ids of the objects concerned.
     """ # noqa: E501
-    method: Optional[StrictStr] = Field(default=None, description="Name of the command, e.g. be.cytomine.AddProjectCommand.")
-    additional_properties: Dict[str, Any] = {}
+    method: Optional[str] = Field(default=None, description="Name of the command, e.g. be.cytomine.AddProjectCommand.")
     __properties: ClassVar[List[str]] = ["method"]
 
     model_config = ConfigDict(
+        # Strict when users build models; server data is validated with strict=False (from_dict,
+        # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
+        strict=True,
+        extra="allow",
+        coerce_numbers_to_str=True,
         validate_by_name=True,
         validate_by_alias=True,
         validate_assignment=True,
@@ -52,10 +56,8 @@ class CommandCallback(BaseModel):
         * `None` is only added to the output dict for nullable fields that
           were set at model initialization. Other fields with value `None`
           are ignored.
-        * Fields in `self.additional_properties` are added to the output dict.
         """
         excluded_fields: Set[str] = set([
-            "additional_properties",
         ])
 
         _dict = self.model_dump(
@@ -63,11 +65,6 @@ class CommandCallback(BaseModel):
             exclude=excluded_fields,
             exclude_none=True,
         )
-        # puts key-value pairs in additional_properties in the top level
-        if self.additional_properties is not None:
-            for _key, _value in self.additional_properties.items():
-                _dict[_key] = _value
-
         return _dict
 
     @classmethod
@@ -75,18 +72,5 @@ class CommandCallback(BaseModel):
         """Create an instance of CommandCallback from a dict"""
         if obj is None:
             return None
-
-        if not isinstance(obj, dict):
-            return cls.model_validate(obj)
-
-        _obj = cls.model_validate({
-            "method": obj.get("method")
-        })
-        # store additional fields in additional_properties
-        for _key in obj.keys():
-            if _key not in cls.__properties:
-                _obj.additional_properties[_key] = obj.get(_key)
-
-        return _obj
-
-
+        # Server data: lenient validation, nested models and unknown fields included.
+        return cls.model_validate(obj, strict=False)

@@ -8,7 +8,7 @@ import pprint
 import re  # noqa: F401
 import json
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
+from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from cytomine_sdk_gen.models.command_callback import CommandCallback
 from typing import Optional, Set
@@ -19,16 +19,20 @@ class CommandEnvelope(BaseModel):
     """
     Answer of a write. Legacy and 2025 servers (and non-repository 2026 endpoints) send `{message, callback, printMessage, command: <id>, <domain>: {...}}`; 2026 repository endpoints send an HttpCommandResponse `{printMessage, data: {...}, commandId, command: <class>, subCommands}`. Both parse into this schema; the object written is under the domain key or under `data`.
     """ # noqa: E501
-    message: Optional[StrictStr] = Field(default=None, description="Human-readable outcome.")
-    print_message: Optional[StrictBool] = Field(default=None, description="Whether the web UI shows the message.", alias="printMessage")
+    message: Optional[str] = Field(default=None, description="Human-readable outcome.")
+    print_message: Optional[bool] = Field(default=None, description="Whether the web UI shows the message.", alias="printMessage")
     callback: Optional[CommandCallback] = None
     command: Optional[Any] = Field(default=None, description="Legacy command id (integer) or 2026 command class name (string).")
-    command_id: Optional[StrictStr] = Field(default=None, description="2026 command uuid, usable with POST /api/commands/undo/{uuid}.", alias="commandId")
+    command_id: Optional[str] = Field(default=None, description="2026 command uuid, usable with POST /api/commands/undo/{uuid}.", alias="commandId")
     sub_commands: Optional[List[Dict[str, Any]]] = Field(default=None, description="2026 nested command responses.", alias="subCommands")
-    additional_properties: Dict[str, Any] = {}
     __properties: ClassVar[List[str]] = ["message", "printMessage", "callback", "command", "commandId", "subCommands"]
 
     model_config = ConfigDict(
+        # Strict when users build models; server data is validated with strict=False (from_dict,
+        # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
+        strict=True,
+        extra="allow",
+        coerce_numbers_to_str=True,
         validate_by_name=True,
         validate_by_alias=True,
         validate_assignment=True,
@@ -58,10 +62,8 @@ class CommandEnvelope(BaseModel):
         * `None` is only added to the output dict for nullable fields that
           were set at model initialization. Other fields with value `None`
           are ignored.
-        * Fields in `self.additional_properties` are added to the output dict.
         """
         excluded_fields: Set[str] = set([
-            "additional_properties",
         ])
 
         _dict = self.model_dump(
@@ -72,11 +74,6 @@ class CommandEnvelope(BaseModel):
         # override the default output from pydantic by calling `to_dict()` of callback
         if self.callback:
             _dict['callback'] = self.callback.to_dict()
-        # puts key-value pairs in additional_properties in the top level
-        if self.additional_properties is not None:
-            for _key, _value in self.additional_properties.items():
-                _dict[_key] = _value
-
         # set to None if command (nullable) is None
         # and model_fields_set contains the field
         if self.command is None and "command" in self.model_fields_set:
@@ -89,23 +86,5 @@ class CommandEnvelope(BaseModel):
         """Create an instance of CommandEnvelope from a dict"""
         if obj is None:
             return None
-
-        if not isinstance(obj, dict):
-            return cls.model_validate(obj)
-
-        _obj = cls.model_validate({
-            "message": obj.get("message"),
-            "printMessage": obj.get("printMessage"),
-            "callback": CommandCallback.from_dict(obj["callback"]) if obj.get("callback") is not None else None,
-            "command": obj.get("command"),
-            "commandId": obj.get("commandId"),
-            "subCommands": obj.get("subCommands")
-        })
-        # store additional fields in additional_properties
-        for _key in obj.keys():
-            if _key not in cls.__properties:
-                _obj.additional_properties[_key] = obj.get(_key)
-
-        return _obj
-
-
+        # Server data: lenient validation, nested models and unknown fields included.
+        return cls.model_validate(obj, strict=False)

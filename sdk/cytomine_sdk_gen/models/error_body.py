@@ -8,7 +8,7 @@ import pprint
 import re  # noqa: F401
 import json
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
 from typing_extensions import Self
@@ -18,13 +18,17 @@ class ErrorBody(BaseModel):
     """
     Error answer of the core. Failed writes send `{success: false, errors: \"<message>\", errorValues}`; other failures `{errors: {message}, errorValues}`.
     """ # noqa: E501
-    success: Optional[StrictBool] = None
+    success: Optional[bool] = None
     errors: Optional[Any] = Field(default=None, description="The message (string) or an object with a `message`.")
     error_values: Optional[Dict[str, Any]] = Field(default=None, alias="errorValues")
-    additional_properties: Dict[str, Any] = {}
     __properties: ClassVar[List[str]] = ["success", "errors", "errorValues"]
 
     model_config = ConfigDict(
+        # Strict when users build models; server data is validated with strict=False (from_dict,
+        # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
+        strict=True,
+        extra="allow",
+        coerce_numbers_to_str=True,
         validate_by_name=True,
         validate_by_alias=True,
         validate_assignment=True,
@@ -54,10 +58,8 @@ class ErrorBody(BaseModel):
         * `None` is only added to the output dict for nullable fields that
           were set at model initialization. Other fields with value `None`
           are ignored.
-        * Fields in `self.additional_properties` are added to the output dict.
         """
         excluded_fields: Set[str] = set([
-            "additional_properties",
         ])
 
         _dict = self.model_dump(
@@ -65,11 +67,6 @@ class ErrorBody(BaseModel):
             exclude=excluded_fields,
             exclude_none=True,
         )
-        # puts key-value pairs in additional_properties in the top level
-        if self.additional_properties is not None:
-            for _key, _value in self.additional_properties.items():
-                _dict[_key] = _value
-
         # set to None if errors (nullable) is None
         # and model_fields_set contains the field
         if self.errors is None and "errors" in self.model_fields_set:
@@ -87,20 +84,5 @@ class ErrorBody(BaseModel):
         """Create an instance of ErrorBody from a dict"""
         if obj is None:
             return None
-
-        if not isinstance(obj, dict):
-            return cls.model_validate(obj)
-
-        _obj = cls.model_validate({
-            "success": obj.get("success"),
-            "errors": obj.get("errors"),
-            "errorValues": obj.get("errorValues")
-        })
-        # store additional fields in additional_properties
-        for _key in obj.keys():
-            if _key not in cls.__properties:
-                _obj.additional_properties[_key] = obj.get(_key)
-
-        return _obj
-
-
+        # Server data: lenient validation, nested models and unknown fields included.
+        return cls.model_validate(obj, strict=False)

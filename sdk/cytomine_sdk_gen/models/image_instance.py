@@ -8,10 +8,9 @@ import pprint
 import re  # noqa: F401
 import json
 
-from collections.abc import Mapping as _Mapping
 from datetime import datetime
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ModelWrapValidatorHandler as _ModelWrapValidatorHandler, StrictBool, StrictFloat, StrictInt, StrictStr, model_validator as _model_validator
-from typing import Any, ClassVar, Dict, List, Optional, Union, cast as _cast
+from pydantic import BaseModel, ConfigDict, Field
+from typing import Any, ClassVar, Dict, List, Optional, Union
 from typing import Optional, Set
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
@@ -20,96 +19,59 @@ class ImageInstance(BaseModel):
     """
     An image of a project: an abstract image (the file, `baseImage`) added to a project. Size, format and URL fields come from the abstract image. In blind-mode projects, non-managers see the abstract image id instead of file names.
     """ # noqa: E501
-    id: Optional[StrictInt] = None
-    java_class: Optional[StrictStr] = Field(default=None, validation_alias=AliasChoices("class", "java_class"), serialization_alias="class", description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).")
+    id: Optional[int] = None
+    java_class: Optional[str] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).", alias="class")
     created: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     updated: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
-    base_image: Optional[StrictInt] = Field(default=None, description="Id of the abstract image.", alias="baseImage")
-    project: Optional[StrictInt] = Field(default=None, description="Id of the project.")
-    user: Optional[StrictInt] = Field(default=None, description="Id of the user who added the image.")
-    instance_filename: Optional[StrictStr] = Field(default=None, description="Name of the image in the project (defaults to the original file name).", alias="instanceFilename")
-    original_filename: Optional[StrictStr] = Field(default=None, description="Name of the uploaded file.", alias="originalFilename")
-    filename: Optional[StrictStr] = Field(default=None, description="File name of the abstract image on the server.")
-    blinded_name: Optional[StrictStr] = Field(default=None, description="In blind-mode projects the abstract image id (as a string); else null.", alias="blindedName")
-    path: Optional[StrictStr] = Field(default=None, description="Path of the file in the image server.")
-    content_type: Optional[StrictStr] = Field(default=None, description="Media type of the uploaded file.", alias="contentType")
-    width: Optional[StrictInt] = Field(default=None, description="Width in pixels.")
-    height: Optional[StrictInt] = Field(default=None, description="Height in pixels.")
-    depth: Optional[StrictInt] = Field(default=None, description="Number of z-stacks.")
-    duration: Optional[StrictInt] = Field(default=None, description="Number of time points.")
-    channels: Optional[StrictInt] = Field(default=None, description="Number of channels.")
-    extrinsic_channels: Optional[StrictInt] = Field(default=None, description="Number of apparent channels.", alias="extrinsicChannels")
-    sample_per_pixel: Optional[StrictInt] = Field(default=None, alias="samplePerPixel")
-    bit_per_sample: Optional[StrictInt] = Field(default=None, alias="bitPerSample")
-    colorspace: Optional[StrictStr] = None
-    tile_size: Optional[StrictInt] = Field(default=None, alias="tileSize")
-    zoom: Optional[StrictInt] = Field(default=None, description="Number of zoom levels.")
-    magnification: Optional[StrictInt] = Field(default=None, description="Objective magnification (overrides the abstract image's).")
-    physical_size_x: Optional[Union[StrictFloat, StrictInt]] = Field(default=None, description="Pixel width in micrometres.", alias="physicalSizeX")
-    physical_size_y: Optional[Union[StrictFloat, StrictInt]] = Field(default=None, description="Pixel height in micrometres.", alias="physicalSizeY")
-    physical_size_z: Optional[Union[StrictFloat, StrictInt]] = Field(default=None, description="Distance between z-stacks in micrometres.", alias="physicalSizeZ")
-    fps: Optional[Union[StrictFloat, StrictInt]] = Field(default=None, description="Frames per second of time series.")
-    is_virtual: Optional[StrictBool] = Field(default=None, description="The uploaded file of the abstract image is virtual.", alias="isVirtual")
-    thumb: Optional[StrictStr] = Field(default=None, description="URL of the thumbnail.")
-    preview: Optional[StrictStr] = Field(default=None, description="URL of the preview.")
-    macro_url: Optional[StrictStr] = Field(default=None, description="URL of the macro (associated) image.", alias="macroURL")
-    number_of_annotations: Optional[StrictInt] = Field(default=None, alias="numberOfAnnotations")
-    number_of_job_annotations: Optional[StrictInt] = Field(default=None, alias="numberOfJobAnnotations")
-    number_of_reviewed_annotations: Optional[StrictInt] = Field(default=None, alias="numberOfReviewedAnnotations")
+    base_image: Optional[int] = Field(default=None, description="Id of the abstract image.", alias="baseImage")
+    project: Optional[int] = Field(default=None, description="Id of the project.")
+    user: Optional[int] = Field(default=None, description="Id of the user who added the image.")
+    instance_filename: Optional[str] = Field(default=None, description="Name of the image in the project (defaults to the original file name).", alias="instanceFilename")
+    original_filename: Optional[str] = Field(default=None, description="Name of the uploaded file.", alias="originalFilename")
+    filename: Optional[str] = Field(default=None, description="File name of the abstract image on the server.")
+    blinded_name: Optional[str] = Field(default=None, description="In blind-mode projects the abstract image id (as a string); else null.", alias="blindedName")
+    path: Optional[str] = Field(default=None, description="Path of the file in the image server.")
+    content_type: Optional[str] = Field(default=None, description="Media type of the uploaded file.", alias="contentType")
+    width: Optional[int] = Field(default=None, description="Width in pixels.")
+    height: Optional[int] = Field(default=None, description="Height in pixels.")
+    depth: Optional[int] = Field(default=None, description="Number of z-stacks.")
+    duration: Optional[int] = Field(default=None, description="Number of time points.")
+    channels: Optional[int] = Field(default=None, description="Number of channels.")
+    extrinsic_channels: Optional[int] = Field(default=None, description="Number of apparent channels.", alias="extrinsicChannels")
+    sample_per_pixel: Optional[int] = Field(default=None, alias="samplePerPixel")
+    bit_per_sample: Optional[int] = Field(default=None, alias="bitPerSample")
+    colorspace: Optional[str] = None
+    tile_size: Optional[int] = Field(default=None, alias="tileSize")
+    zoom: Optional[int] = Field(default=None, description="Number of zoom levels.")
+    magnification: Optional[int] = Field(default=None, description="Objective magnification (overrides the abstract image's).")
+    physical_size_x: Optional[Union[float, int]] = Field(default=None, description="Pixel width in micrometres.", alias="physicalSizeX")
+    physical_size_y: Optional[Union[float, int]] = Field(default=None, description="Pixel height in micrometres.", alias="physicalSizeY")
+    physical_size_z: Optional[Union[float, int]] = Field(default=None, description="Distance between z-stacks in micrometres.", alias="physicalSizeZ")
+    fps: Optional[Union[float, int]] = Field(default=None, description="Frames per second of time series.")
+    is_virtual: Optional[bool] = Field(default=None, description="The uploaded file of the abstract image is virtual.", alias="isVirtual")
+    thumb: Optional[str] = Field(default=None, description="URL of the thumbnail.")
+    preview: Optional[str] = Field(default=None, description="URL of the preview.")
+    macro_url: Optional[str] = Field(default=None, description="URL of the macro (associated) image.", alias="macroURL")
+    number_of_annotations: Optional[int] = Field(default=None, alias="numberOfAnnotations")
+    number_of_job_annotations: Optional[int] = Field(default=None, alias="numberOfJobAnnotations")
+    number_of_reviewed_annotations: Optional[int] = Field(default=None, alias="numberOfReviewedAnnotations")
     review_start: Optional[datetime] = Field(default=None, description="Start of the review of this image.", alias="reviewStart")
     review_stop: Optional[datetime] = Field(default=None, description="End of the review of this image.", alias="reviewStop")
-    review_user: Optional[StrictInt] = Field(default=None, description="Id of the reviewing user.", alias="reviewUser")
-    reviewed: Optional[StrictBool] = Field(default=None, description="The review is finished.")
-    in_review: Optional[StrictBool] = Field(default=None, description="The review is started and not finished.", alias="inReview")
-    project_name: Optional[StrictStr] = Field(default=None, description="Listings only; name of the project.", alias="projectName")
-    project_blind: Optional[StrictBool] = Field(default=None, description="Listings only; the project is in blind mode.", alias="projectBlind")
+    review_user: Optional[int] = Field(default=None, description="Id of the reviewing user.", alias="reviewUser")
+    reviewed: Optional[bool] = Field(default=None, description="The review is finished.")
+    in_review: Optional[bool] = Field(default=None, description="The review is started and not finished.", alias="inReview")
+    project_name: Optional[str] = Field(default=None, description="Listings only; name of the project.", alias="projectName")
+    project_blind: Optional[bool] = Field(default=None, description="Listings only; the project is in blind mode.", alias="projectBlind")
     last_activity: Optional[datetime] = Field(default=None, description="With withLastActivity=true.", alias="lastActivity")
-    image_group: Optional[StrictInt] = Field(default=None, description="With withImageGroup=true; id of the image group.", alias="imageGroup")
-    additional_properties: Dict[str, Any] = {}
+    image_group: Optional[int] = Field(default=None, description="With withImageGroup=true; id of the image group.", alias="imageGroup")
     __properties: ClassVar[List[str]] = ["id", "class", "created", "updated", "baseImage", "project", "user", "instanceFilename", "originalFilename", "filename", "blindedName", "path", "contentType", "width", "height", "depth", "duration", "channels", "extrinsicChannels", "samplePerPixel", "bitPerSample", "colorspace", "tileSize", "zoom", "magnification", "physicalSizeX", "physicalSizeY", "physicalSizeZ", "fps", "isVirtual", "thumb", "preview", "macroURL", "numberOfAnnotations", "numberOfJobAnnotations", "numberOfReviewedAnnotations", "reviewStart", "reviewStop", "reviewUser", "reviewed", "inReview", "projectName", "projectBlind", "lastActivity", "imageGroup"]
 
-    @classmethod
-    def __preprocess_input_names(
-        cls,
-        obj: Any,
-        remove_hidden_storage_names: bool = True,
-    ) -> Any:
-        if not isinstance(obj, _Mapping):
-            return obj
-        obj = dict(obj)
-        if (
-            "class" in obj
-            and "java_class" in obj
-        ):
-            raise ValueError(
-                "%s received both %r and %r"
-                % (
-                    cls.__name__,
-                    "class",
-                    "java_class",
-                )
-            )
-        if "class" not in obj and "java_class" in obj:
-            obj["class"] = obj["java_class"]
-        obj.pop("java_class", None)
-        return obj
-
-    # Pydantic passes the model instance to wrap validators during assignment:
-    # https://docs.pydantic.dev/2.11/migration/#changes-to-validators
-    # Private names also keep inherited model validators distinct:
-    # https://docs.pydantic.dev/2.11/concepts/validators/#on-inheritance
-    @_model_validator(mode="wrap")
-    @classmethod
-    def __validate_input_names(
-        cls,
-        obj: Any,
-        handler: _ModelWrapValidatorHandler[Self],
-    ) -> Self:
-        if not isinstance(obj, cls):
-            obj = cls.__preprocess_input_names(obj)
-        return handler(obj)
-
     model_config = ConfigDict(
+        # Strict when users build models; server data is validated with strict=False (from_dict,
+        # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
+        strict=True,
+        extra="allow",
+        coerce_numbers_to_str=True,
         validate_by_name=True,
         validate_by_alias=True,
         validate_assignment=True,
@@ -173,7 +135,6 @@ class ImageInstance(BaseModel):
         * OpenAPI `readOnly` fields are excluded.
         * OpenAPI `readOnly` fields are excluded.
         * OpenAPI `readOnly` fields are excluded.
-        * Fields in `self.additional_properties` are added to the output dict.
         """
         excluded_fields: Set[str] = set([
             "id",
@@ -210,7 +171,6 @@ class ImageInstance(BaseModel):
             "project_blind",
             "last_activity",
             "image_group",
-            "additional_properties",
         ])
 
         _dict = self.model_dump(
@@ -218,11 +178,6 @@ class ImageInstance(BaseModel):
             exclude=excluded_fields,
             exclude_none=True,
         )
-        # puts key-value pairs in additional_properties in the top level
-        if self.additional_properties is not None:
-            for _key, _value in self.additional_properties.items():
-                _dict[_key] = _value
-
         # set to None if updated (nullable) is None
         # and model_fields_set contains the field
         if self.updated is None and "updated" in self.model_fields_set:
@@ -390,70 +345,5 @@ class ImageInstance(BaseModel):
         """Create an instance of ImageInstance from a dict"""
         if obj is None:
             return None
-
-        if not isinstance(obj, dict):
-            return cls.model_validate(obj)
-
-        obj = _cast(
-            Dict[str, Any],
-            cls.__preprocess_input_names(
-                obj,
-                remove_hidden_storage_names=True,
-            ),
-        )
-
-        _obj = cls.model_validate({
-            "id": obj.get("id"),
-            "class": obj.get("class"),
-            "created": obj.get("created"),
-            "updated": obj.get("updated"),
-            "baseImage": obj.get("baseImage"),
-            "project": obj.get("project"),
-            "user": obj.get("user"),
-            "instanceFilename": obj.get("instanceFilename"),
-            "originalFilename": obj.get("originalFilename"),
-            "filename": obj.get("filename"),
-            "blindedName": obj.get("blindedName"),
-            "path": obj.get("path"),
-            "contentType": obj.get("contentType"),
-            "width": obj.get("width"),
-            "height": obj.get("height"),
-            "depth": obj.get("depth"),
-            "duration": obj.get("duration"),
-            "channels": obj.get("channels"),
-            "extrinsicChannels": obj.get("extrinsicChannels"),
-            "samplePerPixel": obj.get("samplePerPixel"),
-            "bitPerSample": obj.get("bitPerSample"),
-            "colorspace": obj.get("colorspace"),
-            "tileSize": obj.get("tileSize"),
-            "zoom": obj.get("zoom"),
-            "magnification": obj.get("magnification"),
-            "physicalSizeX": obj.get("physicalSizeX"),
-            "physicalSizeY": obj.get("physicalSizeY"),
-            "physicalSizeZ": obj.get("physicalSizeZ"),
-            "fps": obj.get("fps"),
-            "isVirtual": obj.get("isVirtual"),
-            "thumb": obj.get("thumb"),
-            "preview": obj.get("preview"),
-            "macroURL": obj.get("macroURL"),
-            "numberOfAnnotations": obj.get("numberOfAnnotations"),
-            "numberOfJobAnnotations": obj.get("numberOfJobAnnotations"),
-            "numberOfReviewedAnnotations": obj.get("numberOfReviewedAnnotations"),
-            "reviewStart": obj.get("reviewStart"),
-            "reviewStop": obj.get("reviewStop"),
-            "reviewUser": obj.get("reviewUser"),
-            "reviewed": obj.get("reviewed"),
-            "inReview": obj.get("inReview"),
-            "projectName": obj.get("projectName"),
-            "projectBlind": obj.get("projectBlind"),
-            "lastActivity": obj.get("lastActivity"),
-            "imageGroup": obj.get("imageGroup")
-        })
-        # store additional fields in additional_properties
-        for _key in obj.keys():
-            if _key not in cls.__properties:
-                _obj.additional_properties[_key] = obj.get(_key)
-
-        return _obj
-
-
+        # Server data: lenient validation, nested models and unknown fields included.
+        return cls.model_validate(obj, strict=False)

@@ -8,13 +8,13 @@ import pprint
 import re  # noqa: F401
 import json
 
-from collections.abc import Mapping as _Mapping
 from datetime import datetime
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ModelWrapValidatorHandler as _ModelWrapValidatorHandler, StrictBool, StrictInt, StrictStr, model_validator as _model_validator
-from typing import Any, ClassVar, Dict, List, Optional, cast as _cast
+from pydantic import BaseModel, ConfigDict, Field
+from typing import Any, ClassVar, Dict, List, Optional
 from cytomine_sdk_gen.models.ontology_node_attr import OntologyNodeAttr
 from cytomine_sdk_gen.models.ontology_tree_node import OntologyTreeNode
 from cytomine_sdk_gen.models.project import Project
+from cytomine_sdk_gen.models.record_type import RecordType
 from cytomine_sdk_gen.models.term import Term
 from typing import Optional, Set
 from typing_extensions import Self
@@ -24,69 +24,32 @@ class Ontology(BaseModel):
     """
     An ontology: a named set of terms. 2026 answers the repository record (id, name, user, terms, ISO dates); 2025 and legacy servers the domain JSON, which also carries the term tree (`children`) and tree-widget fields (title, data, attr, key, isFolder, ...).
     """ # noqa: E501
-    id: Optional[StrictInt] = None
-    java_class: Optional[StrictStr] = Field(default=None, validation_alias=AliasChoices("class", "java_class"), serialization_alias="class", description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).")
-    data_type: Optional[StrictStr] = Field(default=None, description="2026 repository record type, always `ONTOLOGY`.", alias="dataType")
+    id: Optional[int] = None
+    java_class: Optional[str] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).", alias="class")
+    data_type: Optional[RecordType] = Field(default=None, description="2026 repository record type, `ONTOLOGY`.", alias="dataType")
     created: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     updated: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     deleted: Optional[datetime] = Field(default=None, description="2026 record only; null unless deleted.")
-    name: Optional[StrictStr] = Field(default=None, description="Name of the ontology.")
-    user: Optional[StrictInt] = Field(default=None, description="Id of the creator (set by the server from the current user on 2026).")
+    name: Optional[str] = Field(default=None, description="Name of the ontology.")
+    user: Optional[int] = Field(default=None, description="Id of the creator (set by the server from the current user on 2026).")
     terms: Optional[List[Term]] = Field(default=None, description="Terms of the ontology (2026 record).")
     children: Optional[List[OntologyTreeNode]] = Field(default=None, description="2025/legacy only; root terms of the ontology as a tree (each node has its children).")
     projects: Optional[List[Project]] = Field(default=None, description="2025/legacy only; projects that use this ontology.")
-    title: Optional[StrictStr] = Field(default=None, description="2025/legacy tree widget field; the name.")
-    data: Optional[StrictStr] = Field(default=None, description="2025/legacy tree widget field; the name.")
+    title: Optional[str] = Field(default=None, description="2025/legacy tree widget field; the name.")
+    data: Optional[str] = Field(default=None, description="2025/legacy tree widget field; the name.")
     attr: Optional[OntologyNodeAttr] = None
-    key: Optional[StrictInt] = Field(default=None, description="2025/legacy tree widget field; the id.")
-    is_folder: Optional[StrictBool] = Field(default=None, description="2025/legacy tree widget field; always true.", alias="isFolder")
-    hide_checkbox: Optional[StrictBool] = Field(default=None, description="2025/legacy tree widget field; always true.", alias="hideCheckbox")
-    state: Optional[StrictStr] = Field(default=None, description="2025/legacy tree widget field; `open`.")
-    additional_properties: Dict[str, Any] = {}
+    key: Optional[int] = Field(default=None, description="2025/legacy tree widget field; the id.")
+    is_folder: Optional[bool] = Field(default=None, description="2025/legacy tree widget field; always true.", alias="isFolder")
+    hide_checkbox: Optional[bool] = Field(default=None, description="2025/legacy tree widget field; always true.", alias="hideCheckbox")
+    state: Optional[str] = Field(default=None, description="2025/legacy tree widget field; `open`.")
     __properties: ClassVar[List[str]] = ["id", "class", "dataType", "created", "updated", "deleted", "name", "user", "terms", "children", "projects", "title", "data", "attr", "key", "isFolder", "hideCheckbox", "state"]
 
-    @classmethod
-    def __preprocess_input_names(
-        cls,
-        obj: Any,
-        remove_hidden_storage_names: bool = True,
-    ) -> Any:
-        if not isinstance(obj, _Mapping):
-            return obj
-        obj = dict(obj)
-        if (
-            "class" in obj
-            and "java_class" in obj
-        ):
-            raise ValueError(
-                "%s received both %r and %r"
-                % (
-                    cls.__name__,
-                    "class",
-                    "java_class",
-                )
-            )
-        if "class" not in obj and "java_class" in obj:
-            obj["class"] = obj["java_class"]
-        obj.pop("java_class", None)
-        return obj
-
-    # Pydantic passes the model instance to wrap validators during assignment:
-    # https://docs.pydantic.dev/2.11/migration/#changes-to-validators
-    # Private names also keep inherited model validators distinct:
-    # https://docs.pydantic.dev/2.11/concepts/validators/#on-inheritance
-    @_model_validator(mode="wrap")
-    @classmethod
-    def __validate_input_names(
-        cls,
-        obj: Any,
-        handler: _ModelWrapValidatorHandler[Self],
-    ) -> Self:
-        if not isinstance(obj, cls):
-            obj = cls.__preprocess_input_names(obj)
-        return handler(obj)
-
     model_config = ConfigDict(
+        # Strict when users build models; server data is validated with strict=False (from_dict,
+        # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
+        strict=True,
+        extra="allow",
+        coerce_numbers_to_str=True,
         validate_by_name=True,
         validate_by_alias=True,
         validate_assignment=True,
@@ -132,7 +95,6 @@ class Ontology(BaseModel):
         * OpenAPI `readOnly` fields are excluded.
         * OpenAPI `readOnly` fields are excluded.
         * OpenAPI `readOnly` fields are excluded.
-        * Fields in `self.additional_properties` are added to the output dict.
         """
         excluded_fields: Set[str] = set([
             "id",
@@ -151,7 +113,6 @@ class Ontology(BaseModel):
             "is_folder",
             "hide_checkbox",
             "state",
-            "additional_properties",
         ])
 
         _dict = self.model_dump(
@@ -180,11 +141,6 @@ class Ontology(BaseModel):
         # override the default output from pydantic by calling `to_dict()` of attr
         if self.attr:
             _dict['attr'] = self.attr.to_dict()
-        # puts key-value pairs in additional_properties in the top level
-        if self.additional_properties is not None:
-            for _key, _value in self.additional_properties.items():
-                _dict[_key] = _value
-
         # set to None if updated (nullable) is None
         # and model_fields_set contains the field
         if self.updated is None and "updated" in self.model_fields_set:
@@ -207,43 +163,5 @@ class Ontology(BaseModel):
         """Create an instance of Ontology from a dict"""
         if obj is None:
             return None
-
-        if not isinstance(obj, dict):
-            return cls.model_validate(obj)
-
-        obj = _cast(
-            Dict[str, Any],
-            cls.__preprocess_input_names(
-                obj,
-                remove_hidden_storage_names=True,
-            ),
-        )
-
-        _obj = cls.model_validate({
-            "id": obj.get("id"),
-            "class": obj.get("class"),
-            "dataType": obj.get("dataType"),
-            "created": obj.get("created"),
-            "updated": obj.get("updated"),
-            "deleted": obj.get("deleted"),
-            "name": obj.get("name"),
-            "user": obj.get("user"),
-            "terms": [Term.from_dict(_item) for _item in obj["terms"]] if obj.get("terms") is not None else None,
-            "children": [OntologyTreeNode.from_dict(_item) for _item in obj["children"]] if obj.get("children") is not None else None,
-            "projects": [Project.from_dict(_item) for _item in obj["projects"]] if obj.get("projects") is not None else None,
-            "title": obj.get("title"),
-            "data": obj.get("data"),
-            "attr": OntologyNodeAttr.from_dict(obj["attr"]) if obj.get("attr") is not None else None,
-            "key": obj.get("key"),
-            "isFolder": obj.get("isFolder"),
-            "hideCheckbox": obj.get("hideCheckbox"),
-            "state": obj.get("state")
-        })
-        # store additional fields in additional_properties
-        for _key in obj.keys():
-            if _key not in cls.__properties:
-                _obj.additional_properties[_key] = obj.get(_key)
-
-        return _obj
-
-
+        # Server data: lenient validation, nested models and unknown fields included.
+        return cls.model_validate(obj, strict=False)

@@ -8,7 +8,7 @@ import pprint
 import re  # noqa: F401
 import json
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
 from typing_extensions import Self
@@ -18,12 +18,16 @@ class OntologyNodeAttr(BaseModel):
     """
     Tree widget attributes of an ontology or term node.
     """ # noqa: E501
-    id: Optional[StrictInt] = None
-    type: Optional[StrictStr] = Field(default=None, description="Java class of the node.")
-    additional_properties: Dict[str, Any] = {}
+    id: Optional[int] = None
+    type: Optional[str] = Field(default=None, description="Java class of the node.")
     __properties: ClassVar[List[str]] = ["id", "type"]
 
     model_config = ConfigDict(
+        # Strict when users build models; server data is validated with strict=False (from_dict,
+        # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
+        strict=True,
+        extra="allow",
+        coerce_numbers_to_str=True,
         validate_by_name=True,
         validate_by_alias=True,
         validate_assignment=True,
@@ -55,12 +59,10 @@ class OntologyNodeAttr(BaseModel):
           are ignored.
         * OpenAPI `readOnly` fields are excluded.
         * OpenAPI `readOnly` fields are excluded.
-        * Fields in `self.additional_properties` are added to the output dict.
         """
         excluded_fields: Set[str] = set([
             "id",
             "type",
-            "additional_properties",
         ])
 
         _dict = self.model_dump(
@@ -68,11 +70,6 @@ class OntologyNodeAttr(BaseModel):
             exclude=excluded_fields,
             exclude_none=True,
         )
-        # puts key-value pairs in additional_properties in the top level
-        if self.additional_properties is not None:
-            for _key, _value in self.additional_properties.items():
-                _dict[_key] = _value
-
         return _dict
 
     @classmethod
@@ -80,19 +77,5 @@ class OntologyNodeAttr(BaseModel):
         """Create an instance of OntologyNodeAttr from a dict"""
         if obj is None:
             return None
-
-        if not isinstance(obj, dict):
-            return cls.model_validate(obj)
-
-        _obj = cls.model_validate({
-            "id": obj.get("id"),
-            "type": obj.get("type")
-        })
-        # store additional fields in additional_properties
-        for _key in obj.keys():
-            if _key not in cls.__properties:
-                _obj.additional_properties[_key] = obj.get(_key)
-
-        return _obj
-
-
+        # Server data: lenient validation, nested models and unknown fields included.
+        return cls.model_validate(obj, strict=False)

@@ -8,9 +8,8 @@ import pprint
 import re  # noqa: F401
 import json
 
-from collections.abc import Mapping as _Mapping
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ModelWrapValidatorHandler as _ModelWrapValidatorHandler, StrictBool, StrictInt, StrictStr, model_validator as _model_validator
-from typing import Any, ClassVar, Dict, List, Optional, cast as _cast
+from pydantic import BaseModel, ConfigDict, Field
+from typing import Any, ClassVar, Dict, List, Optional
 from cytomine_sdk_gen.models.ontology_node_attr import OntologyNodeAttr
 from typing import Optional, Set
 from typing_extensions import Self
@@ -20,64 +19,27 @@ class OntologyTreeNode(BaseModel):
     """
     A term as a node of the 2025/legacy ontology tree.
     """ # noqa: E501
-    id: Optional[StrictInt] = Field(default=None, description="Id of the term.")
-    java_class: Optional[StrictStr] = Field(default=None, validation_alias=AliasChoices("class", "java_class"), serialization_alias="class", description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).")
-    name: Optional[StrictStr] = None
-    title: Optional[StrictStr] = Field(default=None, description="The name.")
-    data: Optional[StrictStr] = Field(default=None, description="The name.")
-    color: Optional[StrictStr] = Field(default=None, description="Colour of the term, `#rrggbb`.")
-    parent: Optional[StrictInt] = Field(default=None, description="Id of the parent term.")
+    id: Optional[int] = Field(default=None, description="Id of the term.")
+    java_class: Optional[str] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).", alias="class")
+    name: Optional[str] = None
+    title: Optional[str] = Field(default=None, description="The name.")
+    data: Optional[str] = Field(default=None, description="The name.")
+    color: Optional[str] = Field(default=None, description="Colour of the term, `#rrggbb`.")
+    parent: Optional[int] = Field(default=None, description="Id of the parent term.")
     attr: Optional[OntologyNodeAttr] = None
-    checked: Optional[StrictBool] = None
-    key: Optional[StrictInt] = Field(default=None, description="The id.")
-    is_folder: Optional[StrictBool] = Field(default=None, description="The term has children.", alias="isFolder")
-    hide_checkbox: Optional[StrictBool] = Field(default=None, alias="hideCheckbox")
+    checked: Optional[bool] = None
+    key: Optional[int] = Field(default=None, description="The id.")
+    is_folder: Optional[bool] = Field(default=None, description="The term has children.", alias="isFolder")
+    hide_checkbox: Optional[bool] = Field(default=None, alias="hideCheckbox")
     children: Optional[List[OntologyTreeNode]] = None
-    additional_properties: Dict[str, Any] = {}
     __properties: ClassVar[List[str]] = ["id", "class", "name", "title", "data", "color", "parent", "attr", "checked", "key", "isFolder", "hideCheckbox", "children"]
 
-    @classmethod
-    def __preprocess_input_names(
-        cls,
-        obj: Any,
-        remove_hidden_storage_names: bool = True,
-    ) -> Any:
-        if not isinstance(obj, _Mapping):
-            return obj
-        obj = dict(obj)
-        if (
-            "class" in obj
-            and "java_class" in obj
-        ):
-            raise ValueError(
-                "%s received both %r and %r"
-                % (
-                    cls.__name__,
-                    "class",
-                    "java_class",
-                )
-            )
-        if "class" not in obj and "java_class" in obj:
-            obj["class"] = obj["java_class"]
-        obj.pop("java_class", None)
-        return obj
-
-    # Pydantic passes the model instance to wrap validators during assignment:
-    # https://docs.pydantic.dev/2.11/migration/#changes-to-validators
-    # Private names also keep inherited model validators distinct:
-    # https://docs.pydantic.dev/2.11/concepts/validators/#on-inheritance
-    @_model_validator(mode="wrap")
-    @classmethod
-    def __validate_input_names(
-        cls,
-        obj: Any,
-        handler: _ModelWrapValidatorHandler[Self],
-    ) -> Self:
-        if not isinstance(obj, cls):
-            obj = cls.__preprocess_input_names(obj)
-        return handler(obj)
-
     model_config = ConfigDict(
+        # Strict when users build models; server data is validated with strict=False (from_dict,
+        # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
+        strict=True,
+        extra="allow",
+        coerce_numbers_to_str=True,
         validate_by_name=True,
         validate_by_alias=True,
         validate_assignment=True,
@@ -120,7 +82,6 @@ class OntologyTreeNode(BaseModel):
         * OpenAPI `readOnly` fields are excluded.
         * OpenAPI `readOnly` fields are excluded.
         * OpenAPI `readOnly` fields are excluded.
-        * Fields in `self.additional_properties` are added to the output dict.
         """
         excluded_fields: Set[str] = set([
             "id",
@@ -136,7 +97,6 @@ class OntologyTreeNode(BaseModel):
             "is_folder",
             "hide_checkbox",
             "children",
-            "additional_properties",
         ])
 
         _dict = self.model_dump(
@@ -153,11 +113,6 @@ class OntologyTreeNode(BaseModel):
             for _item_children in self.children:
                 _items.append(_item_children.to_dict() if _item_children is not None else None)
             _dict['children'] = _items
-        # puts key-value pairs in additional_properties in the top level
-        if self.additional_properties is not None:
-            for _key, _value in self.additional_properties.items():
-                _dict[_key] = _value
-
         # set to None if parent (nullable) is None
         # and model_fields_set contains the field
         if self.parent is None and "parent" in self.model_fields_set:
@@ -170,40 +125,5 @@ class OntologyTreeNode(BaseModel):
         """Create an instance of OntologyTreeNode from a dict"""
         if obj is None:
             return None
-
-        if not isinstance(obj, dict):
-            return cls.model_validate(obj)
-
-        obj = _cast(
-            Dict[str, Any],
-            cls.__preprocess_input_names(
-                obj,
-                remove_hidden_storage_names=True,
-            ),
-        )
-
-        _obj = cls.model_validate({
-            "id": obj.get("id"),
-            "class": obj.get("class"),
-            "name": obj.get("name"),
-            "title": obj.get("title"),
-            "data": obj.get("data"),
-            "color": obj.get("color"),
-            "parent": obj.get("parent"),
-            "attr": OntologyNodeAttr.from_dict(obj["attr"]) if obj.get("attr") is not None else None,
-            "checked": obj.get("checked"),
-            "key": obj.get("key"),
-            "isFolder": obj.get("isFolder"),
-            "hideCheckbox": obj.get("hideCheckbox"),
-            "children": [OntologyTreeNode.from_dict(_item) for _item in obj["children"]] if obj.get("children") is not None else None
-        })
-        # store additional fields in additional_properties
-        for _key in obj.keys():
-            if _key not in cls.__properties:
-                _obj.additional_properties[_key] = obj.get(_key)
-
-        return _obj
-
-# TODO: Rewrite to not use raise_errors
-OntologyTreeNode.model_rebuild(raise_errors=False)
-
+        # Server data: lenient validation, nested models and unknown fields included.
+        return cls.model_validate(obj, strict=False)

@@ -8,10 +8,9 @@ import pprint
 import re  # noqa: F401
 import json
 
-from collections.abc import Mapping as _Mapping
 from datetime import datetime
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ModelWrapValidatorHandler as _ModelWrapValidatorHandler, StrictBool, StrictInt, StrictStr, model_validator as _model_validator
-from typing import Any, ClassVar, Dict, List, Optional, cast as _cast
+from pydantic import BaseModel, ConfigDict, Field
+from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
@@ -20,74 +19,37 @@ class Project(BaseModel):
     """
     A project groups images, an ontology, members and their annotations.
     """ # noqa: E501
-    id: Optional[StrictInt] = None
-    java_class: Optional[StrictStr] = Field(default=None, validation_alias=AliasChoices("class", "java_class"), serialization_alias="class", description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).")
+    id: Optional[int] = None
+    java_class: Optional[str] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).", alias="class")
     created: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     updated: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
-    name: Optional[StrictStr] = Field(default=None, description="Name of the project.")
-    ontology: Optional[StrictInt] = Field(default=None, description="Id of the ontology whose terms annotate this project.")
-    ontology_name: Optional[StrictStr] = Field(default=None, description="Name of the ontology.", alias="ontologyName")
-    blind_mode: Optional[StrictBool] = Field(default=None, description="Hide image file names from non-managers.", alias="blindMode")
-    are_images_downloadable: Optional[StrictBool] = Field(default=None, description="Members may download original image files.", alias="areImagesDownloadable")
-    hide_users_layers: Optional[StrictBool] = Field(default=None, description="Contributors cannot see each other's annotation layers.", alias="hideUsersLayers")
-    hide_admins_layers: Optional[StrictBool] = Field(default=None, description="Contributors cannot see managers' annotation layers.", alias="hideAdminsLayers")
-    is_closed: Optional[StrictBool] = Field(default=None, description="Closed projects are read-only and hidden from default listings.", alias="isClosed")
-    is_read_only: Optional[StrictBool] = Field(default=None, description="Only managers can edit.", alias="isReadOnly")
-    is_restricted: Optional[StrictBool] = Field(default=None, description="Contributors only edit their own annotations.", alias="isRestricted")
-    number_of_slides: Optional[StrictInt] = Field(default=None, alias="numberOfSlides")
-    number_of_images: Optional[StrictInt] = Field(default=None, alias="numberOfImages")
-    number_of_annotations: Optional[StrictInt] = Field(default=None, alias="numberOfAnnotations")
-    number_of_job_annotations: Optional[StrictInt] = Field(default=None, alias="numberOfJobAnnotations")
-    number_of_reviewed_annotations: Optional[StrictInt] = Field(default=None, alias="numberOfReviewedAnnotations")
-    users: Optional[List[StrictInt]] = Field(default=None, description="Input only, ids of the members to set on create/update.")
-    admins: Optional[List[StrictInt]] = Field(default=None, description="Input only, ids of the managers to set on create/update.")
-    members_count: Optional[StrictInt] = Field(default=None, description="With withMembersCount=true.", alias="membersCount")
+    name: Optional[str] = Field(default=None, description="Name of the project.")
+    ontology: Optional[int] = Field(default=None, description="Id of the ontology whose terms annotate this project.")
+    ontology_name: Optional[str] = Field(default=None, description="Name of the ontology.", alias="ontologyName")
+    blind_mode: Optional[bool] = Field(default=None, description="Hide image file names from non-managers.", alias="blindMode")
+    are_images_downloadable: Optional[bool] = Field(default=None, description="Members may download original image files.", alias="areImagesDownloadable")
+    hide_users_layers: Optional[bool] = Field(default=None, description="Contributors cannot see each other's annotation layers.", alias="hideUsersLayers")
+    hide_admins_layers: Optional[bool] = Field(default=None, description="Contributors cannot see managers' annotation layers.", alias="hideAdminsLayers")
+    is_closed: Optional[bool] = Field(default=None, description="Closed projects are read-only and hidden from default listings.", alias="isClosed")
+    is_read_only: Optional[bool] = Field(default=None, description="Only managers can edit.", alias="isReadOnly")
+    is_restricted: Optional[bool] = Field(default=None, description="Contributors only edit their own annotations.", alias="isRestricted")
+    number_of_slides: Optional[int] = Field(default=None, alias="numberOfSlides")
+    number_of_images: Optional[int] = Field(default=None, alias="numberOfImages")
+    number_of_annotations: Optional[int] = Field(default=None, alias="numberOfAnnotations")
+    number_of_job_annotations: Optional[int] = Field(default=None, alias="numberOfJobAnnotations")
+    number_of_reviewed_annotations: Optional[int] = Field(default=None, alias="numberOfReviewedAnnotations")
+    users: Optional[List[int]] = Field(default=None, description="Input only, ids of the members to set on create/update.")
+    admins: Optional[List[int]] = Field(default=None, description="Input only, ids of the managers to set on create/update.")
+    members_count: Optional[int] = Field(default=None, description="With withMembersCount=true.", alias="membersCount")
     last_activity: Optional[datetime] = Field(default=None, description="With withLastActivity=true.", alias="lastActivity")
-    additional_properties: Dict[str, Any] = {}
     __properties: ClassVar[List[str]] = ["id", "class", "created", "updated", "name", "ontology", "ontologyName", "blindMode", "areImagesDownloadable", "hideUsersLayers", "hideAdminsLayers", "isClosed", "isReadOnly", "isRestricted", "numberOfSlides", "numberOfImages", "numberOfAnnotations", "numberOfJobAnnotations", "numberOfReviewedAnnotations", "users", "admins", "membersCount", "lastActivity"]
 
-    @classmethod
-    def __preprocess_input_names(
-        cls,
-        obj: Any,
-        remove_hidden_storage_names: bool = True,
-    ) -> Any:
-        if not isinstance(obj, _Mapping):
-            return obj
-        obj = dict(obj)
-        if (
-            "class" in obj
-            and "java_class" in obj
-        ):
-            raise ValueError(
-                "%s received both %r and %r"
-                % (
-                    cls.__name__,
-                    "class",
-                    "java_class",
-                )
-            )
-        if "class" not in obj and "java_class" in obj:
-            obj["class"] = obj["java_class"]
-        obj.pop("java_class", None)
-        return obj
-
-    # Pydantic passes the model instance to wrap validators during assignment:
-    # https://docs.pydantic.dev/2.11/migration/#changes-to-validators
-    # Private names also keep inherited model validators distinct:
-    # https://docs.pydantic.dev/2.11/concepts/validators/#on-inheritance
-    @_model_validator(mode="wrap")
-    @classmethod
-    def __validate_input_names(
-        cls,
-        obj: Any,
-        handler: _ModelWrapValidatorHandler[Self],
-    ) -> Self:
-        if not isinstance(obj, cls):
-            obj = cls.__preprocess_input_names(obj)
-        return handler(obj)
-
     model_config = ConfigDict(
+        # Strict when users build models; server data is validated with strict=False (from_dict,
+        # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
+        strict=True,
+        extra="allow",
+        coerce_numbers_to_str=True,
         validate_by_name=True,
         validate_by_alias=True,
         validate_assignment=True,
@@ -129,7 +91,6 @@ class Project(BaseModel):
         * OpenAPI `readOnly` fields are excluded.
         * OpenAPI `readOnly` fields are excluded.
         * OpenAPI `readOnly` fields are excluded.
-        * Fields in `self.additional_properties` are added to the output dict.
         """
         excluded_fields: Set[str] = set([
             "id",
@@ -144,7 +105,6 @@ class Project(BaseModel):
             "number_of_reviewed_annotations",
             "members_count",
             "last_activity",
-            "additional_properties",
         ])
 
         _dict = self.model_dump(
@@ -152,11 +112,6 @@ class Project(BaseModel):
             exclude=excluded_fields,
             exclude_none=True,
         )
-        # puts key-value pairs in additional_properties in the top level
-        if self.additional_properties is not None:
-            for _key, _value in self.additional_properties.items():
-                _dict[_key] = _value
-
         # set to None if ontology (nullable) is None
         # and model_fields_set contains the field
         if self.ontology is None and "ontology" in self.model_fields_set:
@@ -169,48 +124,5 @@ class Project(BaseModel):
         """Create an instance of Project from a dict"""
         if obj is None:
             return None
-
-        if not isinstance(obj, dict):
-            return cls.model_validate(obj)
-
-        obj = _cast(
-            Dict[str, Any],
-            cls.__preprocess_input_names(
-                obj,
-                remove_hidden_storage_names=True,
-            ),
-        )
-
-        _obj = cls.model_validate({
-            "id": obj.get("id"),
-            "class": obj.get("class"),
-            "created": obj.get("created"),
-            "updated": obj.get("updated"),
-            "name": obj.get("name"),
-            "ontology": obj.get("ontology"),
-            "ontologyName": obj.get("ontologyName"),
-            "blindMode": obj.get("blindMode"),
-            "areImagesDownloadable": obj.get("areImagesDownloadable"),
-            "hideUsersLayers": obj.get("hideUsersLayers"),
-            "hideAdminsLayers": obj.get("hideAdminsLayers"),
-            "isClosed": obj.get("isClosed"),
-            "isReadOnly": obj.get("isReadOnly"),
-            "isRestricted": obj.get("isRestricted"),
-            "numberOfSlides": obj.get("numberOfSlides"),
-            "numberOfImages": obj.get("numberOfImages"),
-            "numberOfAnnotations": obj.get("numberOfAnnotations"),
-            "numberOfJobAnnotations": obj.get("numberOfJobAnnotations"),
-            "numberOfReviewedAnnotations": obj.get("numberOfReviewedAnnotations"),
-            "users": obj.get("users"),
-            "admins": obj.get("admins"),
-            "membersCount": obj.get("membersCount"),
-            "lastActivity": obj.get("lastActivity")
-        })
-        # store additional fields in additional_properties
-        for _key in obj.keys():
-            if _key not in cls.__properties:
-                _obj.additional_properties[_key] = obj.get(_key)
-
-        return _obj
-
-
+        # Server data: lenient validation, nested models and unknown fields included.
+        return cls.model_validate(obj, strict=False)

@@ -8,7 +8,7 @@ import pprint
 import re  # noqa: F401
 import json
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
+from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from cytomine_sdk_gen.models.command_callback import CommandCallback
 from cytomine_sdk_gen.models.project import Project
@@ -20,16 +20,21 @@ class ProjectCommand(BaseModel):
     """
     Command envelope of a project write; the project is under `project`.
     """ # noqa: E501
-    message: Optional[StrictStr] = Field(default=None, description="Human-readable outcome.")
-    print_message: Optional[StrictBool] = Field(default=None, description="Whether the web UI shows the message.", alias="printMessage")
+    message: Optional[str] = Field(default=None, description="Human-readable outcome.")
+    print_message: Optional[bool] = Field(default=None, description="Whether the web UI shows the message.", alias="printMessage")
     callback: Optional[CommandCallback] = None
     command: Optional[Any] = Field(default=None, description="Legacy command id (integer) or 2026 command class name (string).")
-    command_id: Optional[StrictStr] = Field(default=None, description="2026 command uuid, usable with POST /api/commands/undo/{uuid}.", alias="commandId")
+    command_id: Optional[str] = Field(default=None, description="2026 command uuid, usable with POST /api/commands/undo/{uuid}.", alias="commandId")
     sub_commands: Optional[List[Dict[str, Any]]] = Field(default=None, description="2026 nested command responses.", alias="subCommands")
     project: Optional[Project] = None
     __properties: ClassVar[List[str]] = ["message", "printMessage", "callback", "command", "commandId", "subCommands", "project"]
 
     model_config = ConfigDict(
+        # Strict when users build models; server data is validated with strict=False (from_dict,
+        # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
+        strict=True,
+        extra="allow",
+        coerce_numbers_to_str=True,
         validate_by_name=True,
         validate_by_alias=True,
         validate_assignment=True,
@@ -86,19 +91,5 @@ class ProjectCommand(BaseModel):
         """Create an instance of ProjectCommand from a dict"""
         if obj is None:
             return None
-
-        if not isinstance(obj, dict):
-            return cls.model_validate(obj)
-
-        _obj = cls.model_validate({
-            "message": obj.get("message"),
-            "printMessage": obj.get("printMessage"),
-            "callback": CommandCallback.from_dict(obj["callback"]) if obj.get("callback") is not None else None,
-            "command": obj.get("command"),
-            "commandId": obj.get("commandId"),
-            "subCommands": obj.get("subCommands"),
-            "project": Project.from_dict(obj["project"]) if obj.get("project") is not None else None
-        })
-        return _obj
-
-
+        # Server data: lenient validation, nested models and unknown fields included.
+        return cls.model_validate(obj, strict=False)

@@ -8,7 +8,7 @@ import pprint
 import re  # noqa: F401
 import json
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
+from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
 from typing_extensions import Self
@@ -18,14 +18,18 @@ class ServerPing(BaseModel):
     """
     Answer of the health check; older servers may add fields (kept as additional properties).
     """ # noqa: E501
-    alive: Optional[StrictBool] = Field(default=None, description="Always true when the core answers.")
-    version: Optional[StrictStr] = Field(default=None, description="Version of the core.")
-    server_url: Optional[StrictStr] = Field(default=None, description="Public URL the core is configured with.", alias="serverURL")
-    server_id: Optional[StrictStr] = Field(default=None, description="Identifier of this server instance.", alias="serverID")
-    additional_properties: Dict[str, Any] = {}
+    alive: Optional[bool] = Field(default=None, description="Always true when the core answers.")
+    version: Optional[str] = Field(default=None, description="Version of the core.")
+    server_url: Optional[str] = Field(default=None, description="Public URL the core is configured with.", alias="serverURL")
+    server_id: Optional[str] = Field(default=None, description="Identifier of this server instance.", alias="serverID")
     __properties: ClassVar[List[str]] = ["alive", "version", "serverURL", "serverID"]
 
     model_config = ConfigDict(
+        # Strict when users build models; server data is validated with strict=False (from_dict,
+        # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
+        strict=True,
+        extra="allow",
+        coerce_numbers_to_str=True,
         validate_by_name=True,
         validate_by_alias=True,
         validate_assignment=True,
@@ -59,14 +63,12 @@ class ServerPing(BaseModel):
         * OpenAPI `readOnly` fields are excluded.
         * OpenAPI `readOnly` fields are excluded.
         * OpenAPI `readOnly` fields are excluded.
-        * Fields in `self.additional_properties` are added to the output dict.
         """
         excluded_fields: Set[str] = set([
             "alive",
             "version",
             "server_url",
             "server_id",
-            "additional_properties",
         ])
 
         _dict = self.model_dump(
@@ -74,11 +76,6 @@ class ServerPing(BaseModel):
             exclude=excluded_fields,
             exclude_none=True,
         )
-        # puts key-value pairs in additional_properties in the top level
-        if self.additional_properties is not None:
-            for _key, _value in self.additional_properties.items():
-                _dict[_key] = _value
-
         return _dict
 
     @classmethod
@@ -86,21 +83,5 @@ class ServerPing(BaseModel):
         """Create an instance of ServerPing from a dict"""
         if obj is None:
             return None
-
-        if not isinstance(obj, dict):
-            return cls.model_validate(obj)
-
-        _obj = cls.model_validate({
-            "alive": obj.get("alive"),
-            "version": obj.get("version"),
-            "serverURL": obj.get("serverURL"),
-            "serverID": obj.get("serverID")
-        })
-        # store additional fields in additional_properties
-        for _key in obj.keys():
-            if _key not in cls.__properties:
-                _obj.additional_properties[_key] = obj.get(_key)
-
-        return _obj
-
-
+        # Server data: lenient validation, nested models and unknown fields included.
+        return cls.model_validate(obj, strict=False)

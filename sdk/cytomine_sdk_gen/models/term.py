@@ -8,10 +8,10 @@ import pprint
 import re  # noqa: F401
 import json
 
-from collections.abc import Mapping as _Mapping
 from datetime import datetime
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ModelWrapValidatorHandler as _ModelWrapValidatorHandler, StrictInt, StrictStr, model_validator as _model_validator
-from typing import Any, ClassVar, Dict, List, Optional, cast as _cast
+from pydantic import BaseModel, ConfigDict, Field
+from typing import Any, ClassVar, Dict, List, Optional
+from cytomine_sdk_gen.models.record_type import RecordType
 from typing import Optional, Set
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
@@ -20,64 +20,27 @@ class Term(BaseModel):
     """
     A term of an ontology. 2026 answers the repository record (ontologyId, children, ISO dates); 2025 and legacy servers the domain JSON (ontology, parent). Create takes `ontology` on every generation.
     """ # noqa: E501
-    id: Optional[StrictInt] = None
-    java_class: Optional[StrictStr] = Field(default=None, validation_alias=AliasChoices("class", "java_class"), serialization_alias="class", description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).")
-    data_type: Optional[StrictStr] = Field(default=None, description="2026 repository record type, always `TERM`.", alias="dataType")
+    id: Optional[int] = None
+    java_class: Optional[str] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).", alias="class")
+    data_type: Optional[RecordType] = Field(default=None, description="2026 repository record type, `TERM`.", alias="dataType")
     created: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     updated: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     deleted: Optional[datetime] = Field(default=None, description="2026 record only; null unless deleted.")
-    name: Optional[StrictStr] = Field(default=None, description="Name of the term.")
-    color: Optional[StrictStr] = Field(default=None, description="Colour of the term, `#rrggbb`.")
-    comment: Optional[StrictStr] = Field(default=None, description="Free comment (2026 sets it on create only).")
-    ontology: Optional[StrictInt] = Field(default=None, description="Id of the ontology (2025/legacy answers; input of create on every generation).")
-    ontology_id: Optional[StrictInt] = Field(default=None, description="Id of the ontology (2026 record).", alias="ontologyId")
-    parent: Optional[StrictInt] = Field(default=None, description="Id of the parent term (2025/legacy; set through relation terms).")
+    name: Optional[str] = Field(default=None, description="Name of the term.")
+    color: Optional[str] = Field(default=None, description="Colour of the term, `#rrggbb`.")
+    comment: Optional[str] = Field(default=None, description="Free comment (2026 sets it on create only).")
+    ontology: Optional[int] = Field(default=None, description="Id of the ontology (2025/legacy answers; input of create on every generation).")
+    ontology_id: Optional[int] = Field(default=None, description="Id of the ontology (2026 record).", alias="ontologyId")
+    parent: Optional[int] = Field(default=None, description="Id of the parent term (2025/legacy; set through relation terms).")
     children: Optional[List[Term]] = Field(default=None, description="Child terms (2026 record).")
-    additional_properties: Dict[str, Any] = {}
     __properties: ClassVar[List[str]] = ["id", "class", "dataType", "created", "updated", "deleted", "name", "color", "comment", "ontology", "ontologyId", "parent", "children"]
 
-    @classmethod
-    def __preprocess_input_names(
-        cls,
-        obj: Any,
-        remove_hidden_storage_names: bool = True,
-    ) -> Any:
-        if not isinstance(obj, _Mapping):
-            return obj
-        obj = dict(obj)
-        if (
-            "class" in obj
-            and "java_class" in obj
-        ):
-            raise ValueError(
-                "%s received both %r and %r"
-                % (
-                    cls.__name__,
-                    "class",
-                    "java_class",
-                )
-            )
-        if "class" not in obj and "java_class" in obj:
-            obj["class"] = obj["java_class"]
-        obj.pop("java_class", None)
-        return obj
-
-    # Pydantic passes the model instance to wrap validators during assignment:
-    # https://docs.pydantic.dev/2.11/migration/#changes-to-validators
-    # Private names also keep inherited model validators distinct:
-    # https://docs.pydantic.dev/2.11/concepts/validators/#on-inheritance
-    @_model_validator(mode="wrap")
-    @classmethod
-    def __validate_input_names(
-        cls,
-        obj: Any,
-        handler: _ModelWrapValidatorHandler[Self],
-    ) -> Self:
-        if not isinstance(obj, cls):
-            obj = cls.__preprocess_input_names(obj)
-        return handler(obj)
-
     model_config = ConfigDict(
+        # Strict when users build models; server data is validated with strict=False (from_dict,
+        # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
+        strict=True,
+        extra="allow",
+        coerce_numbers_to_str=True,
         validate_by_name=True,
         validate_by_alias=True,
         validate_assignment=True,
@@ -116,7 +79,6 @@ class Term(BaseModel):
         * OpenAPI `readOnly` fields are excluded.
         * OpenAPI `readOnly` fields are excluded.
         * OpenAPI `readOnly` fields are excluded.
-        * Fields in `self.additional_properties` are added to the output dict.
         """
         excluded_fields: Set[str] = set([
             "id",
@@ -128,7 +90,6 @@ class Term(BaseModel):
             "ontology_id",
             "parent",
             "children",
-            "additional_properties",
         ])
 
         _dict = self.model_dump(
@@ -142,11 +103,6 @@ class Term(BaseModel):
             for _item_children in self.children:
                 _items.append(_item_children.to_dict() if _item_children is not None else None)
             _dict['children'] = _items
-        # puts key-value pairs in additional_properties in the top level
-        if self.additional_properties is not None:
-            for _key, _value in self.additional_properties.items():
-                _dict[_key] = _value
-
         # set to None if updated (nullable) is None
         # and model_fields_set contains the field
         if self.updated is None and "updated" in self.model_fields_set:
@@ -174,40 +130,5 @@ class Term(BaseModel):
         """Create an instance of Term from a dict"""
         if obj is None:
             return None
-
-        if not isinstance(obj, dict):
-            return cls.model_validate(obj)
-
-        obj = _cast(
-            Dict[str, Any],
-            cls.__preprocess_input_names(
-                obj,
-                remove_hidden_storage_names=True,
-            ),
-        )
-
-        _obj = cls.model_validate({
-            "id": obj.get("id"),
-            "class": obj.get("class"),
-            "dataType": obj.get("dataType"),
-            "created": obj.get("created"),
-            "updated": obj.get("updated"),
-            "deleted": obj.get("deleted"),
-            "name": obj.get("name"),
-            "color": obj.get("color"),
-            "comment": obj.get("comment"),
-            "ontology": obj.get("ontology"),
-            "ontologyId": obj.get("ontologyId"),
-            "parent": obj.get("parent"),
-            "children": [Term.from_dict(_item) for _item in obj["children"]] if obj.get("children") is not None else None
-        })
-        # store additional fields in additional_properties
-        for _key in obj.keys():
-            if _key not in cls.__properties:
-                _obj.additional_properties[_key] = obj.get(_key)
-
-        return _obj
-
-# TODO: Rewrite to not use raise_errors
-Term.model_rebuild(raise_errors=False)
-
+        # Server data: lenient validation, nested models and unknown fields included.
+        return cls.model_validate(obj, strict=False)

@@ -8,10 +8,10 @@ import pprint
 import re  # noqa: F401
 import json
 
-from collections.abc import Mapping as _Mapping
 from datetime import datetime
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ModelWrapValidatorHandler as _ModelWrapValidatorHandler, StrictBool, StrictInt, StrictStr, model_validator as _model_validator
-from typing import Any, ClassVar, Dict, List, Optional, cast as _cast
+from pydantic import BaseModel, ConfigDict, Field
+from typing import Any, ClassVar, Dict, List, Optional
+from cytomine_sdk_gen.models.record_type import RecordType
 from cytomine_sdk_gen.models.user_role_record import UserRoleRecord
 from typing import Optional, Set
 from typing_extensions import Self
@@ -21,84 +21,47 @@ class User(BaseModel):
     """
     A user account. Fields depend on the generation and endpoint: 2025 sends only id, username, name and fullName; 2026 the domain JSON (lists, current user) or the repository record (by id); legacy servers the Grails JSON with role flags on current.json.
     """ # noqa: E501
-    id: Optional[StrictInt] = None
-    java_class: Optional[StrictStr] = Field(default=None, validation_alias=AliasChoices("class", "java_class"), serialization_alias="class", description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).")
-    data_type: Optional[StrictStr] = Field(default=None, description="2026 repository record type, always `USER`.", alias="dataType")
+    id: Optional[int] = None
+    java_class: Optional[str] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).", alias="class")
+    data_type: Optional[RecordType] = Field(default=None, description="2026 repository record type, `USER`.", alias="dataType")
     created: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     updated: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     deleted: Optional[datetime] = Field(default=None, description="Deletion date (2026 record, legacy); null while the account exists.")
-    username: Optional[StrictStr] = Field(default=None, description="Login name; set on create only.")
-    name: Optional[StrictStr] = Field(default=None, description="Display name.")
-    full_name: Optional[StrictStr] = Field(default=None, description="First name and last name.", alias="fullName")
-    firstname: Optional[StrictStr] = None
-    lastname: Optional[StrictStr] = None
-    email: Optional[StrictStr] = None
-    language: Optional[StrictStr] = Field(default=None, description="Interface language code (2026 default `EN`).")
-    origin: Optional[StrictStr] = Field(default=None, description="Where the account comes from (2026 record, legacy).")
-    is_developer: Optional[StrictBool] = Field(default=None, description="Developer mode (2026). Create/update payloads use `developer`.", alias="isDeveloper")
-    developer: Optional[StrictBool] = Field(default=None, description="Input only (2026 create/update): developer mode, shown as isDeveloper.")
-    password: Optional[StrictStr] = Field(default=None, description="Input only (2026 create/update); never returned.")
-    role: Optional[StrictStr] = Field(default=None, description="Input only (2026 create/update): role to grant, `ROLE_GUEST`, `ROLE_USER` or `ROLE_ADMIN`.")
-    public_key: Optional[StrictStr] = Field(default=None, description="API public key (2026 record; legacy only for the user itself or an admin).", alias="publicKey")
-    private_key: Optional[StrictStr] = Field(default=None, description="API private key (2026 record; legacy only for the user itself or an admin).", alias="privateKey")
+    username: Optional[str] = Field(default=None, description="Login name; set on create only.")
+    name: Optional[str] = Field(default=None, description="Display name.")
+    full_name: Optional[str] = Field(default=None, description="First name and last name.", alias="fullName")
+    firstname: Optional[str] = None
+    lastname: Optional[str] = None
+    email: Optional[str] = None
+    language: Optional[str] = Field(default=None, description="Interface language code (2026 default `EN`).")
+    origin: Optional[str] = Field(default=None, description="Where the account comes from (2026 record, legacy).")
+    is_developer: Optional[bool] = Field(default=None, description="Developer mode (2026). Create/update payloads use `developer`.", alias="isDeveloper")
+    developer: Optional[bool] = Field(default=None, description="Input only (2026 create/update): developer mode, shown as isDeveloper.")
+    password: Optional[str] = Field(default=None, description="Input only (2026 create/update); never returned.")
+    role: Optional[str] = Field(default=None, description="Input only (2026 create/update): role to grant, `ROLE_GUEST`, `ROLE_USER` or `ROLE_ADMIN`.")
+    public_key: Optional[str] = Field(default=None, description="API public key (2026 record; legacy only for the user itself or an admin).", alias="publicKey")
+    private_key: Optional[str] = Field(default=None, description="API private key (2026 record; legacy only for the user itself or an admin).", alias="privateKey")
     roles: Optional[List[UserRoleRecord]] = Field(default=None, description="Roles of the user (2026 record).")
-    color: Optional[StrictStr] = Field(default=None, description="Legacy only.")
-    enabled: Optional[StrictBool] = Field(default=None, description="Legacy only; disabled accounts cannot log in.")
-    algo: Optional[StrictBool] = Field(default=None, description="Legacy only; true for job (algorithm) users.")
-    password_expired: Optional[StrictBool] = Field(default=None, description="Legacy only (the user itself or an admin).", alias="passwordExpired")
-    admin: Optional[StrictBool] = Field(default=None, description="Legacy current.json and user JSON only; the user is an admin.")
+    color: Optional[str] = Field(default=None, description="Legacy only.")
+    enabled: Optional[bool] = Field(default=None, description="Legacy only; disabled accounts cannot log in.")
+    algo: Optional[bool] = Field(default=None, description="Legacy only; true for job (algorithm) users.")
+    password_expired: Optional[bool] = Field(default=None, description="Legacy only (the user itself or an admin).", alias="passwordExpired")
+    admin: Optional[bool] = Field(default=None, description="Legacy current.json and user JSON only; the user is an admin.")
     user: Optional[Any] = Field(default=None, description="Legacy only: on current.json and GET by id a boolean (the user has the user role, not admin); elsewhere the integer id of the creator.")
-    guest: Optional[StrictBool] = Field(default=None, description="Legacy current.json and user JSON only; the user is only a guest.")
-    admin_by_now: Optional[StrictBool] = Field(default=None, description="Legacy current.json only; admin rights are active in this session.", alias="adminByNow")
-    user_by_now: Optional[StrictBool] = Field(default=None, description="Legacy current.json only; acting with the user role now.", alias="userByNow")
-    guest_by_now: Optional[StrictBool] = Field(default=None, description="Legacy current.json only; acting with the guest role now.", alias="guestByNow")
-    is_switched: Optional[StrictBool] = Field(default=None, description="Legacy current.json only; an admin is impersonating this user.", alias="isSwitched")
-    real_user: Optional[StrictStr] = Field(default=None, description="Legacy current.json only; username of the impersonating admin when isSwitched.", alias="realUser")
-    additional_properties: Dict[str, Any] = {}
+    guest: Optional[bool] = Field(default=None, description="Legacy current.json and user JSON only; the user is only a guest.")
+    admin_by_now: Optional[bool] = Field(default=None, description="Legacy current.json only; admin rights are active in this session.", alias="adminByNow")
+    user_by_now: Optional[bool] = Field(default=None, description="Legacy current.json only; acting with the user role now.", alias="userByNow")
+    guest_by_now: Optional[bool] = Field(default=None, description="Legacy current.json only; acting with the guest role now.", alias="guestByNow")
+    is_switched: Optional[bool] = Field(default=None, description="Legacy current.json only; an admin is impersonating this user.", alias="isSwitched")
+    real_user: Optional[str] = Field(default=None, description="Legacy current.json only; username of the impersonating admin when isSwitched.", alias="realUser")
     __properties: ClassVar[List[str]] = ["id", "class", "dataType", "created", "updated", "deleted", "username", "name", "fullName", "firstname", "lastname", "email", "language", "origin", "isDeveloper", "developer", "password", "role", "publicKey", "privateKey", "roles", "color", "enabled", "algo", "passwordExpired", "admin", "user", "guest", "adminByNow", "userByNow", "guestByNow", "isSwitched", "realUser"]
 
-    @classmethod
-    def __preprocess_input_names(
-        cls,
-        obj: Any,
-        remove_hidden_storage_names: bool = True,
-    ) -> Any:
-        if not isinstance(obj, _Mapping):
-            return obj
-        obj = dict(obj)
-        if (
-            "class" in obj
-            and "java_class" in obj
-        ):
-            raise ValueError(
-                "%s received both %r and %r"
-                % (
-                    cls.__name__,
-                    "class",
-                    "java_class",
-                )
-            )
-        if "class" not in obj and "java_class" in obj:
-            obj["class"] = obj["java_class"]
-        obj.pop("java_class", None)
-        return obj
-
-    # Pydantic passes the model instance to wrap validators during assignment:
-    # https://docs.pydantic.dev/2.11/migration/#changes-to-validators
-    # Private names also keep inherited model validators distinct:
-    # https://docs.pydantic.dev/2.11/concepts/validators/#on-inheritance
-    @_model_validator(mode="wrap")
-    @classmethod
-    def __validate_input_names(
-        cls,
-        obj: Any,
-        handler: _ModelWrapValidatorHandler[Self],
-    ) -> Self:
-        if not isinstance(obj, cls):
-            obj = cls.__preprocess_input_names(obj)
-        return handler(obj)
-
     model_config = ConfigDict(
+        # Strict when users build models; server data is validated with strict=False (from_dict,
+        # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
+        strict=True,
+        extra="allow",
+        coerce_numbers_to_str=True,
         validate_by_name=True,
         validate_by_alias=True,
         validate_assignment=True,
@@ -146,7 +109,6 @@ class User(BaseModel):
         * OpenAPI `readOnly` fields are excluded.
         * OpenAPI `readOnly` fields are excluded.
         * OpenAPI `readOnly` fields are excluded.
-        * Fields in `self.additional_properties` are added to the output dict.
         """
         excluded_fields: Set[str] = set([
             "id",
@@ -167,7 +129,6 @@ class User(BaseModel):
             "guest_by_now",
             "is_switched",
             "real_user",
-            "additional_properties",
         ])
 
         _dict = self.model_dump(
@@ -181,11 +142,6 @@ class User(BaseModel):
             for _item_roles in self.roles:
                 _items.append(_item_roles.to_dict() if _item_roles is not None else None)
             _dict['roles'] = _items
-        # puts key-value pairs in additional_properties in the top level
-        if self.additional_properties is not None:
-            for _key, _value in self.additional_properties.items():
-                _dict[_key] = _value
-
         # set to None if updated (nullable) is None
         # and model_fields_set contains the field
         if self.updated is None and "updated" in self.model_fields_set:
@@ -253,58 +209,5 @@ class User(BaseModel):
         """Create an instance of User from a dict"""
         if obj is None:
             return None
-
-        if not isinstance(obj, dict):
-            return cls.model_validate(obj)
-
-        obj = _cast(
-            Dict[str, Any],
-            cls.__preprocess_input_names(
-                obj,
-                remove_hidden_storage_names=True,
-            ),
-        )
-
-        _obj = cls.model_validate({
-            "id": obj.get("id"),
-            "class": obj.get("class"),
-            "dataType": obj.get("dataType"),
-            "created": obj.get("created"),
-            "updated": obj.get("updated"),
-            "deleted": obj.get("deleted"),
-            "username": obj.get("username"),
-            "name": obj.get("name"),
-            "fullName": obj.get("fullName"),
-            "firstname": obj.get("firstname"),
-            "lastname": obj.get("lastname"),
-            "email": obj.get("email"),
-            "language": obj.get("language"),
-            "origin": obj.get("origin"),
-            "isDeveloper": obj.get("isDeveloper"),
-            "developer": obj.get("developer"),
-            "password": obj.get("password"),
-            "role": obj.get("role"),
-            "publicKey": obj.get("publicKey"),
-            "privateKey": obj.get("privateKey"),
-            "roles": [UserRoleRecord.from_dict(_item) for _item in obj["roles"]] if obj.get("roles") is not None else None,
-            "color": obj.get("color"),
-            "enabled": obj.get("enabled"),
-            "algo": obj.get("algo"),
-            "passwordExpired": obj.get("passwordExpired"),
-            "admin": obj.get("admin"),
-            "user": obj.get("user"),
-            "guest": obj.get("guest"),
-            "adminByNow": obj.get("adminByNow"),
-            "userByNow": obj.get("userByNow"),
-            "guestByNow": obj.get("guestByNow"),
-            "isSwitched": obj.get("isSwitched"),
-            "realUser": obj.get("realUser")
-        })
-        # store additional fields in additional_properties
-        for _key in obj.keys():
-            if _key not in cls.__properties:
-                _obj.additional_properties[_key] = obj.get(_key)
-
-        return _obj
-
-
+        # Server data: lenient validation, nested models and unknown fields included.
+        return cls.model_validate(obj, strict=False)

@@ -8,10 +8,9 @@ import pprint
 import re  # noqa: F401
 import json
 
-from collections.abc import Mapping as _Mapping
 from datetime import datetime
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ModelWrapValidatorHandler as _ModelWrapValidatorHandler, StrictBool, StrictFloat, StrictInt, StrictStr, model_validator as _model_validator
-from typing import Any, ClassVar, Dict, List, Optional, Union, cast as _cast
+from pydantic import BaseModel, ConfigDict, Field
+from typing import Any, ClassVar, Dict, List, Optional, Union
 from cytomine_sdk_gen.models.annotation_centroid import AnnotationCentroid
 from typing import Optional, Set
 from typing_extensions import Self
@@ -21,81 +20,44 @@ class UserAnnotation(BaseModel):
     """
     An annotation drawn by a user: a WKT geometry on a slice of an image, with its terms. Fields marked input only are read on create/update and never returned.
     """ # noqa: E501
-    id: Optional[StrictInt] = None
-    java_class: Optional[StrictStr] = Field(default=None, validation_alias=AliasChoices("class", "java_class"), serialization_alias="class", description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).")
+    id: Optional[int] = None
+    java_class: Optional[str] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).", alias="class")
     created: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     updated: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
-    location: Optional[StrictStr] = Field(default=None, description="Geometry as WKT in image pixel coordinates (origin bottom-left).")
-    image: Optional[StrictInt] = Field(default=None, description="Id of the image instance.")
-    slice: Optional[StrictInt] = Field(default=None, description="Id of the slice instance (defaults to the image's reference slice).")
-    project: Optional[StrictInt] = Field(default=None, description="Id of the project (from the image).")
-    user: Optional[StrictInt] = Field(default=None, description="Id of the creator (defaults to the current user).")
-    geometry_compression: Optional[Union[StrictFloat, StrictInt]] = Field(default=None, description="Simplification rate applied to the geometry.", alias="geometryCompression")
+    location: Optional[str] = Field(default=None, description="Geometry as WKT in image pixel coordinates (origin bottom-left).")
+    image: Optional[int] = Field(default=None, description="Id of the image instance.")
+    slice: Optional[int] = Field(default=None, description="Id of the slice instance (defaults to the image's reference slice).")
+    project: Optional[int] = Field(default=None, description="Id of the project (from the image).")
+    user: Optional[int] = Field(default=None, description="Id of the creator (defaults to the current user).")
+    geometry_compression: Optional[Union[float, int]] = Field(default=None, description="Simplification rate applied to the geometry.", alias="geometryCompression")
     centroid: Optional[AnnotationCentroid] = None
-    area: Optional[Union[StrictFloat, StrictInt]] = None
-    area_unit: Optional[StrictStr] = Field(default=None, description="Unit of area, e.g. `micron²` or `pixels²`.", alias="areaUnit")
-    perimeter: Optional[Union[StrictFloat, StrictInt]] = None
-    perimeter_unit: Optional[StrictStr] = Field(default=None, description="Unit of perimeter, e.g. `mm` or `pixels`.", alias="perimeterUnit")
-    term: Optional[List[StrictInt]] = Field(default=None, description="Ids of the terms of the annotation; also read on create.")
-    terms: Optional[List[StrictInt]] = Field(default=None, description="Input only, ids of terms to set on create (same as term).")
-    track: Optional[List[StrictInt]] = Field(default=None, description="Input only, ids of tracks to add the annotation to.")
-    tracks: Optional[List[StrictInt]] = Field(default=None, description="Input only, same as track.")
-    properties: Optional[Dict[str, StrictStr]] = Field(default=None, description="Input only, key/value properties to create with the annotation.")
-    var_property: Optional[Dict[str, StrictStr]] = Field(default=None, description="Input only, same as properties.", alias="property")
-    group: Optional[StrictInt] = Field(default=None, description="Input only, id of an annotation group to link the annotation into.")
-    min_point: Optional[StrictInt] = Field(default=None, description="Input only, simplify the geometry to at least this many points.", alias="minPoint")
-    max_point: Optional[StrictInt] = Field(default=None, description="Input only, simplify the geometry to at most this many points.", alias="maxPoint")
-    nb_comments: Optional[StrictInt] = Field(default=None, description="Number of comments.", alias="nbComments")
-    reviewed: Optional[StrictBool] = Field(default=None, description="A reviewed copy of this annotation exists.")
-    crop_url: Optional[StrictStr] = Field(default=None, description="URL of a PNG crop of the annotation.", alias="cropURL")
-    small_crop_url: Optional[StrictStr] = Field(default=None, description="URL of a PNG crop at most 256 pixels wide.", alias="smallCropURL")
-    url: Optional[StrictStr] = Field(default=None, description="URL of a PNG crop of the annotation.")
-    image_url: Optional[StrictStr] = Field(default=None, description="URL of the annotation in the web UI.", alias="imageURL")
-    additional_properties: Dict[str, Any] = {}
+    area: Optional[Union[float, int]] = None
+    area_unit: Optional[str] = Field(default=None, description="Unit of area, e.g. `micron²` or `pixels²`.", alias="areaUnit")
+    perimeter: Optional[Union[float, int]] = None
+    perimeter_unit: Optional[str] = Field(default=None, description="Unit of perimeter, e.g. `mm` or `pixels`.", alias="perimeterUnit")
+    term: Optional[List[int]] = Field(default=None, description="Ids of the terms of the annotation; also read on create.")
+    terms: Optional[List[int]] = Field(default=None, description="Input only, ids of terms to set on create (same as term).")
+    track: Optional[List[int]] = Field(default=None, description="Input only, ids of tracks to add the annotation to.")
+    tracks: Optional[List[int]] = Field(default=None, description="Input only, same as track.")
+    properties: Optional[Dict[str, str]] = Field(default=None, description="Input only, key/value properties to create with the annotation.")
+    var_property: Optional[Dict[str, str]] = Field(default=None, description="Input only, same as properties.", alias="property")
+    group: Optional[int] = Field(default=None, description="Input only, id of an annotation group to link the annotation into.")
+    min_point: Optional[int] = Field(default=None, description="Input only, simplify the geometry to at least this many points.", alias="minPoint")
+    max_point: Optional[int] = Field(default=None, description="Input only, simplify the geometry to at most this many points.", alias="maxPoint")
+    nb_comments: Optional[int] = Field(default=None, description="Number of comments.", alias="nbComments")
+    reviewed: Optional[bool] = Field(default=None, description="A reviewed copy of this annotation exists.")
+    crop_url: Optional[str] = Field(default=None, description="URL of a PNG crop of the annotation.", alias="cropURL")
+    small_crop_url: Optional[str] = Field(default=None, description="URL of a PNG crop at most 256 pixels wide.", alias="smallCropURL")
+    url: Optional[str] = Field(default=None, description="URL of a PNG crop of the annotation.")
+    image_url: Optional[str] = Field(default=None, description="URL of the annotation in the web UI.", alias="imageURL")
     __properties: ClassVar[List[str]] = ["id", "class", "created", "updated", "location", "image", "slice", "project", "user", "geometryCompression", "centroid", "area", "areaUnit", "perimeter", "perimeterUnit", "term", "terms", "track", "tracks", "properties", "property", "group", "minPoint", "maxPoint", "nbComments", "reviewed", "cropURL", "smallCropURL", "url", "imageURL"]
 
-    @classmethod
-    def __preprocess_input_names(
-        cls,
-        obj: Any,
-        remove_hidden_storage_names: bool = True,
-    ) -> Any:
-        if not isinstance(obj, _Mapping):
-            return obj
-        obj = dict(obj)
-        if (
-            "class" in obj
-            and "java_class" in obj
-        ):
-            raise ValueError(
-                "%s received both %r and %r"
-                % (
-                    cls.__name__,
-                    "class",
-                    "java_class",
-                )
-            )
-        if "class" not in obj and "java_class" in obj:
-            obj["class"] = obj["java_class"]
-        obj.pop("java_class", None)
-        return obj
-
-    # Pydantic passes the model instance to wrap validators during assignment:
-    # https://docs.pydantic.dev/2.11/migration/#changes-to-validators
-    # Private names also keep inherited model validators distinct:
-    # https://docs.pydantic.dev/2.11/concepts/validators/#on-inheritance
-    @_model_validator(mode="wrap")
-    @classmethod
-    def __validate_input_names(
-        cls,
-        obj: Any,
-        handler: _ModelWrapValidatorHandler[Self],
-    ) -> Self:
-        if not isinstance(obj, cls):
-            obj = cls.__preprocess_input_names(obj)
-        return handler(obj)
-
     model_config = ConfigDict(
+        # Strict when users build models; server data is validated with strict=False (from_dict,
+        # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
+        strict=True,
+        extra="allow",
+        coerce_numbers_to_str=True,
         validate_by_name=True,
         validate_by_alias=True,
         validate_assignment=True,
@@ -141,7 +103,6 @@ class UserAnnotation(BaseModel):
         * OpenAPI `readOnly` fields are excluded.
         * OpenAPI `readOnly` fields are excluded.
         * OpenAPI `readOnly` fields are excluded.
-        * Fields in `self.additional_properties` are added to the output dict.
         """
         excluded_fields: Set[str] = set([
             "id",
@@ -160,7 +121,6 @@ class UserAnnotation(BaseModel):
             "small_crop_url",
             "url",
             "image_url",
-            "additional_properties",
         ])
 
         _dict = self.model_dump(
@@ -171,11 +131,6 @@ class UserAnnotation(BaseModel):
         # override the default output from pydantic by calling `to_dict()` of centroid
         if self.centroid:
             _dict['centroid'] = self.centroid.to_dict()
-        # puts key-value pairs in additional_properties in the top level
-        if self.additional_properties is not None:
-            for _key, _value in self.additional_properties.items():
-                _dict[_key] = _value
-
         # set to None if updated (nullable) is None
         # and model_fields_set contains the field
         if self.updated is None and "updated" in self.model_fields_set:
@@ -228,55 +183,5 @@ class UserAnnotation(BaseModel):
         """Create an instance of UserAnnotation from a dict"""
         if obj is None:
             return None
-
-        if not isinstance(obj, dict):
-            return cls.model_validate(obj)
-
-        obj = _cast(
-            Dict[str, Any],
-            cls.__preprocess_input_names(
-                obj,
-                remove_hidden_storage_names=True,
-            ),
-        )
-
-        _obj = cls.model_validate({
-            "id": obj.get("id"),
-            "class": obj.get("class"),
-            "created": obj.get("created"),
-            "updated": obj.get("updated"),
-            "location": obj.get("location"),
-            "image": obj.get("image"),
-            "slice": obj.get("slice"),
-            "project": obj.get("project"),
-            "user": obj.get("user"),
-            "geometryCompression": obj.get("geometryCompression"),
-            "centroid": AnnotationCentroid.from_dict(obj["centroid"]) if obj.get("centroid") is not None else None,
-            "area": obj.get("area"),
-            "areaUnit": obj.get("areaUnit"),
-            "perimeter": obj.get("perimeter"),
-            "perimeterUnit": obj.get("perimeterUnit"),
-            "term": obj.get("term"),
-            "terms": obj.get("terms"),
-            "track": obj.get("track"),
-            "tracks": obj.get("tracks"),
-            "properties": obj.get("properties"),
-            "property": obj.get("property"),
-            "group": obj.get("group"),
-            "minPoint": obj.get("minPoint"),
-            "maxPoint": obj.get("maxPoint"),
-            "nbComments": obj.get("nbComments"),
-            "reviewed": obj.get("reviewed"),
-            "cropURL": obj.get("cropURL"),
-            "smallCropURL": obj.get("smallCropURL"),
-            "url": obj.get("url"),
-            "imageURL": obj.get("imageURL")
-        })
-        # store additional fields in additional_properties
-        for _key in obj.keys():
-            if _key not in cls.__properties:
-                _obj.additional_properties[_key] = obj.get(_key)
-
-        return _obj
-
-
+        # Server data: lenient validation, nested models and unknown fields included.
+        return cls.model_validate(obj, strict=False)

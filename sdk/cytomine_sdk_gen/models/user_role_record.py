@@ -9,8 +9,9 @@ import re  # noqa: F401
 import json
 
 from datetime import datetime
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
+from cytomine_sdk_gen.models.record_type import RecordType
 from typing import Optional, Set
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
@@ -19,16 +20,20 @@ class UserRoleRecord(BaseModel):
     """
     A role as embedded in a 2026 user record.
     """ # noqa: E501
-    id: Optional[StrictInt] = None
-    authority: Optional[StrictStr] = Field(default=None, description="Role name, e.g. `ROLE_USER`.")
-    data_type: Optional[StrictStr] = Field(default=None, description="Always `ROLE`.", alias="dataType")
+    id: Optional[int] = None
+    authority: Optional[str] = Field(default=None, description="Role name, e.g. `ROLE_USER`.")
+    data_type: Optional[RecordType] = Field(default=None, description="2026 repository record type, `ROLE`.", alias="dataType")
     created: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     updated: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     deleted: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
-    additional_properties: Dict[str, Any] = {}
     __properties: ClassVar[List[str]] = ["id", "authority", "dataType", "created", "updated", "deleted"]
 
     model_config = ConfigDict(
+        # Strict when users build models; server data is validated with strict=False (from_dict,
+        # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
+        strict=True,
+        extra="allow",
+        coerce_numbers_to_str=True,
         validate_by_name=True,
         validate_by_alias=True,
         validate_assignment=True,
@@ -64,7 +69,6 @@ class UserRoleRecord(BaseModel):
         * OpenAPI `readOnly` fields are excluded.
         * OpenAPI `readOnly` fields are excluded.
         * OpenAPI `readOnly` fields are excluded.
-        * Fields in `self.additional_properties` are added to the output dict.
         """
         excluded_fields: Set[str] = set([
             "id",
@@ -73,7 +77,6 @@ class UserRoleRecord(BaseModel):
             "created",
             "updated",
             "deleted",
-            "additional_properties",
         ])
 
         _dict = self.model_dump(
@@ -81,11 +84,6 @@ class UserRoleRecord(BaseModel):
             exclude=excluded_fields,
             exclude_none=True,
         )
-        # puts key-value pairs in additional_properties in the top level
-        if self.additional_properties is not None:
-            for _key, _value in self.additional_properties.items():
-                _dict[_key] = _value
-
         # set to None if updated (nullable) is None
         # and model_fields_set contains the field
         if self.updated is None and "updated" in self.model_fields_set:
@@ -103,23 +101,5 @@ class UserRoleRecord(BaseModel):
         """Create an instance of UserRoleRecord from a dict"""
         if obj is None:
             return None
-
-        if not isinstance(obj, dict):
-            return cls.model_validate(obj)
-
-        _obj = cls.model_validate({
-            "id": obj.get("id"),
-            "authority": obj.get("authority"),
-            "dataType": obj.get("dataType"),
-            "created": obj.get("created"),
-            "updated": obj.get("updated"),
-            "deleted": obj.get("deleted")
-        })
-        # store additional fields in additional_properties
-        for _key in obj.keys():
-            if _key not in cls.__properties:
-                _obj.additional_properties[_key] = obj.get(_key)
-
-        return _obj
-
-
+        # Server data: lenient validation, nested models and unknown fields included.
+        return cls.model_validate(obj, strict=False)

@@ -1,0 +1,45 @@
+"""Every Python example of README.md runs, against the stub server (each in its own process)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support.stub import CytomineStub
+
+ROOT = Path(__file__).resolve().parent.parent
+BLOCK = re.compile(r"(?:<!-- (?P<marker>[^>]*) -->\n)?```python\n(?P<code>.*?)```", re.DOTALL)
+EXAMPLES = [
+    (m.group("marker") or "", m.group("code"), ROOT.joinpath("README.md").read_text()[: m.start()].count("\n") + 1)
+    for m in BLOCK.finditer(ROOT.joinpath("README.md").read_text(encoding="utf-8"))
+]
+
+
+def test_only_the_real_server_illustration_is_not_run() -> None:
+    assert [line for marker, _, line in EXAMPLES if marker.startswith("not run")] == [EXAMPLES[0][2]]
+    assert len(EXAMPLES) >= 7
+
+
+@pytest.mark.parametrize(("marker", "code", "line"), EXAMPLES, ids=[f"line{e[2]}" for e in EXAMPLES])
+def test_readme_example_runs(marker: str, code: str, line: int, tmp_path: Path) -> None:
+    if marker.startswith("not run"):
+        pytest.skip(marker)
+    argv = shlex.split(marker[len("argv:"):]) if marker.startswith("argv:") else []
+    with CytomineStub("2026") as stub:
+        env = {
+            **os.environ,
+            "CYTOMINE_HOST": stub.host,
+            "CYTOMINE_PUBLIC_KEY": stub.public_key,
+            "CYTOMINE_PRIVATE_KEY": stub.private_key,
+            "CYTOMINE_CONFIG": str(tmp_path / "config.ini"),
+        }
+        proc = subprocess.run([sys.executable, "-c", code, *argv], env=env, cwd=tmp_path,
+                              capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, f"README line {line}:\n{proc.stderr}"
+    assert proc.stdout.strip() or proc.stderr.strip(), "an example shows something"
