@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv generate check-generated validate-spec lint typecheck test pytest demo clean
+.PHONY: venv spec-root generate check-generated validate-spec lint typecheck test pytest demo clean
 
 venv: $(STAMP)
 
@@ -14,6 +14,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+## Rewrite the index of spec/openapi.yaml (tags, paths, exclusions) from spec/services/.
+spec-root: $(STAMP)
+	$(PY) generator/spec_root.py
 
 ## Regenerate sdk/ from spec/ + generator/.
 generate: $(STAMP)
@@ -25,6 +29,7 @@ check-generated: $(STAMP)
 
 ## Validate the spec with openapi-generator and openapi-spec-validator.
 validate-spec: $(STAMP)
+	$(PY) generator/spec_root.py --check
 	$(BIN)/openapi-generator-cli validate -i spec/openapi.yaml
 	$(BIN)/openapi-spec-validator spec/openapi.yaml
 

@@ -30,6 +30,7 @@ class SpecOperation:
     raw: dict[str, Any]
     path_item: dict[str, Any]
     parameters: tuple[dict[str, Any], ...]
+    source: Path
 
     @property
     def service(self) -> str:
@@ -94,6 +95,7 @@ class Spec:
                     raw=op,
                     path_item=item,
                     parameters=tuple(params),
+                    source=op_base,
                 )
                 ops.append(
                     SpecOperation(

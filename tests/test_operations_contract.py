@@ -8,11 +8,13 @@ server checks signatures like a 2026 core.
 from __future__ import annotations
 
 import inspect
+import json
 import re
 import sys
 import typing
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pydantic
 import pytest
@@ -28,7 +30,7 @@ from spec_index import Spec, SpecOperation  # noqa: E402
 
 SPEC = Spec(ROOT / "spec" / "openapi.yaml")
 OPERATIONS = SPEC.operations()
-PATH_VALUE = 7
+BINARY = b"\x89PNG binary"
 
 
 def snake(name: str) -> str:
@@ -43,13 +45,14 @@ def sample(annotation: Any, name: str) -> Any:
         return sample(args[0], name)
     if origin is typing.Union:
         non_none = [a for a in args if a is not type(None)]
-        # prefer (filename, bytes) for file parameters, else the first option
-        for a in non_none:
+        for a in non_none:  # files: prefer (filename, bytes)
             if typing.get_origin(a) is tuple:
                 return ("sample.txt", b"sample bytes")
         return sample(non_none[0], name)
-    if origin in (list, typing.List):  # noqa: UP006
+    if origin is list:
         return [sample(args[0], name), sample(args[0], name)]
+    if origin is dict or annotation in (dict, object, Any):
+        return {"key": "value"}
     if isinstance(annotation, type):
         if issubclass(annotation, bool):
             return True
@@ -58,7 +61,7 @@ def sample(annotation: Any, name: str) -> Any:
         if issubclass(annotation, float):
             return 1.5
         if issubclass(annotation, str):
-            return f"{name} value"
+            return "png" if name == "format" else f"{name} value"
         if issubclass(annotation, bytes):
             return b"sample bytes"
         if issubclass(annotation, pydantic.BaseModel):
@@ -81,22 +84,42 @@ def expected_query_values(param: dict[str, Any], value: Any) -> list[str]:
     return [query_text(value)]
 
 
-def response_schema(op: SpecOperation) -> tuple[str | None, Any]:
-    """(schema name, sample JSON answer) of the operation's 200 response."""
-    content = op.raw["responses"]["200"].get("content", {})
+def sample_json(schema: dict[str, Any], base: Path, depth: int = 0) -> Any:
+    """A minimal JSON value fitting `schema`."""
+    schema, base = SPEC.deref(schema, base)
+    if "allOf" in schema:
+        merged: dict[str, Any] = {}
+        for part in schema["allOf"]:
+            value = sample_json(part, base, depth)
+            if isinstance(value, dict):
+                merged.update(value)
+        return merged
+    kind = schema.get("type", "object")
+    if kind == "array":
+        return [sample_json(schema.get("items", {}), base, depth + 1) for _ in range(2)]
+    if kind == "object":
+        props = schema.get("properties", {})
+        out: dict[str, Any] = {"id": 1} if "id" in props else {}
+        if "collection" in props and depth < 3:
+            out["collection"] = sample_json(props["collection"], base, depth + 1)
+            out.update({"offset": 0, "perPage": 2, "size": 2, "totalPages": 1})
+        return out
+    return {"integer": 1, "number": 1.5, "boolean": True}.get(kind, "text")
+
+
+def response_of(op: SpecOperation) -> tuple[str, Any, str | None]:
+    """(content type, sample answer, expected result type name) of the operation's 200 answer."""
     if op.bulk_of:
-        return "BulkResult", {"status": 206, "data": {"success": False, "message": "partial", "errors": []}}
-    json_content = content.get("application/json")
-    if json_content is None:
-        return None, b"\x89PNG binary"
-    schema = json_content["schema"]
-    if schema.get("type") == "array":
-        item = schema["items"]["$ref"].rsplit("/", 1)[-1]
-        return f"List[{item}]", [{"id": 1}, {"id": 2}]
-    name = schema.get("$ref", "").rsplit("/", 1)[-1] or None
-    if name and name.endswith("Collection"):
-        return name, {"collection": [{"id": 1}, {"id": 2}], "offset": 0, "perPage": 2, "size": 2, "totalPages": 1}
-    return name, {"id": 1}
+        return "application/json", {"status": 206, "data": {"success": False, "errors": []}}, "BulkResult"
+    content = op.raw["responses"]["200"].get("content") or {"application/json": {"schema": {}}}
+    content_type, media = next(iter(content.items()))
+    if "json" not in content_type:
+        return content_type, BINARY if not content_type.startswith("text/") else "text", None
+    schema = media.get("schema", {})
+    ref = schema.get("$ref", "")
+    items_ref = schema.get("items", {}).get("$ref", "") if schema.get("type") == "array" else ""
+    name = f"List[{items_ref.rsplit('/', 1)[-1]}]" if items_ref else (ref.rsplit("/", 1)[-1] or None)
+    return content_type, sample_json(schema, op.source), name
 
 
 @pytest.fixture
@@ -109,34 +132,38 @@ def test_operation_contract(server2026: CytomineTestServer, op: SpecOperation) -
     client: ApiClient = server2026.client(signature="2026")
     method = getattr(getattr(client, op.service), op.verb)
     params = {p["name"]: p for p in op.parameters}
-    kwargs: dict[str, Any] = {}
-    for name, parameter in inspect.signature(method).parameters.items():
-        if name.startswith("_"):
-            continue
-        kwargs[name] = sample(parameter.annotation, name)
+    kwargs: dict[str, Any] = {
+        name: sample(parameter.annotation, name)
+        for name, parameter in inspect.signature(method).parameters.items()
+        if not name.startswith("_")
+    }
     expected_path = op.path
     for placeholder in re.findall(r"\{([^}]+)\}", op.path):
-        kwargs[snake(placeholder)] = PATH_VALUE
-        expected_path = expected_path.replace("{" + placeholder + "}", str(PATH_VALUE))
-    schema_name, answer = response_schema(op)
-    public = op.raw.get("security") == []
-    server2026.route(op.method, expected_path, answer,
-                     content_type="application/json" if schema_name else "image/png", public=public)
+        value = kwargs[snake(placeholder)]
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = kwargs[snake(placeholder)] = 7
+        expected_path = expected_path.replace("{" + placeholder + "}", quote(str(value), safe=""))
+    content_type, answer, expected_type = response_of(op)
+    if isinstance(answer, bytes):
+        body = answer
+    else:
+        body = answer.encode() if isinstance(answer, str) else json.dumps(answer).encode()
+    server2026.route(op.method, expected_path, body, content_type=content_type, public=op.raw.get("security") == [])
 
     result = method(**kwargs)
 
     seen = server2026.last
     assert (seen.method, seen.path) == (op.method, expected_path)
-    assert public or seen.caller == server2026.public_key
+    assert op.raw.get("security") == [] or seen.caller == server2026.public_key
     expected_query = {
         spec_name: expected_query_values(p, kwargs[snake(spec_name)])
         for spec_name, p in params.items()
         if p.get("in") == "query" and snake(spec_name) in kwargs
     }
     assert seen.query == expected_query
-    if schema_name is None:
-        assert result == b"\x89PNG binary"
-    elif schema_name.startswith("List["):
-        assert [type(r).__name__ for r in result] == [schema_name[5:-1]] * 2
+    if expected_type is None:
+        assert result == answer
+    elif expected_type.startswith("List["):
+        assert [type(r).__name__ for r in result] == [expected_type[5:-1]] * 2
     else:
-        assert type(result).__name__ == schema_name
+        assert type(result).__name__ == expected_type
