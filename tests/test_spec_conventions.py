@@ -29,8 +29,12 @@ VERBS = {
     "list", "retrieve", "create", "update", "delete", "add", "remove", "download", "upload", "ping",
     "count", "search", "set", "open", "close", "export", "import", "undo", "redo", "refine", "fill",
     "simplify", "correct", "define", "regenerate", "start", "stop", "run", "install", "uninstall",
-    "validate", "review", "unreview", "accept", "reject", "copy", "move", "get", "check", "find",
-    "crop", "mask", "window", "thumb", "preview", "tile", "record", "clear", "lock", "unlock",
+    "validate", "review", "unreview", "accept", "reject", "copy", "move", "check", "find", "record",
+    "clear", "lock", "unlock", "compute", "link", "unlink", "associate", "dissociate", "grant",
+    "revoke", "enable", "disable", "send", "notify", "switch", "refresh", "reset", "merge", "render",
+    "execute", "kill", "cancel", "resume", "publish", "describe", "load", "save", "submit", "restore",
+    "sign", "invite", "change", "replace", "duplicate", "attach", "detach", "index", "summarize",
+    "upsert", "batch", "mark", "show", "get", "verify", "test", "generate", "sync", "rename", "bulk",
 }
 PAGING = {"max-offset", "page-size", "mixed", "none"}
 

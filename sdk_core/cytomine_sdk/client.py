@@ -47,6 +47,7 @@ logger = logging.getLogger("cytomine_sdk")
 logging.getLogger("urllib3.connectionpool").addFilter(RedactingFilter())
 
 USER_AGENT = f"cytomine-sdk/{__version__} (python)"
+PIMS_PLACEHOLDER = "{pims}"
 # Error bodies are read whole up to this size for the exception's message.
 MAX_ERROR_BODY = 1 << 20
 Timeout = float | tuple[float, float] | None
@@ -224,7 +225,10 @@ class ApiClient(ServiceApis, _GeneratedApiClient):
         error statuses then raise a subclass of APIStatusError, connection problems
         APIConnectionError. With ``signature="auto"`` a 401 is re-sent once with the other scheme.
         """
-        if not url.startswith(("http://", "https://")):
+        if url.startswith(PIMS_PLACEHOLDER):
+            # Operations of the image server (spec: servers "{pims}" and "{pims}/ims").
+            url = (self.configuration.pims_url or self.configuration.host) + url[len(PIMS_PLACEHOLDER) :]
+        elif not url.startswith(("http://", "https://")):
             url = self.configuration.host + url
         method = method.upper()
         request_headers = dict(headers or {})

@@ -107,6 +107,7 @@ class Configuration:
         retry_backoff: float = 0.5,
         max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT,
         retry_non_idempotent: bool = False,
+        pims_url: str | None = None,
     ) -> None:
         self.host = normalize_host(host)
         if (public_key is None) != (private_key is None):
@@ -143,6 +144,7 @@ class Configuration:
         self.retry_backoff = float(retry_backoff)
         self.max_retry_wait = float(max_retry_wait)
         self.retry_non_idempotent = bool(retry_non_idempotent)
+        self.pims_url = normalize_host(pims_url) if pims_url is not None else None
         if public_key is not None or token is not None:
             _warn_if_plain_http(self.host, "API keys" if public_key is not None else "token")
 

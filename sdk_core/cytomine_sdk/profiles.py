@@ -64,6 +64,7 @@ PROFILE_SETTINGS: Final[Mapping[str, type]] = {
     "retry_backoff": float,
     "max_retry_wait": float,
     "retry_non_idempotent": bool,
+    "pims_url": str,
 }
 # Values never echoed in an error message.
 _SECRETS: Final = frozenset({"private_key", "token"})
