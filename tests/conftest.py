@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from cytomine_sdk import ApiClient, Configuration
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from cytomine_sdk import ApiClient, Configuration
 from tests.support.server_auth import authenticate, bearer_subject
 
 PUBLIC_KEY = "0c4a7e2c-public"

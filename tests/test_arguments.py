@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from cytomine_sdk import Configuration
 from cytomine_sdk.arguments import CONNECTION_DESTS, add_arguments
 from cytomine_sdk.profiles import save_profile

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from cytomine_sdk import ApiClient, Configuration
 
 

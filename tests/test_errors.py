@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from pytest_httpserver import HTTPServer
+
 from cytomine_sdk import ApiClient, Configuration, CytomineError
 from cytomine_sdk import exceptions as errors
-from pytest_httpserver import HTTPServer
 
 BODIES = {
     "failed write": ({"success": False, "errors": "Project name already exists", "errorValues": {"id": 1}},

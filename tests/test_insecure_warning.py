@@ -7,6 +7,7 @@ import warnings
 from pathlib import Path
 
 import pytest
+
 from cytomine_sdk import Configuration, InsecureTransportWarning
 
 PRIVATE = "PRIVATE-warn-s3cret"

@@ -7,14 +7,15 @@ from datetime import datetime, timedelta, timezone
 
 import pydantic
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pytest_httpserver import HTTPServer
+
 from cytomine_sdk import ApiClient, Configuration
 from cytomine_sdk.exceptions import InvalidResponseError
 from cytomine_sdk.models import Project, RecordType, Term
 from cytomine_sdk.parsing import parse_model
 from cytomine_sdk.timestamps import aware, epoch_ms
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from pytest_httpserver import HTTPServer
 
 
 @pytest.fixture

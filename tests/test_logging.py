@@ -7,9 +7,10 @@ import subprocess
 import sys
 
 import pytest
+from pytest_httpserver import HTTPServer
+
 from cytomine_sdk import ApiClient, Configuration
 from cytomine_sdk.exceptions import AuthenticationError
-from pytest_httpserver import HTTPServer
 
 PRIVATE_KEY = "PRIVATE-KEY-must-not-leak"
 TOKEN = "TOKEN-must-not-leak"

@@ -18,9 +18,9 @@ from urllib.parse import quote
 
 import pydantic
 import pytest
-from cytomine_sdk import ApiClient
 from pytest_httpserver import HTTPServer
 
+from cytomine_sdk import ApiClient
 from tests.conftest import CytomineTestServer
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -8,10 +8,11 @@ import math
 from collections.abc import Callable
 
 import pytest
-from cytomine_sdk import ApiClient, Configuration
-from cytomine_sdk.pagination import IncompleteListError, Page, pages, paginate
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
+
+from cytomine_sdk import ApiClient, Configuration
+from cytomine_sdk.pagination import IncompleteListError, Page, pages, paginate
 
 PAGE = 5
 

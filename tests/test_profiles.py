@@ -9,6 +9,7 @@ import traceback
 from pathlib import Path
 
 import pytest
+
 from cytomine_sdk import Configuration
 from cytomine_sdk.profiles import (
     ProfileError,

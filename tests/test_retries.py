@@ -7,12 +7,12 @@ import time
 from collections.abc import Callable
 
 import pytest
-from cytomine_sdk import ApiClient, Configuration
-from cytomine_sdk.exceptions import APIConnectionError, APITimeoutError, InternalServerError, RateLimitError
-from cytomine_sdk.models import Project
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from cytomine_sdk import ApiClient, Configuration
+from cytomine_sdk.exceptions import APIConnectionError, APITimeoutError, InternalServerError, RateLimitError
+from cytomine_sdk.models import Project
 from tests.support.server_auth import authenticate
 
 PUB, PRIV = "pub-key", "priv-key"

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+
 from cytomine_sdk import ApiClient, Configuration
 from cytomine_sdk.exceptions import AuthenticationError
-
 from tests.conftest import TOKEN, CytomineTestServer
 
 PROJECT = {"id": 42, "name": "Lung", "ontology": 7, "class": "be.cytomine.domain.project.Project"}

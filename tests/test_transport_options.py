@@ -9,9 +9,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pytest_httpserver import HTTPServer
+
 from cytomine_sdk import ApiClient, Configuration
 from cytomine_sdk.exceptions import APIConnectionError
-from pytest_httpserver import HTTPServer
 
 PROJECT = b'{"id": 1, "name": "P"}'
 

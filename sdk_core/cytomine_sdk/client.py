@@ -17,17 +17,13 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urlencode
 
-import cytomine_sdk_gen.models as _generated_models
 import urllib3
-from cytomine_sdk_gen.api_client import ApiClient as _GeneratedApiClient
-from cytomine_sdk_gen.api_response import ApiResponse
-from cytomine_sdk_gen.rest import RESTResponse
-from cytomine_sdk_gen.service_apis import SERVICE_APIS, ServiceApis
 from pydantic import BaseModel
 from urllib3.exceptions import HTTPError, MaxRetryError, NewConnectionError
 from urllib3.exceptions import TimeoutError as _Urllib3Timeout
 from urllib3.util import Retry, parse_url
 
+import cytomine_sdk_gen.models as _generated_models
 from cytomine_sdk import __version__
 from cytomine_sdk.configuration import Configuration
 from cytomine_sdk.exceptions import (
@@ -41,6 +37,10 @@ from cytomine_sdk.exceptions import (
 )
 from cytomine_sdk.parsing import parse_model, parse_model_list
 from cytomine_sdk.signing import Generation, KeySigner, http_date
+from cytomine_sdk_gen.api_client import ApiClient as _GeneratedApiClient
+from cytomine_sdk_gen.api_response import ApiResponse
+from cytomine_sdk_gen.rest import RESTResponse
+from cytomine_sdk_gen.service_apis import SERVICE_APIS, ServiceApis
 
 logger = logging.getLogger("cytomine_sdk")
 # urllib3 logs request lines at DEBUG: keep tokens passed in queries (downloads) out of them.

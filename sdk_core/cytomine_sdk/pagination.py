@@ -24,9 +24,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar, overload
 
-from cytomine_sdk_gen.operations import OPERATIONS, Operation
-
 from cytomine_sdk.exceptions import CytomineError
+from cytomine_sdk_gen.operations import OPERATIONS, Operation
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
