@@ -13,6 +13,7 @@ openapi-generator renders the package; this step turns it into what sdk/ ships:
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from pathlib import Path
@@ -155,7 +156,12 @@ def postprocess(raw_package: Path, dest_package: Path, spec_path: Path) -> None:
     if restored != variants:
         raise SystemExit(f"post-processing: restored {restored} bulk paths, expected {variants}")
     write_index(spec_path, raw_package / "operations.py")
-    if dest_package.exists():
-        shutil.rmtree(dest_package)
+    # Swap directories rather than rewrite in place, so a concurrent import never sees half a package.
     dest_package.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(raw_package, dest_package, ignore=shutil.ignore_patterns("__pycache__"))
+    staged = dest_package.with_name(f".{dest_package.name}.new-{os.getpid()}")
+    retired = dest_package.with_name(f".{dest_package.name}.old-{os.getpid()}")
+    shutil.copytree(raw_package, staged, ignore=shutil.ignore_patterns("__pycache__"))
+    if dest_package.exists():
+        dest_package.rename(retired)
+    staged.rename(dest_package)
+    shutil.rmtree(retired, ignore_errors=True)
