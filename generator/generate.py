@@ -11,6 +11,7 @@ keeps only the package, adds the operation index and writes the result.
 from __future__ import annotations
 
 import argparse
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -27,7 +28,11 @@ CONFIG = ROOT / "generator" / "config.yaml"
 TEMPLATES = ROOT / "generator" / "templates"
 PACKAGE = "cytomine_sdk_gen"
 # Messages the generator prints for any spec, even a one-operation one: not about our spec.
-GENERATOR_NOISE = ("Failed to get the schema name: null",)
+GENERATOR_NOISE = (
+    "Failed to get the schema name: null",
+    # Printed for any parameter named `date` (GET /api/signature.json), kept as `date` by config.yaml.
+    "Date (reserved word) cannot be used as model name",
+)
 
 
 def run_generator(spec: Path, raw_out: Path) -> None:
@@ -56,9 +61,12 @@ def run_generator(spec: Path, raw_out: Path) -> None:
 
 def generate(dest: Path) -> None:
     with tempfile.TemporaryDirectory(prefix="cytomine-gen-") as tmp:
+        # One snapshot of spec/ feeds every step, even if spec/ changes meanwhile.
+        snapshot = Path(tmp) / "spec"
+        shutil.copytree(SPEC.parent, snapshot)
         raw = Path(tmp) / "raw"
-        run_generator(preprocess(SPEC.parent, Path(tmp) / "spec"), raw)
-        postprocess(raw / PACKAGE, dest / PACKAGE, SPEC)
+        run_generator(preprocess(snapshot, Path(tmp) / "spec-generator"), raw)
+        postprocess(raw / PACKAGE, dest / PACKAGE, snapshot / SPEC.name)
 
 
 def differences(ours: Path, fresh: Path) -> list[str]:

@@ -88,6 +88,7 @@ FROM_DICT_BODY = """        if obj is None:
         # Server data: lenient validation, nested models and unknown fields included.
         return cls.model_validate(obj, strict=False)
 """
+EXCLUDED_ID = re.compile(r'(excluded_fields: Set\[str\] = set\(\[\n(?:            "\w+",\n)*?)            "id",\n')
 STRICT_TYPES = {"StrictStr": "str", "StrictInt": "int", "StrictFloat": "float", "StrictBool": "bool"}
 
 
@@ -111,6 +112,9 @@ def _lenient_model(text: str, name: str) -> str:
     if text.count("model_config = ConfigDict(") != 1:
         raise SystemExit(f"post-processing: {name} has no single model_config")
     text = text.replace("model_config = ConfigDict(", MODEL_CONFIG)
+    # `id` is server-computed (readOnly) but updates find their object by the id in the body:
+    # keep it in what to_dict() sends.
+    text = EXCLUDED_ID.sub(r"\1", text)
     text, n = FROM_DICT.subn(lambda m: m.group(1) + FROM_DICT_BODY, text)
     if n != 1:
         raise SystemExit(f"post-processing: {name}: from_dict not found")

@@ -57,8 +57,13 @@ def test_put_and_delete(server: CytomineTestServer, client: ApiClient) -> None:
 
     server.route("PUT", "/api/project/42.json", COMMAND)
     server.route("DELETE", "/api/project/42.json", COMMAND)
-    client.project_api.update(42, Project(name="Lung (renamed)"))
+    project = Project.from_dict(PROJECT)
+    assert project is not None
+    project.name = "Lung (renamed)"
+    client.project_api.update(42, project)
     assert server.last.method == "PUT" and server.last.caller == server.public_key
+    # the server finds the object by the id of the body; read-only fields are not sent
+    assert server.last.json() == {"id": 42, "name": "Lung (renamed)", "ontology": 7}
     client.project_api.delete(42)
     assert server.last.method == "DELETE" and server.last.caller == server.public_key
     assert server.last.body == b""

@@ -9,15 +9,81 @@ __version__ = "0.1.0"
 
 # Define package exports
 __all__ = [
+    "AbstractImageApi",
+    "AbstractSliceApi",
+    "AdminSessionApi",
+    "AlgoAnnotationApi",
     "AnnotationApi",
+    "AnnotationActionApi",
+    "AnnotationCommentApi",
+    "AnnotationGroupApi",
+    "AnnotationIndexApi",
+    "AnnotationLayerApi",
+    "AnnotationLinkApi",
+    "AnnotationTermApi",
+    "AnnotationTrackApi",
+    "AppEngineStoreApi",
+    "AppEngineTaskApi",
+    "AppEngineTaskRunApi",
     "AttachedFileApi",
+    "CompanionFileApi",
+    "ConfigurationApi",
+    "CustomUiApi",
+    "DescriptionApi",
+    "ImageConsultationApi",
+    "ImageFilterApi",
+    "ImageGroupApi",
+    "ImageGroupMemberApi",
     "ImageInstanceApi",
+    "ImageServerApi",
+    "JobApi",
+    "JobDataApi",
+    "JobParameterApi",
+    "JobTemplateApi",
+    "JobTemplateAnnotationApi",
+    "MetadataSearchApi",
+    "NestedImageInstanceApi",
     "OntologyApi",
+    "ParameterConstraintApi",
+    "ProcessingServerApi",
     "ProjectApi",
     "ProjectCommandApi",
+    "ProjectConnectionApi",
+    "ProjectDefaultLayerApi",
+    "ProjectImageFilterApi",
+    "ProjectMemberApi",
+    "ProjectRepresentativeApi",
+    "ProjectSoftwareApi",
+    "PropertyApi",
+    "RelationApi",
+    "RelationTermApi",
+    "RetrievalApi",
+    "ReviewedAnnotationApi",
+    "RoiAnnotationApi",
+    "RoleApi",
     "ServerApi",
+    "SliceInstanceApi",
+    "SoftwareApi",
+    "SoftwareParameterApi",
+    "SoftwareParameterConstraintApi",
+    "StatisticsApi",
+    "StorageApi",
+    "StorageMemberApi",
+    "TagApi",
+    "TagAssociationApi",
+    "TaskApi",
     "TermApi",
+    "TrackApi",
+    "TrustedSourceApi",
+    "UploadApi",
+    "UploadedFileApi",
     "UserApi",
+    "UserAclApi",
+    "UserAnnotationApi",
+    "UserJobApi",
+    "UserKeyApi",
+    "UserPositionApi",
+    "UserRoleApi",
     "ApiResponse",
     "ApiClient",
     "Configuration",
@@ -27,55 +93,446 @@ __all__ = [
     "ApiKeyError",
     "ApiAttributeError",
     "ApiException",
+    "AbstractImage",
+    "AbstractImageCollection",
+    "AbstractImageCommand",
+    "AbstractImageServers",
+    "AbstractSlice",
+    "AbstractSliceCollection",
+    "AbstractSliceCommand",
+    "AclPermissionCollection",
+    "ActiveProject",
+    "AlgoAnnotation",
+    "AlgoAnnotationCollection",
+    "AlgoAnnotationCommand",
+    "AlgoAnnotationUnionResult",
+    "AnnotationAction",
+    "AnnotationActionCollection",
+    "AnnotationActionInput",
     "AnnotationCentroid",
     "AnnotationCommand",
+    "AnnotationCorrection",
+    "AnnotationCount",
+    "AnnotationGroup",
+    "AnnotationGroupCollection",
+    "AnnotationGroupCommand",
+    "AnnotationIndex",
+    "AnnotationIndexCollection",
+    "AnnotationLayer",
+    "AnnotationLink",
+    "AnnotationLinkCollection",
+    "AnnotationLinkCommand",
     "AnnotationListing",
     "AnnotationListingCollection",
     "AnnotationListingLink",
     "AnnotationListingTrack",
     "AnnotationListingUserByTerm",
+    "AnnotationPosition",
+    "AnnotationPositionCollection",
+    "AnnotationPropertyKeyCollection",
+    "AnnotationReportFormat",
+    "AnnotationReportParams",
+    "AnnotationSearch",
+    "AnnotationTerm",
+    "AnnotationTermCollection",
+    "AnnotationTermCommand",
+    "AnnotationTrack",
+    "AnnotationTrackCollection",
+    "AnnotationTrackCommand",
+    "ApiKeys",
+    "AppEngineParameterType",
+    "AppEngineParameterValue",
+    "AppEngineProvision",
+    "AppEngineStateAction",
+    "AppEngineStateRequest",
+    "AppEngineStore",
+    "AppEngineTask",
+    "AppEngineTaskAuthor",
+    "AppEngineTaskInput",
+    "AppEngineTaskOutput",
+    "AppEngineTaskRun",
+    "AppEngineTaskRunRequest",
+    "AppEngineTaskRunState",
+    "AppEngineValueType",
+    "AssociatedImageLabelCollection",
     "AttachedFile",
+    "AttachedFileCollection",
+    "AttachedFileCommand",
+    "AuthInformation",
     "BulkError",
     "BulkResult",
     "BulkResultData",
     "CollectionEnvelope",
+    "Command",
     "CommandCallback",
+    "CommandCollection",
     "CommandEnvelope",
     "CommandHistory",
+    "CommandHistoryCollection",
+    "CommandKind",
+    "CommandResult",
+    "CommandV2",
+    "CommandV2Collection",
+    "CommandV2Request",
+    "CommandV2Type",
+    "CompanionFile",
+    "CompanionFileCollection",
+    "CompanionFileCommand",
+    "ConfigurationEntry",
+    "ConfigurationEntryCollection",
+    "ConfigurationEntryCommand",
+    "ConfigurationReadingRole",
+    "ConnectionFrequency",
+    "ConnectionFrequencyCollection",
+    "ConstraintEvaluation",
+    "CurrentActivityStats",
+    "CustomUIProjectFlags",
+    "DatasetImportJob",
+    "Description",
+    "DescriptionCollection",
+    "DescriptionCommand",
     "ErrorBody",
+    "EvolutionStat",
+    "EvolutionStatCollection",
+    "FollowerIdCollection",
+    "GenericAnnotation",
+    "GeoJsonFeature",
+    "GeoJsonFeatureCollection",
+    "GeoJsonFeatureProperties",
+    "GlobalStats",
+    "ImageChannelHistogram",
+    "ImageChannelHistogramBounds",
+    "ImageChannelHistogramBoundsCollection",
+    "ImageChannelHistogramCollection",
+    "ImageConsultation",
+    "ImageConsultationCollection",
+    "ImageConsultationInput",
+    "ImageConsultationSummary",
+    "ImageConsultationSummaryCollection",
+    "ImageFilter",
+    "ImageFilterCollection",
+    "ImageFilterProject",
+    "ImageFilterProjectCollection",
+    "ImageFilterProjectCommand",
+    "ImageFormat",
+    "ImageFormatCollection",
+    "ImageGroup",
+    "ImageGroupCollection",
+    "ImageGroupCommand",
+    "ImageGroupImageInstance",
+    "ImageGroupImageInstanceCollection",
+    "ImageGroupImageInstanceCommand",
+    "ImageHistogram",
+    "ImageHistogramBounds",
     "ImageInstance",
+    "ImageInstanceBounds",
     "ImageInstanceCollection",
+    "ImageInstanceCommand",
+    "ImageInstanceDateBounds",
+    "ImageInstanceNumberBounds",
+    "ImageInstanceTextBounds",
+    "ImageMetadata",
+    "ImageMetadataCollection",
+    "ImageMetadataType",
+    "ImageReviewResult",
+    "ImageServer",
+    "ImageServerCollection",
+    "Invitation",
+    "Job",
+    "JobBound",
+    "JobBounds",
+    "JobCollection",
+    "JobCommand",
+    "JobData",
+    "JobDataCollection",
+    "JobDataCommand",
+    "JobDataCounts",
+    "JobFavorite",
+    "JobLog",
+    "JobParameter",
+    "JobParameterCollection",
+    "JobParameterCommand",
+    "JobSoftwareBound",
+    "JobTemplate",
+    "JobTemplateAnnotation",
+    "JobTemplateAnnotationCollection",
+    "JobTemplateAnnotationCommand",
+    "JobTemplateCollection",
+    "JobTemplateCommand",
+    "JobUsernameBound",
+    "LastOpenedImage",
+    "LastOpenedImageCollection",
+    "LastOpenedProject",
+    "LastOpenedProjectCollection",
+    "LastUserPosition",
+    "LayerAnnotation",
+    "LdapCheck",
+    "MemberActivitySummary",
+    "MembershipResult",
+    "MembershipResultData",
+    "MetadataBlock",
+    "MetadataCode",
+    "MetadataDataset",
+    "MetadataDocument",
+    "MetadataFacets",
+    "MetadataImage",
+    "MetadataPolicy",
+    "MetadataReference",
+    "MetadataSize",
+    "MetadataSlide",
+    "MetadataSpecimen",
+    "NestedImageInstance",
+    "NestedImageInstanceCollection",
+    "NestedImageInstanceCommand",
+    "OnlineUserIds",
     "Ontology",
     "OntologyCollection",
+    "OntologyCommand",
+    "OntologyExport",
+    "OntologyExportTerm",
+    "OntologyLight",
+    "OntologyLightCollection",
     "OntologyNodeAttr",
     "OntologyTreeNode",
+    "ParameterConstraint",
+    "ParameterConstraintCollection",
+    "ParameterConstraintCommand",
+    "PasswordCheck",
     "ProblemDetail",
+    "ProcessingServer",
+    "ProcessingServerCollection",
+    "ProcessingServerCommand",
     "Project",
+    "ProjectBounds",
     "ProjectCollection",
     "ProjectCommand",
+    "ProjectConnection",
+    "ProjectConnectionCollection",
+    "ProjectConnectionInput",
+    "ProjectConnectionTotal",
+    "ProjectConnectionTotalCollection",
+    "ProjectCurrentUserRoles",
+    "ProjectDateBounds",
+    "ProjectDefaultLayer",
+    "ProjectDefaultLayerCollection",
+    "ProjectDefaultLayerCommand",
+    "ProjectIntegerBounds",
+    "ProjectOnlineUser",
+    "ProjectOnlineUserCollection",
+    "ProjectOnlineUserImage",
+    "ProjectRepresentativeUser",
+    "ProjectRepresentativeUserCollection",
+    "ProjectRepresentativeUserCommand",
+    "ProjectStringBounds",
+    "ProjectTermStat",
+    "ProjectTermStatCollection",
+    "PropertyCollection",
+    "PropertyCommand",
+    "PropertyEntry",
+    "PropertyKeyCollection",
     "RecordType",
+    "Relation",
+    "RelationCollection",
+    "RelationTerm",
+    "RelationTermCollection",
+    "RelationTermCommand",
+    "RelationTermOrCollection",
+    "RequestSignature",
+    "RetrievalIndexResult",
+    "RetrievalSearchResult",
+    "ReviewLayers",
+    "ReviewLayersResult",
+    "ReviewTerms",
+    "ReviewedAnnotation",
+    "ReviewedAnnotationCommand",
+    "ReviewedAnnotationStats",
+    "ReviewedAnnotationStatsCollection",
+    "RoiAnnotation",
+    "RoiAnnotationCollection",
+    "RoiAnnotationCommand",
+    "SecRole",
+    "SecRoleCollection",
+    "SecRoleCommand",
+    "SecUserSecRole",
+    "SecUserSecRoleCollection",
+    "SecUserSecRoleCommand",
     "ServerPing",
+    "ServerPingRequest",
+    "SharedAnnotation",
+    "SharedAnnotationCollection",
+    "SharedAnnotationCommand",
+    "SliceInstance",
+    "SliceInstanceCollection",
+    "SliceInstanceCommand",
+    "SlicePlaneHistogram",
+    "SlicePlaneHistogramBounds",
+    "SlicePlaneHistogramBoundsCollection",
+    "SlicePlaneHistogramCollection",
+    "Software",
+    "SoftwareCollection",
+    "SoftwareCommand",
+    "SoftwareJobStats",
+    "SoftwareParameter",
+    "SoftwareParameterCollection",
+    "SoftwareParameterCommand",
+    "SoftwareParameterConstraint",
+    "SoftwareParameterConstraintCollection",
+    "SoftwareParameterConstraintCommand",
+    "SoftwareParameterType",
+    "SoftwareProject",
+    "SoftwareProjectCollection",
+    "SoftwareProjectCommand",
+    "SoftwareUploadResult",
+    "SoftwareUserRepository",
+    "SoftwareUserRepositoryCollection",
+    "SoftwareUserRepositoryCommand",
+    "Storage",
+    "StorageCollection",
+    "StorageCommand",
+    "StorageMemberCollection",
+    "StorageMemberResult",
+    "StorageMemberResultData",
+    "StorageUsage",
+    "Tag",
+    "TagCollection",
+    "TagCommand",
+    "TagDomainAssociation",
+    "TagDomainAssociationCollection",
+    "TagDomainAssociationCommand",
+    "Task",
+    "TaskComment",
+    "TaskCommentCollection",
+    "TaskCreated",
+    "TaskRun",
+    "TaskRunLayer",
     "Term",
     "TermCollection",
     "TermCommand",
+    "TermImageStat",
+    "TermImageStatCollection",
+    "TermStat",
+    "TermStatCollection",
+    "TotalCount",
+    "Track",
+    "TrackCollection",
+    "TrackCommand",
+    "TrustedSourceRefresh",
+    "UndoRecord",
+    "UndoRedoResult",
+    "UndoRepositoryCommandResult",
+    "UploadResponse",
+    "UploadedFile",
+    "UploadedFileCollection",
+    "UploadedFileCommand",
+    "UploadedImage",
     "User",
     "UserAnnotation",
-    "UserRoleRecord",
+    "UserAnnotationCommand",
+    "UserAnnotationLight",
+    "UserAnnotationLightCollection",
+    "UserAnnotationRepeat",
+    "UserAnnotationRepeatEntry",
+    "UserAnnotationRepeatResult",
+    "UserCollection",
+    "UserCommand",
+    "UserJob",
+    "UserJobCommand",
+    "UserJobCreateRequest",
+    "UserJobCreated",
+    "UserJobSummary",
+    "UserJobSummaryCollection",
+    "UserJobTreeNode",
+    "UserPassword",
+    "UserPosition",
+    "UserPositionInput",
+    "UserPositionListing",
+    "UserPositionListingCollection",
+    "UserStat",
+    "UserStatCollection",
+    "UserTermStat",
+    "UserTermStatCollection",
+    "WktGeometry",
 ]
 
 import typing as _typing
 
 if _typing.TYPE_CHECKING:
     # import apis into sdk package
+    from cytomine_sdk_gen.api.abstract_image_api import AbstractImageApi as AbstractImageApi
+    from cytomine_sdk_gen.api.abstract_slice_api import AbstractSliceApi as AbstractSliceApi
+    from cytomine_sdk_gen.api.admin_session_api import AdminSessionApi as AdminSessionApi
+    from cytomine_sdk_gen.api.algo_annotation_api import AlgoAnnotationApi as AlgoAnnotationApi
     from cytomine_sdk_gen.api.annotation_api import AnnotationApi as AnnotationApi
+    from cytomine_sdk_gen.api.annotation_action_api import AnnotationActionApi as AnnotationActionApi
+    from cytomine_sdk_gen.api.annotation_comment_api import AnnotationCommentApi as AnnotationCommentApi
+    from cytomine_sdk_gen.api.annotation_group_api import AnnotationGroupApi as AnnotationGroupApi
+    from cytomine_sdk_gen.api.annotation_index_api import AnnotationIndexApi as AnnotationIndexApi
+    from cytomine_sdk_gen.api.annotation_layer_api import AnnotationLayerApi as AnnotationLayerApi
+    from cytomine_sdk_gen.api.annotation_link_api import AnnotationLinkApi as AnnotationLinkApi
+    from cytomine_sdk_gen.api.annotation_term_api import AnnotationTermApi as AnnotationTermApi
+    from cytomine_sdk_gen.api.annotation_track_api import AnnotationTrackApi as AnnotationTrackApi
+    from cytomine_sdk_gen.api.app_engine_store_api import AppEngineStoreApi as AppEngineStoreApi
+    from cytomine_sdk_gen.api.app_engine_task_api import AppEngineTaskApi as AppEngineTaskApi
+    from cytomine_sdk_gen.api.app_engine_task_run_api import AppEngineTaskRunApi as AppEngineTaskRunApi
     from cytomine_sdk_gen.api.attached_file_api import AttachedFileApi as AttachedFileApi
+    from cytomine_sdk_gen.api.companion_file_api import CompanionFileApi as CompanionFileApi
+    from cytomine_sdk_gen.api.configuration_api import ConfigurationApi as ConfigurationApi
+    from cytomine_sdk_gen.api.custom_ui_api import CustomUiApi as CustomUiApi
+    from cytomine_sdk_gen.api.description_api import DescriptionApi as DescriptionApi
+    from cytomine_sdk_gen.api.image_consultation_api import ImageConsultationApi as ImageConsultationApi
+    from cytomine_sdk_gen.api.image_filter_api import ImageFilterApi as ImageFilterApi
+    from cytomine_sdk_gen.api.image_group_api import ImageGroupApi as ImageGroupApi
+    from cytomine_sdk_gen.api.image_group_member_api import ImageGroupMemberApi as ImageGroupMemberApi
     from cytomine_sdk_gen.api.image_instance_api import ImageInstanceApi as ImageInstanceApi
+    from cytomine_sdk_gen.api.image_server_api import ImageServerApi as ImageServerApi
+    from cytomine_sdk_gen.api.job_api import JobApi as JobApi
+    from cytomine_sdk_gen.api.job_data_api import JobDataApi as JobDataApi
+    from cytomine_sdk_gen.api.job_parameter_api import JobParameterApi as JobParameterApi
+    from cytomine_sdk_gen.api.job_template_api import JobTemplateApi as JobTemplateApi
+    from cytomine_sdk_gen.api.job_template_annotation_api import JobTemplateAnnotationApi as JobTemplateAnnotationApi
+    from cytomine_sdk_gen.api.metadata_search_api import MetadataSearchApi as MetadataSearchApi
+    from cytomine_sdk_gen.api.nested_image_instance_api import NestedImageInstanceApi as NestedImageInstanceApi
     from cytomine_sdk_gen.api.ontology_api import OntologyApi as OntologyApi
+    from cytomine_sdk_gen.api.parameter_constraint_api import ParameterConstraintApi as ParameterConstraintApi
+    from cytomine_sdk_gen.api.processing_server_api import ProcessingServerApi as ProcessingServerApi
     from cytomine_sdk_gen.api.project_api import ProjectApi as ProjectApi
     from cytomine_sdk_gen.api.project_command_api import ProjectCommandApi as ProjectCommandApi
+    from cytomine_sdk_gen.api.project_connection_api import ProjectConnectionApi as ProjectConnectionApi
+    from cytomine_sdk_gen.api.project_default_layer_api import ProjectDefaultLayerApi as ProjectDefaultLayerApi
+    from cytomine_sdk_gen.api.project_image_filter_api import ProjectImageFilterApi as ProjectImageFilterApi
+    from cytomine_sdk_gen.api.project_member_api import ProjectMemberApi as ProjectMemberApi
+    from cytomine_sdk_gen.api.project_representative_api import ProjectRepresentativeApi as ProjectRepresentativeApi
+    from cytomine_sdk_gen.api.project_software_api import ProjectSoftwareApi as ProjectSoftwareApi
+    from cytomine_sdk_gen.api.property_api import PropertyApi as PropertyApi
+    from cytomine_sdk_gen.api.relation_api import RelationApi as RelationApi
+    from cytomine_sdk_gen.api.relation_term_api import RelationTermApi as RelationTermApi
+    from cytomine_sdk_gen.api.retrieval_api import RetrievalApi as RetrievalApi
+    from cytomine_sdk_gen.api.reviewed_annotation_api import ReviewedAnnotationApi as ReviewedAnnotationApi
+    from cytomine_sdk_gen.api.roi_annotation_api import RoiAnnotationApi as RoiAnnotationApi
+    from cytomine_sdk_gen.api.role_api import RoleApi as RoleApi
     from cytomine_sdk_gen.api.server_api import ServerApi as ServerApi
+    from cytomine_sdk_gen.api.slice_instance_api import SliceInstanceApi as SliceInstanceApi
+    from cytomine_sdk_gen.api.software_api import SoftwareApi as SoftwareApi
+    from cytomine_sdk_gen.api.software_parameter_api import SoftwareParameterApi as SoftwareParameterApi
+    from cytomine_sdk_gen.api.software_parameter_constraint_api import SoftwareParameterConstraintApi as SoftwareParameterConstraintApi
+    from cytomine_sdk_gen.api.statistics_api import StatisticsApi as StatisticsApi
+    from cytomine_sdk_gen.api.storage_api import StorageApi as StorageApi
+    from cytomine_sdk_gen.api.storage_member_api import StorageMemberApi as StorageMemberApi
+    from cytomine_sdk_gen.api.tag_api import TagApi as TagApi
+    from cytomine_sdk_gen.api.tag_association_api import TagAssociationApi as TagAssociationApi
+    from cytomine_sdk_gen.api.task_api import TaskApi as TaskApi
     from cytomine_sdk_gen.api.term_api import TermApi as TermApi
+    from cytomine_sdk_gen.api.track_api import TrackApi as TrackApi
+    from cytomine_sdk_gen.api.trusted_source_api import TrustedSourceApi as TrustedSourceApi
+    from cytomine_sdk_gen.api.upload_api import UploadApi as UploadApi
+    from cytomine_sdk_gen.api.uploaded_file_api import UploadedFileApi as UploadedFileApi
     from cytomine_sdk_gen.api.user_api import UserApi as UserApi
+    from cytomine_sdk_gen.api.user_acl_api import UserAclApi as UserAclApi
+    from cytomine_sdk_gen.api.user_annotation_api import UserAnnotationApi as UserAnnotationApi
+    from cytomine_sdk_gen.api.user_job_api import UserJobApi as UserJobApi
+    from cytomine_sdk_gen.api.user_key_api import UserKeyApi as UserKeyApi
+    from cytomine_sdk_gen.api.user_position_api import UserPositionApi as UserPositionApi
+    from cytomine_sdk_gen.api.user_role_api import UserRoleApi as UserRoleApi
     
     # import ApiClient
     from cytomine_sdk_gen.api_response import ApiResponse as ApiResponse
@@ -89,54 +546,445 @@ if _typing.TYPE_CHECKING:
     from cytomine_sdk_gen.exceptions import ApiException as ApiException
     
     # import models into sdk package
+    from cytomine_sdk_gen.models.abstract_image import AbstractImage as AbstractImage
+    from cytomine_sdk_gen.models.abstract_image_collection import AbstractImageCollection as AbstractImageCollection
+    from cytomine_sdk_gen.models.abstract_image_command import AbstractImageCommand as AbstractImageCommand
+    from cytomine_sdk_gen.models.abstract_image_servers import AbstractImageServers as AbstractImageServers
+    from cytomine_sdk_gen.models.abstract_slice import AbstractSlice as AbstractSlice
+    from cytomine_sdk_gen.models.abstract_slice_collection import AbstractSliceCollection as AbstractSliceCollection
+    from cytomine_sdk_gen.models.abstract_slice_command import AbstractSliceCommand as AbstractSliceCommand
+    from cytomine_sdk_gen.models.acl_permission_collection import AclPermissionCollection as AclPermissionCollection
+    from cytomine_sdk_gen.models.active_project import ActiveProject as ActiveProject
+    from cytomine_sdk_gen.models.algo_annotation import AlgoAnnotation as AlgoAnnotation
+    from cytomine_sdk_gen.models.algo_annotation_collection import AlgoAnnotationCollection as AlgoAnnotationCollection
+    from cytomine_sdk_gen.models.algo_annotation_command import AlgoAnnotationCommand as AlgoAnnotationCommand
+    from cytomine_sdk_gen.models.algo_annotation_union_result import AlgoAnnotationUnionResult as AlgoAnnotationUnionResult
+    from cytomine_sdk_gen.models.annotation_action import AnnotationAction as AnnotationAction
+    from cytomine_sdk_gen.models.annotation_action_collection import AnnotationActionCollection as AnnotationActionCollection
+    from cytomine_sdk_gen.models.annotation_action_input import AnnotationActionInput as AnnotationActionInput
     from cytomine_sdk_gen.models.annotation_centroid import AnnotationCentroid as AnnotationCentroid
     from cytomine_sdk_gen.models.annotation_command import AnnotationCommand as AnnotationCommand
+    from cytomine_sdk_gen.models.annotation_correction import AnnotationCorrection as AnnotationCorrection
+    from cytomine_sdk_gen.models.annotation_count import AnnotationCount as AnnotationCount
+    from cytomine_sdk_gen.models.annotation_group import AnnotationGroup as AnnotationGroup
+    from cytomine_sdk_gen.models.annotation_group_collection import AnnotationGroupCollection as AnnotationGroupCollection
+    from cytomine_sdk_gen.models.annotation_group_command import AnnotationGroupCommand as AnnotationGroupCommand
+    from cytomine_sdk_gen.models.annotation_index import AnnotationIndex as AnnotationIndex
+    from cytomine_sdk_gen.models.annotation_index_collection import AnnotationIndexCollection as AnnotationIndexCollection
+    from cytomine_sdk_gen.models.annotation_layer import AnnotationLayer as AnnotationLayer
+    from cytomine_sdk_gen.models.annotation_link import AnnotationLink as AnnotationLink
+    from cytomine_sdk_gen.models.annotation_link_collection import AnnotationLinkCollection as AnnotationLinkCollection
+    from cytomine_sdk_gen.models.annotation_link_command import AnnotationLinkCommand as AnnotationLinkCommand
     from cytomine_sdk_gen.models.annotation_listing import AnnotationListing as AnnotationListing
     from cytomine_sdk_gen.models.annotation_listing_collection import AnnotationListingCollection as AnnotationListingCollection
     from cytomine_sdk_gen.models.annotation_listing_link import AnnotationListingLink as AnnotationListingLink
     from cytomine_sdk_gen.models.annotation_listing_track import AnnotationListingTrack as AnnotationListingTrack
     from cytomine_sdk_gen.models.annotation_listing_user_by_term import AnnotationListingUserByTerm as AnnotationListingUserByTerm
+    from cytomine_sdk_gen.models.annotation_position import AnnotationPosition as AnnotationPosition
+    from cytomine_sdk_gen.models.annotation_position_collection import AnnotationPositionCollection as AnnotationPositionCollection
+    from cytomine_sdk_gen.models.annotation_property_key_collection import AnnotationPropertyKeyCollection as AnnotationPropertyKeyCollection
+    from cytomine_sdk_gen.models.annotation_report_format import AnnotationReportFormat as AnnotationReportFormat
+    from cytomine_sdk_gen.models.annotation_report_params import AnnotationReportParams as AnnotationReportParams
+    from cytomine_sdk_gen.models.annotation_search import AnnotationSearch as AnnotationSearch
+    from cytomine_sdk_gen.models.annotation_term import AnnotationTerm as AnnotationTerm
+    from cytomine_sdk_gen.models.annotation_term_collection import AnnotationTermCollection as AnnotationTermCollection
+    from cytomine_sdk_gen.models.annotation_term_command import AnnotationTermCommand as AnnotationTermCommand
+    from cytomine_sdk_gen.models.annotation_track import AnnotationTrack as AnnotationTrack
+    from cytomine_sdk_gen.models.annotation_track_collection import AnnotationTrackCollection as AnnotationTrackCollection
+    from cytomine_sdk_gen.models.annotation_track_command import AnnotationTrackCommand as AnnotationTrackCommand
+    from cytomine_sdk_gen.models.api_keys import ApiKeys as ApiKeys
+    from cytomine_sdk_gen.models.app_engine_parameter_type import AppEngineParameterType as AppEngineParameterType
+    from cytomine_sdk_gen.models.app_engine_parameter_value import AppEngineParameterValue as AppEngineParameterValue
+    from cytomine_sdk_gen.models.app_engine_provision import AppEngineProvision as AppEngineProvision
+    from cytomine_sdk_gen.models.app_engine_state_action import AppEngineStateAction as AppEngineStateAction
+    from cytomine_sdk_gen.models.app_engine_state_request import AppEngineStateRequest as AppEngineStateRequest
+    from cytomine_sdk_gen.models.app_engine_store import AppEngineStore as AppEngineStore
+    from cytomine_sdk_gen.models.app_engine_task import AppEngineTask as AppEngineTask
+    from cytomine_sdk_gen.models.app_engine_task_author import AppEngineTaskAuthor as AppEngineTaskAuthor
+    from cytomine_sdk_gen.models.app_engine_task_input import AppEngineTaskInput as AppEngineTaskInput
+    from cytomine_sdk_gen.models.app_engine_task_output import AppEngineTaskOutput as AppEngineTaskOutput
+    from cytomine_sdk_gen.models.app_engine_task_run import AppEngineTaskRun as AppEngineTaskRun
+    from cytomine_sdk_gen.models.app_engine_task_run_request import AppEngineTaskRunRequest as AppEngineTaskRunRequest
+    from cytomine_sdk_gen.models.app_engine_task_run_state import AppEngineTaskRunState as AppEngineTaskRunState
+    from cytomine_sdk_gen.models.app_engine_value_type import AppEngineValueType as AppEngineValueType
+    from cytomine_sdk_gen.models.associated_image_label_collection import AssociatedImageLabelCollection as AssociatedImageLabelCollection
     from cytomine_sdk_gen.models.attached_file import AttachedFile as AttachedFile
+    from cytomine_sdk_gen.models.attached_file_collection import AttachedFileCollection as AttachedFileCollection
+    from cytomine_sdk_gen.models.attached_file_command import AttachedFileCommand as AttachedFileCommand
+    from cytomine_sdk_gen.models.auth_information import AuthInformation as AuthInformation
     from cytomine_sdk_gen.models.bulk_error import BulkError as BulkError
     from cytomine_sdk_gen.models.bulk_result import BulkResult as BulkResult
     from cytomine_sdk_gen.models.bulk_result_data import BulkResultData as BulkResultData
     from cytomine_sdk_gen.models.collection_envelope import CollectionEnvelope as CollectionEnvelope
+    from cytomine_sdk_gen.models.command import Command as Command
     from cytomine_sdk_gen.models.command_callback import CommandCallback as CommandCallback
+    from cytomine_sdk_gen.models.command_collection import CommandCollection as CommandCollection
     from cytomine_sdk_gen.models.command_envelope import CommandEnvelope as CommandEnvelope
     from cytomine_sdk_gen.models.command_history import CommandHistory as CommandHistory
+    from cytomine_sdk_gen.models.command_history_collection import CommandHistoryCollection as CommandHistoryCollection
+    from cytomine_sdk_gen.models.command_kind import CommandKind as CommandKind
+    from cytomine_sdk_gen.models.command_result import CommandResult as CommandResult
+    from cytomine_sdk_gen.models.command_v2 import CommandV2 as CommandV2
+    from cytomine_sdk_gen.models.command_v2_collection import CommandV2Collection as CommandV2Collection
+    from cytomine_sdk_gen.models.command_v2_request import CommandV2Request as CommandV2Request
+    from cytomine_sdk_gen.models.command_v2_type import CommandV2Type as CommandV2Type
+    from cytomine_sdk_gen.models.companion_file import CompanionFile as CompanionFile
+    from cytomine_sdk_gen.models.companion_file_collection import CompanionFileCollection as CompanionFileCollection
+    from cytomine_sdk_gen.models.companion_file_command import CompanionFileCommand as CompanionFileCommand
+    from cytomine_sdk_gen.models.configuration_entry import ConfigurationEntry as ConfigurationEntry
+    from cytomine_sdk_gen.models.configuration_entry_collection import ConfigurationEntryCollection as ConfigurationEntryCollection
+    from cytomine_sdk_gen.models.configuration_entry_command import ConfigurationEntryCommand as ConfigurationEntryCommand
+    from cytomine_sdk_gen.models.configuration_reading_role import ConfigurationReadingRole as ConfigurationReadingRole
+    from cytomine_sdk_gen.models.connection_frequency import ConnectionFrequency as ConnectionFrequency
+    from cytomine_sdk_gen.models.connection_frequency_collection import ConnectionFrequencyCollection as ConnectionFrequencyCollection
+    from cytomine_sdk_gen.models.constraint_evaluation import ConstraintEvaluation as ConstraintEvaluation
+    from cytomine_sdk_gen.models.current_activity_stats import CurrentActivityStats as CurrentActivityStats
+    from cytomine_sdk_gen.models.custom_ui_project_flags import CustomUIProjectFlags as CustomUIProjectFlags
+    from cytomine_sdk_gen.models.dataset_import_job import DatasetImportJob as DatasetImportJob
+    from cytomine_sdk_gen.models.description import Description as Description
+    from cytomine_sdk_gen.models.description_collection import DescriptionCollection as DescriptionCollection
+    from cytomine_sdk_gen.models.description_command import DescriptionCommand as DescriptionCommand
     from cytomine_sdk_gen.models.error_body import ErrorBody as ErrorBody
+    from cytomine_sdk_gen.models.evolution_stat import EvolutionStat as EvolutionStat
+    from cytomine_sdk_gen.models.evolution_stat_collection import EvolutionStatCollection as EvolutionStatCollection
+    from cytomine_sdk_gen.models.follower_id_collection import FollowerIdCollection as FollowerIdCollection
+    from cytomine_sdk_gen.models.generic_annotation import GenericAnnotation as GenericAnnotation
+    from cytomine_sdk_gen.models.geo_json_feature import GeoJsonFeature as GeoJsonFeature
+    from cytomine_sdk_gen.models.geo_json_feature_collection import GeoJsonFeatureCollection as GeoJsonFeatureCollection
+    from cytomine_sdk_gen.models.geo_json_feature_properties import GeoJsonFeatureProperties as GeoJsonFeatureProperties
+    from cytomine_sdk_gen.models.global_stats import GlobalStats as GlobalStats
+    from cytomine_sdk_gen.models.image_channel_histogram import ImageChannelHistogram as ImageChannelHistogram
+    from cytomine_sdk_gen.models.image_channel_histogram_bounds import ImageChannelHistogramBounds as ImageChannelHistogramBounds
+    from cytomine_sdk_gen.models.image_channel_histogram_bounds_collection import ImageChannelHistogramBoundsCollection as ImageChannelHistogramBoundsCollection
+    from cytomine_sdk_gen.models.image_channel_histogram_collection import ImageChannelHistogramCollection as ImageChannelHistogramCollection
+    from cytomine_sdk_gen.models.image_consultation import ImageConsultation as ImageConsultation
+    from cytomine_sdk_gen.models.image_consultation_collection import ImageConsultationCollection as ImageConsultationCollection
+    from cytomine_sdk_gen.models.image_consultation_input import ImageConsultationInput as ImageConsultationInput
+    from cytomine_sdk_gen.models.image_consultation_summary import ImageConsultationSummary as ImageConsultationSummary
+    from cytomine_sdk_gen.models.image_consultation_summary_collection import ImageConsultationSummaryCollection as ImageConsultationSummaryCollection
+    from cytomine_sdk_gen.models.image_filter import ImageFilter as ImageFilter
+    from cytomine_sdk_gen.models.image_filter_collection import ImageFilterCollection as ImageFilterCollection
+    from cytomine_sdk_gen.models.image_filter_project import ImageFilterProject as ImageFilterProject
+    from cytomine_sdk_gen.models.image_filter_project_collection import ImageFilterProjectCollection as ImageFilterProjectCollection
+    from cytomine_sdk_gen.models.image_filter_project_command import ImageFilterProjectCommand as ImageFilterProjectCommand
+    from cytomine_sdk_gen.models.image_format import ImageFormat as ImageFormat
+    from cytomine_sdk_gen.models.image_format_collection import ImageFormatCollection as ImageFormatCollection
+    from cytomine_sdk_gen.models.image_group import ImageGroup as ImageGroup
+    from cytomine_sdk_gen.models.image_group_collection import ImageGroupCollection as ImageGroupCollection
+    from cytomine_sdk_gen.models.image_group_command import ImageGroupCommand as ImageGroupCommand
+    from cytomine_sdk_gen.models.image_group_image_instance import ImageGroupImageInstance as ImageGroupImageInstance
+    from cytomine_sdk_gen.models.image_group_image_instance_collection import ImageGroupImageInstanceCollection as ImageGroupImageInstanceCollection
+    from cytomine_sdk_gen.models.image_group_image_instance_command import ImageGroupImageInstanceCommand as ImageGroupImageInstanceCommand
+    from cytomine_sdk_gen.models.image_histogram import ImageHistogram as ImageHistogram
+    from cytomine_sdk_gen.models.image_histogram_bounds import ImageHistogramBounds as ImageHistogramBounds
     from cytomine_sdk_gen.models.image_instance import ImageInstance as ImageInstance
+    from cytomine_sdk_gen.models.image_instance_bounds import ImageInstanceBounds as ImageInstanceBounds
     from cytomine_sdk_gen.models.image_instance_collection import ImageInstanceCollection as ImageInstanceCollection
+    from cytomine_sdk_gen.models.image_instance_command import ImageInstanceCommand as ImageInstanceCommand
+    from cytomine_sdk_gen.models.image_instance_date_bounds import ImageInstanceDateBounds as ImageInstanceDateBounds
+    from cytomine_sdk_gen.models.image_instance_number_bounds import ImageInstanceNumberBounds as ImageInstanceNumberBounds
+    from cytomine_sdk_gen.models.image_instance_text_bounds import ImageInstanceTextBounds as ImageInstanceTextBounds
+    from cytomine_sdk_gen.models.image_metadata import ImageMetadata as ImageMetadata
+    from cytomine_sdk_gen.models.image_metadata_collection import ImageMetadataCollection as ImageMetadataCollection
+    from cytomine_sdk_gen.models.image_metadata_type import ImageMetadataType as ImageMetadataType
+    from cytomine_sdk_gen.models.image_review_result import ImageReviewResult as ImageReviewResult
+    from cytomine_sdk_gen.models.image_server import ImageServer as ImageServer
+    from cytomine_sdk_gen.models.image_server_collection import ImageServerCollection as ImageServerCollection
+    from cytomine_sdk_gen.models.invitation import Invitation as Invitation
+    from cytomine_sdk_gen.models.job import Job as Job
+    from cytomine_sdk_gen.models.job_bound import JobBound as JobBound
+    from cytomine_sdk_gen.models.job_bounds import JobBounds as JobBounds
+    from cytomine_sdk_gen.models.job_collection import JobCollection as JobCollection
+    from cytomine_sdk_gen.models.job_command import JobCommand as JobCommand
+    from cytomine_sdk_gen.models.job_data import JobData as JobData
+    from cytomine_sdk_gen.models.job_data_collection import JobDataCollection as JobDataCollection
+    from cytomine_sdk_gen.models.job_data_command import JobDataCommand as JobDataCommand
+    from cytomine_sdk_gen.models.job_data_counts import JobDataCounts as JobDataCounts
+    from cytomine_sdk_gen.models.job_favorite import JobFavorite as JobFavorite
+    from cytomine_sdk_gen.models.job_log import JobLog as JobLog
+    from cytomine_sdk_gen.models.job_parameter import JobParameter as JobParameter
+    from cytomine_sdk_gen.models.job_parameter_collection import JobParameterCollection as JobParameterCollection
+    from cytomine_sdk_gen.models.job_parameter_command import JobParameterCommand as JobParameterCommand
+    from cytomine_sdk_gen.models.job_software_bound import JobSoftwareBound as JobSoftwareBound
+    from cytomine_sdk_gen.models.job_template import JobTemplate as JobTemplate
+    from cytomine_sdk_gen.models.job_template_annotation import JobTemplateAnnotation as JobTemplateAnnotation
+    from cytomine_sdk_gen.models.job_template_annotation_collection import JobTemplateAnnotationCollection as JobTemplateAnnotationCollection
+    from cytomine_sdk_gen.models.job_template_annotation_command import JobTemplateAnnotationCommand as JobTemplateAnnotationCommand
+    from cytomine_sdk_gen.models.job_template_collection import JobTemplateCollection as JobTemplateCollection
+    from cytomine_sdk_gen.models.job_template_command import JobTemplateCommand as JobTemplateCommand
+    from cytomine_sdk_gen.models.job_username_bound import JobUsernameBound as JobUsernameBound
+    from cytomine_sdk_gen.models.last_opened_image import LastOpenedImage as LastOpenedImage
+    from cytomine_sdk_gen.models.last_opened_image_collection import LastOpenedImageCollection as LastOpenedImageCollection
+    from cytomine_sdk_gen.models.last_opened_project import LastOpenedProject as LastOpenedProject
+    from cytomine_sdk_gen.models.last_opened_project_collection import LastOpenedProjectCollection as LastOpenedProjectCollection
+    from cytomine_sdk_gen.models.last_user_position import LastUserPosition as LastUserPosition
+    from cytomine_sdk_gen.models.layer_annotation import LayerAnnotation as LayerAnnotation
+    from cytomine_sdk_gen.models.ldap_check import LdapCheck as LdapCheck
+    from cytomine_sdk_gen.models.member_activity_summary import MemberActivitySummary as MemberActivitySummary
+    from cytomine_sdk_gen.models.membership_result import MembershipResult as MembershipResult
+    from cytomine_sdk_gen.models.membership_result_data import MembershipResultData as MembershipResultData
+    from cytomine_sdk_gen.models.metadata_block import MetadataBlock as MetadataBlock
+    from cytomine_sdk_gen.models.metadata_code import MetadataCode as MetadataCode
+    from cytomine_sdk_gen.models.metadata_dataset import MetadataDataset as MetadataDataset
+    from cytomine_sdk_gen.models.metadata_document import MetadataDocument as MetadataDocument
+    from cytomine_sdk_gen.models.metadata_facets import MetadataFacets as MetadataFacets
+    from cytomine_sdk_gen.models.metadata_image import MetadataImage as MetadataImage
+    from cytomine_sdk_gen.models.metadata_policy import MetadataPolicy as MetadataPolicy
+    from cytomine_sdk_gen.models.metadata_reference import MetadataReference as MetadataReference
+    from cytomine_sdk_gen.models.metadata_size import MetadataSize as MetadataSize
+    from cytomine_sdk_gen.models.metadata_slide import MetadataSlide as MetadataSlide
+    from cytomine_sdk_gen.models.metadata_specimen import MetadataSpecimen as MetadataSpecimen
+    from cytomine_sdk_gen.models.nested_image_instance import NestedImageInstance as NestedImageInstance
+    from cytomine_sdk_gen.models.nested_image_instance_collection import NestedImageInstanceCollection as NestedImageInstanceCollection
+    from cytomine_sdk_gen.models.nested_image_instance_command import NestedImageInstanceCommand as NestedImageInstanceCommand
+    from cytomine_sdk_gen.models.online_user_ids import OnlineUserIds as OnlineUserIds
     from cytomine_sdk_gen.models.ontology import Ontology as Ontology
     from cytomine_sdk_gen.models.ontology_collection import OntologyCollection as OntologyCollection
+    from cytomine_sdk_gen.models.ontology_command import OntologyCommand as OntologyCommand
+    from cytomine_sdk_gen.models.ontology_export import OntologyExport as OntologyExport
+    from cytomine_sdk_gen.models.ontology_export_term import OntologyExportTerm as OntologyExportTerm
+    from cytomine_sdk_gen.models.ontology_light import OntologyLight as OntologyLight
+    from cytomine_sdk_gen.models.ontology_light_collection import OntologyLightCollection as OntologyLightCollection
     from cytomine_sdk_gen.models.ontology_node_attr import OntologyNodeAttr as OntologyNodeAttr
     from cytomine_sdk_gen.models.ontology_tree_node import OntologyTreeNode as OntologyTreeNode
+    from cytomine_sdk_gen.models.parameter_constraint import ParameterConstraint as ParameterConstraint
+    from cytomine_sdk_gen.models.parameter_constraint_collection import ParameterConstraintCollection as ParameterConstraintCollection
+    from cytomine_sdk_gen.models.parameter_constraint_command import ParameterConstraintCommand as ParameterConstraintCommand
+    from cytomine_sdk_gen.models.password_check import PasswordCheck as PasswordCheck
     from cytomine_sdk_gen.models.problem_detail import ProblemDetail as ProblemDetail
+    from cytomine_sdk_gen.models.processing_server import ProcessingServer as ProcessingServer
+    from cytomine_sdk_gen.models.processing_server_collection import ProcessingServerCollection as ProcessingServerCollection
+    from cytomine_sdk_gen.models.processing_server_command import ProcessingServerCommand as ProcessingServerCommand
     from cytomine_sdk_gen.models.project import Project as Project
+    from cytomine_sdk_gen.models.project_bounds import ProjectBounds as ProjectBounds
     from cytomine_sdk_gen.models.project_collection import ProjectCollection as ProjectCollection
     from cytomine_sdk_gen.models.project_command import ProjectCommand as ProjectCommand
+    from cytomine_sdk_gen.models.project_connection import ProjectConnection as ProjectConnection
+    from cytomine_sdk_gen.models.project_connection_collection import ProjectConnectionCollection as ProjectConnectionCollection
+    from cytomine_sdk_gen.models.project_connection_input import ProjectConnectionInput as ProjectConnectionInput
+    from cytomine_sdk_gen.models.project_connection_total import ProjectConnectionTotal as ProjectConnectionTotal
+    from cytomine_sdk_gen.models.project_connection_total_collection import ProjectConnectionTotalCollection as ProjectConnectionTotalCollection
+    from cytomine_sdk_gen.models.project_current_user_roles import ProjectCurrentUserRoles as ProjectCurrentUserRoles
+    from cytomine_sdk_gen.models.project_date_bounds import ProjectDateBounds as ProjectDateBounds
+    from cytomine_sdk_gen.models.project_default_layer import ProjectDefaultLayer as ProjectDefaultLayer
+    from cytomine_sdk_gen.models.project_default_layer_collection import ProjectDefaultLayerCollection as ProjectDefaultLayerCollection
+    from cytomine_sdk_gen.models.project_default_layer_command import ProjectDefaultLayerCommand as ProjectDefaultLayerCommand
+    from cytomine_sdk_gen.models.project_integer_bounds import ProjectIntegerBounds as ProjectIntegerBounds
+    from cytomine_sdk_gen.models.project_online_user import ProjectOnlineUser as ProjectOnlineUser
+    from cytomine_sdk_gen.models.project_online_user_collection import ProjectOnlineUserCollection as ProjectOnlineUserCollection
+    from cytomine_sdk_gen.models.project_online_user_image import ProjectOnlineUserImage as ProjectOnlineUserImage
+    from cytomine_sdk_gen.models.project_representative_user import ProjectRepresentativeUser as ProjectRepresentativeUser
+    from cytomine_sdk_gen.models.project_representative_user_collection import ProjectRepresentativeUserCollection as ProjectRepresentativeUserCollection
+    from cytomine_sdk_gen.models.project_representative_user_command import ProjectRepresentativeUserCommand as ProjectRepresentativeUserCommand
+    from cytomine_sdk_gen.models.project_string_bounds import ProjectStringBounds as ProjectStringBounds
+    from cytomine_sdk_gen.models.project_term_stat import ProjectTermStat as ProjectTermStat
+    from cytomine_sdk_gen.models.project_term_stat_collection import ProjectTermStatCollection as ProjectTermStatCollection
+    from cytomine_sdk_gen.models.property_collection import PropertyCollection as PropertyCollection
+    from cytomine_sdk_gen.models.property_command import PropertyCommand as PropertyCommand
+    from cytomine_sdk_gen.models.property_entry import PropertyEntry as PropertyEntry
+    from cytomine_sdk_gen.models.property_key_collection import PropertyKeyCollection as PropertyKeyCollection
     from cytomine_sdk_gen.models.record_type import RecordType as RecordType
+    from cytomine_sdk_gen.models.relation import Relation as Relation
+    from cytomine_sdk_gen.models.relation_collection import RelationCollection as RelationCollection
+    from cytomine_sdk_gen.models.relation_term import RelationTerm as RelationTerm
+    from cytomine_sdk_gen.models.relation_term_collection import RelationTermCollection as RelationTermCollection
+    from cytomine_sdk_gen.models.relation_term_command import RelationTermCommand as RelationTermCommand
+    from cytomine_sdk_gen.models.relation_term_or_collection import RelationTermOrCollection as RelationTermOrCollection
+    from cytomine_sdk_gen.models.request_signature import RequestSignature as RequestSignature
+    from cytomine_sdk_gen.models.retrieval_index_result import RetrievalIndexResult as RetrievalIndexResult
+    from cytomine_sdk_gen.models.retrieval_search_result import RetrievalSearchResult as RetrievalSearchResult
+    from cytomine_sdk_gen.models.review_layers import ReviewLayers as ReviewLayers
+    from cytomine_sdk_gen.models.review_layers_result import ReviewLayersResult as ReviewLayersResult
+    from cytomine_sdk_gen.models.review_terms import ReviewTerms as ReviewTerms
+    from cytomine_sdk_gen.models.reviewed_annotation import ReviewedAnnotation as ReviewedAnnotation
+    from cytomine_sdk_gen.models.reviewed_annotation_command import ReviewedAnnotationCommand as ReviewedAnnotationCommand
+    from cytomine_sdk_gen.models.reviewed_annotation_stats import ReviewedAnnotationStats as ReviewedAnnotationStats
+    from cytomine_sdk_gen.models.reviewed_annotation_stats_collection import ReviewedAnnotationStatsCollection as ReviewedAnnotationStatsCollection
+    from cytomine_sdk_gen.models.roi_annotation import RoiAnnotation as RoiAnnotation
+    from cytomine_sdk_gen.models.roi_annotation_collection import RoiAnnotationCollection as RoiAnnotationCollection
+    from cytomine_sdk_gen.models.roi_annotation_command import RoiAnnotationCommand as RoiAnnotationCommand
+    from cytomine_sdk_gen.models.sec_role import SecRole as SecRole
+    from cytomine_sdk_gen.models.sec_role_collection import SecRoleCollection as SecRoleCollection
+    from cytomine_sdk_gen.models.sec_role_command import SecRoleCommand as SecRoleCommand
+    from cytomine_sdk_gen.models.sec_user_sec_role import SecUserSecRole as SecUserSecRole
+    from cytomine_sdk_gen.models.sec_user_sec_role_collection import SecUserSecRoleCollection as SecUserSecRoleCollection
+    from cytomine_sdk_gen.models.sec_user_sec_role_command import SecUserSecRoleCommand as SecUserSecRoleCommand
     from cytomine_sdk_gen.models.server_ping import ServerPing as ServerPing
+    from cytomine_sdk_gen.models.server_ping_request import ServerPingRequest as ServerPingRequest
+    from cytomine_sdk_gen.models.shared_annotation import SharedAnnotation as SharedAnnotation
+    from cytomine_sdk_gen.models.shared_annotation_collection import SharedAnnotationCollection as SharedAnnotationCollection
+    from cytomine_sdk_gen.models.shared_annotation_command import SharedAnnotationCommand as SharedAnnotationCommand
+    from cytomine_sdk_gen.models.slice_instance import SliceInstance as SliceInstance
+    from cytomine_sdk_gen.models.slice_instance_collection import SliceInstanceCollection as SliceInstanceCollection
+    from cytomine_sdk_gen.models.slice_instance_command import SliceInstanceCommand as SliceInstanceCommand
+    from cytomine_sdk_gen.models.slice_plane_histogram import SlicePlaneHistogram as SlicePlaneHistogram
+    from cytomine_sdk_gen.models.slice_plane_histogram_bounds import SlicePlaneHistogramBounds as SlicePlaneHistogramBounds
+    from cytomine_sdk_gen.models.slice_plane_histogram_bounds_collection import SlicePlaneHistogramBoundsCollection as SlicePlaneHistogramBoundsCollection
+    from cytomine_sdk_gen.models.slice_plane_histogram_collection import SlicePlaneHistogramCollection as SlicePlaneHistogramCollection
+    from cytomine_sdk_gen.models.software import Software as Software
+    from cytomine_sdk_gen.models.software_collection import SoftwareCollection as SoftwareCollection
+    from cytomine_sdk_gen.models.software_command import SoftwareCommand as SoftwareCommand
+    from cytomine_sdk_gen.models.software_job_stats import SoftwareJobStats as SoftwareJobStats
+    from cytomine_sdk_gen.models.software_parameter import SoftwareParameter as SoftwareParameter
+    from cytomine_sdk_gen.models.software_parameter_collection import SoftwareParameterCollection as SoftwareParameterCollection
+    from cytomine_sdk_gen.models.software_parameter_command import SoftwareParameterCommand as SoftwareParameterCommand
+    from cytomine_sdk_gen.models.software_parameter_constraint import SoftwareParameterConstraint as SoftwareParameterConstraint
+    from cytomine_sdk_gen.models.software_parameter_constraint_collection import SoftwareParameterConstraintCollection as SoftwareParameterConstraintCollection
+    from cytomine_sdk_gen.models.software_parameter_constraint_command import SoftwareParameterConstraintCommand as SoftwareParameterConstraintCommand
+    from cytomine_sdk_gen.models.software_parameter_type import SoftwareParameterType as SoftwareParameterType
+    from cytomine_sdk_gen.models.software_project import SoftwareProject as SoftwareProject
+    from cytomine_sdk_gen.models.software_project_collection import SoftwareProjectCollection as SoftwareProjectCollection
+    from cytomine_sdk_gen.models.software_project_command import SoftwareProjectCommand as SoftwareProjectCommand
+    from cytomine_sdk_gen.models.software_upload_result import SoftwareUploadResult as SoftwareUploadResult
+    from cytomine_sdk_gen.models.software_user_repository import SoftwareUserRepository as SoftwareUserRepository
+    from cytomine_sdk_gen.models.software_user_repository_collection import SoftwareUserRepositoryCollection as SoftwareUserRepositoryCollection
+    from cytomine_sdk_gen.models.software_user_repository_command import SoftwareUserRepositoryCommand as SoftwareUserRepositoryCommand
+    from cytomine_sdk_gen.models.storage import Storage as Storage
+    from cytomine_sdk_gen.models.storage_collection import StorageCollection as StorageCollection
+    from cytomine_sdk_gen.models.storage_command import StorageCommand as StorageCommand
+    from cytomine_sdk_gen.models.storage_member_collection import StorageMemberCollection as StorageMemberCollection
+    from cytomine_sdk_gen.models.storage_member_result import StorageMemberResult as StorageMemberResult
+    from cytomine_sdk_gen.models.storage_member_result_data import StorageMemberResultData as StorageMemberResultData
+    from cytomine_sdk_gen.models.storage_usage import StorageUsage as StorageUsage
+    from cytomine_sdk_gen.models.tag import Tag as Tag
+    from cytomine_sdk_gen.models.tag_collection import TagCollection as TagCollection
+    from cytomine_sdk_gen.models.tag_command import TagCommand as TagCommand
+    from cytomine_sdk_gen.models.tag_domain_association import TagDomainAssociation as TagDomainAssociation
+    from cytomine_sdk_gen.models.tag_domain_association_collection import TagDomainAssociationCollection as TagDomainAssociationCollection
+    from cytomine_sdk_gen.models.tag_domain_association_command import TagDomainAssociationCommand as TagDomainAssociationCommand
+    from cytomine_sdk_gen.models.task import Task as Task
+    from cytomine_sdk_gen.models.task_comment import TaskComment as TaskComment
+    from cytomine_sdk_gen.models.task_comment_collection import TaskCommentCollection as TaskCommentCollection
+    from cytomine_sdk_gen.models.task_created import TaskCreated as TaskCreated
+    from cytomine_sdk_gen.models.task_run import TaskRun as TaskRun
+    from cytomine_sdk_gen.models.task_run_layer import TaskRunLayer as TaskRunLayer
     from cytomine_sdk_gen.models.term import Term as Term
     from cytomine_sdk_gen.models.term_collection import TermCollection as TermCollection
     from cytomine_sdk_gen.models.term_command import TermCommand as TermCommand
+    from cytomine_sdk_gen.models.term_image_stat import TermImageStat as TermImageStat
+    from cytomine_sdk_gen.models.term_image_stat_collection import TermImageStatCollection as TermImageStatCollection
+    from cytomine_sdk_gen.models.term_stat import TermStat as TermStat
+    from cytomine_sdk_gen.models.term_stat_collection import TermStatCollection as TermStatCollection
+    from cytomine_sdk_gen.models.total_count import TotalCount as TotalCount
+    from cytomine_sdk_gen.models.track import Track as Track
+    from cytomine_sdk_gen.models.track_collection import TrackCollection as TrackCollection
+    from cytomine_sdk_gen.models.track_command import TrackCommand as TrackCommand
+    from cytomine_sdk_gen.models.trusted_source_refresh import TrustedSourceRefresh as TrustedSourceRefresh
+    from cytomine_sdk_gen.models.undo_record import UndoRecord as UndoRecord
+    from cytomine_sdk_gen.models.undo_redo_result import UndoRedoResult as UndoRedoResult
+    from cytomine_sdk_gen.models.undo_repository_command_result import UndoRepositoryCommandResult as UndoRepositoryCommandResult
+    from cytomine_sdk_gen.models.upload_response import UploadResponse as UploadResponse
+    from cytomine_sdk_gen.models.uploaded_file import UploadedFile as UploadedFile
+    from cytomine_sdk_gen.models.uploaded_file_collection import UploadedFileCollection as UploadedFileCollection
+    from cytomine_sdk_gen.models.uploaded_file_command import UploadedFileCommand as UploadedFileCommand
+    from cytomine_sdk_gen.models.uploaded_image import UploadedImage as UploadedImage
     from cytomine_sdk_gen.models.user import User as User
     from cytomine_sdk_gen.models.user_annotation import UserAnnotation as UserAnnotation
-    from cytomine_sdk_gen.models.user_role_record import UserRoleRecord as UserRoleRecord
+    from cytomine_sdk_gen.models.user_annotation_command import UserAnnotationCommand as UserAnnotationCommand
+    from cytomine_sdk_gen.models.user_annotation_light import UserAnnotationLight as UserAnnotationLight
+    from cytomine_sdk_gen.models.user_annotation_light_collection import UserAnnotationLightCollection as UserAnnotationLightCollection
+    from cytomine_sdk_gen.models.user_annotation_repeat import UserAnnotationRepeat as UserAnnotationRepeat
+    from cytomine_sdk_gen.models.user_annotation_repeat_entry import UserAnnotationRepeatEntry as UserAnnotationRepeatEntry
+    from cytomine_sdk_gen.models.user_annotation_repeat_result import UserAnnotationRepeatResult as UserAnnotationRepeatResult
+    from cytomine_sdk_gen.models.user_collection import UserCollection as UserCollection
+    from cytomine_sdk_gen.models.user_command import UserCommand as UserCommand
+    from cytomine_sdk_gen.models.user_job import UserJob as UserJob
+    from cytomine_sdk_gen.models.user_job_command import UserJobCommand as UserJobCommand
+    from cytomine_sdk_gen.models.user_job_create_request import UserJobCreateRequest as UserJobCreateRequest
+    from cytomine_sdk_gen.models.user_job_created import UserJobCreated as UserJobCreated
+    from cytomine_sdk_gen.models.user_job_summary import UserJobSummary as UserJobSummary
+    from cytomine_sdk_gen.models.user_job_summary_collection import UserJobSummaryCollection as UserJobSummaryCollection
+    from cytomine_sdk_gen.models.user_job_tree_node import UserJobTreeNode as UserJobTreeNode
+    from cytomine_sdk_gen.models.user_password import UserPassword as UserPassword
+    from cytomine_sdk_gen.models.user_position import UserPosition as UserPosition
+    from cytomine_sdk_gen.models.user_position_input import UserPositionInput as UserPositionInput
+    from cytomine_sdk_gen.models.user_position_listing import UserPositionListing as UserPositionListing
+    from cytomine_sdk_gen.models.user_position_listing_collection import UserPositionListingCollection as UserPositionListingCollection
+    from cytomine_sdk_gen.models.user_stat import UserStat as UserStat
+    from cytomine_sdk_gen.models.user_stat_collection import UserStatCollection as UserStatCollection
+    from cytomine_sdk_gen.models.user_term_stat import UserTermStat as UserTermStat
+    from cytomine_sdk_gen.models.user_term_stat_collection import UserTermStatCollection as UserTermStatCollection
+    from cytomine_sdk_gen.models.wkt_geometry import WktGeometry as WktGeometry
     
 else:
     from importlib import import_module
 
     _exports = {
+        "AbstractImageApi": ".api.abstract_image_api",
+        "AbstractSliceApi": ".api.abstract_slice_api",
+        "AdminSessionApi": ".api.admin_session_api",
+        "AlgoAnnotationApi": ".api.algo_annotation_api",
         "AnnotationApi": ".api.annotation_api",
+        "AnnotationActionApi": ".api.annotation_action_api",
+        "AnnotationCommentApi": ".api.annotation_comment_api",
+        "AnnotationGroupApi": ".api.annotation_group_api",
+        "AnnotationIndexApi": ".api.annotation_index_api",
+        "AnnotationLayerApi": ".api.annotation_layer_api",
+        "AnnotationLinkApi": ".api.annotation_link_api",
+        "AnnotationTermApi": ".api.annotation_term_api",
+        "AnnotationTrackApi": ".api.annotation_track_api",
+        "AppEngineStoreApi": ".api.app_engine_store_api",
+        "AppEngineTaskApi": ".api.app_engine_task_api",
+        "AppEngineTaskRunApi": ".api.app_engine_task_run_api",
         "AttachedFileApi": ".api.attached_file_api",
+        "CompanionFileApi": ".api.companion_file_api",
+        "ConfigurationApi": ".api.configuration_api",
+        "CustomUiApi": ".api.custom_ui_api",
+        "DescriptionApi": ".api.description_api",
+        "ImageConsultationApi": ".api.image_consultation_api",
+        "ImageFilterApi": ".api.image_filter_api",
+        "ImageGroupApi": ".api.image_group_api",
+        "ImageGroupMemberApi": ".api.image_group_member_api",
         "ImageInstanceApi": ".api.image_instance_api",
+        "ImageServerApi": ".api.image_server_api",
+        "JobApi": ".api.job_api",
+        "JobDataApi": ".api.job_data_api",
+        "JobParameterApi": ".api.job_parameter_api",
+        "JobTemplateApi": ".api.job_template_api",
+        "JobTemplateAnnotationApi": ".api.job_template_annotation_api",
+        "MetadataSearchApi": ".api.metadata_search_api",
+        "NestedImageInstanceApi": ".api.nested_image_instance_api",
         "OntologyApi": ".api.ontology_api",
+        "ParameterConstraintApi": ".api.parameter_constraint_api",
+        "ProcessingServerApi": ".api.processing_server_api",
         "ProjectApi": ".api.project_api",
         "ProjectCommandApi": ".api.project_command_api",
+        "ProjectConnectionApi": ".api.project_connection_api",
+        "ProjectDefaultLayerApi": ".api.project_default_layer_api",
+        "ProjectImageFilterApi": ".api.project_image_filter_api",
+        "ProjectMemberApi": ".api.project_member_api",
+        "ProjectRepresentativeApi": ".api.project_representative_api",
+        "ProjectSoftwareApi": ".api.project_software_api",
+        "PropertyApi": ".api.property_api",
+        "RelationApi": ".api.relation_api",
+        "RelationTermApi": ".api.relation_term_api",
+        "RetrievalApi": ".api.retrieval_api",
+        "ReviewedAnnotationApi": ".api.reviewed_annotation_api",
+        "RoiAnnotationApi": ".api.roi_annotation_api",
+        "RoleApi": ".api.role_api",
         "ServerApi": ".api.server_api",
+        "SliceInstanceApi": ".api.slice_instance_api",
+        "SoftwareApi": ".api.software_api",
+        "SoftwareParameterApi": ".api.software_parameter_api",
+        "SoftwareParameterConstraintApi": ".api.software_parameter_constraint_api",
+        "StatisticsApi": ".api.statistics_api",
+        "StorageApi": ".api.storage_api",
+        "StorageMemberApi": ".api.storage_member_api",
+        "TagApi": ".api.tag_api",
+        "TagAssociationApi": ".api.tag_association_api",
+        "TaskApi": ".api.task_api",
         "TermApi": ".api.term_api",
+        "TrackApi": ".api.track_api",
+        "TrustedSourceApi": ".api.trusted_source_api",
+        "UploadApi": ".api.upload_api",
+        "UploadedFileApi": ".api.uploaded_file_api",
         "UserApi": ".api.user_api",
+        "UserAclApi": ".api.user_acl_api",
+        "UserAnnotationApi": ".api.user_annotation_api",
+        "UserJobApi": ".api.user_job_api",
+        "UserKeyApi": ".api.user_key_api",
+        "UserPositionApi": ".api.user_position_api",
+        "UserRoleApi": ".api.user_role_api",
         "ApiResponse": ".api_response",
         "ApiClient": ".api_client",
         "Configuration": ".configuration",
@@ -146,40 +994,365 @@ else:
         "ApiKeyError": ".exceptions",
         "ApiAttributeError": ".exceptions",
         "ApiException": ".exceptions",
+        "AbstractImage": ".models.abstract_image",
+        "AbstractImageCollection": ".models.abstract_image_collection",
+        "AbstractImageCommand": ".models.abstract_image_command",
+        "AbstractImageServers": ".models.abstract_image_servers",
+        "AbstractSlice": ".models.abstract_slice",
+        "AbstractSliceCollection": ".models.abstract_slice_collection",
+        "AbstractSliceCommand": ".models.abstract_slice_command",
+        "AclPermissionCollection": ".models.acl_permission_collection",
+        "ActiveProject": ".models.active_project",
+        "AlgoAnnotation": ".models.algo_annotation",
+        "AlgoAnnotationCollection": ".models.algo_annotation_collection",
+        "AlgoAnnotationCommand": ".models.algo_annotation_command",
+        "AlgoAnnotationUnionResult": ".models.algo_annotation_union_result",
+        "AnnotationAction": ".models.annotation_action",
+        "AnnotationActionCollection": ".models.annotation_action_collection",
+        "AnnotationActionInput": ".models.annotation_action_input",
         "AnnotationCentroid": ".models.annotation_centroid",
         "AnnotationCommand": ".models.annotation_command",
+        "AnnotationCorrection": ".models.annotation_correction",
+        "AnnotationCount": ".models.annotation_count",
+        "AnnotationGroup": ".models.annotation_group",
+        "AnnotationGroupCollection": ".models.annotation_group_collection",
+        "AnnotationGroupCommand": ".models.annotation_group_command",
+        "AnnotationIndex": ".models.annotation_index",
+        "AnnotationIndexCollection": ".models.annotation_index_collection",
+        "AnnotationLayer": ".models.annotation_layer",
+        "AnnotationLink": ".models.annotation_link",
+        "AnnotationLinkCollection": ".models.annotation_link_collection",
+        "AnnotationLinkCommand": ".models.annotation_link_command",
         "AnnotationListing": ".models.annotation_listing",
         "AnnotationListingCollection": ".models.annotation_listing_collection",
         "AnnotationListingLink": ".models.annotation_listing_link",
         "AnnotationListingTrack": ".models.annotation_listing_track",
         "AnnotationListingUserByTerm": ".models.annotation_listing_user_by_term",
+        "AnnotationPosition": ".models.annotation_position",
+        "AnnotationPositionCollection": ".models.annotation_position_collection",
+        "AnnotationPropertyKeyCollection": ".models.annotation_property_key_collection",
+        "AnnotationReportFormat": ".models.annotation_report_format",
+        "AnnotationReportParams": ".models.annotation_report_params",
+        "AnnotationSearch": ".models.annotation_search",
+        "AnnotationTerm": ".models.annotation_term",
+        "AnnotationTermCollection": ".models.annotation_term_collection",
+        "AnnotationTermCommand": ".models.annotation_term_command",
+        "AnnotationTrack": ".models.annotation_track",
+        "AnnotationTrackCollection": ".models.annotation_track_collection",
+        "AnnotationTrackCommand": ".models.annotation_track_command",
+        "ApiKeys": ".models.api_keys",
+        "AppEngineParameterType": ".models.app_engine_parameter_type",
+        "AppEngineParameterValue": ".models.app_engine_parameter_value",
+        "AppEngineProvision": ".models.app_engine_provision",
+        "AppEngineStateAction": ".models.app_engine_state_action",
+        "AppEngineStateRequest": ".models.app_engine_state_request",
+        "AppEngineStore": ".models.app_engine_store",
+        "AppEngineTask": ".models.app_engine_task",
+        "AppEngineTaskAuthor": ".models.app_engine_task_author",
+        "AppEngineTaskInput": ".models.app_engine_task_input",
+        "AppEngineTaskOutput": ".models.app_engine_task_output",
+        "AppEngineTaskRun": ".models.app_engine_task_run",
+        "AppEngineTaskRunRequest": ".models.app_engine_task_run_request",
+        "AppEngineTaskRunState": ".models.app_engine_task_run_state",
+        "AppEngineValueType": ".models.app_engine_value_type",
+        "AssociatedImageLabelCollection": ".models.associated_image_label_collection",
         "AttachedFile": ".models.attached_file",
+        "AttachedFileCollection": ".models.attached_file_collection",
+        "AttachedFileCommand": ".models.attached_file_command",
+        "AuthInformation": ".models.auth_information",
         "BulkError": ".models.bulk_error",
         "BulkResult": ".models.bulk_result",
         "BulkResultData": ".models.bulk_result_data",
         "CollectionEnvelope": ".models.collection_envelope",
+        "Command": ".models.command",
         "CommandCallback": ".models.command_callback",
+        "CommandCollection": ".models.command_collection",
         "CommandEnvelope": ".models.command_envelope",
         "CommandHistory": ".models.command_history",
+        "CommandHistoryCollection": ".models.command_history_collection",
+        "CommandKind": ".models.command_kind",
+        "CommandResult": ".models.command_result",
+        "CommandV2": ".models.command_v2",
+        "CommandV2Collection": ".models.command_v2_collection",
+        "CommandV2Request": ".models.command_v2_request",
+        "CommandV2Type": ".models.command_v2_type",
+        "CompanionFile": ".models.companion_file",
+        "CompanionFileCollection": ".models.companion_file_collection",
+        "CompanionFileCommand": ".models.companion_file_command",
+        "ConfigurationEntry": ".models.configuration_entry",
+        "ConfigurationEntryCollection": ".models.configuration_entry_collection",
+        "ConfigurationEntryCommand": ".models.configuration_entry_command",
+        "ConfigurationReadingRole": ".models.configuration_reading_role",
+        "ConnectionFrequency": ".models.connection_frequency",
+        "ConnectionFrequencyCollection": ".models.connection_frequency_collection",
+        "ConstraintEvaluation": ".models.constraint_evaluation",
+        "CurrentActivityStats": ".models.current_activity_stats",
+        "CustomUIProjectFlags": ".models.custom_ui_project_flags",
+        "DatasetImportJob": ".models.dataset_import_job",
+        "Description": ".models.description",
+        "DescriptionCollection": ".models.description_collection",
+        "DescriptionCommand": ".models.description_command",
         "ErrorBody": ".models.error_body",
+        "EvolutionStat": ".models.evolution_stat",
+        "EvolutionStatCollection": ".models.evolution_stat_collection",
+        "FollowerIdCollection": ".models.follower_id_collection",
+        "GenericAnnotation": ".models.generic_annotation",
+        "GeoJsonFeature": ".models.geo_json_feature",
+        "GeoJsonFeatureCollection": ".models.geo_json_feature_collection",
+        "GeoJsonFeatureProperties": ".models.geo_json_feature_properties",
+        "GlobalStats": ".models.global_stats",
+        "ImageChannelHistogram": ".models.image_channel_histogram",
+        "ImageChannelHistogramBounds": ".models.image_channel_histogram_bounds",
+        "ImageChannelHistogramBoundsCollection": ".models.image_channel_histogram_bounds_collection",
+        "ImageChannelHistogramCollection": ".models.image_channel_histogram_collection",
+        "ImageConsultation": ".models.image_consultation",
+        "ImageConsultationCollection": ".models.image_consultation_collection",
+        "ImageConsultationInput": ".models.image_consultation_input",
+        "ImageConsultationSummary": ".models.image_consultation_summary",
+        "ImageConsultationSummaryCollection": ".models.image_consultation_summary_collection",
+        "ImageFilter": ".models.image_filter",
+        "ImageFilterCollection": ".models.image_filter_collection",
+        "ImageFilterProject": ".models.image_filter_project",
+        "ImageFilterProjectCollection": ".models.image_filter_project_collection",
+        "ImageFilterProjectCommand": ".models.image_filter_project_command",
+        "ImageFormat": ".models.image_format",
+        "ImageFormatCollection": ".models.image_format_collection",
+        "ImageGroup": ".models.image_group",
+        "ImageGroupCollection": ".models.image_group_collection",
+        "ImageGroupCommand": ".models.image_group_command",
+        "ImageGroupImageInstance": ".models.image_group_image_instance",
+        "ImageGroupImageInstanceCollection": ".models.image_group_image_instance_collection",
+        "ImageGroupImageInstanceCommand": ".models.image_group_image_instance_command",
+        "ImageHistogram": ".models.image_histogram",
+        "ImageHistogramBounds": ".models.image_histogram_bounds",
         "ImageInstance": ".models.image_instance",
+        "ImageInstanceBounds": ".models.image_instance_bounds",
         "ImageInstanceCollection": ".models.image_instance_collection",
+        "ImageInstanceCommand": ".models.image_instance_command",
+        "ImageInstanceDateBounds": ".models.image_instance_date_bounds",
+        "ImageInstanceNumberBounds": ".models.image_instance_number_bounds",
+        "ImageInstanceTextBounds": ".models.image_instance_text_bounds",
+        "ImageMetadata": ".models.image_metadata",
+        "ImageMetadataCollection": ".models.image_metadata_collection",
+        "ImageMetadataType": ".models.image_metadata_type",
+        "ImageReviewResult": ".models.image_review_result",
+        "ImageServer": ".models.image_server",
+        "ImageServerCollection": ".models.image_server_collection",
+        "Invitation": ".models.invitation",
+        "Job": ".models.job",
+        "JobBound": ".models.job_bound",
+        "JobBounds": ".models.job_bounds",
+        "JobCollection": ".models.job_collection",
+        "JobCommand": ".models.job_command",
+        "JobData": ".models.job_data",
+        "JobDataCollection": ".models.job_data_collection",
+        "JobDataCommand": ".models.job_data_command",
+        "JobDataCounts": ".models.job_data_counts",
+        "JobFavorite": ".models.job_favorite",
+        "JobLog": ".models.job_log",
+        "JobParameter": ".models.job_parameter",
+        "JobParameterCollection": ".models.job_parameter_collection",
+        "JobParameterCommand": ".models.job_parameter_command",
+        "JobSoftwareBound": ".models.job_software_bound",
+        "JobTemplate": ".models.job_template",
+        "JobTemplateAnnotation": ".models.job_template_annotation",
+        "JobTemplateAnnotationCollection": ".models.job_template_annotation_collection",
+        "JobTemplateAnnotationCommand": ".models.job_template_annotation_command",
+        "JobTemplateCollection": ".models.job_template_collection",
+        "JobTemplateCommand": ".models.job_template_command",
+        "JobUsernameBound": ".models.job_username_bound",
+        "LastOpenedImage": ".models.last_opened_image",
+        "LastOpenedImageCollection": ".models.last_opened_image_collection",
+        "LastOpenedProject": ".models.last_opened_project",
+        "LastOpenedProjectCollection": ".models.last_opened_project_collection",
+        "LastUserPosition": ".models.last_user_position",
+        "LayerAnnotation": ".models.layer_annotation",
+        "LdapCheck": ".models.ldap_check",
+        "MemberActivitySummary": ".models.member_activity_summary",
+        "MembershipResult": ".models.membership_result",
+        "MembershipResultData": ".models.membership_result_data",
+        "MetadataBlock": ".models.metadata_block",
+        "MetadataCode": ".models.metadata_code",
+        "MetadataDataset": ".models.metadata_dataset",
+        "MetadataDocument": ".models.metadata_document",
+        "MetadataFacets": ".models.metadata_facets",
+        "MetadataImage": ".models.metadata_image",
+        "MetadataPolicy": ".models.metadata_policy",
+        "MetadataReference": ".models.metadata_reference",
+        "MetadataSize": ".models.metadata_size",
+        "MetadataSlide": ".models.metadata_slide",
+        "MetadataSpecimen": ".models.metadata_specimen",
+        "NestedImageInstance": ".models.nested_image_instance",
+        "NestedImageInstanceCollection": ".models.nested_image_instance_collection",
+        "NestedImageInstanceCommand": ".models.nested_image_instance_command",
+        "OnlineUserIds": ".models.online_user_ids",
         "Ontology": ".models.ontology",
         "OntologyCollection": ".models.ontology_collection",
+        "OntologyCommand": ".models.ontology_command",
+        "OntologyExport": ".models.ontology_export",
+        "OntologyExportTerm": ".models.ontology_export_term",
+        "OntologyLight": ".models.ontology_light",
+        "OntologyLightCollection": ".models.ontology_light_collection",
         "OntologyNodeAttr": ".models.ontology_node_attr",
         "OntologyTreeNode": ".models.ontology_tree_node",
+        "ParameterConstraint": ".models.parameter_constraint",
+        "ParameterConstraintCollection": ".models.parameter_constraint_collection",
+        "ParameterConstraintCommand": ".models.parameter_constraint_command",
+        "PasswordCheck": ".models.password_check",
         "ProblemDetail": ".models.problem_detail",
+        "ProcessingServer": ".models.processing_server",
+        "ProcessingServerCollection": ".models.processing_server_collection",
+        "ProcessingServerCommand": ".models.processing_server_command",
         "Project": ".models.project",
+        "ProjectBounds": ".models.project_bounds",
         "ProjectCollection": ".models.project_collection",
         "ProjectCommand": ".models.project_command",
+        "ProjectConnection": ".models.project_connection",
+        "ProjectConnectionCollection": ".models.project_connection_collection",
+        "ProjectConnectionInput": ".models.project_connection_input",
+        "ProjectConnectionTotal": ".models.project_connection_total",
+        "ProjectConnectionTotalCollection": ".models.project_connection_total_collection",
+        "ProjectCurrentUserRoles": ".models.project_current_user_roles",
+        "ProjectDateBounds": ".models.project_date_bounds",
+        "ProjectDefaultLayer": ".models.project_default_layer",
+        "ProjectDefaultLayerCollection": ".models.project_default_layer_collection",
+        "ProjectDefaultLayerCommand": ".models.project_default_layer_command",
+        "ProjectIntegerBounds": ".models.project_integer_bounds",
+        "ProjectOnlineUser": ".models.project_online_user",
+        "ProjectOnlineUserCollection": ".models.project_online_user_collection",
+        "ProjectOnlineUserImage": ".models.project_online_user_image",
+        "ProjectRepresentativeUser": ".models.project_representative_user",
+        "ProjectRepresentativeUserCollection": ".models.project_representative_user_collection",
+        "ProjectRepresentativeUserCommand": ".models.project_representative_user_command",
+        "ProjectStringBounds": ".models.project_string_bounds",
+        "ProjectTermStat": ".models.project_term_stat",
+        "ProjectTermStatCollection": ".models.project_term_stat_collection",
+        "PropertyCollection": ".models.property_collection",
+        "PropertyCommand": ".models.property_command",
+        "PropertyEntry": ".models.property_entry",
+        "PropertyKeyCollection": ".models.property_key_collection",
         "RecordType": ".models.record_type",
+        "Relation": ".models.relation",
+        "RelationCollection": ".models.relation_collection",
+        "RelationTerm": ".models.relation_term",
+        "RelationTermCollection": ".models.relation_term_collection",
+        "RelationTermCommand": ".models.relation_term_command",
+        "RelationTermOrCollection": ".models.relation_term_or_collection",
+        "RequestSignature": ".models.request_signature",
+        "RetrievalIndexResult": ".models.retrieval_index_result",
+        "RetrievalSearchResult": ".models.retrieval_search_result",
+        "ReviewLayers": ".models.review_layers",
+        "ReviewLayersResult": ".models.review_layers_result",
+        "ReviewTerms": ".models.review_terms",
+        "ReviewedAnnotation": ".models.reviewed_annotation",
+        "ReviewedAnnotationCommand": ".models.reviewed_annotation_command",
+        "ReviewedAnnotationStats": ".models.reviewed_annotation_stats",
+        "ReviewedAnnotationStatsCollection": ".models.reviewed_annotation_stats_collection",
+        "RoiAnnotation": ".models.roi_annotation",
+        "RoiAnnotationCollection": ".models.roi_annotation_collection",
+        "RoiAnnotationCommand": ".models.roi_annotation_command",
+        "SecRole": ".models.sec_role",
+        "SecRoleCollection": ".models.sec_role_collection",
+        "SecRoleCommand": ".models.sec_role_command",
+        "SecUserSecRole": ".models.sec_user_sec_role",
+        "SecUserSecRoleCollection": ".models.sec_user_sec_role_collection",
+        "SecUserSecRoleCommand": ".models.sec_user_sec_role_command",
         "ServerPing": ".models.server_ping",
+        "ServerPingRequest": ".models.server_ping_request",
+        "SharedAnnotation": ".models.shared_annotation",
+        "SharedAnnotationCollection": ".models.shared_annotation_collection",
+        "SharedAnnotationCommand": ".models.shared_annotation_command",
+        "SliceInstance": ".models.slice_instance",
+        "SliceInstanceCollection": ".models.slice_instance_collection",
+        "SliceInstanceCommand": ".models.slice_instance_command",
+        "SlicePlaneHistogram": ".models.slice_plane_histogram",
+        "SlicePlaneHistogramBounds": ".models.slice_plane_histogram_bounds",
+        "SlicePlaneHistogramBoundsCollection": ".models.slice_plane_histogram_bounds_collection",
+        "SlicePlaneHistogramCollection": ".models.slice_plane_histogram_collection",
+        "Software": ".models.software",
+        "SoftwareCollection": ".models.software_collection",
+        "SoftwareCommand": ".models.software_command",
+        "SoftwareJobStats": ".models.software_job_stats",
+        "SoftwareParameter": ".models.software_parameter",
+        "SoftwareParameterCollection": ".models.software_parameter_collection",
+        "SoftwareParameterCommand": ".models.software_parameter_command",
+        "SoftwareParameterConstraint": ".models.software_parameter_constraint",
+        "SoftwareParameterConstraintCollection": ".models.software_parameter_constraint_collection",
+        "SoftwareParameterConstraintCommand": ".models.software_parameter_constraint_command",
+        "SoftwareParameterType": ".models.software_parameter_type",
+        "SoftwareProject": ".models.software_project",
+        "SoftwareProjectCollection": ".models.software_project_collection",
+        "SoftwareProjectCommand": ".models.software_project_command",
+        "SoftwareUploadResult": ".models.software_upload_result",
+        "SoftwareUserRepository": ".models.software_user_repository",
+        "SoftwareUserRepositoryCollection": ".models.software_user_repository_collection",
+        "SoftwareUserRepositoryCommand": ".models.software_user_repository_command",
+        "Storage": ".models.storage",
+        "StorageCollection": ".models.storage_collection",
+        "StorageCommand": ".models.storage_command",
+        "StorageMemberCollection": ".models.storage_member_collection",
+        "StorageMemberResult": ".models.storage_member_result",
+        "StorageMemberResultData": ".models.storage_member_result_data",
+        "StorageUsage": ".models.storage_usage",
+        "Tag": ".models.tag",
+        "TagCollection": ".models.tag_collection",
+        "TagCommand": ".models.tag_command",
+        "TagDomainAssociation": ".models.tag_domain_association",
+        "TagDomainAssociationCollection": ".models.tag_domain_association_collection",
+        "TagDomainAssociationCommand": ".models.tag_domain_association_command",
+        "Task": ".models.task",
+        "TaskComment": ".models.task_comment",
+        "TaskCommentCollection": ".models.task_comment_collection",
+        "TaskCreated": ".models.task_created",
+        "TaskRun": ".models.task_run",
+        "TaskRunLayer": ".models.task_run_layer",
         "Term": ".models.term",
         "TermCollection": ".models.term_collection",
         "TermCommand": ".models.term_command",
+        "TermImageStat": ".models.term_image_stat",
+        "TermImageStatCollection": ".models.term_image_stat_collection",
+        "TermStat": ".models.term_stat",
+        "TermStatCollection": ".models.term_stat_collection",
+        "TotalCount": ".models.total_count",
+        "Track": ".models.track",
+        "TrackCollection": ".models.track_collection",
+        "TrackCommand": ".models.track_command",
+        "TrustedSourceRefresh": ".models.trusted_source_refresh",
+        "UndoRecord": ".models.undo_record",
+        "UndoRedoResult": ".models.undo_redo_result",
+        "UndoRepositoryCommandResult": ".models.undo_repository_command_result",
+        "UploadResponse": ".models.upload_response",
+        "UploadedFile": ".models.uploaded_file",
+        "UploadedFileCollection": ".models.uploaded_file_collection",
+        "UploadedFileCommand": ".models.uploaded_file_command",
+        "UploadedImage": ".models.uploaded_image",
         "User": ".models.user",
         "UserAnnotation": ".models.user_annotation",
-        "UserRoleRecord": ".models.user_role_record",
+        "UserAnnotationCommand": ".models.user_annotation_command",
+        "UserAnnotationLight": ".models.user_annotation_light",
+        "UserAnnotationLightCollection": ".models.user_annotation_light_collection",
+        "UserAnnotationRepeat": ".models.user_annotation_repeat",
+        "UserAnnotationRepeatEntry": ".models.user_annotation_repeat_entry",
+        "UserAnnotationRepeatResult": ".models.user_annotation_repeat_result",
+        "UserCollection": ".models.user_collection",
+        "UserCommand": ".models.user_command",
+        "UserJob": ".models.user_job",
+        "UserJobCommand": ".models.user_job_command",
+        "UserJobCreateRequest": ".models.user_job_create_request",
+        "UserJobCreated": ".models.user_job_created",
+        "UserJobSummary": ".models.user_job_summary",
+        "UserJobSummaryCollection": ".models.user_job_summary_collection",
+        "UserJobTreeNode": ".models.user_job_tree_node",
+        "UserPassword": ".models.user_password",
+        "UserPosition": ".models.user_position",
+        "UserPositionInput": ".models.user_position_input",
+        "UserPositionListing": ".models.user_position_listing",
+        "UserPositionListingCollection": ".models.user_position_listing_collection",
+        "UserStat": ".models.user_stat",
+        "UserStatCollection": ".models.user_stat_collection",
+        "UserTermStat": ".models.user_term_stat",
+        "UserTermStatCollection": ".models.user_term_stat_collection",
+        "WktGeometry": ".models.wkt_geometry",
     }
 
     def __getattr__(name: str) -> object:

@@ -10,32 +10,192 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from cytomine_sdk_gen.api.abstract_image_api import AbstractImageApi
+    from cytomine_sdk_gen.api.abstract_slice_api import AbstractSliceApi
+    from cytomine_sdk_gen.api.admin_session_api import AdminSessionApi
+    from cytomine_sdk_gen.api.algo_annotation_api import AlgoAnnotationApi
     from cytomine_sdk_gen.api.annotation_api import AnnotationApi
+    from cytomine_sdk_gen.api.annotation_action_api import AnnotationActionApi
+    from cytomine_sdk_gen.api.annotation_comment_api import AnnotationCommentApi
+    from cytomine_sdk_gen.api.annotation_group_api import AnnotationGroupApi
+    from cytomine_sdk_gen.api.annotation_index_api import AnnotationIndexApi
+    from cytomine_sdk_gen.api.annotation_layer_api import AnnotationLayerApi
+    from cytomine_sdk_gen.api.annotation_link_api import AnnotationLinkApi
+    from cytomine_sdk_gen.api.annotation_term_api import AnnotationTermApi
+    from cytomine_sdk_gen.api.annotation_track_api import AnnotationTrackApi
+    from cytomine_sdk_gen.api.app_engine_store_api import AppEngineStoreApi
+    from cytomine_sdk_gen.api.app_engine_task_api import AppEngineTaskApi
+    from cytomine_sdk_gen.api.app_engine_task_run_api import AppEngineTaskRunApi
     from cytomine_sdk_gen.api.attached_file_api import AttachedFileApi
+    from cytomine_sdk_gen.api.companion_file_api import CompanionFileApi
+    from cytomine_sdk_gen.api.configuration_api import ConfigurationApi
+    from cytomine_sdk_gen.api.custom_ui_api import CustomUiApi
+    from cytomine_sdk_gen.api.description_api import DescriptionApi
+    from cytomine_sdk_gen.api.image_consultation_api import ImageConsultationApi
+    from cytomine_sdk_gen.api.image_filter_api import ImageFilterApi
+    from cytomine_sdk_gen.api.image_group_api import ImageGroupApi
+    from cytomine_sdk_gen.api.image_group_member_api import ImageGroupMemberApi
     from cytomine_sdk_gen.api.image_instance_api import ImageInstanceApi
+    from cytomine_sdk_gen.api.image_server_api import ImageServerApi
+    from cytomine_sdk_gen.api.job_api import JobApi
+    from cytomine_sdk_gen.api.job_data_api import JobDataApi
+    from cytomine_sdk_gen.api.job_parameter_api import JobParameterApi
+    from cytomine_sdk_gen.api.job_template_api import JobTemplateApi
+    from cytomine_sdk_gen.api.job_template_annotation_api import JobTemplateAnnotationApi
+    from cytomine_sdk_gen.api.metadata_search_api import MetadataSearchApi
+    from cytomine_sdk_gen.api.nested_image_instance_api import NestedImageInstanceApi
     from cytomine_sdk_gen.api.ontology_api import OntologyApi
+    from cytomine_sdk_gen.api.parameter_constraint_api import ParameterConstraintApi
+    from cytomine_sdk_gen.api.processing_server_api import ProcessingServerApi
     from cytomine_sdk_gen.api.project_api import ProjectApi
     from cytomine_sdk_gen.api.project_command_api import ProjectCommandApi
+    from cytomine_sdk_gen.api.project_connection_api import ProjectConnectionApi
+    from cytomine_sdk_gen.api.project_default_layer_api import ProjectDefaultLayerApi
+    from cytomine_sdk_gen.api.project_image_filter_api import ProjectImageFilterApi
+    from cytomine_sdk_gen.api.project_member_api import ProjectMemberApi
+    from cytomine_sdk_gen.api.project_representative_api import ProjectRepresentativeApi
+    from cytomine_sdk_gen.api.project_software_api import ProjectSoftwareApi
+    from cytomine_sdk_gen.api.property_api import PropertyApi
+    from cytomine_sdk_gen.api.relation_api import RelationApi
+    from cytomine_sdk_gen.api.relation_term_api import RelationTermApi
+    from cytomine_sdk_gen.api.retrieval_api import RetrievalApi
+    from cytomine_sdk_gen.api.reviewed_annotation_api import ReviewedAnnotationApi
+    from cytomine_sdk_gen.api.roi_annotation_api import RoiAnnotationApi
+    from cytomine_sdk_gen.api.role_api import RoleApi
     from cytomine_sdk_gen.api.server_api import ServerApi
+    from cytomine_sdk_gen.api.slice_instance_api import SliceInstanceApi
+    from cytomine_sdk_gen.api.software_api import SoftwareApi
+    from cytomine_sdk_gen.api.software_parameter_api import SoftwareParameterApi
+    from cytomine_sdk_gen.api.software_parameter_constraint_api import SoftwareParameterConstraintApi
+    from cytomine_sdk_gen.api.statistics_api import StatisticsApi
+    from cytomine_sdk_gen.api.storage_api import StorageApi
+    from cytomine_sdk_gen.api.storage_member_api import StorageMemberApi
+    from cytomine_sdk_gen.api.tag_api import TagApi
+    from cytomine_sdk_gen.api.tag_association_api import TagAssociationApi
+    from cytomine_sdk_gen.api.task_api import TaskApi
     from cytomine_sdk_gen.api.term_api import TermApi
+    from cytomine_sdk_gen.api.track_api import TrackApi
+    from cytomine_sdk_gen.api.trusted_source_api import TrustedSourceApi
+    from cytomine_sdk_gen.api.upload_api import UploadApi
+    from cytomine_sdk_gen.api.uploaded_file_api import UploadedFileApi
     from cytomine_sdk_gen.api.user_api import UserApi
+    from cytomine_sdk_gen.api.user_acl_api import UserAclApi
+    from cytomine_sdk_gen.api.user_annotation_api import UserAnnotationApi
+    from cytomine_sdk_gen.api.user_job_api import UserJobApi
+    from cytomine_sdk_gen.api.user_key_api import UserKeyApi
+    from cytomine_sdk_gen.api.user_position_api import UserPositionApi
+    from cytomine_sdk_gen.api.user_role_api import UserRoleApi
 
 
 SERVICE_APIS = (
+    "abstract_image_api",
+    "abstract_slice_api",
+    "admin_session_api",
+    "algo_annotation_api",
     "annotation_api",
+    "annotation_action_api",
+    "annotation_comment_api",
+    "annotation_group_api",
+    "annotation_index_api",
+    "annotation_layer_api",
+    "annotation_link_api",
+    "annotation_term_api",
+    "annotation_track_api",
+    "app_engine_store_api",
+    "app_engine_task_api",
+    "app_engine_task_run_api",
     "attached_file_api",
+    "companion_file_api",
+    "configuration_api",
+    "custom_ui_api",
+    "description_api",
+    "image_consultation_api",
+    "image_filter_api",
+    "image_group_api",
+    "image_group_member_api",
     "image_instance_api",
+    "image_server_api",
+    "job_api",
+    "job_data_api",
+    "job_parameter_api",
+    "job_template_api",
+    "job_template_annotation_api",
+    "metadata_search_api",
+    "nested_image_instance_api",
     "ontology_api",
+    "parameter_constraint_api",
+    "processing_server_api",
     "project_api",
     "project_command_api",
+    "project_connection_api",
+    "project_default_layer_api",
+    "project_image_filter_api",
+    "project_member_api",
+    "project_representative_api",
+    "project_software_api",
+    "property_api",
+    "relation_api",
+    "relation_term_api",
+    "retrieval_api",
+    "reviewed_annotation_api",
+    "roi_annotation_api",
+    "role_api",
     "server_api",
+    "slice_instance_api",
+    "software_api",
+    "software_parameter_api",
+    "software_parameter_constraint_api",
+    "statistics_api",
+    "storage_api",
+    "storage_member_api",
+    "tag_api",
+    "tag_association_api",
+    "task_api",
     "term_api",
+    "track_api",
+    "trusted_source_api",
+    "upload_api",
+    "uploaded_file_api",
     "user_api",
+    "user_acl_api",
+    "user_annotation_api",
+    "user_job_api",
+    "user_key_api",
+    "user_position_api",
+    "user_role_api",
 )
 
 
 class ServiceApis:
     """Mixin giving an API client its `<service>_api` attributes."""
+
+    @cached_property
+    def abstract_image_api(self) -> AbstractImageApi:
+        """Operations of the `abstract_image` service."""
+        from cytomine_sdk_gen.api.abstract_image_api import AbstractImageApi
+
+        return AbstractImageApi(self)
+
+    @cached_property
+    def abstract_slice_api(self) -> AbstractSliceApi:
+        """Operations of the `abstract_slice` service."""
+        from cytomine_sdk_gen.api.abstract_slice_api import AbstractSliceApi
+
+        return AbstractSliceApi(self)
+
+    @cached_property
+    def admin_session_api(self) -> AdminSessionApi:
+        """Operations of the `admin_session` service."""
+        from cytomine_sdk_gen.api.admin_session_api import AdminSessionApi
+
+        return AdminSessionApi(self)
+
+    @cached_property
+    def algo_annotation_api(self) -> AlgoAnnotationApi:
+        """Operations of the `algo_annotation` service."""
+        from cytomine_sdk_gen.api.algo_annotation_api import AlgoAnnotationApi
+
+        return AlgoAnnotationApi(self)
 
     @cached_property
     def annotation_api(self) -> AnnotationApi:
@@ -45,11 +205,144 @@ class ServiceApis:
         return AnnotationApi(self)
 
     @cached_property
+    def annotation_action_api(self) -> AnnotationActionApi:
+        """Operations of the `annotation_action` service."""
+        from cytomine_sdk_gen.api.annotation_action_api import AnnotationActionApi
+
+        return AnnotationActionApi(self)
+
+    @cached_property
+    def annotation_comment_api(self) -> AnnotationCommentApi:
+        """Operations of the `annotation_comment` service."""
+        from cytomine_sdk_gen.api.annotation_comment_api import AnnotationCommentApi
+
+        return AnnotationCommentApi(self)
+
+    @cached_property
+    def annotation_group_api(self) -> AnnotationGroupApi:
+        """Operations of the `annotation_group` service."""
+        from cytomine_sdk_gen.api.annotation_group_api import AnnotationGroupApi
+
+        return AnnotationGroupApi(self)
+
+    @cached_property
+    def annotation_index_api(self) -> AnnotationIndexApi:
+        """Operations of the `annotation_index` service."""
+        from cytomine_sdk_gen.api.annotation_index_api import AnnotationIndexApi
+
+        return AnnotationIndexApi(self)
+
+    @cached_property
+    def annotation_layer_api(self) -> AnnotationLayerApi:
+        """Operations of the `annotation_layer` service."""
+        from cytomine_sdk_gen.api.annotation_layer_api import AnnotationLayerApi
+
+        return AnnotationLayerApi(self)
+
+    @cached_property
+    def annotation_link_api(self) -> AnnotationLinkApi:
+        """Operations of the `annotation_link` service."""
+        from cytomine_sdk_gen.api.annotation_link_api import AnnotationLinkApi
+
+        return AnnotationLinkApi(self)
+
+    @cached_property
+    def annotation_term_api(self) -> AnnotationTermApi:
+        """Operations of the `annotation_term` service."""
+        from cytomine_sdk_gen.api.annotation_term_api import AnnotationTermApi
+
+        return AnnotationTermApi(self)
+
+    @cached_property
+    def annotation_track_api(self) -> AnnotationTrackApi:
+        """Operations of the `annotation_track` service."""
+        from cytomine_sdk_gen.api.annotation_track_api import AnnotationTrackApi
+
+        return AnnotationTrackApi(self)
+
+    @cached_property
+    def app_engine_store_api(self) -> AppEngineStoreApi:
+        """Operations of the `app_engine_store` service."""
+        from cytomine_sdk_gen.api.app_engine_store_api import AppEngineStoreApi
+
+        return AppEngineStoreApi(self)
+
+    @cached_property
+    def app_engine_task_api(self) -> AppEngineTaskApi:
+        """Operations of the `app_engine_task` service."""
+        from cytomine_sdk_gen.api.app_engine_task_api import AppEngineTaskApi
+
+        return AppEngineTaskApi(self)
+
+    @cached_property
+    def app_engine_task_run_api(self) -> AppEngineTaskRunApi:
+        """Operations of the `app_engine_task_run` service."""
+        from cytomine_sdk_gen.api.app_engine_task_run_api import AppEngineTaskRunApi
+
+        return AppEngineTaskRunApi(self)
+
+    @cached_property
     def attached_file_api(self) -> AttachedFileApi:
         """Operations of the `attached_file` service."""
         from cytomine_sdk_gen.api.attached_file_api import AttachedFileApi
 
         return AttachedFileApi(self)
+
+    @cached_property
+    def companion_file_api(self) -> CompanionFileApi:
+        """Operations of the `companion_file` service."""
+        from cytomine_sdk_gen.api.companion_file_api import CompanionFileApi
+
+        return CompanionFileApi(self)
+
+    @cached_property
+    def configuration_api(self) -> ConfigurationApi:
+        """Operations of the `configuration` service."""
+        from cytomine_sdk_gen.api.configuration_api import ConfigurationApi
+
+        return ConfigurationApi(self)
+
+    @cached_property
+    def custom_ui_api(self) -> CustomUiApi:
+        """Operations of the `custom_ui` service."""
+        from cytomine_sdk_gen.api.custom_ui_api import CustomUiApi
+
+        return CustomUiApi(self)
+
+    @cached_property
+    def description_api(self) -> DescriptionApi:
+        """Operations of the `description` service."""
+        from cytomine_sdk_gen.api.description_api import DescriptionApi
+
+        return DescriptionApi(self)
+
+    @cached_property
+    def image_consultation_api(self) -> ImageConsultationApi:
+        """Operations of the `image_consultation` service."""
+        from cytomine_sdk_gen.api.image_consultation_api import ImageConsultationApi
+
+        return ImageConsultationApi(self)
+
+    @cached_property
+    def image_filter_api(self) -> ImageFilterApi:
+        """Operations of the `image_filter` service."""
+        from cytomine_sdk_gen.api.image_filter_api import ImageFilterApi
+
+        return ImageFilterApi(self)
+
+    @cached_property
+    def image_group_api(self) -> ImageGroupApi:
+        """Operations of the `image_group` service."""
+        from cytomine_sdk_gen.api.image_group_api import ImageGroupApi
+
+        return ImageGroupApi(self)
+
+    @cached_property
+    def image_group_member_api(self) -> ImageGroupMemberApi:
+        """Operations of the `image_group_member` service."""
+        from cytomine_sdk_gen.api.image_group_member_api import ImageGroupMemberApi
+
+        return ImageGroupMemberApi(self)
 
     @cached_property
     def image_instance_api(self) -> ImageInstanceApi:
@@ -59,11 +352,81 @@ class ServiceApis:
         return ImageInstanceApi(self)
 
     @cached_property
+    def image_server_api(self) -> ImageServerApi:
+        """Operations of the `image_server` service."""
+        from cytomine_sdk_gen.api.image_server_api import ImageServerApi
+
+        return ImageServerApi(self)
+
+    @cached_property
+    def job_api(self) -> JobApi:
+        """Operations of the `job` service."""
+        from cytomine_sdk_gen.api.job_api import JobApi
+
+        return JobApi(self)
+
+    @cached_property
+    def job_data_api(self) -> JobDataApi:
+        """Operations of the `job_data` service."""
+        from cytomine_sdk_gen.api.job_data_api import JobDataApi
+
+        return JobDataApi(self)
+
+    @cached_property
+    def job_parameter_api(self) -> JobParameterApi:
+        """Operations of the `job_parameter` service."""
+        from cytomine_sdk_gen.api.job_parameter_api import JobParameterApi
+
+        return JobParameterApi(self)
+
+    @cached_property
+    def job_template_api(self) -> JobTemplateApi:
+        """Operations of the `job_template` service."""
+        from cytomine_sdk_gen.api.job_template_api import JobTemplateApi
+
+        return JobTemplateApi(self)
+
+    @cached_property
+    def job_template_annotation_api(self) -> JobTemplateAnnotationApi:
+        """Operations of the `job_template_annotation` service."""
+        from cytomine_sdk_gen.api.job_template_annotation_api import JobTemplateAnnotationApi
+
+        return JobTemplateAnnotationApi(self)
+
+    @cached_property
+    def metadata_search_api(self) -> MetadataSearchApi:
+        """Operations of the `metadata_search` service."""
+        from cytomine_sdk_gen.api.metadata_search_api import MetadataSearchApi
+
+        return MetadataSearchApi(self)
+
+    @cached_property
+    def nested_image_instance_api(self) -> NestedImageInstanceApi:
+        """Operations of the `nested_image_instance` service."""
+        from cytomine_sdk_gen.api.nested_image_instance_api import NestedImageInstanceApi
+
+        return NestedImageInstanceApi(self)
+
+    @cached_property
     def ontology_api(self) -> OntologyApi:
         """Operations of the `ontology` service."""
         from cytomine_sdk_gen.api.ontology_api import OntologyApi
 
         return OntologyApi(self)
+
+    @cached_property
+    def parameter_constraint_api(self) -> ParameterConstraintApi:
+        """Operations of the `parameter_constraint` service."""
+        from cytomine_sdk_gen.api.parameter_constraint_api import ParameterConstraintApi
+
+        return ParameterConstraintApi(self)
+
+    @cached_property
+    def processing_server_api(self) -> ProcessingServerApi:
+        """Operations of the `processing_server` service."""
+        from cytomine_sdk_gen.api.processing_server_api import ProcessingServerApi
+
+        return ProcessingServerApi(self)
 
     @cached_property
     def project_api(self) -> ProjectApi:
@@ -80,11 +443,172 @@ class ServiceApis:
         return ProjectCommandApi(self)
 
     @cached_property
+    def project_connection_api(self) -> ProjectConnectionApi:
+        """Operations of the `project_connection` service."""
+        from cytomine_sdk_gen.api.project_connection_api import ProjectConnectionApi
+
+        return ProjectConnectionApi(self)
+
+    @cached_property
+    def project_default_layer_api(self) -> ProjectDefaultLayerApi:
+        """Operations of the `project_default_layer` service."""
+        from cytomine_sdk_gen.api.project_default_layer_api import ProjectDefaultLayerApi
+
+        return ProjectDefaultLayerApi(self)
+
+    @cached_property
+    def project_image_filter_api(self) -> ProjectImageFilterApi:
+        """Operations of the `project_image_filter` service."""
+        from cytomine_sdk_gen.api.project_image_filter_api import ProjectImageFilterApi
+
+        return ProjectImageFilterApi(self)
+
+    @cached_property
+    def project_member_api(self) -> ProjectMemberApi:
+        """Operations of the `project_member` service."""
+        from cytomine_sdk_gen.api.project_member_api import ProjectMemberApi
+
+        return ProjectMemberApi(self)
+
+    @cached_property
+    def project_representative_api(self) -> ProjectRepresentativeApi:
+        """Operations of the `project_representative` service."""
+        from cytomine_sdk_gen.api.project_representative_api import ProjectRepresentativeApi
+
+        return ProjectRepresentativeApi(self)
+
+    @cached_property
+    def project_software_api(self) -> ProjectSoftwareApi:
+        """Operations of the `project_software` service."""
+        from cytomine_sdk_gen.api.project_software_api import ProjectSoftwareApi
+
+        return ProjectSoftwareApi(self)
+
+    @cached_property
+    def property_api(self) -> PropertyApi:
+        """Operations of the `property` service."""
+        from cytomine_sdk_gen.api.property_api import PropertyApi
+
+        return PropertyApi(self)
+
+    @cached_property
+    def relation_api(self) -> RelationApi:
+        """Operations of the `relation` service."""
+        from cytomine_sdk_gen.api.relation_api import RelationApi
+
+        return RelationApi(self)
+
+    @cached_property
+    def relation_term_api(self) -> RelationTermApi:
+        """Operations of the `relation_term` service."""
+        from cytomine_sdk_gen.api.relation_term_api import RelationTermApi
+
+        return RelationTermApi(self)
+
+    @cached_property
+    def retrieval_api(self) -> RetrievalApi:
+        """Operations of the `retrieval` service."""
+        from cytomine_sdk_gen.api.retrieval_api import RetrievalApi
+
+        return RetrievalApi(self)
+
+    @cached_property
+    def reviewed_annotation_api(self) -> ReviewedAnnotationApi:
+        """Operations of the `reviewed_annotation` service."""
+        from cytomine_sdk_gen.api.reviewed_annotation_api import ReviewedAnnotationApi
+
+        return ReviewedAnnotationApi(self)
+
+    @cached_property
+    def roi_annotation_api(self) -> RoiAnnotationApi:
+        """Operations of the `roi_annotation` service."""
+        from cytomine_sdk_gen.api.roi_annotation_api import RoiAnnotationApi
+
+        return RoiAnnotationApi(self)
+
+    @cached_property
+    def role_api(self) -> RoleApi:
+        """Operations of the `role` service."""
+        from cytomine_sdk_gen.api.role_api import RoleApi
+
+        return RoleApi(self)
+
+    @cached_property
     def server_api(self) -> ServerApi:
         """Operations of the `server` service."""
         from cytomine_sdk_gen.api.server_api import ServerApi
 
         return ServerApi(self)
+
+    @cached_property
+    def slice_instance_api(self) -> SliceInstanceApi:
+        """Operations of the `slice_instance` service."""
+        from cytomine_sdk_gen.api.slice_instance_api import SliceInstanceApi
+
+        return SliceInstanceApi(self)
+
+    @cached_property
+    def software_api(self) -> SoftwareApi:
+        """Operations of the `software` service."""
+        from cytomine_sdk_gen.api.software_api import SoftwareApi
+
+        return SoftwareApi(self)
+
+    @cached_property
+    def software_parameter_api(self) -> SoftwareParameterApi:
+        """Operations of the `software_parameter` service."""
+        from cytomine_sdk_gen.api.software_parameter_api import SoftwareParameterApi
+
+        return SoftwareParameterApi(self)
+
+    @cached_property
+    def software_parameter_constraint_api(self) -> SoftwareParameterConstraintApi:
+        """Operations of the `software_parameter_constraint` service."""
+        from cytomine_sdk_gen.api.software_parameter_constraint_api import SoftwareParameterConstraintApi
+
+        return SoftwareParameterConstraintApi(self)
+
+    @cached_property
+    def statistics_api(self) -> StatisticsApi:
+        """Operations of the `statistics` service."""
+        from cytomine_sdk_gen.api.statistics_api import StatisticsApi
+
+        return StatisticsApi(self)
+
+    @cached_property
+    def storage_api(self) -> StorageApi:
+        """Operations of the `storage` service."""
+        from cytomine_sdk_gen.api.storage_api import StorageApi
+
+        return StorageApi(self)
+
+    @cached_property
+    def storage_member_api(self) -> StorageMemberApi:
+        """Operations of the `storage_member` service."""
+        from cytomine_sdk_gen.api.storage_member_api import StorageMemberApi
+
+        return StorageMemberApi(self)
+
+    @cached_property
+    def tag_api(self) -> TagApi:
+        """Operations of the `tag` service."""
+        from cytomine_sdk_gen.api.tag_api import TagApi
+
+        return TagApi(self)
+
+    @cached_property
+    def tag_association_api(self) -> TagAssociationApi:
+        """Operations of the `tag_association` service."""
+        from cytomine_sdk_gen.api.tag_association_api import TagAssociationApi
+
+        return TagAssociationApi(self)
+
+    @cached_property
+    def task_api(self) -> TaskApi:
+        """Operations of the `task` service."""
+        from cytomine_sdk_gen.api.task_api import TaskApi
+
+        return TaskApi(self)
 
     @cached_property
     def term_api(self) -> TermApi:
@@ -94,10 +618,80 @@ class ServiceApis:
         return TermApi(self)
 
     @cached_property
+    def track_api(self) -> TrackApi:
+        """Operations of the `track` service."""
+        from cytomine_sdk_gen.api.track_api import TrackApi
+
+        return TrackApi(self)
+
+    @cached_property
+    def trusted_source_api(self) -> TrustedSourceApi:
+        """Operations of the `trusted_source` service."""
+        from cytomine_sdk_gen.api.trusted_source_api import TrustedSourceApi
+
+        return TrustedSourceApi(self)
+
+    @cached_property
+    def upload_api(self) -> UploadApi:
+        """Operations of the `upload` service."""
+        from cytomine_sdk_gen.api.upload_api import UploadApi
+
+        return UploadApi(self)
+
+    @cached_property
+    def uploaded_file_api(self) -> UploadedFileApi:
+        """Operations of the `uploaded_file` service."""
+        from cytomine_sdk_gen.api.uploaded_file_api import UploadedFileApi
+
+        return UploadedFileApi(self)
+
+    @cached_property
     def user_api(self) -> UserApi:
         """Operations of the `user` service."""
         from cytomine_sdk_gen.api.user_api import UserApi
 
         return UserApi(self)
+
+    @cached_property
+    def user_acl_api(self) -> UserAclApi:
+        """Operations of the `user_acl` service."""
+        from cytomine_sdk_gen.api.user_acl_api import UserAclApi
+
+        return UserAclApi(self)
+
+    @cached_property
+    def user_annotation_api(self) -> UserAnnotationApi:
+        """Operations of the `user_annotation` service."""
+        from cytomine_sdk_gen.api.user_annotation_api import UserAnnotationApi
+
+        return UserAnnotationApi(self)
+
+    @cached_property
+    def user_job_api(self) -> UserJobApi:
+        """Operations of the `user_job` service."""
+        from cytomine_sdk_gen.api.user_job_api import UserJobApi
+
+        return UserJobApi(self)
+
+    @cached_property
+    def user_key_api(self) -> UserKeyApi:
+        """Operations of the `user_key` service."""
+        from cytomine_sdk_gen.api.user_key_api import UserKeyApi
+
+        return UserKeyApi(self)
+
+    @cached_property
+    def user_position_api(self) -> UserPositionApi:
+        """Operations of the `user_position` service."""
+        from cytomine_sdk_gen.api.user_position_api import UserPositionApi
+
+        return UserPositionApi(self)
+
+    @cached_property
+    def user_role_api(self) -> UserRoleApi:
+        """Operations of the `user_role` service."""
+        from cytomine_sdk_gen.api.user_role_api import UserRoleApi
+
+        return UserRoleApi(self)
 
 

@@ -6,13 +6,19 @@ from pydantic import validate_call, Field, StrictFloat, StrictStr, StrictInt
 from typing import Any, Dict, List, Optional, Tuple, Union
 from typing_extensions import Annotated
 
-from pydantic import Field, StrictBool, StrictInt, StrictStr
-from typing import List, Optional
+from pydantic import Field, StrictBool, StrictBytes, StrictFloat, StrictInt, StrictStr, field_validator
+from typing import List, Optional, Tuple, Union
 from typing_extensions import Annotated
 from cytomine_sdk_gen.models.annotation_command import AnnotationCommand
+from cytomine_sdk_gen.models.annotation_correction import AnnotationCorrection
 from cytomine_sdk_gen.models.annotation_listing_collection import AnnotationListingCollection
+from cytomine_sdk_gen.models.annotation_report_params import AnnotationReportParams
+from cytomine_sdk_gen.models.annotation_search import AnnotationSearch
 from cytomine_sdk_gen.models.bulk_result import BulkResult
+from cytomine_sdk_gen.models.generic_annotation import GenericAnnotation
+from cytomine_sdk_gen.models.geo_json_feature_collection import GeoJsonFeatureCollection
 from cytomine_sdk_gen.models.user_annotation import UserAnnotation
+from cytomine_sdk_gen.models.wkt_geometry import WktGeometry
 
 from cytomine_sdk_gen.api_client import ApiClient, RequestSerialized
 from cytomine_sdk_gen.api_response import ApiResponse
@@ -30,6 +36,285 @@ class AnnotationApi:
         if api_client is None:
             api_client = ApiClient.get_default()
         self.api_client = api_client
+
+
+    @validate_call
+    def correct(
+        self,
+        annotation_correction: AnnotationCorrection,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> AnnotationCommand:
+        """Add a geometry to (or cut it from) the annotations it touches.
+
+        The geometry is merged into (remove=false) or removed from (remove=true) the user annotations of the given layers that it touches, or the given annotation; with review=true the reviewed annotations are corrected first. Touched annotations with the same terms are merged into the first one.
+
+        :param annotation_correction: (required)
+        :type annotation_correction: AnnotationCorrection
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._correct_serialize(
+            annotation_correction=annotation_correction,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "AnnotationCommand",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        ).data
+
+
+    @validate_call
+    def correct_with_http_info(
+        self,
+        annotation_correction: AnnotationCorrection,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> ApiResponse[AnnotationCommand]:
+        """Add a geometry to (or cut it from) the annotations it touches.
+
+        The geometry is merged into (remove=false) or removed from (remove=true) the user annotations of the given layers that it touches, or the given annotation; with review=true the reviewed annotations are corrected first. Touched annotations with the same terms are merged into the first one.
+
+        :param annotation_correction: (required)
+        :type annotation_correction: AnnotationCorrection
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._correct_serialize(
+            annotation_correction=annotation_correction,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "AnnotationCommand",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        )
+
+
+    @validate_call
+    def correct_without_preload_content(
+        self,
+        annotation_correction: AnnotationCorrection,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> RESTResponseType:
+        """Add a geometry to (or cut it from) the annotations it touches.
+
+        The geometry is merged into (remove=false) or removed from (remove=true) the user annotations of the given layers that it touches, or the given annotation; with review=true the reviewed annotations are corrected first. Touched annotations with the same terms are merged into the first one.
+
+        :param annotation_correction: (required)
+        :type annotation_correction: AnnotationCorrection
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._correct_serialize(
+            annotation_correction=annotation_correction,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "AnnotationCommand",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        return response_data.response
+
+
+    def _correct_serialize(
+        self,
+        annotation_correction,
+        _request_auth,
+        _content_type,
+        _headers,
+        _host_index,
+    ) -> RequestSerialized:
+
+        _host = None
+
+        _collection_formats: Dict[str, str] = {
+        }
+
+        _path_params: Dict[str, str] = {}
+        _query_params: List[Tuple[str, str]] = []
+        _header_params: Dict[str, Optional[str]] = _headers or {}
+        _form_params: List[Tuple[str, str]] = []
+        _files: Dict[
+            str, Union[str, bytes, List[str], List[bytes], List[Tuple[str, bytes]]]
+        ] = {}
+        _body_params: Optional[bytes] = None
+
+        # process the path parameters
+        # process the query parameters
+        # process the header parameters
+        # process the form parameters
+        # process the body parameter
+        if annotation_correction is not None:
+            _body_params = annotation_correction
+
+
+        # set the HTTP header `Accept`
+        if 'Accept' not in _header_params:
+            _header_params['Accept'] = self.api_client.select_header_accept(
+                [
+                    'application/json', 
+                    'application/problem+json'
+                ]
+            )
+
+        # set the HTTP header `Content-Type`
+        if _content_type:
+            _header_params['Content-Type'] = _content_type
+        else:
+            _default_content_type = (
+                self.api_client.select_header_content_type(
+                    [
+                        'application/json'
+                    ]
+                )
+            )
+            if _default_content_type is not None:
+                _header_params['Content-Type'] = _default_content_type
+
+        # authentication setting
+        _auth_settings: List[str] = [
+            'cytomineKey', 
+            'bearer'
+        ]
+
+        return self.api_client.param_serialize(
+            method='POST',
+            resource_path='/api/annotationcorrection.json',
+            path_params=_path_params,
+            query_params=_query_params,
+            header_params=_header_params,
+            body=_body_params,
+            post_params=_form_params,
+            files=_files,
+            auth_settings=_auth_settings,
+            collection_formats=_collection_formats,
+            _host=_host,
+            _request_auth=_request_auth
+        )
+
+
 
 
     @validate_call
@@ -941,6 +1226,4227 @@ class AnnotationApi:
         return self.api_client.param_serialize(
             method='DELETE',
             resource_path='/api/annotation/{id}.json',
+            path_params=_path_params,
+            query_params=_query_params,
+            header_params=_header_params,
+            body=_body_params,
+            post_params=_form_params,
+            files=_files,
+            auth_settings=_auth_settings,
+            collection_formats=_collection_formats,
+            _host=_host,
+            _request_auth=_request_auth
+        )
+
+
+
+
+    @validate_call
+    def download_crop(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        format: Annotated[StrictStr, Field(description="Image format of the answer (others are replaced by jpg).")],
+        max_size: Annotated[Optional[Annotated[int, Field(strict=True, ge=1)]], Field(description="Largest side of the crop in pixels (server default 256).")] = None,
+        geometry: Annotated[Optional[StrictStr], Field(description="WKT geometry to crop around, in image pixel coordinates (origin bottom-left).")] = None,
+        location: Annotated[Optional[StrictStr], Field(description="Same as geometry (used when geometry is absent).")] = None,
+        boundaries: Annotated[Optional[StrictStr], Field(description="Read by the server but not used.")] = None,
+        complete: Annotated[Optional[StrictBool], Field(description="Keep the geometry complete instead of simplifying it for the crop.")] = None,
+        zoom: Annotated[Optional[StrictInt], Field(description="Zoom level of the crop when maxSize is not given.")] = None,
+        increase_area: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Factor by which the area around the geometry is enlarged.")] = None,
+        safe: Annotated[Optional[StrictBool], Field(description="Let the image server shrink a crop that would be too large instead of refusing it.")] = None,
+        square: Annotated[Optional[StrictBool], Field(description="With draw, try to make the crop square.")] = None,
+        type: Annotated[Optional[StrictStr], Field(description="Kind of crop (the draw, mask and alphaMask flags select it on Spring servers).")] = None,
+        draw: Annotated[Optional[StrictBool], Field(description="Draw the outline of the geometry on the crop.")] = None,
+        mask: Annotated[Optional[StrictBool], Field(description="Answer a black and white mask of the geometry.")] = None,
+        alpha_mask: Annotated[Optional[StrictBool], Field(description="Make everything outside the geometry transparent (png or webp).")] = None,
+        draw_scale_bar: Annotated[Optional[StrictBool], Field(description="Draw a scale bar on the crop.")] = None,
+        resolution: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Resolution used for the scale bar (micrometres per pixel).")] = None,
+        magnification: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Magnification used for the scale bar.")] = None,
+        colormap: Annotated[Optional[StrictStr], Field(description="Colormap(s) to apply, comma-separated, one per channel.")] = None,
+        inverse: Annotated[Optional[StrictBool], Field(description="Invert the colormap(s).")] = None,
+        contrast: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Contrast factor applied to pixel values (legacy servers; ignored by the Spring cores).")] = None,
+        gamma: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Gamma correction applied to pixel values.")] = None,
+        bits: Annotated[Optional[StrictStr], Field(description="Bit depth per channel of the answer: 8, 16, 32 or `max` (the image's own).")] = None,
+        alpha: Annotated[Optional[Annotated[int, Field(le=100, strict=True, ge=0)]], Field(description="With alphaMask, transparency of the outside in percent (default 100).")] = None,
+        thickness: Annotated[Optional[StrictInt], Field(description="With draw, width of the outline in pixels.")] = None,
+        color: Annotated[Optional[StrictStr], Field(description="With draw, colour of the outline, e.g. `0xff0000` or `#ff0000`.")] = None,
+        jpeg_quality: Annotated[Optional[Annotated[int, Field(le=100, strict=True, ge=0)]], Field(description="Quality of a jpg answer (0-100).")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> bytes:
+        """Download an image of the area of an annotation (user or reviewed), from the image server.
+
+        Legacy servers answer a redirect to the image server, which the client follows. The If-None-Match header is forwarded (304 possible). An unsupported format is replaced by jpg (png with alphaMask).
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param format: Image format of the answer (others are replaced by jpg). (required)
+        :type format: str
+        :param max_size: Largest side of the crop in pixels (server default 256).
+        :type max_size: int
+        :param geometry: WKT geometry to crop around, in image pixel coordinates (origin bottom-left).
+        :type geometry: str
+        :param location: Same as geometry (used when geometry is absent).
+        :type location: str
+        :param boundaries: Read by the server but not used.
+        :type boundaries: str
+        :param complete: Keep the geometry complete instead of simplifying it for the crop.
+        :type complete: bool
+        :param zoom: Zoom level of the crop when maxSize is not given.
+        :type zoom: int
+        :param increase_area: Factor by which the area around the geometry is enlarged.
+        :type increase_area: float
+        :param safe: Let the image server shrink a crop that would be too large instead of refusing it.
+        :type safe: bool
+        :param square: With draw, try to make the crop square.
+        :type square: bool
+        :param type: Kind of crop (the draw, mask and alphaMask flags select it on Spring servers).
+        :type type: str
+        :param draw: Draw the outline of the geometry on the crop.
+        :type draw: bool
+        :param mask: Answer a black and white mask of the geometry.
+        :type mask: bool
+        :param alpha_mask: Make everything outside the geometry transparent (png or webp).
+        :type alpha_mask: bool
+        :param draw_scale_bar: Draw a scale bar on the crop.
+        :type draw_scale_bar: bool
+        :param resolution: Resolution used for the scale bar (micrometres per pixel).
+        :type resolution: float
+        :param magnification: Magnification used for the scale bar.
+        :type magnification: float
+        :param colormap: Colormap(s) to apply, comma-separated, one per channel.
+        :type colormap: str
+        :param inverse: Invert the colormap(s).
+        :type inverse: bool
+        :param contrast: Contrast factor applied to pixel values (legacy servers; ignored by the Spring cores).
+        :type contrast: float
+        :param gamma: Gamma correction applied to pixel values.
+        :type gamma: float
+        :param bits: Bit depth per channel of the answer: 8, 16, 32 or `max` (the image's own).
+        :type bits: str
+        :param alpha: With alphaMask, transparency of the outside in percent (default 100).
+        :type alpha: int
+        :param thickness: With draw, width of the outline in pixels.
+        :type thickness: int
+        :param color: With draw, colour of the outline, e.g. `0xff0000` or `#ff0000`.
+        :type color: str
+        :param jpeg_quality: Quality of a jpg answer (0-100).
+        :type jpeg_quality: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._download_crop_serialize(
+            id=id,
+            format=format,
+            max_size=max_size,
+            geometry=geometry,
+            location=location,
+            boundaries=boundaries,
+            complete=complete,
+            zoom=zoom,
+            increase_area=increase_area,
+            safe=safe,
+            square=square,
+            type=type,
+            draw=draw,
+            mask=mask,
+            alpha_mask=alpha_mask,
+            draw_scale_bar=draw_scale_bar,
+            resolution=resolution,
+            magnification=magnification,
+            colormap=colormap,
+            inverse=inverse,
+            contrast=contrast,
+            gamma=gamma,
+            bits=bits,
+            alpha=alpha,
+            thickness=thickness,
+            color=color,
+            jpeg_quality=jpeg_quality,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "bytes",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        ).data
+
+
+    @validate_call
+    def download_crop_with_http_info(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        format: Annotated[StrictStr, Field(description="Image format of the answer (others are replaced by jpg).")],
+        max_size: Annotated[Optional[Annotated[int, Field(strict=True, ge=1)]], Field(description="Largest side of the crop in pixels (server default 256).")] = None,
+        geometry: Annotated[Optional[StrictStr], Field(description="WKT geometry to crop around, in image pixel coordinates (origin bottom-left).")] = None,
+        location: Annotated[Optional[StrictStr], Field(description="Same as geometry (used when geometry is absent).")] = None,
+        boundaries: Annotated[Optional[StrictStr], Field(description="Read by the server but not used.")] = None,
+        complete: Annotated[Optional[StrictBool], Field(description="Keep the geometry complete instead of simplifying it for the crop.")] = None,
+        zoom: Annotated[Optional[StrictInt], Field(description="Zoom level of the crop when maxSize is not given.")] = None,
+        increase_area: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Factor by which the area around the geometry is enlarged.")] = None,
+        safe: Annotated[Optional[StrictBool], Field(description="Let the image server shrink a crop that would be too large instead of refusing it.")] = None,
+        square: Annotated[Optional[StrictBool], Field(description="With draw, try to make the crop square.")] = None,
+        type: Annotated[Optional[StrictStr], Field(description="Kind of crop (the draw, mask and alphaMask flags select it on Spring servers).")] = None,
+        draw: Annotated[Optional[StrictBool], Field(description="Draw the outline of the geometry on the crop.")] = None,
+        mask: Annotated[Optional[StrictBool], Field(description="Answer a black and white mask of the geometry.")] = None,
+        alpha_mask: Annotated[Optional[StrictBool], Field(description="Make everything outside the geometry transparent (png or webp).")] = None,
+        draw_scale_bar: Annotated[Optional[StrictBool], Field(description="Draw a scale bar on the crop.")] = None,
+        resolution: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Resolution used for the scale bar (micrometres per pixel).")] = None,
+        magnification: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Magnification used for the scale bar.")] = None,
+        colormap: Annotated[Optional[StrictStr], Field(description="Colormap(s) to apply, comma-separated, one per channel.")] = None,
+        inverse: Annotated[Optional[StrictBool], Field(description="Invert the colormap(s).")] = None,
+        contrast: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Contrast factor applied to pixel values (legacy servers; ignored by the Spring cores).")] = None,
+        gamma: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Gamma correction applied to pixel values.")] = None,
+        bits: Annotated[Optional[StrictStr], Field(description="Bit depth per channel of the answer: 8, 16, 32 or `max` (the image's own).")] = None,
+        alpha: Annotated[Optional[Annotated[int, Field(le=100, strict=True, ge=0)]], Field(description="With alphaMask, transparency of the outside in percent (default 100).")] = None,
+        thickness: Annotated[Optional[StrictInt], Field(description="With draw, width of the outline in pixels.")] = None,
+        color: Annotated[Optional[StrictStr], Field(description="With draw, colour of the outline, e.g. `0xff0000` or `#ff0000`.")] = None,
+        jpeg_quality: Annotated[Optional[Annotated[int, Field(le=100, strict=True, ge=0)]], Field(description="Quality of a jpg answer (0-100).")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> ApiResponse[bytes]:
+        """Download an image of the area of an annotation (user or reviewed), from the image server.
+
+        Legacy servers answer a redirect to the image server, which the client follows. The If-None-Match header is forwarded (304 possible). An unsupported format is replaced by jpg (png with alphaMask).
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param format: Image format of the answer (others are replaced by jpg). (required)
+        :type format: str
+        :param max_size: Largest side of the crop in pixels (server default 256).
+        :type max_size: int
+        :param geometry: WKT geometry to crop around, in image pixel coordinates (origin bottom-left).
+        :type geometry: str
+        :param location: Same as geometry (used when geometry is absent).
+        :type location: str
+        :param boundaries: Read by the server but not used.
+        :type boundaries: str
+        :param complete: Keep the geometry complete instead of simplifying it for the crop.
+        :type complete: bool
+        :param zoom: Zoom level of the crop when maxSize is not given.
+        :type zoom: int
+        :param increase_area: Factor by which the area around the geometry is enlarged.
+        :type increase_area: float
+        :param safe: Let the image server shrink a crop that would be too large instead of refusing it.
+        :type safe: bool
+        :param square: With draw, try to make the crop square.
+        :type square: bool
+        :param type: Kind of crop (the draw, mask and alphaMask flags select it on Spring servers).
+        :type type: str
+        :param draw: Draw the outline of the geometry on the crop.
+        :type draw: bool
+        :param mask: Answer a black and white mask of the geometry.
+        :type mask: bool
+        :param alpha_mask: Make everything outside the geometry transparent (png or webp).
+        :type alpha_mask: bool
+        :param draw_scale_bar: Draw a scale bar on the crop.
+        :type draw_scale_bar: bool
+        :param resolution: Resolution used for the scale bar (micrometres per pixel).
+        :type resolution: float
+        :param magnification: Magnification used for the scale bar.
+        :type magnification: float
+        :param colormap: Colormap(s) to apply, comma-separated, one per channel.
+        :type colormap: str
+        :param inverse: Invert the colormap(s).
+        :type inverse: bool
+        :param contrast: Contrast factor applied to pixel values (legacy servers; ignored by the Spring cores).
+        :type contrast: float
+        :param gamma: Gamma correction applied to pixel values.
+        :type gamma: float
+        :param bits: Bit depth per channel of the answer: 8, 16, 32 or `max` (the image's own).
+        :type bits: str
+        :param alpha: With alphaMask, transparency of the outside in percent (default 100).
+        :type alpha: int
+        :param thickness: With draw, width of the outline in pixels.
+        :type thickness: int
+        :param color: With draw, colour of the outline, e.g. `0xff0000` or `#ff0000`.
+        :type color: str
+        :param jpeg_quality: Quality of a jpg answer (0-100).
+        :type jpeg_quality: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._download_crop_serialize(
+            id=id,
+            format=format,
+            max_size=max_size,
+            geometry=geometry,
+            location=location,
+            boundaries=boundaries,
+            complete=complete,
+            zoom=zoom,
+            increase_area=increase_area,
+            safe=safe,
+            square=square,
+            type=type,
+            draw=draw,
+            mask=mask,
+            alpha_mask=alpha_mask,
+            draw_scale_bar=draw_scale_bar,
+            resolution=resolution,
+            magnification=magnification,
+            colormap=colormap,
+            inverse=inverse,
+            contrast=contrast,
+            gamma=gamma,
+            bits=bits,
+            alpha=alpha,
+            thickness=thickness,
+            color=color,
+            jpeg_quality=jpeg_quality,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "bytes",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        )
+
+
+    @validate_call
+    def download_crop_without_preload_content(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        format: Annotated[StrictStr, Field(description="Image format of the answer (others are replaced by jpg).")],
+        max_size: Annotated[Optional[Annotated[int, Field(strict=True, ge=1)]], Field(description="Largest side of the crop in pixels (server default 256).")] = None,
+        geometry: Annotated[Optional[StrictStr], Field(description="WKT geometry to crop around, in image pixel coordinates (origin bottom-left).")] = None,
+        location: Annotated[Optional[StrictStr], Field(description="Same as geometry (used when geometry is absent).")] = None,
+        boundaries: Annotated[Optional[StrictStr], Field(description="Read by the server but not used.")] = None,
+        complete: Annotated[Optional[StrictBool], Field(description="Keep the geometry complete instead of simplifying it for the crop.")] = None,
+        zoom: Annotated[Optional[StrictInt], Field(description="Zoom level of the crop when maxSize is not given.")] = None,
+        increase_area: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Factor by which the area around the geometry is enlarged.")] = None,
+        safe: Annotated[Optional[StrictBool], Field(description="Let the image server shrink a crop that would be too large instead of refusing it.")] = None,
+        square: Annotated[Optional[StrictBool], Field(description="With draw, try to make the crop square.")] = None,
+        type: Annotated[Optional[StrictStr], Field(description="Kind of crop (the draw, mask and alphaMask flags select it on Spring servers).")] = None,
+        draw: Annotated[Optional[StrictBool], Field(description="Draw the outline of the geometry on the crop.")] = None,
+        mask: Annotated[Optional[StrictBool], Field(description="Answer a black and white mask of the geometry.")] = None,
+        alpha_mask: Annotated[Optional[StrictBool], Field(description="Make everything outside the geometry transparent (png or webp).")] = None,
+        draw_scale_bar: Annotated[Optional[StrictBool], Field(description="Draw a scale bar on the crop.")] = None,
+        resolution: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Resolution used for the scale bar (micrometres per pixel).")] = None,
+        magnification: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Magnification used for the scale bar.")] = None,
+        colormap: Annotated[Optional[StrictStr], Field(description="Colormap(s) to apply, comma-separated, one per channel.")] = None,
+        inverse: Annotated[Optional[StrictBool], Field(description="Invert the colormap(s).")] = None,
+        contrast: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Contrast factor applied to pixel values (legacy servers; ignored by the Spring cores).")] = None,
+        gamma: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Gamma correction applied to pixel values.")] = None,
+        bits: Annotated[Optional[StrictStr], Field(description="Bit depth per channel of the answer: 8, 16, 32 or `max` (the image's own).")] = None,
+        alpha: Annotated[Optional[Annotated[int, Field(le=100, strict=True, ge=0)]], Field(description="With alphaMask, transparency of the outside in percent (default 100).")] = None,
+        thickness: Annotated[Optional[StrictInt], Field(description="With draw, width of the outline in pixels.")] = None,
+        color: Annotated[Optional[StrictStr], Field(description="With draw, colour of the outline, e.g. `0xff0000` or `#ff0000`.")] = None,
+        jpeg_quality: Annotated[Optional[Annotated[int, Field(le=100, strict=True, ge=0)]], Field(description="Quality of a jpg answer (0-100).")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> RESTResponseType:
+        """Download an image of the area of an annotation (user or reviewed), from the image server.
+
+        Legacy servers answer a redirect to the image server, which the client follows. The If-None-Match header is forwarded (304 possible). An unsupported format is replaced by jpg (png with alphaMask).
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param format: Image format of the answer (others are replaced by jpg). (required)
+        :type format: str
+        :param max_size: Largest side of the crop in pixels (server default 256).
+        :type max_size: int
+        :param geometry: WKT geometry to crop around, in image pixel coordinates (origin bottom-left).
+        :type geometry: str
+        :param location: Same as geometry (used when geometry is absent).
+        :type location: str
+        :param boundaries: Read by the server but not used.
+        :type boundaries: str
+        :param complete: Keep the geometry complete instead of simplifying it for the crop.
+        :type complete: bool
+        :param zoom: Zoom level of the crop when maxSize is not given.
+        :type zoom: int
+        :param increase_area: Factor by which the area around the geometry is enlarged.
+        :type increase_area: float
+        :param safe: Let the image server shrink a crop that would be too large instead of refusing it.
+        :type safe: bool
+        :param square: With draw, try to make the crop square.
+        :type square: bool
+        :param type: Kind of crop (the draw, mask and alphaMask flags select it on Spring servers).
+        :type type: str
+        :param draw: Draw the outline of the geometry on the crop.
+        :type draw: bool
+        :param mask: Answer a black and white mask of the geometry.
+        :type mask: bool
+        :param alpha_mask: Make everything outside the geometry transparent (png or webp).
+        :type alpha_mask: bool
+        :param draw_scale_bar: Draw a scale bar on the crop.
+        :type draw_scale_bar: bool
+        :param resolution: Resolution used for the scale bar (micrometres per pixel).
+        :type resolution: float
+        :param magnification: Magnification used for the scale bar.
+        :type magnification: float
+        :param colormap: Colormap(s) to apply, comma-separated, one per channel.
+        :type colormap: str
+        :param inverse: Invert the colormap(s).
+        :type inverse: bool
+        :param contrast: Contrast factor applied to pixel values (legacy servers; ignored by the Spring cores).
+        :type contrast: float
+        :param gamma: Gamma correction applied to pixel values.
+        :type gamma: float
+        :param bits: Bit depth per channel of the answer: 8, 16, 32 or `max` (the image's own).
+        :type bits: str
+        :param alpha: With alphaMask, transparency of the outside in percent (default 100).
+        :type alpha: int
+        :param thickness: With draw, width of the outline in pixels.
+        :type thickness: int
+        :param color: With draw, colour of the outline, e.g. `0xff0000` or `#ff0000`.
+        :type color: str
+        :param jpeg_quality: Quality of a jpg answer (0-100).
+        :type jpeg_quality: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._download_crop_serialize(
+            id=id,
+            format=format,
+            max_size=max_size,
+            geometry=geometry,
+            location=location,
+            boundaries=boundaries,
+            complete=complete,
+            zoom=zoom,
+            increase_area=increase_area,
+            safe=safe,
+            square=square,
+            type=type,
+            draw=draw,
+            mask=mask,
+            alpha_mask=alpha_mask,
+            draw_scale_bar=draw_scale_bar,
+            resolution=resolution,
+            magnification=magnification,
+            colormap=colormap,
+            inverse=inverse,
+            contrast=contrast,
+            gamma=gamma,
+            bits=bits,
+            alpha=alpha,
+            thickness=thickness,
+            color=color,
+            jpeg_quality=jpeg_quality,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "bytes",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        return response_data.response
+
+
+    def _download_crop_serialize(
+        self,
+        id,
+        format,
+        max_size,
+        geometry,
+        location,
+        boundaries,
+        complete,
+        zoom,
+        increase_area,
+        safe,
+        square,
+        type,
+        draw,
+        mask,
+        alpha_mask,
+        draw_scale_bar,
+        resolution,
+        magnification,
+        colormap,
+        inverse,
+        contrast,
+        gamma,
+        bits,
+        alpha,
+        thickness,
+        color,
+        jpeg_quality,
+        _request_auth,
+        _content_type,
+        _headers,
+        _host_index,
+    ) -> RequestSerialized:
+
+        _host = None
+
+        _collection_formats: Dict[str, str] = {
+        }
+
+        _path_params: Dict[str, str] = {}
+        _query_params: List[Tuple[str, str]] = []
+        _header_params: Dict[str, Optional[str]] = _headers or {}
+        _form_params: List[Tuple[str, str]] = []
+        _files: Dict[
+            str, Union[str, bytes, List[str], List[bytes], List[Tuple[str, bytes]]]
+        ] = {}
+        _body_params: Optional[bytes] = None
+
+        # process the path parameters
+        if id is not None:
+            _path_params['id'] = id
+        if format is not None:
+            _path_params['format'] = format
+        # process the query parameters
+        if max_size is not None:
+            
+            _query_params.append(('maxSize', max_size))
+            
+        if geometry is not None:
+            
+            _query_params.append(('geometry', geometry))
+            
+        if location is not None:
+            
+            _query_params.append(('location', location))
+            
+        if boundaries is not None:
+            
+            _query_params.append(('boundaries', boundaries))
+            
+        if complete is not None:
+            
+            _query_params.append(('complete', complete))
+            
+        if zoom is not None:
+            
+            _query_params.append(('zoom', zoom))
+            
+        if increase_area is not None:
+            
+            _query_params.append(('increaseArea', increase_area))
+            
+        if safe is not None:
+            
+            _query_params.append(('safe', safe))
+            
+        if square is not None:
+            
+            _query_params.append(('square', square))
+            
+        if type is not None:
+            
+            _query_params.append(('type', type))
+            
+        if draw is not None:
+            
+            _query_params.append(('draw', draw))
+            
+        if mask is not None:
+            
+            _query_params.append(('mask', mask))
+            
+        if alpha_mask is not None:
+            
+            _query_params.append(('alphaMask', alpha_mask))
+            
+        if draw_scale_bar is not None:
+            
+            _query_params.append(('drawScaleBar', draw_scale_bar))
+            
+        if resolution is not None:
+            
+            _query_params.append(('resolution', resolution))
+            
+        if magnification is not None:
+            
+            _query_params.append(('magnification', magnification))
+            
+        if colormap is not None:
+            
+            _query_params.append(('colormap', colormap))
+            
+        if inverse is not None:
+            
+            _query_params.append(('inverse', inverse))
+            
+        if contrast is not None:
+            
+            _query_params.append(('contrast', contrast))
+            
+        if gamma is not None:
+            
+            _query_params.append(('gamma', gamma))
+            
+        if bits is not None:
+            
+            _query_params.append(('bits', bits))
+            
+        if alpha is not None:
+            
+            _query_params.append(('alpha', alpha))
+            
+        if thickness is not None:
+            
+            _query_params.append(('thickness', thickness))
+            
+        if color is not None:
+            
+            _query_params.append(('color', color))
+            
+        if jpeg_quality is not None:
+            
+            _query_params.append(('jpegQuality', jpeg_quality))
+            
+        # process the header parameters
+        # process the form parameters
+        # process the body parameter
+
+
+        # set the HTTP header `Accept`
+        if 'Accept' not in _header_params:
+            _header_params['Accept'] = self.api_client.select_header_accept(
+                [
+                    'image/png', 
+                    'image/jpeg', 
+                    'image/webp', 
+                    'application/json', 
+                    'application/problem+json'
+                ]
+            )
+
+
+        # authentication setting
+        _auth_settings: List[str] = [
+            'cytomineKey', 
+            'bearer'
+        ]
+
+        return self.api_client.param_serialize(
+            method='GET',
+            resource_path='/api/annotation/{id}/crop.{format}',
+            path_params=_path_params,
+            query_params=_query_params,
+            header_params=_header_params,
+            body=_body_params,
+            post_params=_form_params,
+            files=_files,
+            auth_settings=_auth_settings,
+            collection_formats=_collection_formats,
+            _host=_host,
+            _request_auth=_request_auth
+        )
+
+
+
+
+    @validate_call
+    def download_crop_via_post(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        format: Annotated[StrictStr, Field(description="Image format of the answer (others are replaced by jpg).")],
+        max_size: Annotated[Optional[Annotated[int, Field(strict=True, ge=1)]], Field(description="Largest side of the crop in pixels (server default 256).")] = None,
+        geometry: Annotated[Optional[StrictStr], Field(description="WKT geometry to crop around, in image pixel coordinates (origin bottom-left).")] = None,
+        location: Annotated[Optional[StrictStr], Field(description="Same as geometry (used when geometry is absent).")] = None,
+        boundaries: Annotated[Optional[StrictStr], Field(description="Read by the server but not used.")] = None,
+        complete: Annotated[Optional[StrictBool], Field(description="Keep the geometry complete instead of simplifying it for the crop.")] = None,
+        zoom: Annotated[Optional[StrictInt], Field(description="Zoom level of the crop when maxSize is not given.")] = None,
+        increase_area: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Factor by which the area around the geometry is enlarged.")] = None,
+        safe: Annotated[Optional[StrictBool], Field(description="Let the image server shrink a crop that would be too large instead of refusing it.")] = None,
+        square: Annotated[Optional[StrictBool], Field(description="With draw, try to make the crop square.")] = None,
+        type: Annotated[Optional[StrictStr], Field(description="Kind of crop (the draw, mask and alphaMask flags select it on Spring servers).")] = None,
+        draw: Annotated[Optional[StrictBool], Field(description="Draw the outline of the geometry on the crop.")] = None,
+        mask: Annotated[Optional[StrictBool], Field(description="Answer a black and white mask of the geometry.")] = None,
+        alpha_mask: Annotated[Optional[StrictBool], Field(description="Make everything outside the geometry transparent (png or webp).")] = None,
+        draw_scale_bar: Annotated[Optional[StrictBool], Field(description="Draw a scale bar on the crop.")] = None,
+        resolution: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Resolution used for the scale bar (micrometres per pixel).")] = None,
+        magnification: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Magnification used for the scale bar.")] = None,
+        colormap: Annotated[Optional[StrictStr], Field(description="Colormap(s) to apply, comma-separated, one per channel.")] = None,
+        inverse: Annotated[Optional[StrictBool], Field(description="Invert the colormap(s).")] = None,
+        contrast: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Contrast factor applied to pixel values (legacy servers; ignored by the Spring cores).")] = None,
+        gamma: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Gamma correction applied to pixel values.")] = None,
+        bits: Annotated[Optional[StrictStr], Field(description="Bit depth per channel of the answer: 8, 16, 32 or `max` (the image's own).")] = None,
+        alpha: Annotated[Optional[Annotated[int, Field(le=100, strict=True, ge=0)]], Field(description="With alphaMask, transparency of the outside in percent (default 100).")] = None,
+        thickness: Annotated[Optional[StrictInt], Field(description="With draw, width of the outline in pixels.")] = None,
+        color: Annotated[Optional[StrictStr], Field(description="With draw, colour of the outline, e.g. `0xff0000` or `#ff0000`.")] = None,
+        jpeg_quality: Annotated[Optional[Annotated[int, Field(le=100, strict=True, ge=0)]], Field(description="Quality of a jpg answer (0-100).")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> bytes:
+        """Download an image of the area of an annotation, as download_crop (POST form).
+
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param format: Image format of the answer (others are replaced by jpg). (required)
+        :type format: str
+        :param max_size: Largest side of the crop in pixels (server default 256).
+        :type max_size: int
+        :param geometry: WKT geometry to crop around, in image pixel coordinates (origin bottom-left).
+        :type geometry: str
+        :param location: Same as geometry (used when geometry is absent).
+        :type location: str
+        :param boundaries: Read by the server but not used.
+        :type boundaries: str
+        :param complete: Keep the geometry complete instead of simplifying it for the crop.
+        :type complete: bool
+        :param zoom: Zoom level of the crop when maxSize is not given.
+        :type zoom: int
+        :param increase_area: Factor by which the area around the geometry is enlarged.
+        :type increase_area: float
+        :param safe: Let the image server shrink a crop that would be too large instead of refusing it.
+        :type safe: bool
+        :param square: With draw, try to make the crop square.
+        :type square: bool
+        :param type: Kind of crop (the draw, mask and alphaMask flags select it on Spring servers).
+        :type type: str
+        :param draw: Draw the outline of the geometry on the crop.
+        :type draw: bool
+        :param mask: Answer a black and white mask of the geometry.
+        :type mask: bool
+        :param alpha_mask: Make everything outside the geometry transparent (png or webp).
+        :type alpha_mask: bool
+        :param draw_scale_bar: Draw a scale bar on the crop.
+        :type draw_scale_bar: bool
+        :param resolution: Resolution used for the scale bar (micrometres per pixel).
+        :type resolution: float
+        :param magnification: Magnification used for the scale bar.
+        :type magnification: float
+        :param colormap: Colormap(s) to apply, comma-separated, one per channel.
+        :type colormap: str
+        :param inverse: Invert the colormap(s).
+        :type inverse: bool
+        :param contrast: Contrast factor applied to pixel values (legacy servers; ignored by the Spring cores).
+        :type contrast: float
+        :param gamma: Gamma correction applied to pixel values.
+        :type gamma: float
+        :param bits: Bit depth per channel of the answer: 8, 16, 32 or `max` (the image's own).
+        :type bits: str
+        :param alpha: With alphaMask, transparency of the outside in percent (default 100).
+        :type alpha: int
+        :param thickness: With draw, width of the outline in pixels.
+        :type thickness: int
+        :param color: With draw, colour of the outline, e.g. `0xff0000` or `#ff0000`.
+        :type color: str
+        :param jpeg_quality: Quality of a jpg answer (0-100).
+        :type jpeg_quality: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._download_crop_via_post_serialize(
+            id=id,
+            format=format,
+            max_size=max_size,
+            geometry=geometry,
+            location=location,
+            boundaries=boundaries,
+            complete=complete,
+            zoom=zoom,
+            increase_area=increase_area,
+            safe=safe,
+            square=square,
+            type=type,
+            draw=draw,
+            mask=mask,
+            alpha_mask=alpha_mask,
+            draw_scale_bar=draw_scale_bar,
+            resolution=resolution,
+            magnification=magnification,
+            colormap=colormap,
+            inverse=inverse,
+            contrast=contrast,
+            gamma=gamma,
+            bits=bits,
+            alpha=alpha,
+            thickness=thickness,
+            color=color,
+            jpeg_quality=jpeg_quality,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "bytes",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        ).data
+
+
+    @validate_call
+    def download_crop_via_post_with_http_info(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        format: Annotated[StrictStr, Field(description="Image format of the answer (others are replaced by jpg).")],
+        max_size: Annotated[Optional[Annotated[int, Field(strict=True, ge=1)]], Field(description="Largest side of the crop in pixels (server default 256).")] = None,
+        geometry: Annotated[Optional[StrictStr], Field(description="WKT geometry to crop around, in image pixel coordinates (origin bottom-left).")] = None,
+        location: Annotated[Optional[StrictStr], Field(description="Same as geometry (used when geometry is absent).")] = None,
+        boundaries: Annotated[Optional[StrictStr], Field(description="Read by the server but not used.")] = None,
+        complete: Annotated[Optional[StrictBool], Field(description="Keep the geometry complete instead of simplifying it for the crop.")] = None,
+        zoom: Annotated[Optional[StrictInt], Field(description="Zoom level of the crop when maxSize is not given.")] = None,
+        increase_area: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Factor by which the area around the geometry is enlarged.")] = None,
+        safe: Annotated[Optional[StrictBool], Field(description="Let the image server shrink a crop that would be too large instead of refusing it.")] = None,
+        square: Annotated[Optional[StrictBool], Field(description="With draw, try to make the crop square.")] = None,
+        type: Annotated[Optional[StrictStr], Field(description="Kind of crop (the draw, mask and alphaMask flags select it on Spring servers).")] = None,
+        draw: Annotated[Optional[StrictBool], Field(description="Draw the outline of the geometry on the crop.")] = None,
+        mask: Annotated[Optional[StrictBool], Field(description="Answer a black and white mask of the geometry.")] = None,
+        alpha_mask: Annotated[Optional[StrictBool], Field(description="Make everything outside the geometry transparent (png or webp).")] = None,
+        draw_scale_bar: Annotated[Optional[StrictBool], Field(description="Draw a scale bar on the crop.")] = None,
+        resolution: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Resolution used for the scale bar (micrometres per pixel).")] = None,
+        magnification: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Magnification used for the scale bar.")] = None,
+        colormap: Annotated[Optional[StrictStr], Field(description="Colormap(s) to apply, comma-separated, one per channel.")] = None,
+        inverse: Annotated[Optional[StrictBool], Field(description="Invert the colormap(s).")] = None,
+        contrast: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Contrast factor applied to pixel values (legacy servers; ignored by the Spring cores).")] = None,
+        gamma: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Gamma correction applied to pixel values.")] = None,
+        bits: Annotated[Optional[StrictStr], Field(description="Bit depth per channel of the answer: 8, 16, 32 or `max` (the image's own).")] = None,
+        alpha: Annotated[Optional[Annotated[int, Field(le=100, strict=True, ge=0)]], Field(description="With alphaMask, transparency of the outside in percent (default 100).")] = None,
+        thickness: Annotated[Optional[StrictInt], Field(description="With draw, width of the outline in pixels.")] = None,
+        color: Annotated[Optional[StrictStr], Field(description="With draw, colour of the outline, e.g. `0xff0000` or `#ff0000`.")] = None,
+        jpeg_quality: Annotated[Optional[Annotated[int, Field(le=100, strict=True, ge=0)]], Field(description="Quality of a jpg answer (0-100).")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> ApiResponse[bytes]:
+        """Download an image of the area of an annotation, as download_crop (POST form).
+
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param format: Image format of the answer (others are replaced by jpg). (required)
+        :type format: str
+        :param max_size: Largest side of the crop in pixels (server default 256).
+        :type max_size: int
+        :param geometry: WKT geometry to crop around, in image pixel coordinates (origin bottom-left).
+        :type geometry: str
+        :param location: Same as geometry (used when geometry is absent).
+        :type location: str
+        :param boundaries: Read by the server but not used.
+        :type boundaries: str
+        :param complete: Keep the geometry complete instead of simplifying it for the crop.
+        :type complete: bool
+        :param zoom: Zoom level of the crop when maxSize is not given.
+        :type zoom: int
+        :param increase_area: Factor by which the area around the geometry is enlarged.
+        :type increase_area: float
+        :param safe: Let the image server shrink a crop that would be too large instead of refusing it.
+        :type safe: bool
+        :param square: With draw, try to make the crop square.
+        :type square: bool
+        :param type: Kind of crop (the draw, mask and alphaMask flags select it on Spring servers).
+        :type type: str
+        :param draw: Draw the outline of the geometry on the crop.
+        :type draw: bool
+        :param mask: Answer a black and white mask of the geometry.
+        :type mask: bool
+        :param alpha_mask: Make everything outside the geometry transparent (png or webp).
+        :type alpha_mask: bool
+        :param draw_scale_bar: Draw a scale bar on the crop.
+        :type draw_scale_bar: bool
+        :param resolution: Resolution used for the scale bar (micrometres per pixel).
+        :type resolution: float
+        :param magnification: Magnification used for the scale bar.
+        :type magnification: float
+        :param colormap: Colormap(s) to apply, comma-separated, one per channel.
+        :type colormap: str
+        :param inverse: Invert the colormap(s).
+        :type inverse: bool
+        :param contrast: Contrast factor applied to pixel values (legacy servers; ignored by the Spring cores).
+        :type contrast: float
+        :param gamma: Gamma correction applied to pixel values.
+        :type gamma: float
+        :param bits: Bit depth per channel of the answer: 8, 16, 32 or `max` (the image's own).
+        :type bits: str
+        :param alpha: With alphaMask, transparency of the outside in percent (default 100).
+        :type alpha: int
+        :param thickness: With draw, width of the outline in pixels.
+        :type thickness: int
+        :param color: With draw, colour of the outline, e.g. `0xff0000` or `#ff0000`.
+        :type color: str
+        :param jpeg_quality: Quality of a jpg answer (0-100).
+        :type jpeg_quality: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._download_crop_via_post_serialize(
+            id=id,
+            format=format,
+            max_size=max_size,
+            geometry=geometry,
+            location=location,
+            boundaries=boundaries,
+            complete=complete,
+            zoom=zoom,
+            increase_area=increase_area,
+            safe=safe,
+            square=square,
+            type=type,
+            draw=draw,
+            mask=mask,
+            alpha_mask=alpha_mask,
+            draw_scale_bar=draw_scale_bar,
+            resolution=resolution,
+            magnification=magnification,
+            colormap=colormap,
+            inverse=inverse,
+            contrast=contrast,
+            gamma=gamma,
+            bits=bits,
+            alpha=alpha,
+            thickness=thickness,
+            color=color,
+            jpeg_quality=jpeg_quality,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "bytes",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        )
+
+
+    @validate_call
+    def download_crop_via_post_without_preload_content(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        format: Annotated[StrictStr, Field(description="Image format of the answer (others are replaced by jpg).")],
+        max_size: Annotated[Optional[Annotated[int, Field(strict=True, ge=1)]], Field(description="Largest side of the crop in pixels (server default 256).")] = None,
+        geometry: Annotated[Optional[StrictStr], Field(description="WKT geometry to crop around, in image pixel coordinates (origin bottom-left).")] = None,
+        location: Annotated[Optional[StrictStr], Field(description="Same as geometry (used when geometry is absent).")] = None,
+        boundaries: Annotated[Optional[StrictStr], Field(description="Read by the server but not used.")] = None,
+        complete: Annotated[Optional[StrictBool], Field(description="Keep the geometry complete instead of simplifying it for the crop.")] = None,
+        zoom: Annotated[Optional[StrictInt], Field(description="Zoom level of the crop when maxSize is not given.")] = None,
+        increase_area: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Factor by which the area around the geometry is enlarged.")] = None,
+        safe: Annotated[Optional[StrictBool], Field(description="Let the image server shrink a crop that would be too large instead of refusing it.")] = None,
+        square: Annotated[Optional[StrictBool], Field(description="With draw, try to make the crop square.")] = None,
+        type: Annotated[Optional[StrictStr], Field(description="Kind of crop (the draw, mask and alphaMask flags select it on Spring servers).")] = None,
+        draw: Annotated[Optional[StrictBool], Field(description="Draw the outline of the geometry on the crop.")] = None,
+        mask: Annotated[Optional[StrictBool], Field(description="Answer a black and white mask of the geometry.")] = None,
+        alpha_mask: Annotated[Optional[StrictBool], Field(description="Make everything outside the geometry transparent (png or webp).")] = None,
+        draw_scale_bar: Annotated[Optional[StrictBool], Field(description="Draw a scale bar on the crop.")] = None,
+        resolution: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Resolution used for the scale bar (micrometres per pixel).")] = None,
+        magnification: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Magnification used for the scale bar.")] = None,
+        colormap: Annotated[Optional[StrictStr], Field(description="Colormap(s) to apply, comma-separated, one per channel.")] = None,
+        inverse: Annotated[Optional[StrictBool], Field(description="Invert the colormap(s).")] = None,
+        contrast: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Contrast factor applied to pixel values (legacy servers; ignored by the Spring cores).")] = None,
+        gamma: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Gamma correction applied to pixel values.")] = None,
+        bits: Annotated[Optional[StrictStr], Field(description="Bit depth per channel of the answer: 8, 16, 32 or `max` (the image's own).")] = None,
+        alpha: Annotated[Optional[Annotated[int, Field(le=100, strict=True, ge=0)]], Field(description="With alphaMask, transparency of the outside in percent (default 100).")] = None,
+        thickness: Annotated[Optional[StrictInt], Field(description="With draw, width of the outline in pixels.")] = None,
+        color: Annotated[Optional[StrictStr], Field(description="With draw, colour of the outline, e.g. `0xff0000` or `#ff0000`.")] = None,
+        jpeg_quality: Annotated[Optional[Annotated[int, Field(le=100, strict=True, ge=0)]], Field(description="Quality of a jpg answer (0-100).")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> RESTResponseType:
+        """Download an image of the area of an annotation, as download_crop (POST form).
+
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param format: Image format of the answer (others are replaced by jpg). (required)
+        :type format: str
+        :param max_size: Largest side of the crop in pixels (server default 256).
+        :type max_size: int
+        :param geometry: WKT geometry to crop around, in image pixel coordinates (origin bottom-left).
+        :type geometry: str
+        :param location: Same as geometry (used when geometry is absent).
+        :type location: str
+        :param boundaries: Read by the server but not used.
+        :type boundaries: str
+        :param complete: Keep the geometry complete instead of simplifying it for the crop.
+        :type complete: bool
+        :param zoom: Zoom level of the crop when maxSize is not given.
+        :type zoom: int
+        :param increase_area: Factor by which the area around the geometry is enlarged.
+        :type increase_area: float
+        :param safe: Let the image server shrink a crop that would be too large instead of refusing it.
+        :type safe: bool
+        :param square: With draw, try to make the crop square.
+        :type square: bool
+        :param type: Kind of crop (the draw, mask and alphaMask flags select it on Spring servers).
+        :type type: str
+        :param draw: Draw the outline of the geometry on the crop.
+        :type draw: bool
+        :param mask: Answer a black and white mask of the geometry.
+        :type mask: bool
+        :param alpha_mask: Make everything outside the geometry transparent (png or webp).
+        :type alpha_mask: bool
+        :param draw_scale_bar: Draw a scale bar on the crop.
+        :type draw_scale_bar: bool
+        :param resolution: Resolution used for the scale bar (micrometres per pixel).
+        :type resolution: float
+        :param magnification: Magnification used for the scale bar.
+        :type magnification: float
+        :param colormap: Colormap(s) to apply, comma-separated, one per channel.
+        :type colormap: str
+        :param inverse: Invert the colormap(s).
+        :type inverse: bool
+        :param contrast: Contrast factor applied to pixel values (legacy servers; ignored by the Spring cores).
+        :type contrast: float
+        :param gamma: Gamma correction applied to pixel values.
+        :type gamma: float
+        :param bits: Bit depth per channel of the answer: 8, 16, 32 or `max` (the image's own).
+        :type bits: str
+        :param alpha: With alphaMask, transparency of the outside in percent (default 100).
+        :type alpha: int
+        :param thickness: With draw, width of the outline in pixels.
+        :type thickness: int
+        :param color: With draw, colour of the outline, e.g. `0xff0000` or `#ff0000`.
+        :type color: str
+        :param jpeg_quality: Quality of a jpg answer (0-100).
+        :type jpeg_quality: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._download_crop_via_post_serialize(
+            id=id,
+            format=format,
+            max_size=max_size,
+            geometry=geometry,
+            location=location,
+            boundaries=boundaries,
+            complete=complete,
+            zoom=zoom,
+            increase_area=increase_area,
+            safe=safe,
+            square=square,
+            type=type,
+            draw=draw,
+            mask=mask,
+            alpha_mask=alpha_mask,
+            draw_scale_bar=draw_scale_bar,
+            resolution=resolution,
+            magnification=magnification,
+            colormap=colormap,
+            inverse=inverse,
+            contrast=contrast,
+            gamma=gamma,
+            bits=bits,
+            alpha=alpha,
+            thickness=thickness,
+            color=color,
+            jpeg_quality=jpeg_quality,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "bytes",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        return response_data.response
+
+
+    def _download_crop_via_post_serialize(
+        self,
+        id,
+        format,
+        max_size,
+        geometry,
+        location,
+        boundaries,
+        complete,
+        zoom,
+        increase_area,
+        safe,
+        square,
+        type,
+        draw,
+        mask,
+        alpha_mask,
+        draw_scale_bar,
+        resolution,
+        magnification,
+        colormap,
+        inverse,
+        contrast,
+        gamma,
+        bits,
+        alpha,
+        thickness,
+        color,
+        jpeg_quality,
+        _request_auth,
+        _content_type,
+        _headers,
+        _host_index,
+    ) -> RequestSerialized:
+
+        _host = None
+
+        _collection_formats: Dict[str, str] = {
+        }
+
+        _path_params: Dict[str, str] = {}
+        _query_params: List[Tuple[str, str]] = []
+        _header_params: Dict[str, Optional[str]] = _headers or {}
+        _form_params: List[Tuple[str, str]] = []
+        _files: Dict[
+            str, Union[str, bytes, List[str], List[bytes], List[Tuple[str, bytes]]]
+        ] = {}
+        _body_params: Optional[bytes] = None
+
+        # process the path parameters
+        if id is not None:
+            _path_params['id'] = id
+        if format is not None:
+            _path_params['format'] = format
+        # process the query parameters
+        if max_size is not None:
+            
+            _query_params.append(('maxSize', max_size))
+            
+        if geometry is not None:
+            
+            _query_params.append(('geometry', geometry))
+            
+        if location is not None:
+            
+            _query_params.append(('location', location))
+            
+        if boundaries is not None:
+            
+            _query_params.append(('boundaries', boundaries))
+            
+        if complete is not None:
+            
+            _query_params.append(('complete', complete))
+            
+        if zoom is not None:
+            
+            _query_params.append(('zoom', zoom))
+            
+        if increase_area is not None:
+            
+            _query_params.append(('increaseArea', increase_area))
+            
+        if safe is not None:
+            
+            _query_params.append(('safe', safe))
+            
+        if square is not None:
+            
+            _query_params.append(('square', square))
+            
+        if type is not None:
+            
+            _query_params.append(('type', type))
+            
+        if draw is not None:
+            
+            _query_params.append(('draw', draw))
+            
+        if mask is not None:
+            
+            _query_params.append(('mask', mask))
+            
+        if alpha_mask is not None:
+            
+            _query_params.append(('alphaMask', alpha_mask))
+            
+        if draw_scale_bar is not None:
+            
+            _query_params.append(('drawScaleBar', draw_scale_bar))
+            
+        if resolution is not None:
+            
+            _query_params.append(('resolution', resolution))
+            
+        if magnification is not None:
+            
+            _query_params.append(('magnification', magnification))
+            
+        if colormap is not None:
+            
+            _query_params.append(('colormap', colormap))
+            
+        if inverse is not None:
+            
+            _query_params.append(('inverse', inverse))
+            
+        if contrast is not None:
+            
+            _query_params.append(('contrast', contrast))
+            
+        if gamma is not None:
+            
+            _query_params.append(('gamma', gamma))
+            
+        if bits is not None:
+            
+            _query_params.append(('bits', bits))
+            
+        if alpha is not None:
+            
+            _query_params.append(('alpha', alpha))
+            
+        if thickness is not None:
+            
+            _query_params.append(('thickness', thickness))
+            
+        if color is not None:
+            
+            _query_params.append(('color', color))
+            
+        if jpeg_quality is not None:
+            
+            _query_params.append(('jpegQuality', jpeg_quality))
+            
+        # process the header parameters
+        # process the form parameters
+        # process the body parameter
+
+
+        # set the HTTP header `Accept`
+        if 'Accept' not in _header_params:
+            _header_params['Accept'] = self.api_client.select_header_accept(
+                [
+                    'image/png', 
+                    'image/jpeg', 
+                    'image/webp', 
+                    'application/json', 
+                    'application/problem+json'
+                ]
+            )
+
+
+        # authentication setting
+        _auth_settings: List[str] = [
+            'cytomineKey', 
+            'bearer'
+        ]
+
+        return self.api_client.param_serialize(
+            method='POST',
+            resource_path='/api/annotation/{id}/crop.{format}',
+            path_params=_path_params,
+            query_params=_query_params,
+            header_params=_header_params,
+            body=_body_params,
+            post_params=_form_params,
+            files=_files,
+            auth_settings=_auth_settings,
+            collection_formats=_collection_formats,
+            _host=_host,
+            _request_auth=_request_auth
+        )
+
+
+
+
+    @validate_call
+    def download_included_report(
+        self,
+        image: Annotated[StrictInt, Field(description="Identifier of the image instance.")],
+        format: Annotated[StrictStr, Field(description="Format of the report: pdf, csv or xls.")],
+        geometry: Annotated[Optional[StrictStr], Field(description="WKT geometry the annotations must lie in (image pixel coordinates).")] = None,
+        annotation: Annotated[Optional[StrictInt], Field(description="Without geometry, id of the annotation whose geometry is used.")] = None,
+        user: Annotated[Optional[StrictInt], Field(description="Id of the user whose annotations are listed; absent lists reviewed annotations.")] = None,
+        terms: Annotated[Optional[List[StrictInt]], Field(description="Only annotations with one of these terms.")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> bytes:
+        """Download a report (pdf, csv or xls) of the annotations inside a geometry (legacy only).
+
+        Same selection as list_included; not served by the Spring cores (2025, 2026).
+
+        :param image: Identifier of the image instance. (required)
+        :type image: int
+        :param format: Format of the report: pdf, csv or xls. (required)
+        :type format: str
+        :param geometry: WKT geometry the annotations must lie in (image pixel coordinates).
+        :type geometry: str
+        :param annotation: Without geometry, id of the annotation whose geometry is used.
+        :type annotation: int
+        :param user: Id of the user whose annotations are listed; absent lists reviewed annotations.
+        :type user: int
+        :param terms: Only annotations with one of these terms.
+        :type terms: List[int]
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._download_included_report_serialize(
+            image=image,
+            format=format,
+            geometry=geometry,
+            annotation=annotation,
+            user=user,
+            terms=terms,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "bytes",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        ).data
+
+
+    @validate_call
+    def download_included_report_with_http_info(
+        self,
+        image: Annotated[StrictInt, Field(description="Identifier of the image instance.")],
+        format: Annotated[StrictStr, Field(description="Format of the report: pdf, csv or xls.")],
+        geometry: Annotated[Optional[StrictStr], Field(description="WKT geometry the annotations must lie in (image pixel coordinates).")] = None,
+        annotation: Annotated[Optional[StrictInt], Field(description="Without geometry, id of the annotation whose geometry is used.")] = None,
+        user: Annotated[Optional[StrictInt], Field(description="Id of the user whose annotations are listed; absent lists reviewed annotations.")] = None,
+        terms: Annotated[Optional[List[StrictInt]], Field(description="Only annotations with one of these terms.")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> ApiResponse[bytes]:
+        """Download a report (pdf, csv or xls) of the annotations inside a geometry (legacy only).
+
+        Same selection as list_included; not served by the Spring cores (2025, 2026).
+
+        :param image: Identifier of the image instance. (required)
+        :type image: int
+        :param format: Format of the report: pdf, csv or xls. (required)
+        :type format: str
+        :param geometry: WKT geometry the annotations must lie in (image pixel coordinates).
+        :type geometry: str
+        :param annotation: Without geometry, id of the annotation whose geometry is used.
+        :type annotation: int
+        :param user: Id of the user whose annotations are listed; absent lists reviewed annotations.
+        :type user: int
+        :param terms: Only annotations with one of these terms.
+        :type terms: List[int]
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._download_included_report_serialize(
+            image=image,
+            format=format,
+            geometry=geometry,
+            annotation=annotation,
+            user=user,
+            terms=terms,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "bytes",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        )
+
+
+    @validate_call
+    def download_included_report_without_preload_content(
+        self,
+        image: Annotated[StrictInt, Field(description="Identifier of the image instance.")],
+        format: Annotated[StrictStr, Field(description="Format of the report: pdf, csv or xls.")],
+        geometry: Annotated[Optional[StrictStr], Field(description="WKT geometry the annotations must lie in (image pixel coordinates).")] = None,
+        annotation: Annotated[Optional[StrictInt], Field(description="Without geometry, id of the annotation whose geometry is used.")] = None,
+        user: Annotated[Optional[StrictInt], Field(description="Id of the user whose annotations are listed; absent lists reviewed annotations.")] = None,
+        terms: Annotated[Optional[List[StrictInt]], Field(description="Only annotations with one of these terms.")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> RESTResponseType:
+        """Download a report (pdf, csv or xls) of the annotations inside a geometry (legacy only).
+
+        Same selection as list_included; not served by the Spring cores (2025, 2026).
+
+        :param image: Identifier of the image instance. (required)
+        :type image: int
+        :param format: Format of the report: pdf, csv or xls. (required)
+        :type format: str
+        :param geometry: WKT geometry the annotations must lie in (image pixel coordinates).
+        :type geometry: str
+        :param annotation: Without geometry, id of the annotation whose geometry is used.
+        :type annotation: int
+        :param user: Id of the user whose annotations are listed; absent lists reviewed annotations.
+        :type user: int
+        :param terms: Only annotations with one of these terms.
+        :type terms: List[int]
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._download_included_report_serialize(
+            image=image,
+            format=format,
+            geometry=geometry,
+            annotation=annotation,
+            user=user,
+            terms=terms,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "bytes",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        return response_data.response
+
+
+    def _download_included_report_serialize(
+        self,
+        image,
+        format,
+        geometry,
+        annotation,
+        user,
+        terms,
+        _request_auth,
+        _content_type,
+        _headers,
+        _host_index,
+    ) -> RequestSerialized:
+
+        _host = None
+
+        _collection_formats: Dict[str, str] = {
+            'terms': 'csv',
+        }
+
+        _path_params: Dict[str, str] = {}
+        _query_params: List[Tuple[str, str]] = []
+        _header_params: Dict[str, Optional[str]] = _headers or {}
+        _form_params: List[Tuple[str, str]] = []
+        _files: Dict[
+            str, Union[str, bytes, List[str], List[bytes], List[Tuple[str, bytes]]]
+        ] = {}
+        _body_params: Optional[bytes] = None
+
+        # process the path parameters
+        if image is not None:
+            _path_params['image'] = image
+        # process the query parameters
+        if format is not None:
+            
+            _query_params.append(('format', format))
+            
+        if geometry is not None:
+            
+            _query_params.append(('geometry', geometry))
+            
+        if annotation is not None:
+            
+            _query_params.append(('annotation', annotation))
+            
+        if user is not None:
+            
+            _query_params.append(('user', user))
+            
+        if terms is not None:
+            
+            _query_params.append(('terms', terms))
+            
+        # process the header parameters
+        # process the form parameters
+        # process the body parameter
+
+
+        # set the HTTP header `Accept`
+        if 'Accept' not in _header_params:
+            _header_params['Accept'] = self.api_client.select_header_accept(
+                [
+                    'application/pdf', 
+                    'text/csv', 
+                    'application/octet-stream', 
+                    'application/json', 
+                    'application/problem+json'
+                ]
+            )
+
+
+        # authentication setting
+        _auth_settings: List[str] = [
+            'cytomineKey', 
+            'bearer'
+        ]
+
+        return self.api_client.param_serialize(
+            method='GET',
+            resource_path='/api/imageinstance/{image}/annotation/included/download',
+            path_params=_path_params,
+            query_params=_query_params,
+            header_params=_header_params,
+            body=_body_params,
+            post_params=_form_params,
+            files=_files,
+            auth_settings=_auth_settings,
+            collection_formats=_collection_formats,
+            _host=_host,
+            _request_auth=_request_auth
+        )
+
+
+
+
+    @validate_call
+    def download_report(
+        self,
+        project: Annotated[StrictInt, Field(description="Identifier of the project.")],
+        format: Annotated[StrictStr, Field(description="Format of the report: pdf, csv or xls.")],
+        users: Annotated[Optional[List[StrictInt]], Field(description="Only annotations created by these users.")] = None,
+        review_users: Annotated[Optional[List[StrictInt]], Field(description="With reviewed=true: only annotations reviewed by these users.")] = None,
+        reviewed: Annotated[Optional[StrictBool], Field(description="List reviewed annotations instead of user annotations.")] = None,
+        terms: Annotated[Optional[List[StrictInt]], Field(description="Only annotations with one of these terms.")] = None,
+        images: Annotated[Optional[List[StrictInt]], Field(description="Only annotations of these image instances.")] = None,
+        before_than: Annotated[Optional[StrictInt], Field(description="Only annotations created before this date.")] = None,
+        after_than: Annotated[Optional[StrictInt], Field(description="Only annotations created after this date.")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> bytes:
+        """Download a report (pdf, csv or xls) of a project's annotations (2025 and legacy).
+
+        2025 and legacy take the filters as query parameters; 2026 replaced this with a POST taking a JSON body (download_report_via_post). With reviewed=true the report lists reviewed annotations.
+
+        :param project: Identifier of the project. (required)
+        :type project: int
+        :param format: Format of the report: pdf, csv or xls. (required)
+        :type format: str
+        :param users: Only annotations created by these users.
+        :type users: List[int]
+        :param review_users: With reviewed=true: only annotations reviewed by these users.
+        :type review_users: List[int]
+        :param reviewed: List reviewed annotations instead of user annotations.
+        :type reviewed: bool
+        :param terms: Only annotations with one of these terms.
+        :type terms: List[int]
+        :param images: Only annotations of these image instances.
+        :type images: List[int]
+        :param before_than: Only annotations created before this date.
+        :type before_than: int
+        :param after_than: Only annotations created after this date.
+        :type after_than: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._download_report_serialize(
+            project=project,
+            format=format,
+            users=users,
+            review_users=review_users,
+            reviewed=reviewed,
+            terms=terms,
+            images=images,
+            before_than=before_than,
+            after_than=after_than,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "bytes",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        ).data
+
+
+    @validate_call
+    def download_report_with_http_info(
+        self,
+        project: Annotated[StrictInt, Field(description="Identifier of the project.")],
+        format: Annotated[StrictStr, Field(description="Format of the report: pdf, csv or xls.")],
+        users: Annotated[Optional[List[StrictInt]], Field(description="Only annotations created by these users.")] = None,
+        review_users: Annotated[Optional[List[StrictInt]], Field(description="With reviewed=true: only annotations reviewed by these users.")] = None,
+        reviewed: Annotated[Optional[StrictBool], Field(description="List reviewed annotations instead of user annotations.")] = None,
+        terms: Annotated[Optional[List[StrictInt]], Field(description="Only annotations with one of these terms.")] = None,
+        images: Annotated[Optional[List[StrictInt]], Field(description="Only annotations of these image instances.")] = None,
+        before_than: Annotated[Optional[StrictInt], Field(description="Only annotations created before this date.")] = None,
+        after_than: Annotated[Optional[StrictInt], Field(description="Only annotations created after this date.")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> ApiResponse[bytes]:
+        """Download a report (pdf, csv or xls) of a project's annotations (2025 and legacy).
+
+        2025 and legacy take the filters as query parameters; 2026 replaced this with a POST taking a JSON body (download_report_via_post). With reviewed=true the report lists reviewed annotations.
+
+        :param project: Identifier of the project. (required)
+        :type project: int
+        :param format: Format of the report: pdf, csv or xls. (required)
+        :type format: str
+        :param users: Only annotations created by these users.
+        :type users: List[int]
+        :param review_users: With reviewed=true: only annotations reviewed by these users.
+        :type review_users: List[int]
+        :param reviewed: List reviewed annotations instead of user annotations.
+        :type reviewed: bool
+        :param terms: Only annotations with one of these terms.
+        :type terms: List[int]
+        :param images: Only annotations of these image instances.
+        :type images: List[int]
+        :param before_than: Only annotations created before this date.
+        :type before_than: int
+        :param after_than: Only annotations created after this date.
+        :type after_than: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._download_report_serialize(
+            project=project,
+            format=format,
+            users=users,
+            review_users=review_users,
+            reviewed=reviewed,
+            terms=terms,
+            images=images,
+            before_than=before_than,
+            after_than=after_than,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "bytes",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        )
+
+
+    @validate_call
+    def download_report_without_preload_content(
+        self,
+        project: Annotated[StrictInt, Field(description="Identifier of the project.")],
+        format: Annotated[StrictStr, Field(description="Format of the report: pdf, csv or xls.")],
+        users: Annotated[Optional[List[StrictInt]], Field(description="Only annotations created by these users.")] = None,
+        review_users: Annotated[Optional[List[StrictInt]], Field(description="With reviewed=true: only annotations reviewed by these users.")] = None,
+        reviewed: Annotated[Optional[StrictBool], Field(description="List reviewed annotations instead of user annotations.")] = None,
+        terms: Annotated[Optional[List[StrictInt]], Field(description="Only annotations with one of these terms.")] = None,
+        images: Annotated[Optional[List[StrictInt]], Field(description="Only annotations of these image instances.")] = None,
+        before_than: Annotated[Optional[StrictInt], Field(description="Only annotations created before this date.")] = None,
+        after_than: Annotated[Optional[StrictInt], Field(description="Only annotations created after this date.")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> RESTResponseType:
+        """Download a report (pdf, csv or xls) of a project's annotations (2025 and legacy).
+
+        2025 and legacy take the filters as query parameters; 2026 replaced this with a POST taking a JSON body (download_report_via_post). With reviewed=true the report lists reviewed annotations.
+
+        :param project: Identifier of the project. (required)
+        :type project: int
+        :param format: Format of the report: pdf, csv or xls. (required)
+        :type format: str
+        :param users: Only annotations created by these users.
+        :type users: List[int]
+        :param review_users: With reviewed=true: only annotations reviewed by these users.
+        :type review_users: List[int]
+        :param reviewed: List reviewed annotations instead of user annotations.
+        :type reviewed: bool
+        :param terms: Only annotations with one of these terms.
+        :type terms: List[int]
+        :param images: Only annotations of these image instances.
+        :type images: List[int]
+        :param before_than: Only annotations created before this date.
+        :type before_than: int
+        :param after_than: Only annotations created after this date.
+        :type after_than: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._download_report_serialize(
+            project=project,
+            format=format,
+            users=users,
+            review_users=review_users,
+            reviewed=reviewed,
+            terms=terms,
+            images=images,
+            before_than=before_than,
+            after_than=after_than,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "bytes",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        return response_data.response
+
+
+    def _download_report_serialize(
+        self,
+        project,
+        format,
+        users,
+        review_users,
+        reviewed,
+        terms,
+        images,
+        before_than,
+        after_than,
+        _request_auth,
+        _content_type,
+        _headers,
+        _host_index,
+    ) -> RequestSerialized:
+
+        _host = None
+
+        _collection_formats: Dict[str, str] = {
+            'users': 'csv',
+            'reviewUsers': 'csv',
+            'terms': 'csv',
+            'images': 'csv',
+        }
+
+        _path_params: Dict[str, str] = {}
+        _query_params: List[Tuple[str, str]] = []
+        _header_params: Dict[str, Optional[str]] = _headers or {}
+        _form_params: List[Tuple[str, str]] = []
+        _files: Dict[
+            str, Union[str, bytes, List[str], List[bytes], List[Tuple[str, bytes]]]
+        ] = {}
+        _body_params: Optional[bytes] = None
+
+        # process the path parameters
+        if project is not None:
+            _path_params['project'] = project
+        # process the query parameters
+        if format is not None:
+            
+            _query_params.append(('format', format))
+            
+        if users is not None:
+            
+            _query_params.append(('users', users))
+            
+        if review_users is not None:
+            
+            _query_params.append(('reviewUsers', review_users))
+            
+        if reviewed is not None:
+            
+            _query_params.append(('reviewed', reviewed))
+            
+        if terms is not None:
+            
+            _query_params.append(('terms', terms))
+            
+        if images is not None:
+            
+            _query_params.append(('images', images))
+            
+        if before_than is not None:
+            
+            _query_params.append(('beforeThan', before_than))
+            
+        if after_than is not None:
+            
+            _query_params.append(('afterThan', after_than))
+            
+        # process the header parameters
+        # process the form parameters
+        # process the body parameter
+
+
+        # set the HTTP header `Accept`
+        if 'Accept' not in _header_params:
+            _header_params['Accept'] = self.api_client.select_header_accept(
+                [
+                    'application/pdf', 
+                    'text/csv', 
+                    'application/octet-stream', 
+                    'application/json', 
+                    'application/problem+json'
+                ]
+            )
+
+
+        # authentication setting
+        _auth_settings: List[str] = [
+            'cytomineKey', 
+            'bearer'
+        ]
+
+        return self.api_client.param_serialize(
+            method='GET',
+            resource_path='/api/project/{project}/annotation/download',
+            path_params=_path_params,
+            query_params=_query_params,
+            header_params=_header_params,
+            body=_body_params,
+            post_params=_form_params,
+            files=_files,
+            auth_settings=_auth_settings,
+            collection_formats=_collection_formats,
+            _host=_host,
+            _request_auth=_request_auth
+        )
+
+
+
+
+    @validate_call
+    def download_report_via_post(
+        self,
+        project: Annotated[StrictInt, Field(description="Identifier of the project.")],
+        annotation_report_params: AnnotationReportParams,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> bytes:
+        """Download a report (pdf, csv, xls or geojson) of a project's annotations (2026).
+
+        2026 replaced the GET form (download_report) with this POST taking the filters as a JSON body; it also offers the geojson format.
+
+        :param project: Identifier of the project. (required)
+        :type project: int
+        :param annotation_report_params: (required)
+        :type annotation_report_params: AnnotationReportParams
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._download_report_via_post_serialize(
+            project=project,
+            annotation_report_params=annotation_report_params,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "bytes",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        ).data
+
+
+    @validate_call
+    def download_report_via_post_with_http_info(
+        self,
+        project: Annotated[StrictInt, Field(description="Identifier of the project.")],
+        annotation_report_params: AnnotationReportParams,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> ApiResponse[bytes]:
+        """Download a report (pdf, csv, xls or geojson) of a project's annotations (2026).
+
+        2026 replaced the GET form (download_report) with this POST taking the filters as a JSON body; it also offers the geojson format.
+
+        :param project: Identifier of the project. (required)
+        :type project: int
+        :param annotation_report_params: (required)
+        :type annotation_report_params: AnnotationReportParams
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._download_report_via_post_serialize(
+            project=project,
+            annotation_report_params=annotation_report_params,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "bytes",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        )
+
+
+    @validate_call
+    def download_report_via_post_without_preload_content(
+        self,
+        project: Annotated[StrictInt, Field(description="Identifier of the project.")],
+        annotation_report_params: AnnotationReportParams,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> RESTResponseType:
+        """Download a report (pdf, csv, xls or geojson) of a project's annotations (2026).
+
+        2026 replaced the GET form (download_report) with this POST taking the filters as a JSON body; it also offers the geojson format.
+
+        :param project: Identifier of the project. (required)
+        :type project: int
+        :param annotation_report_params: (required)
+        :type annotation_report_params: AnnotationReportParams
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._download_report_via_post_serialize(
+            project=project,
+            annotation_report_params=annotation_report_params,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "bytes",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        return response_data.response
+
+
+    def _download_report_via_post_serialize(
+        self,
+        project,
+        annotation_report_params,
+        _request_auth,
+        _content_type,
+        _headers,
+        _host_index,
+    ) -> RequestSerialized:
+
+        _host = None
+
+        _collection_formats: Dict[str, str] = {
+        }
+
+        _path_params: Dict[str, str] = {}
+        _query_params: List[Tuple[str, str]] = []
+        _header_params: Dict[str, Optional[str]] = _headers or {}
+        _form_params: List[Tuple[str, str]] = []
+        _files: Dict[
+            str, Union[str, bytes, List[str], List[bytes], List[Tuple[str, bytes]]]
+        ] = {}
+        _body_params: Optional[bytes] = None
+
+        # process the path parameters
+        if project is not None:
+            _path_params['project'] = project
+        # process the query parameters
+        # process the header parameters
+        # process the form parameters
+        # process the body parameter
+        if annotation_report_params is not None:
+            _body_params = annotation_report_params
+
+
+        # set the HTTP header `Accept`
+        if 'Accept' not in _header_params:
+            _header_params['Accept'] = self.api_client.select_header_accept(
+                [
+                    'application/pdf', 
+                    'text/csv', 
+                    'application/octet-stream', 
+                    'application/geo+json', 
+                    'application/json', 
+                    'application/problem+json'
+                ]
+            )
+
+        # set the HTTP header `Content-Type`
+        if _content_type:
+            _header_params['Content-Type'] = _content_type
+        else:
+            _default_content_type = (
+                self.api_client.select_header_content_type(
+                    [
+                        'application/json'
+                    ]
+                )
+            )
+            if _default_content_type is not None:
+                _header_params['Content-Type'] = _default_content_type
+
+        # authentication setting
+        _auth_settings: List[str] = [
+            'cytomineKey', 
+            'bearer'
+        ]
+
+        return self.api_client.param_serialize(
+            method='POST',
+            resource_path='/api/project/{project}/annotation/download',
+            path_params=_path_params,
+            query_params=_query_params,
+            header_params=_header_params,
+            body=_body_params,
+            post_params=_form_params,
+            files=_files,
+            auth_settings=_auth_settings,
+            collection_formats=_collection_formats,
+            _host=_host,
+            _request_auth=_request_auth
+        )
+
+
+
+
+    @validate_call
+    def download_search_report(
+        self,
+        format: Annotated[StrictStr, Field(description="Format of the report: pdf, csv or xls.")],
+        project: Annotated[Optional[StrictInt], Field(description="Only annotations of this project.")] = None,
+        image: Annotated[Optional[StrictInt], Field(description="Only annotations of this image instance.")] = None,
+        images: Annotated[Optional[List[StrictInt]], Field(description="Only annotations of these image instances.")] = None,
+        slice: Annotated[Optional[StrictInt], Field(description="Only annotations of this slice instance.")] = None,
+        slices: Annotated[Optional[List[StrictInt]], Field(description="Only annotations of these slice instances.")] = None,
+        track: Annotated[Optional[StrictInt], Field(description="Only annotations in this track.")] = None,
+        tracks: Annotated[Optional[List[StrictInt]], Field(description="Only annotations in these tracks.")] = None,
+        before_slice: Annotated[Optional[StrictInt], Field(description="With track/tracks: only annotations on slices ranked before this slice instance.")] = None,
+        after_slice: Annotated[Optional[StrictInt], Field(description="With track/tracks: only annotations on slices ranked after this slice instance.")] = None,
+        slice_dimension: Annotated[Optional[StrictInt], Field(description="With track/tracks: read by the server but currently unused.")] = None,
+        user: Annotated[Optional[StrictInt], Field(description="Only annotations created by this user.")] = None,
+        users: Annotated[Optional[List[StrictInt]], Field(description="Only annotations created by these users.")] = None,
+        users_for_term: Annotated[Optional[List[StrictInt]], Field(description="Only terms given by these users (filters the term columns and term matches).")] = None,
+        tag: Annotated[Optional[StrictInt], Field(description="Only annotations carrying this tag.")] = None,
+        tags: Annotated[Optional[List[StrictInt]], Field(description="Only annotations carrying one of these tags.")] = None,
+        no_tag: Annotated[Optional[StrictBool], Field(description="Only annotations without any tag (may be combined with tags).")] = None,
+        term: Annotated[Optional[StrictInt], Field(description="Only annotations with this term.")] = None,
+        terms: Annotated[Optional[List[StrictInt]], Field(description="Only annotations with one of these terms.")] = None,
+        no_term: Annotated[Optional[StrictBool], Field(description="Only annotations without any term (may be combined with terms).")] = None,
+        multiple_term: Annotated[Optional[StrictBool], Field(description="Only annotations with more than one term.")] = None,
+        no_track: Annotated[Optional[StrictBool], Field(description="Only annotations in no track (may be combined with tracks).")] = None,
+        multiple_track: Annotated[Optional[StrictBool], Field(description="Only annotations in more than one track.")] = None,
+        reviewed: Annotated[Optional[StrictBool], Field(description="List reviewed annotations instead of user annotations.")] = None,
+        not_reviewed_only: Annotated[Optional[StrictBool], Field(description="Only user annotations that have not been reviewed.")] = None,
+        review_users: Annotated[Optional[List[StrictInt]], Field(description="With reviewed=true: only annotations reviewed by these users.")] = None,
+        kmeans: Annotated[Optional[StrictBool], Field(description="Let the server cluster the annotations when there are many (needs bbox and slice or slices).")] = None,
+        kmeans_value: Annotated[Optional[StrictInt], Field(description="Force the clustering level (3 plain rows, 2 full k-means, lower soft k-means).")] = None,
+        bbox: Annotated[Optional[StrictStr], Field(description="Only annotations intersecting this area: a WKT geometry or `minX,minY,maxX,maxY`.")] = None,
+        bbox_annotation: Annotated[Optional[StrictInt], Field(description="Only annotations intersecting the geometry of this annotation.")] = None,
+        base_annotation: Annotated[Optional[StrictStr], Field(description="Reference for maxDistanceBaseAnnotation: an annotation id or a WKT geometry.")] = None,
+        max_distance_base_annotation: Annotated[Optional[StrictInt], Field(description="Only annotations at most this distance (in pixels) from baseAnnotation.")] = None,
+        after_than: Annotated[Optional[StrictInt], Field(description="Only annotations created after this date.")] = None,
+        before_than: Annotated[Optional[StrictInt], Field(description="Only annotations created before this date.")] = None,
+        excluded_annotation: Annotated[Optional[StrictInt], Field(description="Leave this annotation out.")] = None,
+        show_default: Annotated[Optional[StrictBool], Field(description="Add the default column groups (basic, meta, term) to the ones asked.")] = None,
+        show_basic: Annotated[Optional[StrictBool], Field(description="Add the basic group: id.")] = None,
+        show_meta: Annotated[Optional[StrictBool], Field(description="Add the meta group: dates, image, slice, project, user, counts, reviewed and URLs.")] = None,
+        show_wkt: Annotated[Optional[StrictBool], Field(description="Add the WKT group: location and geometryCompression.")] = None,
+        show_gis: Annotated[Optional[StrictBool], Field(description="Add the GIS group: area, perimeter, their units and centroid.")] = None,
+        show_term: Annotated[Optional[StrictBool], Field(description="Add the term group: term and userByTerm.")] = None,
+        show_image: Annotated[Optional[StrictBool], Field(description="Add the image group: originalFilename and instanceFilename.")] = None,
+        show_user: Annotated[Optional[StrictBool], Field(description="Add the user group: creator (username) and name.")] = None,
+        show_slice: Annotated[Optional[StrictBool], Field(description="Add the slice group: channel, zStack and time.")] = None,
+        show_track: Annotated[Optional[StrictBool], Field(description="Add the track group: track and annotationTrack.")] = None,
+        hide_basic: Annotated[Optional[StrictBool], Field(description="Remove the basic group.")] = None,
+        hide_meta: Annotated[Optional[StrictBool], Field(description="Remove the meta group.")] = None,
+        hide_wkt: Annotated[Optional[StrictBool], Field(description="Remove the WKT group.")] = None,
+        hide_gis: Annotated[Optional[StrictBool], Field(description="Remove the GIS group.")] = None,
+        hide_term: Annotated[Optional[StrictBool], Field(description="Remove the term group.")] = None,
+        hide_image: Annotated[Optional[StrictBool], Field(description="Remove the image group.")] = None,
+        hide_user: Annotated[Optional[StrictBool], Field(description="Remove the user group.")] = None,
+        hide_slice: Annotated[Optional[StrictBool], Field(description="Remove the slice group.")] = None,
+        hide_track: Annotated[Optional[StrictBool], Field(description="Remove the track group.")] = None,
+        max: Annotated[Optional[Annotated[int, Field(strict=True, ge=0)]], Field(description="Page size of a max/offset listing; 0 or absent returns every item.")] = None,
+        offset: Annotated[Optional[Annotated[int, Field(strict=True, ge=0)]], Field(description="Absolute index of the first item returned (not a page number).")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> bytes:
+        """Download a report (pdf, csv or xls) of the annotations a search finds (legacy only).
+
+        Takes the filters of list; not served by the Spring cores (2025, 2026).
+
+        :param format: Format of the report: pdf, csv or xls. (required)
+        :type format: str
+        :param project: Only annotations of this project.
+        :type project: int
+        :param image: Only annotations of this image instance.
+        :type image: int
+        :param images: Only annotations of these image instances.
+        :type images: List[int]
+        :param slice: Only annotations of this slice instance.
+        :type slice: int
+        :param slices: Only annotations of these slice instances.
+        :type slices: List[int]
+        :param track: Only annotations in this track.
+        :type track: int
+        :param tracks: Only annotations in these tracks.
+        :type tracks: List[int]
+        :param before_slice: With track/tracks: only annotations on slices ranked before this slice instance.
+        :type before_slice: int
+        :param after_slice: With track/tracks: only annotations on slices ranked after this slice instance.
+        :type after_slice: int
+        :param slice_dimension: With track/tracks: read by the server but currently unused.
+        :type slice_dimension: int
+        :param user: Only annotations created by this user.
+        :type user: int
+        :param users: Only annotations created by these users.
+        :type users: List[int]
+        :param users_for_term: Only terms given by these users (filters the term columns and term matches).
+        :type users_for_term: List[int]
+        :param tag: Only annotations carrying this tag.
+        :type tag: int
+        :param tags: Only annotations carrying one of these tags.
+        :type tags: List[int]
+        :param no_tag: Only annotations without any tag (may be combined with tags).
+        :type no_tag: bool
+        :param term: Only annotations with this term.
+        :type term: int
+        :param terms: Only annotations with one of these terms.
+        :type terms: List[int]
+        :param no_term: Only annotations without any term (may be combined with terms).
+        :type no_term: bool
+        :param multiple_term: Only annotations with more than one term.
+        :type multiple_term: bool
+        :param no_track: Only annotations in no track (may be combined with tracks).
+        :type no_track: bool
+        :param multiple_track: Only annotations in more than one track.
+        :type multiple_track: bool
+        :param reviewed: List reviewed annotations instead of user annotations.
+        :type reviewed: bool
+        :param not_reviewed_only: Only user annotations that have not been reviewed.
+        :type not_reviewed_only: bool
+        :param review_users: With reviewed=true: only annotations reviewed by these users.
+        :type review_users: List[int]
+        :param kmeans: Let the server cluster the annotations when there are many (needs bbox and slice or slices).
+        :type kmeans: bool
+        :param kmeans_value: Force the clustering level (3 plain rows, 2 full k-means, lower soft k-means).
+        :type kmeans_value: int
+        :param bbox: Only annotations intersecting this area: a WKT geometry or `minX,minY,maxX,maxY`.
+        :type bbox: str
+        :param bbox_annotation: Only annotations intersecting the geometry of this annotation.
+        :type bbox_annotation: int
+        :param base_annotation: Reference for maxDistanceBaseAnnotation: an annotation id or a WKT geometry.
+        :type base_annotation: str
+        :param max_distance_base_annotation: Only annotations at most this distance (in pixels) from baseAnnotation.
+        :type max_distance_base_annotation: int
+        :param after_than: Only annotations created after this date.
+        :type after_than: int
+        :param before_than: Only annotations created before this date.
+        :type before_than: int
+        :param excluded_annotation: Leave this annotation out.
+        :type excluded_annotation: int
+        :param show_default: Add the default column groups (basic, meta, term) to the ones asked.
+        :type show_default: bool
+        :param show_basic: Add the basic group: id.
+        :type show_basic: bool
+        :param show_meta: Add the meta group: dates, image, slice, project, user, counts, reviewed and URLs.
+        :type show_meta: bool
+        :param show_wkt: Add the WKT group: location and geometryCompression.
+        :type show_wkt: bool
+        :param show_gis: Add the GIS group: area, perimeter, their units and centroid.
+        :type show_gis: bool
+        :param show_term: Add the term group: term and userByTerm.
+        :type show_term: bool
+        :param show_image: Add the image group: originalFilename and instanceFilename.
+        :type show_image: bool
+        :param show_user: Add the user group: creator (username) and name.
+        :type show_user: bool
+        :param show_slice: Add the slice group: channel, zStack and time.
+        :type show_slice: bool
+        :param show_track: Add the track group: track and annotationTrack.
+        :type show_track: bool
+        :param hide_basic: Remove the basic group.
+        :type hide_basic: bool
+        :param hide_meta: Remove the meta group.
+        :type hide_meta: bool
+        :param hide_wkt: Remove the WKT group.
+        :type hide_wkt: bool
+        :param hide_gis: Remove the GIS group.
+        :type hide_gis: bool
+        :param hide_term: Remove the term group.
+        :type hide_term: bool
+        :param hide_image: Remove the image group.
+        :type hide_image: bool
+        :param hide_user: Remove the user group.
+        :type hide_user: bool
+        :param hide_slice: Remove the slice group.
+        :type hide_slice: bool
+        :param hide_track: Remove the track group.
+        :type hide_track: bool
+        :param max: Page size of a max/offset listing; 0 or absent returns every item.
+        :type max: int
+        :param offset: Absolute index of the first item returned (not a page number).
+        :type offset: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._download_search_report_serialize(
+            format=format,
+            project=project,
+            image=image,
+            images=images,
+            slice=slice,
+            slices=slices,
+            track=track,
+            tracks=tracks,
+            before_slice=before_slice,
+            after_slice=after_slice,
+            slice_dimension=slice_dimension,
+            user=user,
+            users=users,
+            users_for_term=users_for_term,
+            tag=tag,
+            tags=tags,
+            no_tag=no_tag,
+            term=term,
+            terms=terms,
+            no_term=no_term,
+            multiple_term=multiple_term,
+            no_track=no_track,
+            multiple_track=multiple_track,
+            reviewed=reviewed,
+            not_reviewed_only=not_reviewed_only,
+            review_users=review_users,
+            kmeans=kmeans,
+            kmeans_value=kmeans_value,
+            bbox=bbox,
+            bbox_annotation=bbox_annotation,
+            base_annotation=base_annotation,
+            max_distance_base_annotation=max_distance_base_annotation,
+            after_than=after_than,
+            before_than=before_than,
+            excluded_annotation=excluded_annotation,
+            show_default=show_default,
+            show_basic=show_basic,
+            show_meta=show_meta,
+            show_wkt=show_wkt,
+            show_gis=show_gis,
+            show_term=show_term,
+            show_image=show_image,
+            show_user=show_user,
+            show_slice=show_slice,
+            show_track=show_track,
+            hide_basic=hide_basic,
+            hide_meta=hide_meta,
+            hide_wkt=hide_wkt,
+            hide_gis=hide_gis,
+            hide_term=hide_term,
+            hide_image=hide_image,
+            hide_user=hide_user,
+            hide_slice=hide_slice,
+            hide_track=hide_track,
+            max=max,
+            offset=offset,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "bytes",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        ).data
+
+
+    @validate_call
+    def download_search_report_with_http_info(
+        self,
+        format: Annotated[StrictStr, Field(description="Format of the report: pdf, csv or xls.")],
+        project: Annotated[Optional[StrictInt], Field(description="Only annotations of this project.")] = None,
+        image: Annotated[Optional[StrictInt], Field(description="Only annotations of this image instance.")] = None,
+        images: Annotated[Optional[List[StrictInt]], Field(description="Only annotations of these image instances.")] = None,
+        slice: Annotated[Optional[StrictInt], Field(description="Only annotations of this slice instance.")] = None,
+        slices: Annotated[Optional[List[StrictInt]], Field(description="Only annotations of these slice instances.")] = None,
+        track: Annotated[Optional[StrictInt], Field(description="Only annotations in this track.")] = None,
+        tracks: Annotated[Optional[List[StrictInt]], Field(description="Only annotations in these tracks.")] = None,
+        before_slice: Annotated[Optional[StrictInt], Field(description="With track/tracks: only annotations on slices ranked before this slice instance.")] = None,
+        after_slice: Annotated[Optional[StrictInt], Field(description="With track/tracks: only annotations on slices ranked after this slice instance.")] = None,
+        slice_dimension: Annotated[Optional[StrictInt], Field(description="With track/tracks: read by the server but currently unused.")] = None,
+        user: Annotated[Optional[StrictInt], Field(description="Only annotations created by this user.")] = None,
+        users: Annotated[Optional[List[StrictInt]], Field(description="Only annotations created by these users.")] = None,
+        users_for_term: Annotated[Optional[List[StrictInt]], Field(description="Only terms given by these users (filters the term columns and term matches).")] = None,
+        tag: Annotated[Optional[StrictInt], Field(description="Only annotations carrying this tag.")] = None,
+        tags: Annotated[Optional[List[StrictInt]], Field(description="Only annotations carrying one of these tags.")] = None,
+        no_tag: Annotated[Optional[StrictBool], Field(description="Only annotations without any tag (may be combined with tags).")] = None,
+        term: Annotated[Optional[StrictInt], Field(description="Only annotations with this term.")] = None,
+        terms: Annotated[Optional[List[StrictInt]], Field(description="Only annotations with one of these terms.")] = None,
+        no_term: Annotated[Optional[StrictBool], Field(description="Only annotations without any term (may be combined with terms).")] = None,
+        multiple_term: Annotated[Optional[StrictBool], Field(description="Only annotations with more than one term.")] = None,
+        no_track: Annotated[Optional[StrictBool], Field(description="Only annotations in no track (may be combined with tracks).")] = None,
+        multiple_track: Annotated[Optional[StrictBool], Field(description="Only annotations in more than one track.")] = None,
+        reviewed: Annotated[Optional[StrictBool], Field(description="List reviewed annotations instead of user annotations.")] = None,
+        not_reviewed_only: Annotated[Optional[StrictBool], Field(description="Only user annotations that have not been reviewed.")] = None,
+        review_users: Annotated[Optional[List[StrictInt]], Field(description="With reviewed=true: only annotations reviewed by these users.")] = None,
+        kmeans: Annotated[Optional[StrictBool], Field(description="Let the server cluster the annotations when there are many (needs bbox and slice or slices).")] = None,
+        kmeans_value: Annotated[Optional[StrictInt], Field(description="Force the clustering level (3 plain rows, 2 full k-means, lower soft k-means).")] = None,
+        bbox: Annotated[Optional[StrictStr], Field(description="Only annotations intersecting this area: a WKT geometry or `minX,minY,maxX,maxY`.")] = None,
+        bbox_annotation: Annotated[Optional[StrictInt], Field(description="Only annotations intersecting the geometry of this annotation.")] = None,
+        base_annotation: Annotated[Optional[StrictStr], Field(description="Reference for maxDistanceBaseAnnotation: an annotation id or a WKT geometry.")] = None,
+        max_distance_base_annotation: Annotated[Optional[StrictInt], Field(description="Only annotations at most this distance (in pixels) from baseAnnotation.")] = None,
+        after_than: Annotated[Optional[StrictInt], Field(description="Only annotations created after this date.")] = None,
+        before_than: Annotated[Optional[StrictInt], Field(description="Only annotations created before this date.")] = None,
+        excluded_annotation: Annotated[Optional[StrictInt], Field(description="Leave this annotation out.")] = None,
+        show_default: Annotated[Optional[StrictBool], Field(description="Add the default column groups (basic, meta, term) to the ones asked.")] = None,
+        show_basic: Annotated[Optional[StrictBool], Field(description="Add the basic group: id.")] = None,
+        show_meta: Annotated[Optional[StrictBool], Field(description="Add the meta group: dates, image, slice, project, user, counts, reviewed and URLs.")] = None,
+        show_wkt: Annotated[Optional[StrictBool], Field(description="Add the WKT group: location and geometryCompression.")] = None,
+        show_gis: Annotated[Optional[StrictBool], Field(description="Add the GIS group: area, perimeter, their units and centroid.")] = None,
+        show_term: Annotated[Optional[StrictBool], Field(description="Add the term group: term and userByTerm.")] = None,
+        show_image: Annotated[Optional[StrictBool], Field(description="Add the image group: originalFilename and instanceFilename.")] = None,
+        show_user: Annotated[Optional[StrictBool], Field(description="Add the user group: creator (username) and name.")] = None,
+        show_slice: Annotated[Optional[StrictBool], Field(description="Add the slice group: channel, zStack and time.")] = None,
+        show_track: Annotated[Optional[StrictBool], Field(description="Add the track group: track and annotationTrack.")] = None,
+        hide_basic: Annotated[Optional[StrictBool], Field(description="Remove the basic group.")] = None,
+        hide_meta: Annotated[Optional[StrictBool], Field(description="Remove the meta group.")] = None,
+        hide_wkt: Annotated[Optional[StrictBool], Field(description="Remove the WKT group.")] = None,
+        hide_gis: Annotated[Optional[StrictBool], Field(description="Remove the GIS group.")] = None,
+        hide_term: Annotated[Optional[StrictBool], Field(description="Remove the term group.")] = None,
+        hide_image: Annotated[Optional[StrictBool], Field(description="Remove the image group.")] = None,
+        hide_user: Annotated[Optional[StrictBool], Field(description="Remove the user group.")] = None,
+        hide_slice: Annotated[Optional[StrictBool], Field(description="Remove the slice group.")] = None,
+        hide_track: Annotated[Optional[StrictBool], Field(description="Remove the track group.")] = None,
+        max: Annotated[Optional[Annotated[int, Field(strict=True, ge=0)]], Field(description="Page size of a max/offset listing; 0 or absent returns every item.")] = None,
+        offset: Annotated[Optional[Annotated[int, Field(strict=True, ge=0)]], Field(description="Absolute index of the first item returned (not a page number).")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> ApiResponse[bytes]:
+        """Download a report (pdf, csv or xls) of the annotations a search finds (legacy only).
+
+        Takes the filters of list; not served by the Spring cores (2025, 2026).
+
+        :param format: Format of the report: pdf, csv or xls. (required)
+        :type format: str
+        :param project: Only annotations of this project.
+        :type project: int
+        :param image: Only annotations of this image instance.
+        :type image: int
+        :param images: Only annotations of these image instances.
+        :type images: List[int]
+        :param slice: Only annotations of this slice instance.
+        :type slice: int
+        :param slices: Only annotations of these slice instances.
+        :type slices: List[int]
+        :param track: Only annotations in this track.
+        :type track: int
+        :param tracks: Only annotations in these tracks.
+        :type tracks: List[int]
+        :param before_slice: With track/tracks: only annotations on slices ranked before this slice instance.
+        :type before_slice: int
+        :param after_slice: With track/tracks: only annotations on slices ranked after this slice instance.
+        :type after_slice: int
+        :param slice_dimension: With track/tracks: read by the server but currently unused.
+        :type slice_dimension: int
+        :param user: Only annotations created by this user.
+        :type user: int
+        :param users: Only annotations created by these users.
+        :type users: List[int]
+        :param users_for_term: Only terms given by these users (filters the term columns and term matches).
+        :type users_for_term: List[int]
+        :param tag: Only annotations carrying this tag.
+        :type tag: int
+        :param tags: Only annotations carrying one of these tags.
+        :type tags: List[int]
+        :param no_tag: Only annotations without any tag (may be combined with tags).
+        :type no_tag: bool
+        :param term: Only annotations with this term.
+        :type term: int
+        :param terms: Only annotations with one of these terms.
+        :type terms: List[int]
+        :param no_term: Only annotations without any term (may be combined with terms).
+        :type no_term: bool
+        :param multiple_term: Only annotations with more than one term.
+        :type multiple_term: bool
+        :param no_track: Only annotations in no track (may be combined with tracks).
+        :type no_track: bool
+        :param multiple_track: Only annotations in more than one track.
+        :type multiple_track: bool
+        :param reviewed: List reviewed annotations instead of user annotations.
+        :type reviewed: bool
+        :param not_reviewed_only: Only user annotations that have not been reviewed.
+        :type not_reviewed_only: bool
+        :param review_users: With reviewed=true: only annotations reviewed by these users.
+        :type review_users: List[int]
+        :param kmeans: Let the server cluster the annotations when there are many (needs bbox and slice or slices).
+        :type kmeans: bool
+        :param kmeans_value: Force the clustering level (3 plain rows, 2 full k-means, lower soft k-means).
+        :type kmeans_value: int
+        :param bbox: Only annotations intersecting this area: a WKT geometry or `minX,minY,maxX,maxY`.
+        :type bbox: str
+        :param bbox_annotation: Only annotations intersecting the geometry of this annotation.
+        :type bbox_annotation: int
+        :param base_annotation: Reference for maxDistanceBaseAnnotation: an annotation id or a WKT geometry.
+        :type base_annotation: str
+        :param max_distance_base_annotation: Only annotations at most this distance (in pixels) from baseAnnotation.
+        :type max_distance_base_annotation: int
+        :param after_than: Only annotations created after this date.
+        :type after_than: int
+        :param before_than: Only annotations created before this date.
+        :type before_than: int
+        :param excluded_annotation: Leave this annotation out.
+        :type excluded_annotation: int
+        :param show_default: Add the default column groups (basic, meta, term) to the ones asked.
+        :type show_default: bool
+        :param show_basic: Add the basic group: id.
+        :type show_basic: bool
+        :param show_meta: Add the meta group: dates, image, slice, project, user, counts, reviewed and URLs.
+        :type show_meta: bool
+        :param show_wkt: Add the WKT group: location and geometryCompression.
+        :type show_wkt: bool
+        :param show_gis: Add the GIS group: area, perimeter, their units and centroid.
+        :type show_gis: bool
+        :param show_term: Add the term group: term and userByTerm.
+        :type show_term: bool
+        :param show_image: Add the image group: originalFilename and instanceFilename.
+        :type show_image: bool
+        :param show_user: Add the user group: creator (username) and name.
+        :type show_user: bool
+        :param show_slice: Add the slice group: channel, zStack and time.
+        :type show_slice: bool
+        :param show_track: Add the track group: track and annotationTrack.
+        :type show_track: bool
+        :param hide_basic: Remove the basic group.
+        :type hide_basic: bool
+        :param hide_meta: Remove the meta group.
+        :type hide_meta: bool
+        :param hide_wkt: Remove the WKT group.
+        :type hide_wkt: bool
+        :param hide_gis: Remove the GIS group.
+        :type hide_gis: bool
+        :param hide_term: Remove the term group.
+        :type hide_term: bool
+        :param hide_image: Remove the image group.
+        :type hide_image: bool
+        :param hide_user: Remove the user group.
+        :type hide_user: bool
+        :param hide_slice: Remove the slice group.
+        :type hide_slice: bool
+        :param hide_track: Remove the track group.
+        :type hide_track: bool
+        :param max: Page size of a max/offset listing; 0 or absent returns every item.
+        :type max: int
+        :param offset: Absolute index of the first item returned (not a page number).
+        :type offset: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._download_search_report_serialize(
+            format=format,
+            project=project,
+            image=image,
+            images=images,
+            slice=slice,
+            slices=slices,
+            track=track,
+            tracks=tracks,
+            before_slice=before_slice,
+            after_slice=after_slice,
+            slice_dimension=slice_dimension,
+            user=user,
+            users=users,
+            users_for_term=users_for_term,
+            tag=tag,
+            tags=tags,
+            no_tag=no_tag,
+            term=term,
+            terms=terms,
+            no_term=no_term,
+            multiple_term=multiple_term,
+            no_track=no_track,
+            multiple_track=multiple_track,
+            reviewed=reviewed,
+            not_reviewed_only=not_reviewed_only,
+            review_users=review_users,
+            kmeans=kmeans,
+            kmeans_value=kmeans_value,
+            bbox=bbox,
+            bbox_annotation=bbox_annotation,
+            base_annotation=base_annotation,
+            max_distance_base_annotation=max_distance_base_annotation,
+            after_than=after_than,
+            before_than=before_than,
+            excluded_annotation=excluded_annotation,
+            show_default=show_default,
+            show_basic=show_basic,
+            show_meta=show_meta,
+            show_wkt=show_wkt,
+            show_gis=show_gis,
+            show_term=show_term,
+            show_image=show_image,
+            show_user=show_user,
+            show_slice=show_slice,
+            show_track=show_track,
+            hide_basic=hide_basic,
+            hide_meta=hide_meta,
+            hide_wkt=hide_wkt,
+            hide_gis=hide_gis,
+            hide_term=hide_term,
+            hide_image=hide_image,
+            hide_user=hide_user,
+            hide_slice=hide_slice,
+            hide_track=hide_track,
+            max=max,
+            offset=offset,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "bytes",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        )
+
+
+    @validate_call
+    def download_search_report_without_preload_content(
+        self,
+        format: Annotated[StrictStr, Field(description="Format of the report: pdf, csv or xls.")],
+        project: Annotated[Optional[StrictInt], Field(description="Only annotations of this project.")] = None,
+        image: Annotated[Optional[StrictInt], Field(description="Only annotations of this image instance.")] = None,
+        images: Annotated[Optional[List[StrictInt]], Field(description="Only annotations of these image instances.")] = None,
+        slice: Annotated[Optional[StrictInt], Field(description="Only annotations of this slice instance.")] = None,
+        slices: Annotated[Optional[List[StrictInt]], Field(description="Only annotations of these slice instances.")] = None,
+        track: Annotated[Optional[StrictInt], Field(description="Only annotations in this track.")] = None,
+        tracks: Annotated[Optional[List[StrictInt]], Field(description="Only annotations in these tracks.")] = None,
+        before_slice: Annotated[Optional[StrictInt], Field(description="With track/tracks: only annotations on slices ranked before this slice instance.")] = None,
+        after_slice: Annotated[Optional[StrictInt], Field(description="With track/tracks: only annotations on slices ranked after this slice instance.")] = None,
+        slice_dimension: Annotated[Optional[StrictInt], Field(description="With track/tracks: read by the server but currently unused.")] = None,
+        user: Annotated[Optional[StrictInt], Field(description="Only annotations created by this user.")] = None,
+        users: Annotated[Optional[List[StrictInt]], Field(description="Only annotations created by these users.")] = None,
+        users_for_term: Annotated[Optional[List[StrictInt]], Field(description="Only terms given by these users (filters the term columns and term matches).")] = None,
+        tag: Annotated[Optional[StrictInt], Field(description="Only annotations carrying this tag.")] = None,
+        tags: Annotated[Optional[List[StrictInt]], Field(description="Only annotations carrying one of these tags.")] = None,
+        no_tag: Annotated[Optional[StrictBool], Field(description="Only annotations without any tag (may be combined with tags).")] = None,
+        term: Annotated[Optional[StrictInt], Field(description="Only annotations with this term.")] = None,
+        terms: Annotated[Optional[List[StrictInt]], Field(description="Only annotations with one of these terms.")] = None,
+        no_term: Annotated[Optional[StrictBool], Field(description="Only annotations without any term (may be combined with terms).")] = None,
+        multiple_term: Annotated[Optional[StrictBool], Field(description="Only annotations with more than one term.")] = None,
+        no_track: Annotated[Optional[StrictBool], Field(description="Only annotations in no track (may be combined with tracks).")] = None,
+        multiple_track: Annotated[Optional[StrictBool], Field(description="Only annotations in more than one track.")] = None,
+        reviewed: Annotated[Optional[StrictBool], Field(description="List reviewed annotations instead of user annotations.")] = None,
+        not_reviewed_only: Annotated[Optional[StrictBool], Field(description="Only user annotations that have not been reviewed.")] = None,
+        review_users: Annotated[Optional[List[StrictInt]], Field(description="With reviewed=true: only annotations reviewed by these users.")] = None,
+        kmeans: Annotated[Optional[StrictBool], Field(description="Let the server cluster the annotations when there are many (needs bbox and slice or slices).")] = None,
+        kmeans_value: Annotated[Optional[StrictInt], Field(description="Force the clustering level (3 plain rows, 2 full k-means, lower soft k-means).")] = None,
+        bbox: Annotated[Optional[StrictStr], Field(description="Only annotations intersecting this area: a WKT geometry or `minX,minY,maxX,maxY`.")] = None,
+        bbox_annotation: Annotated[Optional[StrictInt], Field(description="Only annotations intersecting the geometry of this annotation.")] = None,
+        base_annotation: Annotated[Optional[StrictStr], Field(description="Reference for maxDistanceBaseAnnotation: an annotation id or a WKT geometry.")] = None,
+        max_distance_base_annotation: Annotated[Optional[StrictInt], Field(description="Only annotations at most this distance (in pixels) from baseAnnotation.")] = None,
+        after_than: Annotated[Optional[StrictInt], Field(description="Only annotations created after this date.")] = None,
+        before_than: Annotated[Optional[StrictInt], Field(description="Only annotations created before this date.")] = None,
+        excluded_annotation: Annotated[Optional[StrictInt], Field(description="Leave this annotation out.")] = None,
+        show_default: Annotated[Optional[StrictBool], Field(description="Add the default column groups (basic, meta, term) to the ones asked.")] = None,
+        show_basic: Annotated[Optional[StrictBool], Field(description="Add the basic group: id.")] = None,
+        show_meta: Annotated[Optional[StrictBool], Field(description="Add the meta group: dates, image, slice, project, user, counts, reviewed and URLs.")] = None,
+        show_wkt: Annotated[Optional[StrictBool], Field(description="Add the WKT group: location and geometryCompression.")] = None,
+        show_gis: Annotated[Optional[StrictBool], Field(description="Add the GIS group: area, perimeter, their units and centroid.")] = None,
+        show_term: Annotated[Optional[StrictBool], Field(description="Add the term group: term and userByTerm.")] = None,
+        show_image: Annotated[Optional[StrictBool], Field(description="Add the image group: originalFilename and instanceFilename.")] = None,
+        show_user: Annotated[Optional[StrictBool], Field(description="Add the user group: creator (username) and name.")] = None,
+        show_slice: Annotated[Optional[StrictBool], Field(description="Add the slice group: channel, zStack and time.")] = None,
+        show_track: Annotated[Optional[StrictBool], Field(description="Add the track group: track and annotationTrack.")] = None,
+        hide_basic: Annotated[Optional[StrictBool], Field(description="Remove the basic group.")] = None,
+        hide_meta: Annotated[Optional[StrictBool], Field(description="Remove the meta group.")] = None,
+        hide_wkt: Annotated[Optional[StrictBool], Field(description="Remove the WKT group.")] = None,
+        hide_gis: Annotated[Optional[StrictBool], Field(description="Remove the GIS group.")] = None,
+        hide_term: Annotated[Optional[StrictBool], Field(description="Remove the term group.")] = None,
+        hide_image: Annotated[Optional[StrictBool], Field(description="Remove the image group.")] = None,
+        hide_user: Annotated[Optional[StrictBool], Field(description="Remove the user group.")] = None,
+        hide_slice: Annotated[Optional[StrictBool], Field(description="Remove the slice group.")] = None,
+        hide_track: Annotated[Optional[StrictBool], Field(description="Remove the track group.")] = None,
+        max: Annotated[Optional[Annotated[int, Field(strict=True, ge=0)]], Field(description="Page size of a max/offset listing; 0 or absent returns every item.")] = None,
+        offset: Annotated[Optional[Annotated[int, Field(strict=True, ge=0)]], Field(description="Absolute index of the first item returned (not a page number).")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> RESTResponseType:
+        """Download a report (pdf, csv or xls) of the annotations a search finds (legacy only).
+
+        Takes the filters of list; not served by the Spring cores (2025, 2026).
+
+        :param format: Format of the report: pdf, csv or xls. (required)
+        :type format: str
+        :param project: Only annotations of this project.
+        :type project: int
+        :param image: Only annotations of this image instance.
+        :type image: int
+        :param images: Only annotations of these image instances.
+        :type images: List[int]
+        :param slice: Only annotations of this slice instance.
+        :type slice: int
+        :param slices: Only annotations of these slice instances.
+        :type slices: List[int]
+        :param track: Only annotations in this track.
+        :type track: int
+        :param tracks: Only annotations in these tracks.
+        :type tracks: List[int]
+        :param before_slice: With track/tracks: only annotations on slices ranked before this slice instance.
+        :type before_slice: int
+        :param after_slice: With track/tracks: only annotations on slices ranked after this slice instance.
+        :type after_slice: int
+        :param slice_dimension: With track/tracks: read by the server but currently unused.
+        :type slice_dimension: int
+        :param user: Only annotations created by this user.
+        :type user: int
+        :param users: Only annotations created by these users.
+        :type users: List[int]
+        :param users_for_term: Only terms given by these users (filters the term columns and term matches).
+        :type users_for_term: List[int]
+        :param tag: Only annotations carrying this tag.
+        :type tag: int
+        :param tags: Only annotations carrying one of these tags.
+        :type tags: List[int]
+        :param no_tag: Only annotations without any tag (may be combined with tags).
+        :type no_tag: bool
+        :param term: Only annotations with this term.
+        :type term: int
+        :param terms: Only annotations with one of these terms.
+        :type terms: List[int]
+        :param no_term: Only annotations without any term (may be combined with terms).
+        :type no_term: bool
+        :param multiple_term: Only annotations with more than one term.
+        :type multiple_term: bool
+        :param no_track: Only annotations in no track (may be combined with tracks).
+        :type no_track: bool
+        :param multiple_track: Only annotations in more than one track.
+        :type multiple_track: bool
+        :param reviewed: List reviewed annotations instead of user annotations.
+        :type reviewed: bool
+        :param not_reviewed_only: Only user annotations that have not been reviewed.
+        :type not_reviewed_only: bool
+        :param review_users: With reviewed=true: only annotations reviewed by these users.
+        :type review_users: List[int]
+        :param kmeans: Let the server cluster the annotations when there are many (needs bbox and slice or slices).
+        :type kmeans: bool
+        :param kmeans_value: Force the clustering level (3 plain rows, 2 full k-means, lower soft k-means).
+        :type kmeans_value: int
+        :param bbox: Only annotations intersecting this area: a WKT geometry or `minX,minY,maxX,maxY`.
+        :type bbox: str
+        :param bbox_annotation: Only annotations intersecting the geometry of this annotation.
+        :type bbox_annotation: int
+        :param base_annotation: Reference for maxDistanceBaseAnnotation: an annotation id or a WKT geometry.
+        :type base_annotation: str
+        :param max_distance_base_annotation: Only annotations at most this distance (in pixels) from baseAnnotation.
+        :type max_distance_base_annotation: int
+        :param after_than: Only annotations created after this date.
+        :type after_than: int
+        :param before_than: Only annotations created before this date.
+        :type before_than: int
+        :param excluded_annotation: Leave this annotation out.
+        :type excluded_annotation: int
+        :param show_default: Add the default column groups (basic, meta, term) to the ones asked.
+        :type show_default: bool
+        :param show_basic: Add the basic group: id.
+        :type show_basic: bool
+        :param show_meta: Add the meta group: dates, image, slice, project, user, counts, reviewed and URLs.
+        :type show_meta: bool
+        :param show_wkt: Add the WKT group: location and geometryCompression.
+        :type show_wkt: bool
+        :param show_gis: Add the GIS group: area, perimeter, their units and centroid.
+        :type show_gis: bool
+        :param show_term: Add the term group: term and userByTerm.
+        :type show_term: bool
+        :param show_image: Add the image group: originalFilename and instanceFilename.
+        :type show_image: bool
+        :param show_user: Add the user group: creator (username) and name.
+        :type show_user: bool
+        :param show_slice: Add the slice group: channel, zStack and time.
+        :type show_slice: bool
+        :param show_track: Add the track group: track and annotationTrack.
+        :type show_track: bool
+        :param hide_basic: Remove the basic group.
+        :type hide_basic: bool
+        :param hide_meta: Remove the meta group.
+        :type hide_meta: bool
+        :param hide_wkt: Remove the WKT group.
+        :type hide_wkt: bool
+        :param hide_gis: Remove the GIS group.
+        :type hide_gis: bool
+        :param hide_term: Remove the term group.
+        :type hide_term: bool
+        :param hide_image: Remove the image group.
+        :type hide_image: bool
+        :param hide_user: Remove the user group.
+        :type hide_user: bool
+        :param hide_slice: Remove the slice group.
+        :type hide_slice: bool
+        :param hide_track: Remove the track group.
+        :type hide_track: bool
+        :param max: Page size of a max/offset listing; 0 or absent returns every item.
+        :type max: int
+        :param offset: Absolute index of the first item returned (not a page number).
+        :type offset: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._download_search_report_serialize(
+            format=format,
+            project=project,
+            image=image,
+            images=images,
+            slice=slice,
+            slices=slices,
+            track=track,
+            tracks=tracks,
+            before_slice=before_slice,
+            after_slice=after_slice,
+            slice_dimension=slice_dimension,
+            user=user,
+            users=users,
+            users_for_term=users_for_term,
+            tag=tag,
+            tags=tags,
+            no_tag=no_tag,
+            term=term,
+            terms=terms,
+            no_term=no_term,
+            multiple_term=multiple_term,
+            no_track=no_track,
+            multiple_track=multiple_track,
+            reviewed=reviewed,
+            not_reviewed_only=not_reviewed_only,
+            review_users=review_users,
+            kmeans=kmeans,
+            kmeans_value=kmeans_value,
+            bbox=bbox,
+            bbox_annotation=bbox_annotation,
+            base_annotation=base_annotation,
+            max_distance_base_annotation=max_distance_base_annotation,
+            after_than=after_than,
+            before_than=before_than,
+            excluded_annotation=excluded_annotation,
+            show_default=show_default,
+            show_basic=show_basic,
+            show_meta=show_meta,
+            show_wkt=show_wkt,
+            show_gis=show_gis,
+            show_term=show_term,
+            show_image=show_image,
+            show_user=show_user,
+            show_slice=show_slice,
+            show_track=show_track,
+            hide_basic=hide_basic,
+            hide_meta=hide_meta,
+            hide_wkt=hide_wkt,
+            hide_gis=hide_gis,
+            hide_term=hide_term,
+            hide_image=hide_image,
+            hide_user=hide_user,
+            hide_slice=hide_slice,
+            hide_track=hide_track,
+            max=max,
+            offset=offset,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "bytes",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        return response_data.response
+
+
+    def _download_search_report_serialize(
+        self,
+        format,
+        project,
+        image,
+        images,
+        slice,
+        slices,
+        track,
+        tracks,
+        before_slice,
+        after_slice,
+        slice_dimension,
+        user,
+        users,
+        users_for_term,
+        tag,
+        tags,
+        no_tag,
+        term,
+        terms,
+        no_term,
+        multiple_term,
+        no_track,
+        multiple_track,
+        reviewed,
+        not_reviewed_only,
+        review_users,
+        kmeans,
+        kmeans_value,
+        bbox,
+        bbox_annotation,
+        base_annotation,
+        max_distance_base_annotation,
+        after_than,
+        before_than,
+        excluded_annotation,
+        show_default,
+        show_basic,
+        show_meta,
+        show_wkt,
+        show_gis,
+        show_term,
+        show_image,
+        show_user,
+        show_slice,
+        show_track,
+        hide_basic,
+        hide_meta,
+        hide_wkt,
+        hide_gis,
+        hide_term,
+        hide_image,
+        hide_user,
+        hide_slice,
+        hide_track,
+        max,
+        offset,
+        _request_auth,
+        _content_type,
+        _headers,
+        _host_index,
+    ) -> RequestSerialized:
+
+        _host = None
+
+        _collection_formats: Dict[str, str] = {
+            'images': 'csv',
+            'slices': 'csv',
+            'tracks': 'csv',
+            'users': 'csv',
+            'usersForTerm': 'csv',
+            'tags': 'csv',
+            'terms': 'csv',
+            'reviewUsers': 'csv',
+        }
+
+        _path_params: Dict[str, str] = {}
+        _query_params: List[Tuple[str, str]] = []
+        _header_params: Dict[str, Optional[str]] = _headers or {}
+        _form_params: List[Tuple[str, str]] = []
+        _files: Dict[
+            str, Union[str, bytes, List[str], List[bytes], List[Tuple[str, bytes]]]
+        ] = {}
+        _body_params: Optional[bytes] = None
+
+        # process the path parameters
+        # process the query parameters
+        if format is not None:
+            
+            _query_params.append(('format', format))
+            
+        if project is not None:
+            
+            _query_params.append(('project', project))
+            
+        if image is not None:
+            
+            _query_params.append(('image', image))
+            
+        if images is not None:
+            
+            _query_params.append(('images', images))
+            
+        if slice is not None:
+            
+            _query_params.append(('slice', slice))
+            
+        if slices is not None:
+            
+            _query_params.append(('slices', slices))
+            
+        if track is not None:
+            
+            _query_params.append(('track', track))
+            
+        if tracks is not None:
+            
+            _query_params.append(('tracks', tracks))
+            
+        if before_slice is not None:
+            
+            _query_params.append(('beforeSlice', before_slice))
+            
+        if after_slice is not None:
+            
+            _query_params.append(('afterSlice', after_slice))
+            
+        if slice_dimension is not None:
+            
+            _query_params.append(('sliceDimension', slice_dimension))
+            
+        if user is not None:
+            
+            _query_params.append(('user', user))
+            
+        if users is not None:
+            
+            _query_params.append(('users', users))
+            
+        if users_for_term is not None:
+            
+            _query_params.append(('usersForTerm', users_for_term))
+            
+        if tag is not None:
+            
+            _query_params.append(('tag', tag))
+            
+        if tags is not None:
+            
+            _query_params.append(('tags', tags))
+            
+        if no_tag is not None:
+            
+            _query_params.append(('noTag', no_tag))
+            
+        if term is not None:
+            
+            _query_params.append(('term', term))
+            
+        if terms is not None:
+            
+            _query_params.append(('terms', terms))
+            
+        if no_term is not None:
+            
+            _query_params.append(('noTerm', no_term))
+            
+        if multiple_term is not None:
+            
+            _query_params.append(('multipleTerm', multiple_term))
+            
+        if no_track is not None:
+            
+            _query_params.append(('noTrack', no_track))
+            
+        if multiple_track is not None:
+            
+            _query_params.append(('multipleTrack', multiple_track))
+            
+        if reviewed is not None:
+            
+            _query_params.append(('reviewed', reviewed))
+            
+        if not_reviewed_only is not None:
+            
+            _query_params.append(('notReviewedOnly', not_reviewed_only))
+            
+        if review_users is not None:
+            
+            _query_params.append(('reviewUsers', review_users))
+            
+        if kmeans is not None:
+            
+            _query_params.append(('kmeans', kmeans))
+            
+        if kmeans_value is not None:
+            
+            _query_params.append(('kmeansValue', kmeans_value))
+            
+        if bbox is not None:
+            
+            _query_params.append(('bbox', bbox))
+            
+        if bbox_annotation is not None:
+            
+            _query_params.append(('bboxAnnotation', bbox_annotation))
+            
+        if base_annotation is not None:
+            
+            _query_params.append(('baseAnnotation', base_annotation))
+            
+        if max_distance_base_annotation is not None:
+            
+            _query_params.append(('maxDistanceBaseAnnotation', max_distance_base_annotation))
+            
+        if after_than is not None:
+            
+            _query_params.append(('afterThan', after_than))
+            
+        if before_than is not None:
+            
+            _query_params.append(('beforeThan', before_than))
+            
+        if excluded_annotation is not None:
+            
+            _query_params.append(('excludedAnnotation', excluded_annotation))
+            
+        if show_default is not None:
+            
+            _query_params.append(('showDefault', show_default))
+            
+        if show_basic is not None:
+            
+            _query_params.append(('showBasic', show_basic))
+            
+        if show_meta is not None:
+            
+            _query_params.append(('showMeta', show_meta))
+            
+        if show_wkt is not None:
+            
+            _query_params.append(('showWKT', show_wkt))
+            
+        if show_gis is not None:
+            
+            _query_params.append(('showGIS', show_gis))
+            
+        if show_term is not None:
+            
+            _query_params.append(('showTerm', show_term))
+            
+        if show_image is not None:
+            
+            _query_params.append(('showImage', show_image))
+            
+        if show_user is not None:
+            
+            _query_params.append(('showUser', show_user))
+            
+        if show_slice is not None:
+            
+            _query_params.append(('showSlice', show_slice))
+            
+        if show_track is not None:
+            
+            _query_params.append(('showTrack', show_track))
+            
+        if hide_basic is not None:
+            
+            _query_params.append(('hideBasic', hide_basic))
+            
+        if hide_meta is not None:
+            
+            _query_params.append(('hideMeta', hide_meta))
+            
+        if hide_wkt is not None:
+            
+            _query_params.append(('hideWKT', hide_wkt))
+            
+        if hide_gis is not None:
+            
+            _query_params.append(('hideGIS', hide_gis))
+            
+        if hide_term is not None:
+            
+            _query_params.append(('hideTerm', hide_term))
+            
+        if hide_image is not None:
+            
+            _query_params.append(('hideImage', hide_image))
+            
+        if hide_user is not None:
+            
+            _query_params.append(('hideUser', hide_user))
+            
+        if hide_slice is not None:
+            
+            _query_params.append(('hideSlice', hide_slice))
+            
+        if hide_track is not None:
+            
+            _query_params.append(('hideTrack', hide_track))
+            
+        if max is not None:
+            
+            _query_params.append(('max', max))
+            
+        if offset is not None:
+            
+            _query_params.append(('offset', offset))
+            
+        # process the header parameters
+        # process the form parameters
+        # process the body parameter
+
+
+        # set the HTTP header `Accept`
+        if 'Accept' not in _header_params:
+            _header_params['Accept'] = self.api_client.select_header_accept(
+                [
+                    'application/pdf', 
+                    'text/csv', 
+                    'application/octet-stream', 
+                    'application/json', 
+                    'application/problem+json'
+                ]
+            )
+
+
+        # authentication setting
+        _auth_settings: List[str] = [
+            'cytomineKey', 
+            'bearer'
+        ]
+
+        return self.api_client.param_serialize(
+            method='GET',
+            resource_path='/api/annotation/method/download',
+            path_params=_path_params,
+            query_params=_query_params,
+            header_params=_header_params,
+            body=_body_params,
+            post_params=_form_params,
+            files=_files,
+            auth_settings=_auth_settings,
+            collection_formats=_collection_formats,
+            _host=_host,
+            _request_auth=_request_auth
+        )
+
+
+
+
+    @validate_call
+    def export_geojson(
+        self,
+        project: Annotated[StrictInt, Field(description="Identifier of the project.")],
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> GeoJsonFeatureCollection:
+        """Export the user and reviewed annotations of a project as a GeoJSON FeatureCollection (2026).
+
+        Each feature's geometry is the annotation's, in image pixel coordinates; its properties hold the name of its first term as `path_class_name` (QuPath convention).
+
+        :param project: Identifier of the project. (required)
+        :type project: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._export_geojson_serialize(
+            project=project,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "GeoJsonFeatureCollection",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        ).data
+
+
+    @validate_call
+    def export_geojson_with_http_info(
+        self,
+        project: Annotated[StrictInt, Field(description="Identifier of the project.")],
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> ApiResponse[GeoJsonFeatureCollection]:
+        """Export the user and reviewed annotations of a project as a GeoJSON FeatureCollection (2026).
+
+        Each feature's geometry is the annotation's, in image pixel coordinates; its properties hold the name of its first term as `path_class_name` (QuPath convention).
+
+        :param project: Identifier of the project. (required)
+        :type project: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._export_geojson_serialize(
+            project=project,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "GeoJsonFeatureCollection",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        )
+
+
+    @validate_call
+    def export_geojson_without_preload_content(
+        self,
+        project: Annotated[StrictInt, Field(description="Identifier of the project.")],
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> RESTResponseType:
+        """Export the user and reviewed annotations of a project as a GeoJSON FeatureCollection (2026).
+
+        Each feature's geometry is the annotation's, in image pixel coordinates; its properties hold the name of its first term as `path_class_name` (QuPath convention).
+
+        :param project: Identifier of the project. (required)
+        :type project: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._export_geojson_serialize(
+            project=project,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "GeoJsonFeatureCollection",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        return response_data.response
+
+
+    def _export_geojson_serialize(
+        self,
+        project,
+        _request_auth,
+        _content_type,
+        _headers,
+        _host_index,
+    ) -> RequestSerialized:
+
+        _host = None
+
+        _collection_formats: Dict[str, str] = {
+        }
+
+        _path_params: Dict[str, str] = {}
+        _query_params: List[Tuple[str, str]] = []
+        _header_params: Dict[str, Optional[str]] = _headers or {}
+        _form_params: List[Tuple[str, str]] = []
+        _files: Dict[
+            str, Union[str, bytes, List[str], List[bytes], List[Tuple[str, bytes]]]
+        ] = {}
+        _body_params: Optional[bytes] = None
+
+        # process the path parameters
+        if project is not None:
+            _path_params['project'] = project
+        # process the query parameters
+        # process the header parameters
+        # process the form parameters
+        # process the body parameter
+
+
+        # set the HTTP header `Accept`
+        if 'Accept' not in _header_params:
+            _header_params['Accept'] = self.api_client.select_header_accept(
+                [
+                    'application/geo+json', 
+                    'application/json', 
+                    'application/problem+json'
+                ]
+            )
+
+
+        # authentication setting
+        _auth_settings: List[str] = [
+            'cytomineKey', 
+            'bearer'
+        ]
+
+        return self.api_client.param_serialize(
+            method='GET',
+            resource_path='/api/project/{project}/annotations/export',
+            path_params=_path_params,
+            query_params=_query_params,
+            header_params=_header_params,
+            body=_body_params,
+            post_params=_form_params,
+            files=_files,
+            auth_settings=_auth_settings,
+            collection_formats=_collection_formats,
+            _host=_host,
+            _request_auth=_request_auth
+        )
+
+
+
+
+    @validate_call
+    def fill(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> AnnotationCommand:
+        """Fill the holes of an annotation's polygon (user or reviewed annotation).
+
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._fill_serialize(
+            id=id,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "AnnotationCommand",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        ).data
+
+
+    @validate_call
+    def fill_with_http_info(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> ApiResponse[AnnotationCommand]:
+        """Fill the holes of an annotation's polygon (user or reviewed annotation).
+
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._fill_serialize(
+            id=id,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "AnnotationCommand",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        )
+
+
+    @validate_call
+    def fill_without_preload_content(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> RESTResponseType:
+        """Fill the holes of an annotation's polygon (user or reviewed annotation).
+
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._fill_serialize(
+            id=id,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "AnnotationCommand",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        return response_data.response
+
+
+    def _fill_serialize(
+        self,
+        id,
+        _request_auth,
+        _content_type,
+        _headers,
+        _host_index,
+    ) -> RequestSerialized:
+
+        _host = None
+
+        _collection_formats: Dict[str, str] = {
+        }
+
+        _path_params: Dict[str, str] = {}
+        _query_params: List[Tuple[str, str]] = []
+        _header_params: Dict[str, Optional[str]] = _headers or {}
+        _form_params: List[Tuple[str, str]] = []
+        _files: Dict[
+            str, Union[str, bytes, List[str], List[bytes], List[Tuple[str, bytes]]]
+        ] = {}
+        _body_params: Optional[bytes] = None
+
+        # process the path parameters
+        if id is not None:
+            _path_params['id'] = id
+        # process the query parameters
+        # process the header parameters
+        # process the form parameters
+        # process the body parameter
+
+
+        # set the HTTP header `Accept`
+        if 'Accept' not in _header_params:
+            _header_params['Accept'] = self.api_client.select_header_accept(
+                [
+                    'application/json', 
+                    'application/problem+json'
+                ]
+            )
+
+
+        # authentication setting
+        _auth_settings: List[str] = [
+            'cytomineKey', 
+            'bearer'
+        ]
+
+        return self.api_client.param_serialize(
+            method='POST',
+            resource_path='/api/annotation/{id}/fill.json',
             path_params=_path_params,
             query_params=_query_params,
             header_params=_header_params,
@@ -2151,6 +6657,964 @@ class AnnotationApi:
 
 
     @validate_call
+    def list_included(
+        self,
+        image: Annotated[StrictInt, Field(description="Identifier of the image instance.")],
+        geometry: Annotated[Optional[StrictStr], Field(description="WKT geometry the annotations must lie in (image pixel coordinates).")] = None,
+        annotation: Annotated[Optional[StrictInt], Field(description="Without geometry, id of the annotation whose geometry is used (it is left out of the answer).")] = None,
+        user: Annotated[Optional[StrictInt], Field(description="Id of the user whose annotations are listed; 0 lists reviewed annotations.")] = None,
+        terms: Annotated[Optional[List[StrictInt]], Field(description="Only annotations with one of these terms.")] = None,
+        show_default: Annotated[Optional[StrictBool], Field(description="Add the default column groups (basic, meta, term) to the ones asked.")] = None,
+        show_basic: Annotated[Optional[StrictBool], Field(description="Add the basic group: id.")] = None,
+        show_meta: Annotated[Optional[StrictBool], Field(description="Add the meta group: dates, image, slice, project, user, counts, reviewed and URLs.")] = None,
+        show_wkt: Annotated[Optional[StrictBool], Field(description="Add the WKT group: location and geometryCompression.")] = None,
+        show_gis: Annotated[Optional[StrictBool], Field(description="Add the GIS group: area, perimeter, their units and centroid.")] = None,
+        show_term: Annotated[Optional[StrictBool], Field(description="Add the term group: term and userByTerm.")] = None,
+        show_image: Annotated[Optional[StrictBool], Field(description="Add the image group: originalFilename and instanceFilename.")] = None,
+        show_user: Annotated[Optional[StrictBool], Field(description="Add the user group: creator (username) and name.")] = None,
+        show_slice: Annotated[Optional[StrictBool], Field(description="Add the slice group: channel, zStack and time.")] = None,
+        show_track: Annotated[Optional[StrictBool], Field(description="Add the track group: track and annotationTrack.")] = None,
+        hide_basic: Annotated[Optional[StrictBool], Field(description="Remove the basic group.")] = None,
+        hide_meta: Annotated[Optional[StrictBool], Field(description="Remove the meta group.")] = None,
+        hide_wkt: Annotated[Optional[StrictBool], Field(description="Remove the WKT group.")] = None,
+        hide_gis: Annotated[Optional[StrictBool], Field(description="Remove the GIS group.")] = None,
+        hide_term: Annotated[Optional[StrictBool], Field(description="Remove the term group.")] = None,
+        hide_image: Annotated[Optional[StrictBool], Field(description="Remove the image group.")] = None,
+        hide_user: Annotated[Optional[StrictBool], Field(description="Remove the user group.")] = None,
+        hide_slice: Annotated[Optional[StrictBool], Field(description="Remove the slice group.")] = None,
+        hide_track: Annotated[Optional[StrictBool], Field(description="Remove the track group.")] = None,
+        max: Annotated[Optional[Annotated[int, Field(strict=True, ge=0)]], Field(description="Page size of a max/offset listing; 0 or absent returns every item.")] = None,
+        offset: Annotated[Optional[Annotated[int, Field(strict=True, ge=0)]], Field(description="Absolute index of the first item returned (not a page number).")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> AnnotationListingCollection:
+        """List the annotations of an image that lie inside a geometry or another annotation.
+
+        Give geometry (WKT) or annotation. With user, that user's annotations are listed; with user=0 the reviewed annotations (the Spring cores fail when user is absent). Column groups (show*/hide*) as in list.
+
+        :param image: Identifier of the image instance. (required)
+        :type image: int
+        :param geometry: WKT geometry the annotations must lie in (image pixel coordinates).
+        :type geometry: str
+        :param annotation: Without geometry, id of the annotation whose geometry is used (it is left out of the answer).
+        :type annotation: int
+        :param user: Id of the user whose annotations are listed; 0 lists reviewed annotations.
+        :type user: int
+        :param terms: Only annotations with one of these terms.
+        :type terms: List[int]
+        :param show_default: Add the default column groups (basic, meta, term) to the ones asked.
+        :type show_default: bool
+        :param show_basic: Add the basic group: id.
+        :type show_basic: bool
+        :param show_meta: Add the meta group: dates, image, slice, project, user, counts, reviewed and URLs.
+        :type show_meta: bool
+        :param show_wkt: Add the WKT group: location and geometryCompression.
+        :type show_wkt: bool
+        :param show_gis: Add the GIS group: area, perimeter, their units and centroid.
+        :type show_gis: bool
+        :param show_term: Add the term group: term and userByTerm.
+        :type show_term: bool
+        :param show_image: Add the image group: originalFilename and instanceFilename.
+        :type show_image: bool
+        :param show_user: Add the user group: creator (username) and name.
+        :type show_user: bool
+        :param show_slice: Add the slice group: channel, zStack and time.
+        :type show_slice: bool
+        :param show_track: Add the track group: track and annotationTrack.
+        :type show_track: bool
+        :param hide_basic: Remove the basic group.
+        :type hide_basic: bool
+        :param hide_meta: Remove the meta group.
+        :type hide_meta: bool
+        :param hide_wkt: Remove the WKT group.
+        :type hide_wkt: bool
+        :param hide_gis: Remove the GIS group.
+        :type hide_gis: bool
+        :param hide_term: Remove the term group.
+        :type hide_term: bool
+        :param hide_image: Remove the image group.
+        :type hide_image: bool
+        :param hide_user: Remove the user group.
+        :type hide_user: bool
+        :param hide_slice: Remove the slice group.
+        :type hide_slice: bool
+        :param hide_track: Remove the track group.
+        :type hide_track: bool
+        :param max: Page size of a max/offset listing; 0 or absent returns every item.
+        :type max: int
+        :param offset: Absolute index of the first item returned (not a page number).
+        :type offset: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._list_included_serialize(
+            image=image,
+            geometry=geometry,
+            annotation=annotation,
+            user=user,
+            terms=terms,
+            show_default=show_default,
+            show_basic=show_basic,
+            show_meta=show_meta,
+            show_wkt=show_wkt,
+            show_gis=show_gis,
+            show_term=show_term,
+            show_image=show_image,
+            show_user=show_user,
+            show_slice=show_slice,
+            show_track=show_track,
+            hide_basic=hide_basic,
+            hide_meta=hide_meta,
+            hide_wkt=hide_wkt,
+            hide_gis=hide_gis,
+            hide_term=hide_term,
+            hide_image=hide_image,
+            hide_user=hide_user,
+            hide_slice=hide_slice,
+            hide_track=hide_track,
+            max=max,
+            offset=offset,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "AnnotationListingCollection",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        ).data
+
+
+    @validate_call
+    def list_included_with_http_info(
+        self,
+        image: Annotated[StrictInt, Field(description="Identifier of the image instance.")],
+        geometry: Annotated[Optional[StrictStr], Field(description="WKT geometry the annotations must lie in (image pixel coordinates).")] = None,
+        annotation: Annotated[Optional[StrictInt], Field(description="Without geometry, id of the annotation whose geometry is used (it is left out of the answer).")] = None,
+        user: Annotated[Optional[StrictInt], Field(description="Id of the user whose annotations are listed; 0 lists reviewed annotations.")] = None,
+        terms: Annotated[Optional[List[StrictInt]], Field(description="Only annotations with one of these terms.")] = None,
+        show_default: Annotated[Optional[StrictBool], Field(description="Add the default column groups (basic, meta, term) to the ones asked.")] = None,
+        show_basic: Annotated[Optional[StrictBool], Field(description="Add the basic group: id.")] = None,
+        show_meta: Annotated[Optional[StrictBool], Field(description="Add the meta group: dates, image, slice, project, user, counts, reviewed and URLs.")] = None,
+        show_wkt: Annotated[Optional[StrictBool], Field(description="Add the WKT group: location and geometryCompression.")] = None,
+        show_gis: Annotated[Optional[StrictBool], Field(description="Add the GIS group: area, perimeter, their units and centroid.")] = None,
+        show_term: Annotated[Optional[StrictBool], Field(description="Add the term group: term and userByTerm.")] = None,
+        show_image: Annotated[Optional[StrictBool], Field(description="Add the image group: originalFilename and instanceFilename.")] = None,
+        show_user: Annotated[Optional[StrictBool], Field(description="Add the user group: creator (username) and name.")] = None,
+        show_slice: Annotated[Optional[StrictBool], Field(description="Add the slice group: channel, zStack and time.")] = None,
+        show_track: Annotated[Optional[StrictBool], Field(description="Add the track group: track and annotationTrack.")] = None,
+        hide_basic: Annotated[Optional[StrictBool], Field(description="Remove the basic group.")] = None,
+        hide_meta: Annotated[Optional[StrictBool], Field(description="Remove the meta group.")] = None,
+        hide_wkt: Annotated[Optional[StrictBool], Field(description="Remove the WKT group.")] = None,
+        hide_gis: Annotated[Optional[StrictBool], Field(description="Remove the GIS group.")] = None,
+        hide_term: Annotated[Optional[StrictBool], Field(description="Remove the term group.")] = None,
+        hide_image: Annotated[Optional[StrictBool], Field(description="Remove the image group.")] = None,
+        hide_user: Annotated[Optional[StrictBool], Field(description="Remove the user group.")] = None,
+        hide_slice: Annotated[Optional[StrictBool], Field(description="Remove the slice group.")] = None,
+        hide_track: Annotated[Optional[StrictBool], Field(description="Remove the track group.")] = None,
+        max: Annotated[Optional[Annotated[int, Field(strict=True, ge=0)]], Field(description="Page size of a max/offset listing; 0 or absent returns every item.")] = None,
+        offset: Annotated[Optional[Annotated[int, Field(strict=True, ge=0)]], Field(description="Absolute index of the first item returned (not a page number).")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> ApiResponse[AnnotationListingCollection]:
+        """List the annotations of an image that lie inside a geometry or another annotation.
+
+        Give geometry (WKT) or annotation. With user, that user's annotations are listed; with user=0 the reviewed annotations (the Spring cores fail when user is absent). Column groups (show*/hide*) as in list.
+
+        :param image: Identifier of the image instance. (required)
+        :type image: int
+        :param geometry: WKT geometry the annotations must lie in (image pixel coordinates).
+        :type geometry: str
+        :param annotation: Without geometry, id of the annotation whose geometry is used (it is left out of the answer).
+        :type annotation: int
+        :param user: Id of the user whose annotations are listed; 0 lists reviewed annotations.
+        :type user: int
+        :param terms: Only annotations with one of these terms.
+        :type terms: List[int]
+        :param show_default: Add the default column groups (basic, meta, term) to the ones asked.
+        :type show_default: bool
+        :param show_basic: Add the basic group: id.
+        :type show_basic: bool
+        :param show_meta: Add the meta group: dates, image, slice, project, user, counts, reviewed and URLs.
+        :type show_meta: bool
+        :param show_wkt: Add the WKT group: location and geometryCompression.
+        :type show_wkt: bool
+        :param show_gis: Add the GIS group: area, perimeter, their units and centroid.
+        :type show_gis: bool
+        :param show_term: Add the term group: term and userByTerm.
+        :type show_term: bool
+        :param show_image: Add the image group: originalFilename and instanceFilename.
+        :type show_image: bool
+        :param show_user: Add the user group: creator (username) and name.
+        :type show_user: bool
+        :param show_slice: Add the slice group: channel, zStack and time.
+        :type show_slice: bool
+        :param show_track: Add the track group: track and annotationTrack.
+        :type show_track: bool
+        :param hide_basic: Remove the basic group.
+        :type hide_basic: bool
+        :param hide_meta: Remove the meta group.
+        :type hide_meta: bool
+        :param hide_wkt: Remove the WKT group.
+        :type hide_wkt: bool
+        :param hide_gis: Remove the GIS group.
+        :type hide_gis: bool
+        :param hide_term: Remove the term group.
+        :type hide_term: bool
+        :param hide_image: Remove the image group.
+        :type hide_image: bool
+        :param hide_user: Remove the user group.
+        :type hide_user: bool
+        :param hide_slice: Remove the slice group.
+        :type hide_slice: bool
+        :param hide_track: Remove the track group.
+        :type hide_track: bool
+        :param max: Page size of a max/offset listing; 0 or absent returns every item.
+        :type max: int
+        :param offset: Absolute index of the first item returned (not a page number).
+        :type offset: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._list_included_serialize(
+            image=image,
+            geometry=geometry,
+            annotation=annotation,
+            user=user,
+            terms=terms,
+            show_default=show_default,
+            show_basic=show_basic,
+            show_meta=show_meta,
+            show_wkt=show_wkt,
+            show_gis=show_gis,
+            show_term=show_term,
+            show_image=show_image,
+            show_user=show_user,
+            show_slice=show_slice,
+            show_track=show_track,
+            hide_basic=hide_basic,
+            hide_meta=hide_meta,
+            hide_wkt=hide_wkt,
+            hide_gis=hide_gis,
+            hide_term=hide_term,
+            hide_image=hide_image,
+            hide_user=hide_user,
+            hide_slice=hide_slice,
+            hide_track=hide_track,
+            max=max,
+            offset=offset,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "AnnotationListingCollection",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        )
+
+
+    @validate_call
+    def list_included_without_preload_content(
+        self,
+        image: Annotated[StrictInt, Field(description="Identifier of the image instance.")],
+        geometry: Annotated[Optional[StrictStr], Field(description="WKT geometry the annotations must lie in (image pixel coordinates).")] = None,
+        annotation: Annotated[Optional[StrictInt], Field(description="Without geometry, id of the annotation whose geometry is used (it is left out of the answer).")] = None,
+        user: Annotated[Optional[StrictInt], Field(description="Id of the user whose annotations are listed; 0 lists reviewed annotations.")] = None,
+        terms: Annotated[Optional[List[StrictInt]], Field(description="Only annotations with one of these terms.")] = None,
+        show_default: Annotated[Optional[StrictBool], Field(description="Add the default column groups (basic, meta, term) to the ones asked.")] = None,
+        show_basic: Annotated[Optional[StrictBool], Field(description="Add the basic group: id.")] = None,
+        show_meta: Annotated[Optional[StrictBool], Field(description="Add the meta group: dates, image, slice, project, user, counts, reviewed and URLs.")] = None,
+        show_wkt: Annotated[Optional[StrictBool], Field(description="Add the WKT group: location and geometryCompression.")] = None,
+        show_gis: Annotated[Optional[StrictBool], Field(description="Add the GIS group: area, perimeter, their units and centroid.")] = None,
+        show_term: Annotated[Optional[StrictBool], Field(description="Add the term group: term and userByTerm.")] = None,
+        show_image: Annotated[Optional[StrictBool], Field(description="Add the image group: originalFilename and instanceFilename.")] = None,
+        show_user: Annotated[Optional[StrictBool], Field(description="Add the user group: creator (username) and name.")] = None,
+        show_slice: Annotated[Optional[StrictBool], Field(description="Add the slice group: channel, zStack and time.")] = None,
+        show_track: Annotated[Optional[StrictBool], Field(description="Add the track group: track and annotationTrack.")] = None,
+        hide_basic: Annotated[Optional[StrictBool], Field(description="Remove the basic group.")] = None,
+        hide_meta: Annotated[Optional[StrictBool], Field(description="Remove the meta group.")] = None,
+        hide_wkt: Annotated[Optional[StrictBool], Field(description="Remove the WKT group.")] = None,
+        hide_gis: Annotated[Optional[StrictBool], Field(description="Remove the GIS group.")] = None,
+        hide_term: Annotated[Optional[StrictBool], Field(description="Remove the term group.")] = None,
+        hide_image: Annotated[Optional[StrictBool], Field(description="Remove the image group.")] = None,
+        hide_user: Annotated[Optional[StrictBool], Field(description="Remove the user group.")] = None,
+        hide_slice: Annotated[Optional[StrictBool], Field(description="Remove the slice group.")] = None,
+        hide_track: Annotated[Optional[StrictBool], Field(description="Remove the track group.")] = None,
+        max: Annotated[Optional[Annotated[int, Field(strict=True, ge=0)]], Field(description="Page size of a max/offset listing; 0 or absent returns every item.")] = None,
+        offset: Annotated[Optional[Annotated[int, Field(strict=True, ge=0)]], Field(description="Absolute index of the first item returned (not a page number).")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> RESTResponseType:
+        """List the annotations of an image that lie inside a geometry or another annotation.
+
+        Give geometry (WKT) or annotation. With user, that user's annotations are listed; with user=0 the reviewed annotations (the Spring cores fail when user is absent). Column groups (show*/hide*) as in list.
+
+        :param image: Identifier of the image instance. (required)
+        :type image: int
+        :param geometry: WKT geometry the annotations must lie in (image pixel coordinates).
+        :type geometry: str
+        :param annotation: Without geometry, id of the annotation whose geometry is used (it is left out of the answer).
+        :type annotation: int
+        :param user: Id of the user whose annotations are listed; 0 lists reviewed annotations.
+        :type user: int
+        :param terms: Only annotations with one of these terms.
+        :type terms: List[int]
+        :param show_default: Add the default column groups (basic, meta, term) to the ones asked.
+        :type show_default: bool
+        :param show_basic: Add the basic group: id.
+        :type show_basic: bool
+        :param show_meta: Add the meta group: dates, image, slice, project, user, counts, reviewed and URLs.
+        :type show_meta: bool
+        :param show_wkt: Add the WKT group: location and geometryCompression.
+        :type show_wkt: bool
+        :param show_gis: Add the GIS group: area, perimeter, their units and centroid.
+        :type show_gis: bool
+        :param show_term: Add the term group: term and userByTerm.
+        :type show_term: bool
+        :param show_image: Add the image group: originalFilename and instanceFilename.
+        :type show_image: bool
+        :param show_user: Add the user group: creator (username) and name.
+        :type show_user: bool
+        :param show_slice: Add the slice group: channel, zStack and time.
+        :type show_slice: bool
+        :param show_track: Add the track group: track and annotationTrack.
+        :type show_track: bool
+        :param hide_basic: Remove the basic group.
+        :type hide_basic: bool
+        :param hide_meta: Remove the meta group.
+        :type hide_meta: bool
+        :param hide_wkt: Remove the WKT group.
+        :type hide_wkt: bool
+        :param hide_gis: Remove the GIS group.
+        :type hide_gis: bool
+        :param hide_term: Remove the term group.
+        :type hide_term: bool
+        :param hide_image: Remove the image group.
+        :type hide_image: bool
+        :param hide_user: Remove the user group.
+        :type hide_user: bool
+        :param hide_slice: Remove the slice group.
+        :type hide_slice: bool
+        :param hide_track: Remove the track group.
+        :type hide_track: bool
+        :param max: Page size of a max/offset listing; 0 or absent returns every item.
+        :type max: int
+        :param offset: Absolute index of the first item returned (not a page number).
+        :type offset: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._list_included_serialize(
+            image=image,
+            geometry=geometry,
+            annotation=annotation,
+            user=user,
+            terms=terms,
+            show_default=show_default,
+            show_basic=show_basic,
+            show_meta=show_meta,
+            show_wkt=show_wkt,
+            show_gis=show_gis,
+            show_term=show_term,
+            show_image=show_image,
+            show_user=show_user,
+            show_slice=show_slice,
+            show_track=show_track,
+            hide_basic=hide_basic,
+            hide_meta=hide_meta,
+            hide_wkt=hide_wkt,
+            hide_gis=hide_gis,
+            hide_term=hide_term,
+            hide_image=hide_image,
+            hide_user=hide_user,
+            hide_slice=hide_slice,
+            hide_track=hide_track,
+            max=max,
+            offset=offset,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "AnnotationListingCollection",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        return response_data.response
+
+
+    def _list_included_serialize(
+        self,
+        image,
+        geometry,
+        annotation,
+        user,
+        terms,
+        show_default,
+        show_basic,
+        show_meta,
+        show_wkt,
+        show_gis,
+        show_term,
+        show_image,
+        show_user,
+        show_slice,
+        show_track,
+        hide_basic,
+        hide_meta,
+        hide_wkt,
+        hide_gis,
+        hide_term,
+        hide_image,
+        hide_user,
+        hide_slice,
+        hide_track,
+        max,
+        offset,
+        _request_auth,
+        _content_type,
+        _headers,
+        _host_index,
+    ) -> RequestSerialized:
+
+        _host = None
+
+        _collection_formats: Dict[str, str] = {
+            'terms': 'csv',
+        }
+
+        _path_params: Dict[str, str] = {}
+        _query_params: List[Tuple[str, str]] = []
+        _header_params: Dict[str, Optional[str]] = _headers or {}
+        _form_params: List[Tuple[str, str]] = []
+        _files: Dict[
+            str, Union[str, bytes, List[str], List[bytes], List[Tuple[str, bytes]]]
+        ] = {}
+        _body_params: Optional[bytes] = None
+
+        # process the path parameters
+        if image is not None:
+            _path_params['image'] = image
+        # process the query parameters
+        if geometry is not None:
+            
+            _query_params.append(('geometry', geometry))
+            
+        if annotation is not None:
+            
+            _query_params.append(('annotation', annotation))
+            
+        if user is not None:
+            
+            _query_params.append(('user', user))
+            
+        if terms is not None:
+            
+            _query_params.append(('terms', terms))
+            
+        if show_default is not None:
+            
+            _query_params.append(('showDefault', show_default))
+            
+        if show_basic is not None:
+            
+            _query_params.append(('showBasic', show_basic))
+            
+        if show_meta is not None:
+            
+            _query_params.append(('showMeta', show_meta))
+            
+        if show_wkt is not None:
+            
+            _query_params.append(('showWKT', show_wkt))
+            
+        if show_gis is not None:
+            
+            _query_params.append(('showGIS', show_gis))
+            
+        if show_term is not None:
+            
+            _query_params.append(('showTerm', show_term))
+            
+        if show_image is not None:
+            
+            _query_params.append(('showImage', show_image))
+            
+        if show_user is not None:
+            
+            _query_params.append(('showUser', show_user))
+            
+        if show_slice is not None:
+            
+            _query_params.append(('showSlice', show_slice))
+            
+        if show_track is not None:
+            
+            _query_params.append(('showTrack', show_track))
+            
+        if hide_basic is not None:
+            
+            _query_params.append(('hideBasic', hide_basic))
+            
+        if hide_meta is not None:
+            
+            _query_params.append(('hideMeta', hide_meta))
+            
+        if hide_wkt is not None:
+            
+            _query_params.append(('hideWKT', hide_wkt))
+            
+        if hide_gis is not None:
+            
+            _query_params.append(('hideGIS', hide_gis))
+            
+        if hide_term is not None:
+            
+            _query_params.append(('hideTerm', hide_term))
+            
+        if hide_image is not None:
+            
+            _query_params.append(('hideImage', hide_image))
+            
+        if hide_user is not None:
+            
+            _query_params.append(('hideUser', hide_user))
+            
+        if hide_slice is not None:
+            
+            _query_params.append(('hideSlice', hide_slice))
+            
+        if hide_track is not None:
+            
+            _query_params.append(('hideTrack', hide_track))
+            
+        if max is not None:
+            
+            _query_params.append(('max', max))
+            
+        if offset is not None:
+            
+            _query_params.append(('offset', offset))
+            
+        # process the header parameters
+        # process the form parameters
+        # process the body parameter
+
+
+        # set the HTTP header `Accept`
+        if 'Accept' not in _header_params:
+            _header_params['Accept'] = self.api_client.select_header_accept(
+                [
+                    'application/json', 
+                    'application/problem+json'
+                ]
+            )
+
+
+        # authentication setting
+        _auth_settings: List[str] = [
+            'cytomineKey', 
+            'bearer'
+        ]
+
+        return self.api_client.param_serialize(
+            method='GET',
+            resource_path='/api/imageinstance/{image}/annotation/included.json',
+            path_params=_path_params,
+            query_params=_query_params,
+            header_params=_header_params,
+            body=_body_params,
+            post_params=_form_params,
+            files=_files,
+            auth_settings=_auth_settings,
+            collection_formats=_collection_formats,
+            _host=_host,
+            _request_auth=_request_auth
+        )
+
+
+
+
+    @validate_call
+    def refine(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> UserAnnotation:
+        """Refine the geometry of a user annotation with the SAM segmentation service (2026).
+
+        The crop around the annotation is sent to SAM and the annotation's location replaced by the result. The answer is the annotation itself, not a command envelope (no undo).
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._refine_serialize(
+            id=id,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "UserAnnotation",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        ).data
+
+
+    @validate_call
+    def refine_with_http_info(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> ApiResponse[UserAnnotation]:
+        """Refine the geometry of a user annotation with the SAM segmentation service (2026).
+
+        The crop around the annotation is sent to SAM and the annotation's location replaced by the result. The answer is the annotation itself, not a command envelope (no undo).
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._refine_serialize(
+            id=id,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "UserAnnotation",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        )
+
+
+    @validate_call
+    def refine_without_preload_content(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> RESTResponseType:
+        """Refine the geometry of a user annotation with the SAM segmentation service (2026).
+
+        The crop around the annotation is sent to SAM and the annotation's location replaced by the result. The answer is the annotation itself, not a command envelope (no undo).
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._refine_serialize(
+            id=id,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "UserAnnotation",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        return response_data.response
+
+
+    def _refine_serialize(
+        self,
+        id,
+        _request_auth,
+        _content_type,
+        _headers,
+        _host_index,
+    ) -> RequestSerialized:
+
+        _host = None
+
+        _collection_formats: Dict[str, str] = {
+        }
+
+        _path_params: Dict[str, str] = {}
+        _query_params: List[Tuple[str, str]] = []
+        _header_params: Dict[str, Optional[str]] = _headers or {}
+        _form_params: List[Tuple[str, str]] = []
+        _files: Dict[
+            str, Union[str, bytes, List[str], List[bytes], List[Tuple[str, bytes]]]
+        ] = {}
+        _body_params: Optional[bytes] = None
+
+        # process the path parameters
+        if id is not None:
+            _path_params['id'] = id
+        # process the query parameters
+        # process the header parameters
+        # process the form parameters
+        # process the body parameter
+
+
+        # set the HTTP header `Accept`
+        if 'Accept' not in _header_params:
+            _header_params['Accept'] = self.api_client.select_header_accept(
+                [
+                    'application/json', 
+                    'application/problem+json'
+                ]
+            )
+
+
+        # authentication setting
+        _auth_settings: List[str] = [
+            'cytomineKey', 
+            'bearer'
+        ]
+
+        return self.api_client.param_serialize(
+            method='POST',
+            resource_path='/api/annotations/{id}/refine',
+            path_params=_path_params,
+            query_params=_query_params,
+            header_params=_header_params,
+            body=_body_params,
+            post_params=_form_params,
+            files=_files,
+            auth_settings=_auth_settings,
+            collection_formats=_collection_formats,
+            _host=_host,
+            _request_auth=_request_auth
+        )
+
+
+
+
+    @validate_call
     def retrieve(
         self,
         id: Annotated[StrictInt, Field(description="Identifier of the object.")],
@@ -2398,6 +7862,2389 @@ class AnnotationApi:
         return self.api_client.param_serialize(
             method='GET',
             resource_path='/api/annotation/{id}.json',
+            path_params=_path_params,
+            query_params=_query_params,
+            header_params=_header_params,
+            body=_body_params,
+            post_params=_form_params,
+            files=_files,
+            auth_settings=_auth_settings,
+            collection_formats=_collection_formats,
+            _host=_host,
+            _request_auth=_request_auth
+        )
+
+
+
+
+    @validate_call
+    def retrieve_any(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> GenericAnnotation:
+        """Get an annotation of a task-run layer, or else a user or reviewed annotation, by id.
+
+        2026 and 2025 first look for an annotation of an annotation layer (app-engine task output: id, annotationLayer, location); other ids are answered like retrieve.
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._retrieve_any_serialize(
+            id=id,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "GenericAnnotation",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        ).data
+
+
+    @validate_call
+    def retrieve_any_with_http_info(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> ApiResponse[GenericAnnotation]:
+        """Get an annotation of a task-run layer, or else a user or reviewed annotation, by id.
+
+        2026 and 2025 first look for an annotation of an annotation layer (app-engine task output: id, annotationLayer, location); other ids are answered like retrieve.
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._retrieve_any_serialize(
+            id=id,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "GenericAnnotation",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        )
+
+
+    @validate_call
+    def retrieve_any_without_preload_content(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> RESTResponseType:
+        """Get an annotation of a task-run layer, or else a user or reviewed annotation, by id.
+
+        2026 and 2025 first look for an annotation of an annotation layer (app-engine task output: id, annotationLayer, location); other ids are answered like retrieve.
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._retrieve_any_serialize(
+            id=id,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "GenericAnnotation",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        return response_data.response
+
+
+    def _retrieve_any_serialize(
+        self,
+        id,
+        _request_auth,
+        _content_type,
+        _headers,
+        _host_index,
+    ) -> RequestSerialized:
+
+        _host = None
+
+        _collection_formats: Dict[str, str] = {
+        }
+
+        _path_params: Dict[str, str] = {}
+        _query_params: List[Tuple[str, str]] = []
+        _header_params: Dict[str, Optional[str]] = _headers or {}
+        _form_params: List[Tuple[str, str]] = []
+        _files: Dict[
+            str, Union[str, bytes, List[str], List[bytes], List[Tuple[str, bytes]]]
+        ] = {}
+        _body_params: Optional[bytes] = None
+
+        # process the path parameters
+        if id is not None:
+            _path_params['id'] = id
+        # process the query parameters
+        # process the header parameters
+        # process the form parameters
+        # process the body parameter
+
+
+        # set the HTTP header `Accept`
+        if 'Accept' not in _header_params:
+            _header_params['Accept'] = self.api_client.select_header_accept(
+                [
+                    'application/json', 
+                    'application/problem+json'
+                ]
+            )
+
+
+        # authentication setting
+        _auth_settings: List[str] = [
+            'cytomineKey', 
+            'bearer'
+        ]
+
+        return self.api_client.param_serialize(
+            method='GET',
+            resource_path='/api/annotations/{id}',
+            path_params=_path_params,
+            query_params=_query_params,
+            header_params=_header_params,
+            body=_body_params,
+            post_params=_form_params,
+            files=_files,
+            auth_settings=_auth_settings,
+            collection_formats=_collection_formats,
+            _host=_host,
+            _request_auth=_request_auth
+        )
+
+
+
+
+    @validate_call
+    def search(
+        self,
+        project: Annotated[Optional[StrictInt], Field(description="Only annotations of this project.")] = None,
+        image: Annotated[Optional[StrictInt], Field(description="Only annotations of this image instance.")] = None,
+        images: Annotated[Optional[List[StrictInt]], Field(description="Only annotations of these image instances.")] = None,
+        slice: Annotated[Optional[StrictInt], Field(description="Only annotations of this slice instance.")] = None,
+        slices: Annotated[Optional[List[StrictInt]], Field(description="Only annotations of these slice instances.")] = None,
+        track: Annotated[Optional[StrictInt], Field(description="Only annotations in this track.")] = None,
+        tracks: Annotated[Optional[List[StrictInt]], Field(description="Only annotations in these tracks.")] = None,
+        before_slice: Annotated[Optional[StrictInt], Field(description="With track/tracks: only annotations on slices ranked before this slice instance.")] = None,
+        after_slice: Annotated[Optional[StrictInt], Field(description="With track/tracks: only annotations on slices ranked after this slice instance.")] = None,
+        slice_dimension: Annotated[Optional[StrictInt], Field(description="With track/tracks: read by the server but currently unused.")] = None,
+        user: Annotated[Optional[StrictInt], Field(description="Only annotations created by this user.")] = None,
+        users: Annotated[Optional[List[StrictInt]], Field(description="Only annotations created by these users.")] = None,
+        users_for_term: Annotated[Optional[List[StrictInt]], Field(description="Only terms given by these users (filters the term columns and term matches).")] = None,
+        tag: Annotated[Optional[StrictInt], Field(description="Only annotations carrying this tag.")] = None,
+        tags: Annotated[Optional[List[StrictInt]], Field(description="Only annotations carrying one of these tags.")] = None,
+        no_tag: Annotated[Optional[StrictBool], Field(description="Only annotations without any tag (may be combined with tags).")] = None,
+        term: Annotated[Optional[StrictInt], Field(description="Only annotations with this term.")] = None,
+        terms: Annotated[Optional[List[StrictInt]], Field(description="Only annotations with one of these terms.")] = None,
+        no_term: Annotated[Optional[StrictBool], Field(description="Only annotations without any term (may be combined with terms).")] = None,
+        multiple_term: Annotated[Optional[StrictBool], Field(description="Only annotations with more than one term.")] = None,
+        no_track: Annotated[Optional[StrictBool], Field(description="Only annotations in no track (may be combined with tracks).")] = None,
+        multiple_track: Annotated[Optional[StrictBool], Field(description="Only annotations in more than one track.")] = None,
+        reviewed: Annotated[Optional[StrictBool], Field(description="List reviewed annotations instead of user annotations.")] = None,
+        not_reviewed_only: Annotated[Optional[StrictBool], Field(description="Only user annotations that have not been reviewed.")] = None,
+        review_users: Annotated[Optional[List[StrictInt]], Field(description="With reviewed=true: only annotations reviewed by these users.")] = None,
+        kmeans: Annotated[Optional[StrictBool], Field(description="Let the server cluster the annotations when there are many (needs bbox and slice or slices).")] = None,
+        kmeans_value: Annotated[Optional[StrictInt], Field(description="Force the clustering level (3 plain rows, 2 full k-means, lower soft k-means).")] = None,
+        bbox: Annotated[Optional[StrictStr], Field(description="Only annotations intersecting this area: a WKT geometry or `minX,minY,maxX,maxY`.")] = None,
+        bbox_annotation: Annotated[Optional[StrictInt], Field(description="Only annotations intersecting the geometry of this annotation.")] = None,
+        base_annotation: Annotated[Optional[StrictStr], Field(description="Reference for maxDistanceBaseAnnotation: an annotation id or a WKT geometry.")] = None,
+        max_distance_base_annotation: Annotated[Optional[StrictInt], Field(description="Only annotations at most this distance (in pixels) from baseAnnotation.")] = None,
+        after_than: Annotated[Optional[StrictInt], Field(description="Only annotations created after this date.")] = None,
+        before_than: Annotated[Optional[StrictInt], Field(description="Only annotations created before this date.")] = None,
+        excluded_annotation: Annotated[Optional[StrictInt], Field(description="Leave this annotation out.")] = None,
+        show_default: Annotated[Optional[StrictBool], Field(description="Add the default column groups (basic, meta, term) to the ones asked.")] = None,
+        show_basic: Annotated[Optional[StrictBool], Field(description="Add the basic group: id.")] = None,
+        show_meta: Annotated[Optional[StrictBool], Field(description="Add the meta group: dates, image, slice, project, user, counts, reviewed and URLs.")] = None,
+        show_wkt: Annotated[Optional[StrictBool], Field(description="Add the WKT group: location and geometryCompression.")] = None,
+        show_gis: Annotated[Optional[StrictBool], Field(description="Add the GIS group: area, perimeter, their units and centroid.")] = None,
+        show_term: Annotated[Optional[StrictBool], Field(description="Add the term group: term and userByTerm.")] = None,
+        show_image: Annotated[Optional[StrictBool], Field(description="Add the image group: originalFilename and instanceFilename.")] = None,
+        show_user: Annotated[Optional[StrictBool], Field(description="Add the user group: creator (username) and name.")] = None,
+        show_slice: Annotated[Optional[StrictBool], Field(description="Add the slice group: channel, zStack and time.")] = None,
+        show_track: Annotated[Optional[StrictBool], Field(description="Add the track group: track and annotationTrack.")] = None,
+        hide_basic: Annotated[Optional[StrictBool], Field(description="Remove the basic group.")] = None,
+        hide_meta: Annotated[Optional[StrictBool], Field(description="Remove the meta group.")] = None,
+        hide_wkt: Annotated[Optional[StrictBool], Field(description="Remove the WKT group.")] = None,
+        hide_gis: Annotated[Optional[StrictBool], Field(description="Remove the GIS group.")] = None,
+        hide_term: Annotated[Optional[StrictBool], Field(description="Remove the term group.")] = None,
+        hide_image: Annotated[Optional[StrictBool], Field(description="Remove the image group.")] = None,
+        hide_user: Annotated[Optional[StrictBool], Field(description="Remove the user group.")] = None,
+        hide_slice: Annotated[Optional[StrictBool], Field(description="Remove the slice group.")] = None,
+        hide_track: Annotated[Optional[StrictBool], Field(description="Remove the track group.")] = None,
+        max: Annotated[Optional[Annotated[int, Field(strict=True, ge=0)]], Field(description="Page size of a max/offset listing; 0 or absent returns every item.")] = None,
+        offset: Annotated[Optional[Annotated[int, Field(strict=True, ge=0)]], Field(description="Absolute index of the first item returned (not a page number).")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> AnnotationListingCollection:
+        """Search annotations with filters (same as list).
+
+        The same listing as GET /api/annotation.json under another path. For long id lists use search_via_post, which sends the filters as a JSON body.
+
+        :param project: Only annotations of this project.
+        :type project: int
+        :param image: Only annotations of this image instance.
+        :type image: int
+        :param images: Only annotations of these image instances.
+        :type images: List[int]
+        :param slice: Only annotations of this slice instance.
+        :type slice: int
+        :param slices: Only annotations of these slice instances.
+        :type slices: List[int]
+        :param track: Only annotations in this track.
+        :type track: int
+        :param tracks: Only annotations in these tracks.
+        :type tracks: List[int]
+        :param before_slice: With track/tracks: only annotations on slices ranked before this slice instance.
+        :type before_slice: int
+        :param after_slice: With track/tracks: only annotations on slices ranked after this slice instance.
+        :type after_slice: int
+        :param slice_dimension: With track/tracks: read by the server but currently unused.
+        :type slice_dimension: int
+        :param user: Only annotations created by this user.
+        :type user: int
+        :param users: Only annotations created by these users.
+        :type users: List[int]
+        :param users_for_term: Only terms given by these users (filters the term columns and term matches).
+        :type users_for_term: List[int]
+        :param tag: Only annotations carrying this tag.
+        :type tag: int
+        :param tags: Only annotations carrying one of these tags.
+        :type tags: List[int]
+        :param no_tag: Only annotations without any tag (may be combined with tags).
+        :type no_tag: bool
+        :param term: Only annotations with this term.
+        :type term: int
+        :param terms: Only annotations with one of these terms.
+        :type terms: List[int]
+        :param no_term: Only annotations without any term (may be combined with terms).
+        :type no_term: bool
+        :param multiple_term: Only annotations with more than one term.
+        :type multiple_term: bool
+        :param no_track: Only annotations in no track (may be combined with tracks).
+        :type no_track: bool
+        :param multiple_track: Only annotations in more than one track.
+        :type multiple_track: bool
+        :param reviewed: List reviewed annotations instead of user annotations.
+        :type reviewed: bool
+        :param not_reviewed_only: Only user annotations that have not been reviewed.
+        :type not_reviewed_only: bool
+        :param review_users: With reviewed=true: only annotations reviewed by these users.
+        :type review_users: List[int]
+        :param kmeans: Let the server cluster the annotations when there are many (needs bbox and slice or slices).
+        :type kmeans: bool
+        :param kmeans_value: Force the clustering level (3 plain rows, 2 full k-means, lower soft k-means).
+        :type kmeans_value: int
+        :param bbox: Only annotations intersecting this area: a WKT geometry or `minX,minY,maxX,maxY`.
+        :type bbox: str
+        :param bbox_annotation: Only annotations intersecting the geometry of this annotation.
+        :type bbox_annotation: int
+        :param base_annotation: Reference for maxDistanceBaseAnnotation: an annotation id or a WKT geometry.
+        :type base_annotation: str
+        :param max_distance_base_annotation: Only annotations at most this distance (in pixels) from baseAnnotation.
+        :type max_distance_base_annotation: int
+        :param after_than: Only annotations created after this date.
+        :type after_than: int
+        :param before_than: Only annotations created before this date.
+        :type before_than: int
+        :param excluded_annotation: Leave this annotation out.
+        :type excluded_annotation: int
+        :param show_default: Add the default column groups (basic, meta, term) to the ones asked.
+        :type show_default: bool
+        :param show_basic: Add the basic group: id.
+        :type show_basic: bool
+        :param show_meta: Add the meta group: dates, image, slice, project, user, counts, reviewed and URLs.
+        :type show_meta: bool
+        :param show_wkt: Add the WKT group: location and geometryCompression.
+        :type show_wkt: bool
+        :param show_gis: Add the GIS group: area, perimeter, their units and centroid.
+        :type show_gis: bool
+        :param show_term: Add the term group: term and userByTerm.
+        :type show_term: bool
+        :param show_image: Add the image group: originalFilename and instanceFilename.
+        :type show_image: bool
+        :param show_user: Add the user group: creator (username) and name.
+        :type show_user: bool
+        :param show_slice: Add the slice group: channel, zStack and time.
+        :type show_slice: bool
+        :param show_track: Add the track group: track and annotationTrack.
+        :type show_track: bool
+        :param hide_basic: Remove the basic group.
+        :type hide_basic: bool
+        :param hide_meta: Remove the meta group.
+        :type hide_meta: bool
+        :param hide_wkt: Remove the WKT group.
+        :type hide_wkt: bool
+        :param hide_gis: Remove the GIS group.
+        :type hide_gis: bool
+        :param hide_term: Remove the term group.
+        :type hide_term: bool
+        :param hide_image: Remove the image group.
+        :type hide_image: bool
+        :param hide_user: Remove the user group.
+        :type hide_user: bool
+        :param hide_slice: Remove the slice group.
+        :type hide_slice: bool
+        :param hide_track: Remove the track group.
+        :type hide_track: bool
+        :param max: Page size of a max/offset listing; 0 or absent returns every item.
+        :type max: int
+        :param offset: Absolute index of the first item returned (not a page number).
+        :type offset: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._search_serialize(
+            project=project,
+            image=image,
+            images=images,
+            slice=slice,
+            slices=slices,
+            track=track,
+            tracks=tracks,
+            before_slice=before_slice,
+            after_slice=after_slice,
+            slice_dimension=slice_dimension,
+            user=user,
+            users=users,
+            users_for_term=users_for_term,
+            tag=tag,
+            tags=tags,
+            no_tag=no_tag,
+            term=term,
+            terms=terms,
+            no_term=no_term,
+            multiple_term=multiple_term,
+            no_track=no_track,
+            multiple_track=multiple_track,
+            reviewed=reviewed,
+            not_reviewed_only=not_reviewed_only,
+            review_users=review_users,
+            kmeans=kmeans,
+            kmeans_value=kmeans_value,
+            bbox=bbox,
+            bbox_annotation=bbox_annotation,
+            base_annotation=base_annotation,
+            max_distance_base_annotation=max_distance_base_annotation,
+            after_than=after_than,
+            before_than=before_than,
+            excluded_annotation=excluded_annotation,
+            show_default=show_default,
+            show_basic=show_basic,
+            show_meta=show_meta,
+            show_wkt=show_wkt,
+            show_gis=show_gis,
+            show_term=show_term,
+            show_image=show_image,
+            show_user=show_user,
+            show_slice=show_slice,
+            show_track=show_track,
+            hide_basic=hide_basic,
+            hide_meta=hide_meta,
+            hide_wkt=hide_wkt,
+            hide_gis=hide_gis,
+            hide_term=hide_term,
+            hide_image=hide_image,
+            hide_user=hide_user,
+            hide_slice=hide_slice,
+            hide_track=hide_track,
+            max=max,
+            offset=offset,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "AnnotationListingCollection",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        ).data
+
+
+    @validate_call
+    def search_with_http_info(
+        self,
+        project: Annotated[Optional[StrictInt], Field(description="Only annotations of this project.")] = None,
+        image: Annotated[Optional[StrictInt], Field(description="Only annotations of this image instance.")] = None,
+        images: Annotated[Optional[List[StrictInt]], Field(description="Only annotations of these image instances.")] = None,
+        slice: Annotated[Optional[StrictInt], Field(description="Only annotations of this slice instance.")] = None,
+        slices: Annotated[Optional[List[StrictInt]], Field(description="Only annotations of these slice instances.")] = None,
+        track: Annotated[Optional[StrictInt], Field(description="Only annotations in this track.")] = None,
+        tracks: Annotated[Optional[List[StrictInt]], Field(description="Only annotations in these tracks.")] = None,
+        before_slice: Annotated[Optional[StrictInt], Field(description="With track/tracks: only annotations on slices ranked before this slice instance.")] = None,
+        after_slice: Annotated[Optional[StrictInt], Field(description="With track/tracks: only annotations on slices ranked after this slice instance.")] = None,
+        slice_dimension: Annotated[Optional[StrictInt], Field(description="With track/tracks: read by the server but currently unused.")] = None,
+        user: Annotated[Optional[StrictInt], Field(description="Only annotations created by this user.")] = None,
+        users: Annotated[Optional[List[StrictInt]], Field(description="Only annotations created by these users.")] = None,
+        users_for_term: Annotated[Optional[List[StrictInt]], Field(description="Only terms given by these users (filters the term columns and term matches).")] = None,
+        tag: Annotated[Optional[StrictInt], Field(description="Only annotations carrying this tag.")] = None,
+        tags: Annotated[Optional[List[StrictInt]], Field(description="Only annotations carrying one of these tags.")] = None,
+        no_tag: Annotated[Optional[StrictBool], Field(description="Only annotations without any tag (may be combined with tags).")] = None,
+        term: Annotated[Optional[StrictInt], Field(description="Only annotations with this term.")] = None,
+        terms: Annotated[Optional[List[StrictInt]], Field(description="Only annotations with one of these terms.")] = None,
+        no_term: Annotated[Optional[StrictBool], Field(description="Only annotations without any term (may be combined with terms).")] = None,
+        multiple_term: Annotated[Optional[StrictBool], Field(description="Only annotations with more than one term.")] = None,
+        no_track: Annotated[Optional[StrictBool], Field(description="Only annotations in no track (may be combined with tracks).")] = None,
+        multiple_track: Annotated[Optional[StrictBool], Field(description="Only annotations in more than one track.")] = None,
+        reviewed: Annotated[Optional[StrictBool], Field(description="List reviewed annotations instead of user annotations.")] = None,
+        not_reviewed_only: Annotated[Optional[StrictBool], Field(description="Only user annotations that have not been reviewed.")] = None,
+        review_users: Annotated[Optional[List[StrictInt]], Field(description="With reviewed=true: only annotations reviewed by these users.")] = None,
+        kmeans: Annotated[Optional[StrictBool], Field(description="Let the server cluster the annotations when there are many (needs bbox and slice or slices).")] = None,
+        kmeans_value: Annotated[Optional[StrictInt], Field(description="Force the clustering level (3 plain rows, 2 full k-means, lower soft k-means).")] = None,
+        bbox: Annotated[Optional[StrictStr], Field(description="Only annotations intersecting this area: a WKT geometry or `minX,minY,maxX,maxY`.")] = None,
+        bbox_annotation: Annotated[Optional[StrictInt], Field(description="Only annotations intersecting the geometry of this annotation.")] = None,
+        base_annotation: Annotated[Optional[StrictStr], Field(description="Reference for maxDistanceBaseAnnotation: an annotation id or a WKT geometry.")] = None,
+        max_distance_base_annotation: Annotated[Optional[StrictInt], Field(description="Only annotations at most this distance (in pixels) from baseAnnotation.")] = None,
+        after_than: Annotated[Optional[StrictInt], Field(description="Only annotations created after this date.")] = None,
+        before_than: Annotated[Optional[StrictInt], Field(description="Only annotations created before this date.")] = None,
+        excluded_annotation: Annotated[Optional[StrictInt], Field(description="Leave this annotation out.")] = None,
+        show_default: Annotated[Optional[StrictBool], Field(description="Add the default column groups (basic, meta, term) to the ones asked.")] = None,
+        show_basic: Annotated[Optional[StrictBool], Field(description="Add the basic group: id.")] = None,
+        show_meta: Annotated[Optional[StrictBool], Field(description="Add the meta group: dates, image, slice, project, user, counts, reviewed and URLs.")] = None,
+        show_wkt: Annotated[Optional[StrictBool], Field(description="Add the WKT group: location and geometryCompression.")] = None,
+        show_gis: Annotated[Optional[StrictBool], Field(description="Add the GIS group: area, perimeter, their units and centroid.")] = None,
+        show_term: Annotated[Optional[StrictBool], Field(description="Add the term group: term and userByTerm.")] = None,
+        show_image: Annotated[Optional[StrictBool], Field(description="Add the image group: originalFilename and instanceFilename.")] = None,
+        show_user: Annotated[Optional[StrictBool], Field(description="Add the user group: creator (username) and name.")] = None,
+        show_slice: Annotated[Optional[StrictBool], Field(description="Add the slice group: channel, zStack and time.")] = None,
+        show_track: Annotated[Optional[StrictBool], Field(description="Add the track group: track and annotationTrack.")] = None,
+        hide_basic: Annotated[Optional[StrictBool], Field(description="Remove the basic group.")] = None,
+        hide_meta: Annotated[Optional[StrictBool], Field(description="Remove the meta group.")] = None,
+        hide_wkt: Annotated[Optional[StrictBool], Field(description="Remove the WKT group.")] = None,
+        hide_gis: Annotated[Optional[StrictBool], Field(description="Remove the GIS group.")] = None,
+        hide_term: Annotated[Optional[StrictBool], Field(description="Remove the term group.")] = None,
+        hide_image: Annotated[Optional[StrictBool], Field(description="Remove the image group.")] = None,
+        hide_user: Annotated[Optional[StrictBool], Field(description="Remove the user group.")] = None,
+        hide_slice: Annotated[Optional[StrictBool], Field(description="Remove the slice group.")] = None,
+        hide_track: Annotated[Optional[StrictBool], Field(description="Remove the track group.")] = None,
+        max: Annotated[Optional[Annotated[int, Field(strict=True, ge=0)]], Field(description="Page size of a max/offset listing; 0 or absent returns every item.")] = None,
+        offset: Annotated[Optional[Annotated[int, Field(strict=True, ge=0)]], Field(description="Absolute index of the first item returned (not a page number).")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> ApiResponse[AnnotationListingCollection]:
+        """Search annotations with filters (same as list).
+
+        The same listing as GET /api/annotation.json under another path. For long id lists use search_via_post, which sends the filters as a JSON body.
+
+        :param project: Only annotations of this project.
+        :type project: int
+        :param image: Only annotations of this image instance.
+        :type image: int
+        :param images: Only annotations of these image instances.
+        :type images: List[int]
+        :param slice: Only annotations of this slice instance.
+        :type slice: int
+        :param slices: Only annotations of these slice instances.
+        :type slices: List[int]
+        :param track: Only annotations in this track.
+        :type track: int
+        :param tracks: Only annotations in these tracks.
+        :type tracks: List[int]
+        :param before_slice: With track/tracks: only annotations on slices ranked before this slice instance.
+        :type before_slice: int
+        :param after_slice: With track/tracks: only annotations on slices ranked after this slice instance.
+        :type after_slice: int
+        :param slice_dimension: With track/tracks: read by the server but currently unused.
+        :type slice_dimension: int
+        :param user: Only annotations created by this user.
+        :type user: int
+        :param users: Only annotations created by these users.
+        :type users: List[int]
+        :param users_for_term: Only terms given by these users (filters the term columns and term matches).
+        :type users_for_term: List[int]
+        :param tag: Only annotations carrying this tag.
+        :type tag: int
+        :param tags: Only annotations carrying one of these tags.
+        :type tags: List[int]
+        :param no_tag: Only annotations without any tag (may be combined with tags).
+        :type no_tag: bool
+        :param term: Only annotations with this term.
+        :type term: int
+        :param terms: Only annotations with one of these terms.
+        :type terms: List[int]
+        :param no_term: Only annotations without any term (may be combined with terms).
+        :type no_term: bool
+        :param multiple_term: Only annotations with more than one term.
+        :type multiple_term: bool
+        :param no_track: Only annotations in no track (may be combined with tracks).
+        :type no_track: bool
+        :param multiple_track: Only annotations in more than one track.
+        :type multiple_track: bool
+        :param reviewed: List reviewed annotations instead of user annotations.
+        :type reviewed: bool
+        :param not_reviewed_only: Only user annotations that have not been reviewed.
+        :type not_reviewed_only: bool
+        :param review_users: With reviewed=true: only annotations reviewed by these users.
+        :type review_users: List[int]
+        :param kmeans: Let the server cluster the annotations when there are many (needs bbox and slice or slices).
+        :type kmeans: bool
+        :param kmeans_value: Force the clustering level (3 plain rows, 2 full k-means, lower soft k-means).
+        :type kmeans_value: int
+        :param bbox: Only annotations intersecting this area: a WKT geometry or `minX,minY,maxX,maxY`.
+        :type bbox: str
+        :param bbox_annotation: Only annotations intersecting the geometry of this annotation.
+        :type bbox_annotation: int
+        :param base_annotation: Reference for maxDistanceBaseAnnotation: an annotation id or a WKT geometry.
+        :type base_annotation: str
+        :param max_distance_base_annotation: Only annotations at most this distance (in pixels) from baseAnnotation.
+        :type max_distance_base_annotation: int
+        :param after_than: Only annotations created after this date.
+        :type after_than: int
+        :param before_than: Only annotations created before this date.
+        :type before_than: int
+        :param excluded_annotation: Leave this annotation out.
+        :type excluded_annotation: int
+        :param show_default: Add the default column groups (basic, meta, term) to the ones asked.
+        :type show_default: bool
+        :param show_basic: Add the basic group: id.
+        :type show_basic: bool
+        :param show_meta: Add the meta group: dates, image, slice, project, user, counts, reviewed and URLs.
+        :type show_meta: bool
+        :param show_wkt: Add the WKT group: location and geometryCompression.
+        :type show_wkt: bool
+        :param show_gis: Add the GIS group: area, perimeter, their units and centroid.
+        :type show_gis: bool
+        :param show_term: Add the term group: term and userByTerm.
+        :type show_term: bool
+        :param show_image: Add the image group: originalFilename and instanceFilename.
+        :type show_image: bool
+        :param show_user: Add the user group: creator (username) and name.
+        :type show_user: bool
+        :param show_slice: Add the slice group: channel, zStack and time.
+        :type show_slice: bool
+        :param show_track: Add the track group: track and annotationTrack.
+        :type show_track: bool
+        :param hide_basic: Remove the basic group.
+        :type hide_basic: bool
+        :param hide_meta: Remove the meta group.
+        :type hide_meta: bool
+        :param hide_wkt: Remove the WKT group.
+        :type hide_wkt: bool
+        :param hide_gis: Remove the GIS group.
+        :type hide_gis: bool
+        :param hide_term: Remove the term group.
+        :type hide_term: bool
+        :param hide_image: Remove the image group.
+        :type hide_image: bool
+        :param hide_user: Remove the user group.
+        :type hide_user: bool
+        :param hide_slice: Remove the slice group.
+        :type hide_slice: bool
+        :param hide_track: Remove the track group.
+        :type hide_track: bool
+        :param max: Page size of a max/offset listing; 0 or absent returns every item.
+        :type max: int
+        :param offset: Absolute index of the first item returned (not a page number).
+        :type offset: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._search_serialize(
+            project=project,
+            image=image,
+            images=images,
+            slice=slice,
+            slices=slices,
+            track=track,
+            tracks=tracks,
+            before_slice=before_slice,
+            after_slice=after_slice,
+            slice_dimension=slice_dimension,
+            user=user,
+            users=users,
+            users_for_term=users_for_term,
+            tag=tag,
+            tags=tags,
+            no_tag=no_tag,
+            term=term,
+            terms=terms,
+            no_term=no_term,
+            multiple_term=multiple_term,
+            no_track=no_track,
+            multiple_track=multiple_track,
+            reviewed=reviewed,
+            not_reviewed_only=not_reviewed_only,
+            review_users=review_users,
+            kmeans=kmeans,
+            kmeans_value=kmeans_value,
+            bbox=bbox,
+            bbox_annotation=bbox_annotation,
+            base_annotation=base_annotation,
+            max_distance_base_annotation=max_distance_base_annotation,
+            after_than=after_than,
+            before_than=before_than,
+            excluded_annotation=excluded_annotation,
+            show_default=show_default,
+            show_basic=show_basic,
+            show_meta=show_meta,
+            show_wkt=show_wkt,
+            show_gis=show_gis,
+            show_term=show_term,
+            show_image=show_image,
+            show_user=show_user,
+            show_slice=show_slice,
+            show_track=show_track,
+            hide_basic=hide_basic,
+            hide_meta=hide_meta,
+            hide_wkt=hide_wkt,
+            hide_gis=hide_gis,
+            hide_term=hide_term,
+            hide_image=hide_image,
+            hide_user=hide_user,
+            hide_slice=hide_slice,
+            hide_track=hide_track,
+            max=max,
+            offset=offset,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "AnnotationListingCollection",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        )
+
+
+    @validate_call
+    def search_without_preload_content(
+        self,
+        project: Annotated[Optional[StrictInt], Field(description="Only annotations of this project.")] = None,
+        image: Annotated[Optional[StrictInt], Field(description="Only annotations of this image instance.")] = None,
+        images: Annotated[Optional[List[StrictInt]], Field(description="Only annotations of these image instances.")] = None,
+        slice: Annotated[Optional[StrictInt], Field(description="Only annotations of this slice instance.")] = None,
+        slices: Annotated[Optional[List[StrictInt]], Field(description="Only annotations of these slice instances.")] = None,
+        track: Annotated[Optional[StrictInt], Field(description="Only annotations in this track.")] = None,
+        tracks: Annotated[Optional[List[StrictInt]], Field(description="Only annotations in these tracks.")] = None,
+        before_slice: Annotated[Optional[StrictInt], Field(description="With track/tracks: only annotations on slices ranked before this slice instance.")] = None,
+        after_slice: Annotated[Optional[StrictInt], Field(description="With track/tracks: only annotations on slices ranked after this slice instance.")] = None,
+        slice_dimension: Annotated[Optional[StrictInt], Field(description="With track/tracks: read by the server but currently unused.")] = None,
+        user: Annotated[Optional[StrictInt], Field(description="Only annotations created by this user.")] = None,
+        users: Annotated[Optional[List[StrictInt]], Field(description="Only annotations created by these users.")] = None,
+        users_for_term: Annotated[Optional[List[StrictInt]], Field(description="Only terms given by these users (filters the term columns and term matches).")] = None,
+        tag: Annotated[Optional[StrictInt], Field(description="Only annotations carrying this tag.")] = None,
+        tags: Annotated[Optional[List[StrictInt]], Field(description="Only annotations carrying one of these tags.")] = None,
+        no_tag: Annotated[Optional[StrictBool], Field(description="Only annotations without any tag (may be combined with tags).")] = None,
+        term: Annotated[Optional[StrictInt], Field(description="Only annotations with this term.")] = None,
+        terms: Annotated[Optional[List[StrictInt]], Field(description="Only annotations with one of these terms.")] = None,
+        no_term: Annotated[Optional[StrictBool], Field(description="Only annotations without any term (may be combined with terms).")] = None,
+        multiple_term: Annotated[Optional[StrictBool], Field(description="Only annotations with more than one term.")] = None,
+        no_track: Annotated[Optional[StrictBool], Field(description="Only annotations in no track (may be combined with tracks).")] = None,
+        multiple_track: Annotated[Optional[StrictBool], Field(description="Only annotations in more than one track.")] = None,
+        reviewed: Annotated[Optional[StrictBool], Field(description="List reviewed annotations instead of user annotations.")] = None,
+        not_reviewed_only: Annotated[Optional[StrictBool], Field(description="Only user annotations that have not been reviewed.")] = None,
+        review_users: Annotated[Optional[List[StrictInt]], Field(description="With reviewed=true: only annotations reviewed by these users.")] = None,
+        kmeans: Annotated[Optional[StrictBool], Field(description="Let the server cluster the annotations when there are many (needs bbox and slice or slices).")] = None,
+        kmeans_value: Annotated[Optional[StrictInt], Field(description="Force the clustering level (3 plain rows, 2 full k-means, lower soft k-means).")] = None,
+        bbox: Annotated[Optional[StrictStr], Field(description="Only annotations intersecting this area: a WKT geometry or `minX,minY,maxX,maxY`.")] = None,
+        bbox_annotation: Annotated[Optional[StrictInt], Field(description="Only annotations intersecting the geometry of this annotation.")] = None,
+        base_annotation: Annotated[Optional[StrictStr], Field(description="Reference for maxDistanceBaseAnnotation: an annotation id or a WKT geometry.")] = None,
+        max_distance_base_annotation: Annotated[Optional[StrictInt], Field(description="Only annotations at most this distance (in pixels) from baseAnnotation.")] = None,
+        after_than: Annotated[Optional[StrictInt], Field(description="Only annotations created after this date.")] = None,
+        before_than: Annotated[Optional[StrictInt], Field(description="Only annotations created before this date.")] = None,
+        excluded_annotation: Annotated[Optional[StrictInt], Field(description="Leave this annotation out.")] = None,
+        show_default: Annotated[Optional[StrictBool], Field(description="Add the default column groups (basic, meta, term) to the ones asked.")] = None,
+        show_basic: Annotated[Optional[StrictBool], Field(description="Add the basic group: id.")] = None,
+        show_meta: Annotated[Optional[StrictBool], Field(description="Add the meta group: dates, image, slice, project, user, counts, reviewed and URLs.")] = None,
+        show_wkt: Annotated[Optional[StrictBool], Field(description="Add the WKT group: location and geometryCompression.")] = None,
+        show_gis: Annotated[Optional[StrictBool], Field(description="Add the GIS group: area, perimeter, their units and centroid.")] = None,
+        show_term: Annotated[Optional[StrictBool], Field(description="Add the term group: term and userByTerm.")] = None,
+        show_image: Annotated[Optional[StrictBool], Field(description="Add the image group: originalFilename and instanceFilename.")] = None,
+        show_user: Annotated[Optional[StrictBool], Field(description="Add the user group: creator (username) and name.")] = None,
+        show_slice: Annotated[Optional[StrictBool], Field(description="Add the slice group: channel, zStack and time.")] = None,
+        show_track: Annotated[Optional[StrictBool], Field(description="Add the track group: track and annotationTrack.")] = None,
+        hide_basic: Annotated[Optional[StrictBool], Field(description="Remove the basic group.")] = None,
+        hide_meta: Annotated[Optional[StrictBool], Field(description="Remove the meta group.")] = None,
+        hide_wkt: Annotated[Optional[StrictBool], Field(description="Remove the WKT group.")] = None,
+        hide_gis: Annotated[Optional[StrictBool], Field(description="Remove the GIS group.")] = None,
+        hide_term: Annotated[Optional[StrictBool], Field(description="Remove the term group.")] = None,
+        hide_image: Annotated[Optional[StrictBool], Field(description="Remove the image group.")] = None,
+        hide_user: Annotated[Optional[StrictBool], Field(description="Remove the user group.")] = None,
+        hide_slice: Annotated[Optional[StrictBool], Field(description="Remove the slice group.")] = None,
+        hide_track: Annotated[Optional[StrictBool], Field(description="Remove the track group.")] = None,
+        max: Annotated[Optional[Annotated[int, Field(strict=True, ge=0)]], Field(description="Page size of a max/offset listing; 0 or absent returns every item.")] = None,
+        offset: Annotated[Optional[Annotated[int, Field(strict=True, ge=0)]], Field(description="Absolute index of the first item returned (not a page number).")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> RESTResponseType:
+        """Search annotations with filters (same as list).
+
+        The same listing as GET /api/annotation.json under another path. For long id lists use search_via_post, which sends the filters as a JSON body.
+
+        :param project: Only annotations of this project.
+        :type project: int
+        :param image: Only annotations of this image instance.
+        :type image: int
+        :param images: Only annotations of these image instances.
+        :type images: List[int]
+        :param slice: Only annotations of this slice instance.
+        :type slice: int
+        :param slices: Only annotations of these slice instances.
+        :type slices: List[int]
+        :param track: Only annotations in this track.
+        :type track: int
+        :param tracks: Only annotations in these tracks.
+        :type tracks: List[int]
+        :param before_slice: With track/tracks: only annotations on slices ranked before this slice instance.
+        :type before_slice: int
+        :param after_slice: With track/tracks: only annotations on slices ranked after this slice instance.
+        :type after_slice: int
+        :param slice_dimension: With track/tracks: read by the server but currently unused.
+        :type slice_dimension: int
+        :param user: Only annotations created by this user.
+        :type user: int
+        :param users: Only annotations created by these users.
+        :type users: List[int]
+        :param users_for_term: Only terms given by these users (filters the term columns and term matches).
+        :type users_for_term: List[int]
+        :param tag: Only annotations carrying this tag.
+        :type tag: int
+        :param tags: Only annotations carrying one of these tags.
+        :type tags: List[int]
+        :param no_tag: Only annotations without any tag (may be combined with tags).
+        :type no_tag: bool
+        :param term: Only annotations with this term.
+        :type term: int
+        :param terms: Only annotations with one of these terms.
+        :type terms: List[int]
+        :param no_term: Only annotations without any term (may be combined with terms).
+        :type no_term: bool
+        :param multiple_term: Only annotations with more than one term.
+        :type multiple_term: bool
+        :param no_track: Only annotations in no track (may be combined with tracks).
+        :type no_track: bool
+        :param multiple_track: Only annotations in more than one track.
+        :type multiple_track: bool
+        :param reviewed: List reviewed annotations instead of user annotations.
+        :type reviewed: bool
+        :param not_reviewed_only: Only user annotations that have not been reviewed.
+        :type not_reviewed_only: bool
+        :param review_users: With reviewed=true: only annotations reviewed by these users.
+        :type review_users: List[int]
+        :param kmeans: Let the server cluster the annotations when there are many (needs bbox and slice or slices).
+        :type kmeans: bool
+        :param kmeans_value: Force the clustering level (3 plain rows, 2 full k-means, lower soft k-means).
+        :type kmeans_value: int
+        :param bbox: Only annotations intersecting this area: a WKT geometry or `minX,minY,maxX,maxY`.
+        :type bbox: str
+        :param bbox_annotation: Only annotations intersecting the geometry of this annotation.
+        :type bbox_annotation: int
+        :param base_annotation: Reference for maxDistanceBaseAnnotation: an annotation id or a WKT geometry.
+        :type base_annotation: str
+        :param max_distance_base_annotation: Only annotations at most this distance (in pixels) from baseAnnotation.
+        :type max_distance_base_annotation: int
+        :param after_than: Only annotations created after this date.
+        :type after_than: int
+        :param before_than: Only annotations created before this date.
+        :type before_than: int
+        :param excluded_annotation: Leave this annotation out.
+        :type excluded_annotation: int
+        :param show_default: Add the default column groups (basic, meta, term) to the ones asked.
+        :type show_default: bool
+        :param show_basic: Add the basic group: id.
+        :type show_basic: bool
+        :param show_meta: Add the meta group: dates, image, slice, project, user, counts, reviewed and URLs.
+        :type show_meta: bool
+        :param show_wkt: Add the WKT group: location and geometryCompression.
+        :type show_wkt: bool
+        :param show_gis: Add the GIS group: area, perimeter, their units and centroid.
+        :type show_gis: bool
+        :param show_term: Add the term group: term and userByTerm.
+        :type show_term: bool
+        :param show_image: Add the image group: originalFilename and instanceFilename.
+        :type show_image: bool
+        :param show_user: Add the user group: creator (username) and name.
+        :type show_user: bool
+        :param show_slice: Add the slice group: channel, zStack and time.
+        :type show_slice: bool
+        :param show_track: Add the track group: track and annotationTrack.
+        :type show_track: bool
+        :param hide_basic: Remove the basic group.
+        :type hide_basic: bool
+        :param hide_meta: Remove the meta group.
+        :type hide_meta: bool
+        :param hide_wkt: Remove the WKT group.
+        :type hide_wkt: bool
+        :param hide_gis: Remove the GIS group.
+        :type hide_gis: bool
+        :param hide_term: Remove the term group.
+        :type hide_term: bool
+        :param hide_image: Remove the image group.
+        :type hide_image: bool
+        :param hide_user: Remove the user group.
+        :type hide_user: bool
+        :param hide_slice: Remove the slice group.
+        :type hide_slice: bool
+        :param hide_track: Remove the track group.
+        :type hide_track: bool
+        :param max: Page size of a max/offset listing; 0 or absent returns every item.
+        :type max: int
+        :param offset: Absolute index of the first item returned (not a page number).
+        :type offset: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._search_serialize(
+            project=project,
+            image=image,
+            images=images,
+            slice=slice,
+            slices=slices,
+            track=track,
+            tracks=tracks,
+            before_slice=before_slice,
+            after_slice=after_slice,
+            slice_dimension=slice_dimension,
+            user=user,
+            users=users,
+            users_for_term=users_for_term,
+            tag=tag,
+            tags=tags,
+            no_tag=no_tag,
+            term=term,
+            terms=terms,
+            no_term=no_term,
+            multiple_term=multiple_term,
+            no_track=no_track,
+            multiple_track=multiple_track,
+            reviewed=reviewed,
+            not_reviewed_only=not_reviewed_only,
+            review_users=review_users,
+            kmeans=kmeans,
+            kmeans_value=kmeans_value,
+            bbox=bbox,
+            bbox_annotation=bbox_annotation,
+            base_annotation=base_annotation,
+            max_distance_base_annotation=max_distance_base_annotation,
+            after_than=after_than,
+            before_than=before_than,
+            excluded_annotation=excluded_annotation,
+            show_default=show_default,
+            show_basic=show_basic,
+            show_meta=show_meta,
+            show_wkt=show_wkt,
+            show_gis=show_gis,
+            show_term=show_term,
+            show_image=show_image,
+            show_user=show_user,
+            show_slice=show_slice,
+            show_track=show_track,
+            hide_basic=hide_basic,
+            hide_meta=hide_meta,
+            hide_wkt=hide_wkt,
+            hide_gis=hide_gis,
+            hide_term=hide_term,
+            hide_image=hide_image,
+            hide_user=hide_user,
+            hide_slice=hide_slice,
+            hide_track=hide_track,
+            max=max,
+            offset=offset,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "AnnotationListingCollection",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        return response_data.response
+
+
+    def _search_serialize(
+        self,
+        project,
+        image,
+        images,
+        slice,
+        slices,
+        track,
+        tracks,
+        before_slice,
+        after_slice,
+        slice_dimension,
+        user,
+        users,
+        users_for_term,
+        tag,
+        tags,
+        no_tag,
+        term,
+        terms,
+        no_term,
+        multiple_term,
+        no_track,
+        multiple_track,
+        reviewed,
+        not_reviewed_only,
+        review_users,
+        kmeans,
+        kmeans_value,
+        bbox,
+        bbox_annotation,
+        base_annotation,
+        max_distance_base_annotation,
+        after_than,
+        before_than,
+        excluded_annotation,
+        show_default,
+        show_basic,
+        show_meta,
+        show_wkt,
+        show_gis,
+        show_term,
+        show_image,
+        show_user,
+        show_slice,
+        show_track,
+        hide_basic,
+        hide_meta,
+        hide_wkt,
+        hide_gis,
+        hide_term,
+        hide_image,
+        hide_user,
+        hide_slice,
+        hide_track,
+        max,
+        offset,
+        _request_auth,
+        _content_type,
+        _headers,
+        _host_index,
+    ) -> RequestSerialized:
+
+        _host = None
+
+        _collection_formats: Dict[str, str] = {
+            'images': 'csv',
+            'slices': 'csv',
+            'tracks': 'csv',
+            'users': 'csv',
+            'usersForTerm': 'csv',
+            'tags': 'csv',
+            'terms': 'csv',
+            'reviewUsers': 'csv',
+        }
+
+        _path_params: Dict[str, str] = {}
+        _query_params: List[Tuple[str, str]] = []
+        _header_params: Dict[str, Optional[str]] = _headers or {}
+        _form_params: List[Tuple[str, str]] = []
+        _files: Dict[
+            str, Union[str, bytes, List[str], List[bytes], List[Tuple[str, bytes]]]
+        ] = {}
+        _body_params: Optional[bytes] = None
+
+        # process the path parameters
+        # process the query parameters
+        if project is not None:
+            
+            _query_params.append(('project', project))
+            
+        if image is not None:
+            
+            _query_params.append(('image', image))
+            
+        if images is not None:
+            
+            _query_params.append(('images', images))
+            
+        if slice is not None:
+            
+            _query_params.append(('slice', slice))
+            
+        if slices is not None:
+            
+            _query_params.append(('slices', slices))
+            
+        if track is not None:
+            
+            _query_params.append(('track', track))
+            
+        if tracks is not None:
+            
+            _query_params.append(('tracks', tracks))
+            
+        if before_slice is not None:
+            
+            _query_params.append(('beforeSlice', before_slice))
+            
+        if after_slice is not None:
+            
+            _query_params.append(('afterSlice', after_slice))
+            
+        if slice_dimension is not None:
+            
+            _query_params.append(('sliceDimension', slice_dimension))
+            
+        if user is not None:
+            
+            _query_params.append(('user', user))
+            
+        if users is not None:
+            
+            _query_params.append(('users', users))
+            
+        if users_for_term is not None:
+            
+            _query_params.append(('usersForTerm', users_for_term))
+            
+        if tag is not None:
+            
+            _query_params.append(('tag', tag))
+            
+        if tags is not None:
+            
+            _query_params.append(('tags', tags))
+            
+        if no_tag is not None:
+            
+            _query_params.append(('noTag', no_tag))
+            
+        if term is not None:
+            
+            _query_params.append(('term', term))
+            
+        if terms is not None:
+            
+            _query_params.append(('terms', terms))
+            
+        if no_term is not None:
+            
+            _query_params.append(('noTerm', no_term))
+            
+        if multiple_term is not None:
+            
+            _query_params.append(('multipleTerm', multiple_term))
+            
+        if no_track is not None:
+            
+            _query_params.append(('noTrack', no_track))
+            
+        if multiple_track is not None:
+            
+            _query_params.append(('multipleTrack', multiple_track))
+            
+        if reviewed is not None:
+            
+            _query_params.append(('reviewed', reviewed))
+            
+        if not_reviewed_only is not None:
+            
+            _query_params.append(('notReviewedOnly', not_reviewed_only))
+            
+        if review_users is not None:
+            
+            _query_params.append(('reviewUsers', review_users))
+            
+        if kmeans is not None:
+            
+            _query_params.append(('kmeans', kmeans))
+            
+        if kmeans_value is not None:
+            
+            _query_params.append(('kmeansValue', kmeans_value))
+            
+        if bbox is not None:
+            
+            _query_params.append(('bbox', bbox))
+            
+        if bbox_annotation is not None:
+            
+            _query_params.append(('bboxAnnotation', bbox_annotation))
+            
+        if base_annotation is not None:
+            
+            _query_params.append(('baseAnnotation', base_annotation))
+            
+        if max_distance_base_annotation is not None:
+            
+            _query_params.append(('maxDistanceBaseAnnotation', max_distance_base_annotation))
+            
+        if after_than is not None:
+            
+            _query_params.append(('afterThan', after_than))
+            
+        if before_than is not None:
+            
+            _query_params.append(('beforeThan', before_than))
+            
+        if excluded_annotation is not None:
+            
+            _query_params.append(('excludedAnnotation', excluded_annotation))
+            
+        if show_default is not None:
+            
+            _query_params.append(('showDefault', show_default))
+            
+        if show_basic is not None:
+            
+            _query_params.append(('showBasic', show_basic))
+            
+        if show_meta is not None:
+            
+            _query_params.append(('showMeta', show_meta))
+            
+        if show_wkt is not None:
+            
+            _query_params.append(('showWKT', show_wkt))
+            
+        if show_gis is not None:
+            
+            _query_params.append(('showGIS', show_gis))
+            
+        if show_term is not None:
+            
+            _query_params.append(('showTerm', show_term))
+            
+        if show_image is not None:
+            
+            _query_params.append(('showImage', show_image))
+            
+        if show_user is not None:
+            
+            _query_params.append(('showUser', show_user))
+            
+        if show_slice is not None:
+            
+            _query_params.append(('showSlice', show_slice))
+            
+        if show_track is not None:
+            
+            _query_params.append(('showTrack', show_track))
+            
+        if hide_basic is not None:
+            
+            _query_params.append(('hideBasic', hide_basic))
+            
+        if hide_meta is not None:
+            
+            _query_params.append(('hideMeta', hide_meta))
+            
+        if hide_wkt is not None:
+            
+            _query_params.append(('hideWKT', hide_wkt))
+            
+        if hide_gis is not None:
+            
+            _query_params.append(('hideGIS', hide_gis))
+            
+        if hide_term is not None:
+            
+            _query_params.append(('hideTerm', hide_term))
+            
+        if hide_image is not None:
+            
+            _query_params.append(('hideImage', hide_image))
+            
+        if hide_user is not None:
+            
+            _query_params.append(('hideUser', hide_user))
+            
+        if hide_slice is not None:
+            
+            _query_params.append(('hideSlice', hide_slice))
+            
+        if hide_track is not None:
+            
+            _query_params.append(('hideTrack', hide_track))
+            
+        if max is not None:
+            
+            _query_params.append(('max', max))
+            
+        if offset is not None:
+            
+            _query_params.append(('offset', offset))
+            
+        # process the header parameters
+        # process the form parameters
+        # process the body parameter
+
+
+        # set the HTTP header `Accept`
+        if 'Accept' not in _header_params:
+            _header_params['Accept'] = self.api_client.select_header_accept(
+                [
+                    'application/json', 
+                    'application/problem+json'
+                ]
+            )
+
+
+        # authentication setting
+        _auth_settings: List[str] = [
+            'cytomineKey', 
+            'bearer'
+        ]
+
+        return self.api_client.param_serialize(
+            method='GET',
+            resource_path='/api/annotation/search.json',
+            path_params=_path_params,
+            query_params=_query_params,
+            header_params=_header_params,
+            body=_body_params,
+            post_params=_form_params,
+            files=_files,
+            auth_settings=_auth_settings,
+            collection_formats=_collection_formats,
+            _host=_host,
+            _request_auth=_request_auth
+        )
+
+
+
+
+    @validate_call
+    def search_via_post(
+        self,
+        annotation_search: AnnotationSearch,
+        max: Annotated[Optional[Annotated[int, Field(strict=True, ge=0)]], Field(description="Page size of a max/offset listing; 0 or absent returns every item.")] = None,
+        offset: Annotated[Optional[Annotated[int, Field(strict=True, ge=0)]], Field(description="Absolute index of the first item returned (not a page number).")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> AnnotationListingCollection:
+        """Search annotations with the filters sent as a JSON body (for long id lists).
+
+        The body holds the same filters and show*/hide* flags as the query of list; body and query are merged (the body wins). Id lists in the body are comma-separated strings, as in the query (a JSON array is not understood). The web UI uses this form.
+
+        :param annotation_search: (required)
+        :type annotation_search: AnnotationSearch
+        :param max: Page size of a max/offset listing; 0 or absent returns every item.
+        :type max: int
+        :param offset: Absolute index of the first item returned (not a page number).
+        :type offset: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._search_via_post_serialize(
+            annotation_search=annotation_search,
+            max=max,
+            offset=offset,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "AnnotationListingCollection",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        ).data
+
+
+    @validate_call
+    def search_via_post_with_http_info(
+        self,
+        annotation_search: AnnotationSearch,
+        max: Annotated[Optional[Annotated[int, Field(strict=True, ge=0)]], Field(description="Page size of a max/offset listing; 0 or absent returns every item.")] = None,
+        offset: Annotated[Optional[Annotated[int, Field(strict=True, ge=0)]], Field(description="Absolute index of the first item returned (not a page number).")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> ApiResponse[AnnotationListingCollection]:
+        """Search annotations with the filters sent as a JSON body (for long id lists).
+
+        The body holds the same filters and show*/hide* flags as the query of list; body and query are merged (the body wins). Id lists in the body are comma-separated strings, as in the query (a JSON array is not understood). The web UI uses this form.
+
+        :param annotation_search: (required)
+        :type annotation_search: AnnotationSearch
+        :param max: Page size of a max/offset listing; 0 or absent returns every item.
+        :type max: int
+        :param offset: Absolute index of the first item returned (not a page number).
+        :type offset: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._search_via_post_serialize(
+            annotation_search=annotation_search,
+            max=max,
+            offset=offset,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "AnnotationListingCollection",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        )
+
+
+    @validate_call
+    def search_via_post_without_preload_content(
+        self,
+        annotation_search: AnnotationSearch,
+        max: Annotated[Optional[Annotated[int, Field(strict=True, ge=0)]], Field(description="Page size of a max/offset listing; 0 or absent returns every item.")] = None,
+        offset: Annotated[Optional[Annotated[int, Field(strict=True, ge=0)]], Field(description="Absolute index of the first item returned (not a page number).")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> RESTResponseType:
+        """Search annotations with the filters sent as a JSON body (for long id lists).
+
+        The body holds the same filters and show*/hide* flags as the query of list; body and query are merged (the body wins). Id lists in the body are comma-separated strings, as in the query (a JSON array is not understood). The web UI uses this form.
+
+        :param annotation_search: (required)
+        :type annotation_search: AnnotationSearch
+        :param max: Page size of a max/offset listing; 0 or absent returns every item.
+        :type max: int
+        :param offset: Absolute index of the first item returned (not a page number).
+        :type offset: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._search_via_post_serialize(
+            annotation_search=annotation_search,
+            max=max,
+            offset=offset,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "AnnotationListingCollection",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        return response_data.response
+
+
+    def _search_via_post_serialize(
+        self,
+        annotation_search,
+        max,
+        offset,
+        _request_auth,
+        _content_type,
+        _headers,
+        _host_index,
+    ) -> RequestSerialized:
+
+        _host = None
+
+        _collection_formats: Dict[str, str] = {
+        }
+
+        _path_params: Dict[str, str] = {}
+        _query_params: List[Tuple[str, str]] = []
+        _header_params: Dict[str, Optional[str]] = _headers or {}
+        _form_params: List[Tuple[str, str]] = []
+        _files: Dict[
+            str, Union[str, bytes, List[str], List[bytes], List[Tuple[str, bytes]]]
+        ] = {}
+        _body_params: Optional[bytes] = None
+
+        # process the path parameters
+        # process the query parameters
+        if max is not None:
+            
+            _query_params.append(('max', max))
+            
+        if offset is not None:
+            
+            _query_params.append(('offset', offset))
+            
+        # process the header parameters
+        # process the form parameters
+        # process the body parameter
+        if annotation_search is not None:
+            _body_params = annotation_search
+
+
+        # set the HTTP header `Accept`
+        if 'Accept' not in _header_params:
+            _header_params['Accept'] = self.api_client.select_header_accept(
+                [
+                    'application/json', 
+                    'application/problem+json'
+                ]
+            )
+
+        # set the HTTP header `Content-Type`
+        if _content_type:
+            _header_params['Content-Type'] = _content_type
+        else:
+            _default_content_type = (
+                self.api_client.select_header_content_type(
+                    [
+                        'application/json'
+                    ]
+                )
+            )
+            if _default_content_type is not None:
+                _header_params['Content-Type'] = _default_content_type
+
+        # authentication setting
+        _auth_settings: List[str] = [
+            'cytomineKey', 
+            'bearer'
+        ]
+
+        return self.api_client.param_serialize(
+            method='POST',
+            resource_path='/api/annotation/search.json',
+            path_params=_path_params,
+            query_params=_query_params,
+            header_params=_header_params,
+            body=_body_params,
+            post_params=_form_params,
+            files=_files,
+            auth_settings=_auth_settings,
+            collection_formats=_collection_formats,
+            _host=_host,
+            _request_auth=_request_auth
+        )
+
+
+
+
+    @validate_call
+    def simplify(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        min_point: Annotated[Optional[StrictInt], Field(description="Simplify the geometry to at least this many points.")] = None,
+        max_point: Annotated[Optional[StrictInt], Field(description="Simplify the geometry to at most this many points.")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> UserAnnotation:
+        """Simplify an annotation's geometry in place and get the annotation back.
+
+        The answer is the saved annotation itself, not a command envelope (no undo).
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param min_point: Simplify the geometry to at least this many points.
+        :type min_point: int
+        :param max_point: Simplify the geometry to at most this many points.
+        :type max_point: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._simplify_serialize(
+            id=id,
+            min_point=min_point,
+            max_point=max_point,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "UserAnnotation",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        ).data
+
+
+    @validate_call
+    def simplify_with_http_info(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        min_point: Annotated[Optional[StrictInt], Field(description="Simplify the geometry to at least this many points.")] = None,
+        max_point: Annotated[Optional[StrictInt], Field(description="Simplify the geometry to at most this many points.")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> ApiResponse[UserAnnotation]:
+        """Simplify an annotation's geometry in place and get the annotation back.
+
+        The answer is the saved annotation itself, not a command envelope (no undo).
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param min_point: Simplify the geometry to at least this many points.
+        :type min_point: int
+        :param max_point: Simplify the geometry to at most this many points.
+        :type max_point: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._simplify_serialize(
+            id=id,
+            min_point=min_point,
+            max_point=max_point,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "UserAnnotation",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        )
+
+
+    @validate_call
+    def simplify_without_preload_content(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        min_point: Annotated[Optional[StrictInt], Field(description="Simplify the geometry to at least this many points.")] = None,
+        max_point: Annotated[Optional[StrictInt], Field(description="Simplify the geometry to at most this many points.")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> RESTResponseType:
+        """Simplify an annotation's geometry in place and get the annotation back.
+
+        The answer is the saved annotation itself, not a command envelope (no undo).
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param min_point: Simplify the geometry to at least this many points.
+        :type min_point: int
+        :param max_point: Simplify the geometry to at most this many points.
+        :type max_point: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._simplify_serialize(
+            id=id,
+            min_point=min_point,
+            max_point=max_point,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "UserAnnotation",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        return response_data.response
+
+
+    def _simplify_serialize(
+        self,
+        id,
+        min_point,
+        max_point,
+        _request_auth,
+        _content_type,
+        _headers,
+        _host_index,
+    ) -> RequestSerialized:
+
+        _host = None
+
+        _collection_formats: Dict[str, str] = {
+        }
+
+        _path_params: Dict[str, str] = {}
+        _query_params: List[Tuple[str, str]] = []
+        _header_params: Dict[str, Optional[str]] = _headers or {}
+        _form_params: List[Tuple[str, str]] = []
+        _files: Dict[
+            str, Union[str, bytes, List[str], List[bytes], List[Tuple[str, bytes]]]
+        ] = {}
+        _body_params: Optional[bytes] = None
+
+        # process the path parameters
+        if id is not None:
+            _path_params['id'] = id
+        # process the query parameters
+        if min_point is not None:
+            
+            _query_params.append(('minPoint', min_point))
+            
+        if max_point is not None:
+            
+            _query_params.append(('maxPoint', max_point))
+            
+        # process the header parameters
+        # process the form parameters
+        # process the body parameter
+
+
+        # set the HTTP header `Accept`
+        if 'Accept' not in _header_params:
+            _header_params['Accept'] = self.api_client.select_header_accept(
+                [
+                    'application/json', 
+                    'application/problem+json'
+                ]
+            )
+
+
+        # authentication setting
+        _auth_settings: List[str] = [
+            'cytomineKey', 
+            'bearer'
+        ]
+
+        return self.api_client.param_serialize(
+            method='PUT',
+            resource_path='/api/annotation/{id}/simplify.json',
+            path_params=_path_params,
+            query_params=_query_params,
+            header_params=_header_params,
+            body=_body_params,
+            post_params=_form_params,
+            files=_files,
+            auth_settings=_auth_settings,
+            collection_formats=_collection_formats,
+            _host=_host,
+            _request_auth=_request_auth
+        )
+
+
+
+
+    @validate_call
+    def simplify_wkt(
+        self,
+        wkt_geometry: WktGeometry,
+        min_point: Annotated[Optional[StrictInt], Field(description="Simplify the geometry to at least this many points.")] = None,
+        max_point: Annotated[Optional[StrictInt], Field(description="Simplify the geometry to at most this many points.")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> WktGeometry:
+        """Simplify a WKT geometry (nothing is saved).
+
+
+        :param wkt_geometry: (required)
+        :type wkt_geometry: WktGeometry
+        :param min_point: Simplify the geometry to at least this many points.
+        :type min_point: int
+        :param max_point: Simplify the geometry to at most this many points.
+        :type max_point: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._simplify_wkt_serialize(
+            wkt_geometry=wkt_geometry,
+            min_point=min_point,
+            max_point=max_point,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "WktGeometry",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        ).data
+
+
+    @validate_call
+    def simplify_wkt_with_http_info(
+        self,
+        wkt_geometry: WktGeometry,
+        min_point: Annotated[Optional[StrictInt], Field(description="Simplify the geometry to at least this many points.")] = None,
+        max_point: Annotated[Optional[StrictInt], Field(description="Simplify the geometry to at most this many points.")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> ApiResponse[WktGeometry]:
+        """Simplify a WKT geometry (nothing is saved).
+
+
+        :param wkt_geometry: (required)
+        :type wkt_geometry: WktGeometry
+        :param min_point: Simplify the geometry to at least this many points.
+        :type min_point: int
+        :param max_point: Simplify the geometry to at most this many points.
+        :type max_point: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._simplify_wkt_serialize(
+            wkt_geometry=wkt_geometry,
+            min_point=min_point,
+            max_point=max_point,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "WktGeometry",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        )
+
+
+    @validate_call
+    def simplify_wkt_without_preload_content(
+        self,
+        wkt_geometry: WktGeometry,
+        min_point: Annotated[Optional[StrictInt], Field(description="Simplify the geometry to at least this many points.")] = None,
+        max_point: Annotated[Optional[StrictInt], Field(description="Simplify the geometry to at most this many points.")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> RESTResponseType:
+        """Simplify a WKT geometry (nothing is saved).
+
+
+        :param wkt_geometry: (required)
+        :type wkt_geometry: WktGeometry
+        :param min_point: Simplify the geometry to at least this many points.
+        :type min_point: int
+        :param max_point: Simplify the geometry to at most this many points.
+        :type max_point: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._simplify_wkt_serialize(
+            wkt_geometry=wkt_geometry,
+            min_point=min_point,
+            max_point=max_point,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "WktGeometry",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        return response_data.response
+
+
+    def _simplify_wkt_serialize(
+        self,
+        wkt_geometry,
+        min_point,
+        max_point,
+        _request_auth,
+        _content_type,
+        _headers,
+        _host_index,
+    ) -> RequestSerialized:
+
+        _host = None
+
+        _collection_formats: Dict[str, str] = {
+        }
+
+        _path_params: Dict[str, str] = {}
+        _query_params: List[Tuple[str, str]] = []
+        _header_params: Dict[str, Optional[str]] = _headers or {}
+        _form_params: List[Tuple[str, str]] = []
+        _files: Dict[
+            str, Union[str, bytes, List[str], List[bytes], List[Tuple[str, bytes]]]
+        ] = {}
+        _body_params: Optional[bytes] = None
+
+        # process the path parameters
+        # process the query parameters
+        if min_point is not None:
+            
+            _query_params.append(('minPoint', min_point))
+            
+        if max_point is not None:
+            
+            _query_params.append(('maxPoint', max_point))
+            
+        # process the header parameters
+        # process the form parameters
+        # process the body parameter
+        if wkt_geometry is not None:
+            _body_params = wkt_geometry
+
+
+        # set the HTTP header `Accept`
+        if 'Accept' not in _header_params:
+            _header_params['Accept'] = self.api_client.select_header_accept(
+                [
+                    'application/json', 
+                    'application/problem+json'
+                ]
+            )
+
+        # set the HTTP header `Content-Type`
+        if _content_type:
+            _header_params['Content-Type'] = _content_type
+        else:
+            _default_content_type = (
+                self.api_client.select_header_content_type(
+                    [
+                        'application/json'
+                    ]
+                )
+            )
+            if _default_content_type is not None:
+                _header_params['Content-Type'] = _default_content_type
+
+        # authentication setting
+        _auth_settings: List[str] = [
+            'cytomineKey', 
+            'bearer'
+        ]
+
+        return self.api_client.param_serialize(
+            method='PUT',
+            resource_path='/api/simplify.json',
             path_params=_path_params,
             query_params=_query_params,
             header_params=_header_params,

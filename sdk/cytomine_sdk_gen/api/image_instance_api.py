@@ -6,11 +6,20 @@ from pydantic import validate_call, Field, StrictFloat, StrictStr, StrictInt
 from typing import Any, Dict, List, Optional, Tuple, Union
 from typing_extensions import Annotated
 
-from pydantic import Field, StrictBool, StrictInt, StrictStr, field_validator
-from typing import Optional
+from pydantic import Field, StrictBool, StrictBytes, StrictFloat, StrictInt, StrictStr, field_validator
+from typing import List, Optional, Tuple, Union
 from typing_extensions import Annotated
+from cytomine_sdk_gen.models.associated_image_label_collection import AssociatedImageLabelCollection
+from cytomine_sdk_gen.models.bulk_result import BulkResult
+from cytomine_sdk_gen.models.image_channel_histogram_bounds_collection import ImageChannelHistogramBoundsCollection
+from cytomine_sdk_gen.models.image_channel_histogram_collection import ImageChannelHistogramCollection
+from cytomine_sdk_gen.models.image_histogram import ImageHistogram
+from cytomine_sdk_gen.models.image_histogram_bounds import ImageHistogramBounds
 from cytomine_sdk_gen.models.image_instance import ImageInstance
+from cytomine_sdk_gen.models.image_instance_bounds import ImageInstanceBounds
 from cytomine_sdk_gen.models.image_instance_collection import ImageInstanceCollection
+from cytomine_sdk_gen.models.image_instance_command import ImageInstanceCommand
+from cytomine_sdk_gen.models.image_metadata_collection import ImageMetadataCollection
 
 from cytomine_sdk_gen.api_client import ApiClient, RequestSerialized
 from cytomine_sdk_gen.api_response import ApiResponse
@@ -28,6 +37,7046 @@ class ImageInstanceApi:
         if api_client is None:
             api_client = ApiClient.get_default()
         self.api_client = api_client
+
+
+    @validate_call
+    def create(
+        self,
+        image_instance: ImageInstance,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> ImageInstanceCommand:
+        """Add an abstract image to a project (send baseImage and project).
+
+
+        :param image_instance: (required)
+        :type image_instance: ImageInstance
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._create_serialize(
+            image_instance=image_instance,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "ImageInstanceCommand",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        ).data
+
+
+    @validate_call
+    def create_with_http_info(
+        self,
+        image_instance: ImageInstance,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> ApiResponse[ImageInstanceCommand]:
+        """Add an abstract image to a project (send baseImage and project).
+
+
+        :param image_instance: (required)
+        :type image_instance: ImageInstance
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._create_serialize(
+            image_instance=image_instance,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "ImageInstanceCommand",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        )
+
+
+    @validate_call
+    def create_without_preload_content(
+        self,
+        image_instance: ImageInstance,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> RESTResponseType:
+        """Add an abstract image to a project (send baseImage and project).
+
+
+        :param image_instance: (required)
+        :type image_instance: ImageInstance
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._create_serialize(
+            image_instance=image_instance,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "ImageInstanceCommand",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        return response_data.response
+
+
+    def _create_serialize(
+        self,
+        image_instance,
+        _request_auth,
+        _content_type,
+        _headers,
+        _host_index,
+    ) -> RequestSerialized:
+
+        _host = None
+
+        _collection_formats: Dict[str, str] = {
+        }
+
+        _path_params: Dict[str, str] = {}
+        _query_params: List[Tuple[str, str]] = []
+        _header_params: Dict[str, Optional[str]] = _headers or {}
+        _form_params: List[Tuple[str, str]] = []
+        _files: Dict[
+            str, Union[str, bytes, List[str], List[bytes], List[Tuple[str, bytes]]]
+        ] = {}
+        _body_params: Optional[bytes] = None
+
+        # process the path parameters
+        # process the query parameters
+        # process the header parameters
+        # process the form parameters
+        # process the body parameter
+        if image_instance is not None:
+            _body_params = image_instance
+
+
+        # set the HTTP header `Accept`
+        if 'Accept' not in _header_params:
+            _header_params['Accept'] = self.api_client.select_header_accept(
+                [
+                    'application/json', 
+                    'application/problem+json'
+                ]
+            )
+
+        # set the HTTP header `Content-Type`
+        if _content_type:
+            _header_params['Content-Type'] = _content_type
+        else:
+            _default_content_type = (
+                self.api_client.select_header_content_type(
+                    [
+                        'application/json'
+                    ]
+                )
+            )
+            if _default_content_type is not None:
+                _header_params['Content-Type'] = _default_content_type
+
+        # authentication setting
+        _auth_settings: List[str] = [
+            'cytomineKey', 
+            'bearer'
+        ]
+
+        return self.api_client.param_serialize(
+            method='POST',
+            resource_path='/api/imageinstance.json',
+            path_params=_path_params,
+            query_params=_query_params,
+            header_params=_header_params,
+            body=_body_params,
+            post_params=_form_params,
+            files=_files,
+            auth_settings=_auth_settings,
+            collection_formats=_collection_formats,
+            _host=_host,
+            _request_auth=_request_auth
+        )
+
+
+
+
+    @validate_call
+    def create_many(
+        self,
+        image_instance: List[ImageInstance],
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> BulkResult:
+        """Add many images to projects in one request (a JSON array); see BulkResult for partial failures.
+
+
+        :param image_instance: (required)
+        :type image_instance: List[ImageInstance]
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._create_many_serialize(
+            image_instance=image_instance,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "BulkResult",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        ).data
+
+
+    @validate_call
+    def create_many_with_http_info(
+        self,
+        image_instance: List[ImageInstance],
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> ApiResponse[BulkResult]:
+        """Add many images to projects in one request (a JSON array); see BulkResult for partial failures.
+
+
+        :param image_instance: (required)
+        :type image_instance: List[ImageInstance]
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._create_many_serialize(
+            image_instance=image_instance,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "BulkResult",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        )
+
+
+    @validate_call
+    def create_many_without_preload_content(
+        self,
+        image_instance: List[ImageInstance],
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> RESTResponseType:
+        """Add many images to projects in one request (a JSON array); see BulkResult for partial failures.
+
+
+        :param image_instance: (required)
+        :type image_instance: List[ImageInstance]
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._create_many_serialize(
+            image_instance=image_instance,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "BulkResult",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        return response_data.response
+
+
+    def _create_many_serialize(
+        self,
+        image_instance,
+        _request_auth,
+        _content_type,
+        _headers,
+        _host_index,
+    ) -> RequestSerialized:
+
+        _host = None
+
+        _collection_formats: Dict[str, str] = {
+            'ImageInstance': '',
+        }
+
+        _path_params: Dict[str, str] = {}
+        _query_params: List[Tuple[str, str]] = []
+        _header_params: Dict[str, Optional[str]] = _headers or {}
+        _form_params: List[Tuple[str, str]] = []
+        _files: Dict[
+            str, Union[str, bytes, List[str], List[bytes], List[Tuple[str, bytes]]]
+        ] = {}
+        _body_params: Optional[bytes] = None
+
+        # process the path parameters
+        # process the query parameters
+        # process the header parameters
+        # process the form parameters
+        # process the body parameter
+        if image_instance is not None:
+            _body_params = image_instance
+
+
+        # set the HTTP header `Accept`
+        if 'Accept' not in _header_params:
+            _header_params['Accept'] = self.api_client.select_header_accept(
+                [
+                    'application/json', 
+                    'application/problem+json'
+                ]
+            )
+
+        # set the HTTP header `Content-Type`
+        if _content_type:
+            _header_params['Content-Type'] = _content_type
+        else:
+            _default_content_type = (
+                self.api_client.select_header_content_type(
+                    [
+                        'application/json'
+                    ]
+                )
+            )
+            if _default_content_type is not None:
+                _header_params['Content-Type'] = _default_content_type
+
+        # authentication setting
+        _auth_settings: List[str] = [
+            'cytomineKey', 
+            'bearer'
+        ]
+
+        return self.api_client.param_serialize(
+            method='POST',
+            resource_path='/api/imageinstance.json',
+            path_params=_path_params,
+            query_params=_query_params,
+            header_params=_header_params,
+            body=_body_params,
+            post_params=_form_params,
+            files=_files,
+            auth_settings=_auth_settings,
+            collection_formats=_collection_formats,
+            _host=_host,
+            _request_auth=_request_auth
+        )
+
+
+
+
+    @validate_call
+    def delete(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> ImageInstanceCommand:
+        """Remove an image from its project.
+
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._delete_serialize(
+            id=id,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "ImageInstanceCommand",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        ).data
+
+
+    @validate_call
+    def delete_with_http_info(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> ApiResponse[ImageInstanceCommand]:
+        """Remove an image from its project.
+
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._delete_serialize(
+            id=id,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "ImageInstanceCommand",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        )
+
+
+    @validate_call
+    def delete_without_preload_content(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> RESTResponseType:
+        """Remove an image from its project.
+
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._delete_serialize(
+            id=id,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "ImageInstanceCommand",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        return response_data.response
+
+
+    def _delete_serialize(
+        self,
+        id,
+        _request_auth,
+        _content_type,
+        _headers,
+        _host_index,
+    ) -> RequestSerialized:
+
+        _host = None
+
+        _collection_formats: Dict[str, str] = {
+        }
+
+        _path_params: Dict[str, str] = {}
+        _query_params: List[Tuple[str, str]] = []
+        _header_params: Dict[str, Optional[str]] = _headers or {}
+        _form_params: List[Tuple[str, str]] = []
+        _files: Dict[
+            str, Union[str, bytes, List[str], List[bytes], List[Tuple[str, bytes]]]
+        ] = {}
+        _body_params: Optional[bytes] = None
+
+        # process the path parameters
+        if id is not None:
+            _path_params['id'] = id
+        # process the query parameters
+        # process the header parameters
+        # process the form parameters
+        # process the body parameter
+
+
+        # set the HTTP header `Accept`
+        if 'Accept' not in _header_params:
+            _header_params['Accept'] = self.api_client.select_header_accept(
+                [
+                    'application/json', 
+                    'application/problem+json'
+                ]
+            )
+
+
+        # authentication setting
+        _auth_settings: List[str] = [
+            'cytomineKey', 
+            'bearer'
+        ]
+
+        return self.api_client.param_serialize(
+            method='DELETE',
+            resource_path='/api/imageinstance/{id}.json',
+            path_params=_path_params,
+            query_params=_query_params,
+            header_params=_header_params,
+            body=_body_params,
+            post_params=_form_params,
+            files=_files,
+            auth_settings=_auth_settings,
+            collection_formats=_collection_formats,
+            _host=_host,
+            _request_auth=_request_auth
+        )
+
+
+
+
+    @validate_call
+    def download(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        authorization: Annotated[StrictStr, Field(description="Bearer JWT of the user (with or without the `Bearer ` prefix); 2026 servers read the user from it and refuse the download without it. Ignored by 2025 and legacy servers.")],
+        authorization_2025: Annotated[Optional[StrictStr], Field(description="2025 servers: the same token under the name they read (the SDK argument is `authorization_2025`). Ignored by 2026 and legacy servers.")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> bytes:
+        """Download the original file of an image instance.
+
+        2026 servers require the `authorization` query parameter (a bearer JWT; the user is read from it without checking its signature); 2025 servers require `Authorization` instead (SDK argument `authorization_2025`); legacy servers use the request's own authentication.
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param authorization: Bearer JWT of the user (with or without the `Bearer ` prefix); 2026 servers read the user from it and refuse the download without it. Ignored by 2025 and legacy servers. (required)
+        :type authorization: str
+        :param authorization_2025: 2025 servers: the same token under the name they read (the SDK argument is `authorization_2025`). Ignored by 2026 and legacy servers.
+        :type authorization_2025: str
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._download_serialize(
+            id=id,
+            authorization=authorization,
+            authorization_2025=authorization_2025,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "bytes",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        ).data
+
+
+    @validate_call
+    def download_with_http_info(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        authorization: Annotated[StrictStr, Field(description="Bearer JWT of the user (with or without the `Bearer ` prefix); 2026 servers read the user from it and refuse the download without it. Ignored by 2025 and legacy servers.")],
+        authorization_2025: Annotated[Optional[StrictStr], Field(description="2025 servers: the same token under the name they read (the SDK argument is `authorization_2025`). Ignored by 2026 and legacy servers.")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> ApiResponse[bytes]:
+        """Download the original file of an image instance.
+
+        2026 servers require the `authorization` query parameter (a bearer JWT; the user is read from it without checking its signature); 2025 servers require `Authorization` instead (SDK argument `authorization_2025`); legacy servers use the request's own authentication.
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param authorization: Bearer JWT of the user (with or without the `Bearer ` prefix); 2026 servers read the user from it and refuse the download without it. Ignored by 2025 and legacy servers. (required)
+        :type authorization: str
+        :param authorization_2025: 2025 servers: the same token under the name they read (the SDK argument is `authorization_2025`). Ignored by 2026 and legacy servers.
+        :type authorization_2025: str
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._download_serialize(
+            id=id,
+            authorization=authorization,
+            authorization_2025=authorization_2025,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "bytes",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        )
+
+
+    @validate_call
+    def download_without_preload_content(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        authorization: Annotated[StrictStr, Field(description="Bearer JWT of the user (with or without the `Bearer ` prefix); 2026 servers read the user from it and refuse the download without it. Ignored by 2025 and legacy servers.")],
+        authorization_2025: Annotated[Optional[StrictStr], Field(description="2025 servers: the same token under the name they read (the SDK argument is `authorization_2025`). Ignored by 2026 and legacy servers.")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> RESTResponseType:
+        """Download the original file of an image instance.
+
+        2026 servers require the `authorization` query parameter (a bearer JWT; the user is read from it without checking its signature); 2025 servers require `Authorization` instead (SDK argument `authorization_2025`); legacy servers use the request's own authentication.
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param authorization: Bearer JWT of the user (with or without the `Bearer ` prefix); 2026 servers read the user from it and refuse the download without it. Ignored by 2025 and legacy servers. (required)
+        :type authorization: str
+        :param authorization_2025: 2025 servers: the same token under the name they read (the SDK argument is `authorization_2025`). Ignored by 2026 and legacy servers.
+        :type authorization_2025: str
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._download_serialize(
+            id=id,
+            authorization=authorization,
+            authorization_2025=authorization_2025,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "bytes",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        return response_data.response
+
+
+    def _download_serialize(
+        self,
+        id,
+        authorization,
+        authorization_2025,
+        _request_auth,
+        _content_type,
+        _headers,
+        _host_index,
+    ) -> RequestSerialized:
+
+        _host = None
+
+        _collection_formats: Dict[str, str] = {
+        }
+
+        _path_params: Dict[str, str] = {}
+        _query_params: List[Tuple[str, str]] = []
+        _header_params: Dict[str, Optional[str]] = _headers or {}
+        _form_params: List[Tuple[str, str]] = []
+        _files: Dict[
+            str, Union[str, bytes, List[str], List[bytes], List[Tuple[str, bytes]]]
+        ] = {}
+        _body_params: Optional[bytes] = None
+
+        # process the path parameters
+        if id is not None:
+            _path_params['id'] = id
+        # process the query parameters
+        if authorization is not None:
+            
+            _query_params.append(('authorization', authorization))
+            
+        if authorization_2025 is not None:
+            
+            _query_params.append(('Authorization', authorization_2025))
+            
+        # process the header parameters
+        # process the form parameters
+        # process the body parameter
+
+
+        # set the HTTP header `Accept`
+        if 'Accept' not in _header_params:
+            _header_params['Accept'] = self.api_client.select_header_accept(
+                [
+                    'application/octet-stream', 
+                    'application/json', 
+                    'application/problem+json'
+                ]
+            )
+
+
+        # authentication setting
+        _auth_settings: List[str] = [
+            'cytomineKey', 
+            'bearer'
+        ]
+
+        return self.api_client.param_serialize(
+            method='GET',
+            resource_path='/api/imageinstance/{id}/download',
+            path_params=_path_params,
+            query_params=_query_params,
+            header_params=_header_params,
+            body=_body_params,
+            post_params=_form_params,
+            files=_files,
+            auth_settings=_auth_settings,
+            collection_formats=_collection_formats,
+            _host=_host,
+            _request_auth=_request_auth
+        )
+
+
+
+
+    @validate_call
+    def download_associated(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        label: Annotated[StrictStr, Field(description="Label of the associated image, as listed by list_associated: `macro`, `label` or `thumb`.")],
+        format: Annotated[StrictStr, Field(description="Image format of the answer (the path extension); other values are answered as jpg.")],
+        max_size: Annotated[Optional[Annotated[int, Field(strict=True, ge=1)]], Field(description="Largest side of the associated image in pixels (server default 256).")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> bytes:
+        """Get an associated image of an image instance (macro, label or thumb) by its label.
+
+        Forbidden to non-managers of blind-mode projects. GET and POST answer the same.
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param label: Label of the associated image, as listed by list_associated: `macro`, `label` or `thumb`. (required)
+        :type label: str
+        :param format: Image format of the answer (the path extension); other values are answered as jpg. (required)
+        :type format: str
+        :param max_size: Largest side of the associated image in pixels (server default 256).
+        :type max_size: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._download_associated_serialize(
+            id=id,
+            label=label,
+            format=format,
+            max_size=max_size,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "bytes",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        ).data
+
+
+    @validate_call
+    def download_associated_with_http_info(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        label: Annotated[StrictStr, Field(description="Label of the associated image, as listed by list_associated: `macro`, `label` or `thumb`.")],
+        format: Annotated[StrictStr, Field(description="Image format of the answer (the path extension); other values are answered as jpg.")],
+        max_size: Annotated[Optional[Annotated[int, Field(strict=True, ge=1)]], Field(description="Largest side of the associated image in pixels (server default 256).")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> ApiResponse[bytes]:
+        """Get an associated image of an image instance (macro, label or thumb) by its label.
+
+        Forbidden to non-managers of blind-mode projects. GET and POST answer the same.
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param label: Label of the associated image, as listed by list_associated: `macro`, `label` or `thumb`. (required)
+        :type label: str
+        :param format: Image format of the answer (the path extension); other values are answered as jpg. (required)
+        :type format: str
+        :param max_size: Largest side of the associated image in pixels (server default 256).
+        :type max_size: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._download_associated_serialize(
+            id=id,
+            label=label,
+            format=format,
+            max_size=max_size,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "bytes",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        )
+
+
+    @validate_call
+    def download_associated_without_preload_content(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        label: Annotated[StrictStr, Field(description="Label of the associated image, as listed by list_associated: `macro`, `label` or `thumb`.")],
+        format: Annotated[StrictStr, Field(description="Image format of the answer (the path extension); other values are answered as jpg.")],
+        max_size: Annotated[Optional[Annotated[int, Field(strict=True, ge=1)]], Field(description="Largest side of the associated image in pixels (server default 256).")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> RESTResponseType:
+        """Get an associated image of an image instance (macro, label or thumb) by its label.
+
+        Forbidden to non-managers of blind-mode projects. GET and POST answer the same.
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param label: Label of the associated image, as listed by list_associated: `macro`, `label` or `thumb`. (required)
+        :type label: str
+        :param format: Image format of the answer (the path extension); other values are answered as jpg. (required)
+        :type format: str
+        :param max_size: Largest side of the associated image in pixels (server default 256).
+        :type max_size: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._download_associated_serialize(
+            id=id,
+            label=label,
+            format=format,
+            max_size=max_size,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "bytes",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        return response_data.response
+
+
+    def _download_associated_serialize(
+        self,
+        id,
+        label,
+        format,
+        max_size,
+        _request_auth,
+        _content_type,
+        _headers,
+        _host_index,
+    ) -> RequestSerialized:
+
+        _host = None
+
+        _collection_formats: Dict[str, str] = {
+        }
+
+        _path_params: Dict[str, str] = {}
+        _query_params: List[Tuple[str, str]] = []
+        _header_params: Dict[str, Optional[str]] = _headers or {}
+        _form_params: List[Tuple[str, str]] = []
+        _files: Dict[
+            str, Union[str, bytes, List[str], List[bytes], List[Tuple[str, bytes]]]
+        ] = {}
+        _body_params: Optional[bytes] = None
+
+        # process the path parameters
+        if id is not None:
+            _path_params['id'] = id
+        if label is not None:
+            _path_params['label'] = label
+        if format is not None:
+            _path_params['format'] = format
+        # process the query parameters
+        if max_size is not None:
+            
+            _query_params.append(('maxSize', max_size))
+            
+        # process the header parameters
+        # process the form parameters
+        # process the body parameter
+
+
+        # set the HTTP header `Accept`
+        if 'Accept' not in _header_params:
+            _header_params['Accept'] = self.api_client.select_header_accept(
+                [
+                    'image/jpeg', 
+                    'image/png', 
+                    'image/webp', 
+                    'application/json', 
+                    'application/problem+json'
+                ]
+            )
+
+
+        # authentication setting
+        _auth_settings: List[str] = [
+            'cytomineKey', 
+            'bearer'
+        ]
+
+        return self.api_client.param_serialize(
+            method='GET',
+            resource_path='/api/imageinstance/{id}/associated/{label}.{format}',
+            path_params=_path_params,
+            query_params=_query_params,
+            header_params=_header_params,
+            body=_body_params,
+            post_params=_form_params,
+            files=_files,
+            auth_settings=_auth_settings,
+            collection_formats=_collection_formats,
+            _host=_host,
+            _request_auth=_request_auth
+        )
+
+
+
+
+    @validate_call
+    def download_associated_via_post(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        label: Annotated[StrictStr, Field(description="Label of the associated image, as listed by list_associated: `macro`, `label` or `thumb`.")],
+        format: Annotated[StrictStr, Field(description="Image format of the answer (the path extension); other values are answered as jpg.")],
+        max_size: Annotated[Optional[Annotated[int, Field(strict=True, ge=1)]], Field(description="Largest side of the associated image in pixels (server default 256).")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> bytes:
+        """Same as download_associated, sent as a POST with the same query parameters.
+
+        Forbidden to non-managers of blind-mode projects. GET and POST answer the same.
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param label: Label of the associated image, as listed by list_associated: `macro`, `label` or `thumb`. (required)
+        :type label: str
+        :param format: Image format of the answer (the path extension); other values are answered as jpg. (required)
+        :type format: str
+        :param max_size: Largest side of the associated image in pixels (server default 256).
+        :type max_size: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._download_associated_via_post_serialize(
+            id=id,
+            label=label,
+            format=format,
+            max_size=max_size,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "bytes",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        ).data
+
+
+    @validate_call
+    def download_associated_via_post_with_http_info(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        label: Annotated[StrictStr, Field(description="Label of the associated image, as listed by list_associated: `macro`, `label` or `thumb`.")],
+        format: Annotated[StrictStr, Field(description="Image format of the answer (the path extension); other values are answered as jpg.")],
+        max_size: Annotated[Optional[Annotated[int, Field(strict=True, ge=1)]], Field(description="Largest side of the associated image in pixels (server default 256).")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> ApiResponse[bytes]:
+        """Same as download_associated, sent as a POST with the same query parameters.
+
+        Forbidden to non-managers of blind-mode projects. GET and POST answer the same.
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param label: Label of the associated image, as listed by list_associated: `macro`, `label` or `thumb`. (required)
+        :type label: str
+        :param format: Image format of the answer (the path extension); other values are answered as jpg. (required)
+        :type format: str
+        :param max_size: Largest side of the associated image in pixels (server default 256).
+        :type max_size: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._download_associated_via_post_serialize(
+            id=id,
+            label=label,
+            format=format,
+            max_size=max_size,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "bytes",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        )
+
+
+    @validate_call
+    def download_associated_via_post_without_preload_content(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        label: Annotated[StrictStr, Field(description="Label of the associated image, as listed by list_associated: `macro`, `label` or `thumb`.")],
+        format: Annotated[StrictStr, Field(description="Image format of the answer (the path extension); other values are answered as jpg.")],
+        max_size: Annotated[Optional[Annotated[int, Field(strict=True, ge=1)]], Field(description="Largest side of the associated image in pixels (server default 256).")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> RESTResponseType:
+        """Same as download_associated, sent as a POST with the same query parameters.
+
+        Forbidden to non-managers of blind-mode projects. GET and POST answer the same.
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param label: Label of the associated image, as listed by list_associated: `macro`, `label` or `thumb`. (required)
+        :type label: str
+        :param format: Image format of the answer (the path extension); other values are answered as jpg. (required)
+        :type format: str
+        :param max_size: Largest side of the associated image in pixels (server default 256).
+        :type max_size: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._download_associated_via_post_serialize(
+            id=id,
+            label=label,
+            format=format,
+            max_size=max_size,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "bytes",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        return response_data.response
+
+
+    def _download_associated_via_post_serialize(
+        self,
+        id,
+        label,
+        format,
+        max_size,
+        _request_auth,
+        _content_type,
+        _headers,
+        _host_index,
+    ) -> RequestSerialized:
+
+        _host = None
+
+        _collection_formats: Dict[str, str] = {
+        }
+
+        _path_params: Dict[str, str] = {}
+        _query_params: List[Tuple[str, str]] = []
+        _header_params: Dict[str, Optional[str]] = _headers or {}
+        _form_params: List[Tuple[str, str]] = []
+        _files: Dict[
+            str, Union[str, bytes, List[str], List[bytes], List[Tuple[str, bytes]]]
+        ] = {}
+        _body_params: Optional[bytes] = None
+
+        # process the path parameters
+        if id is not None:
+            _path_params['id'] = id
+        if label is not None:
+            _path_params['label'] = label
+        if format is not None:
+            _path_params['format'] = format
+        # process the query parameters
+        if max_size is not None:
+            
+            _query_params.append(('maxSize', max_size))
+            
+        # process the header parameters
+        # process the form parameters
+        # process the body parameter
+
+
+        # set the HTTP header `Accept`
+        if 'Accept' not in _header_params:
+            _header_params['Accept'] = self.api_client.select_header_accept(
+                [
+                    'image/jpeg', 
+                    'image/png', 
+                    'image/webp', 
+                    'application/json', 
+                    'application/problem+json'
+                ]
+            )
+
+
+        # authentication setting
+        _auth_settings: List[str] = [
+            'cytomineKey', 
+            'bearer'
+        ]
+
+        return self.api_client.param_serialize(
+            method='POST',
+            resource_path='/api/imageinstance/{id}/associated/{label}.{format}',
+            path_params=_path_params,
+            query_params=_query_params,
+            header_params=_header_params,
+            body=_body_params,
+            post_params=_form_params,
+            files=_files,
+            auth_settings=_auth_settings,
+            collection_formats=_collection_formats,
+            _host=_host,
+            _request_auth=_request_auth
+        )
+
+
+
+
+    @validate_call
+    def download_camera(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        x: Annotated[StrictInt, Field(description="Left of the window, in image pixels.")],
+        y: Annotated[StrictInt, Field(description="Top of the window, in image pixels.")],
+        w: Annotated[StrictInt, Field(description="Width of the window, in image pixels.")],
+        h: Annotated[StrictInt, Field(description="Height of the window, in image pixels.")],
+        format: Annotated[StrictStr, Field(description="Image format of the answer (the path extension); other values are answered as jpg.")],
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> bytes:
+        """Get a rectangular window of the reference slice of an image instance as a camera view (no exterior).
+
+        A window without exterior and without any parameter. GET and POST answer the same.
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param x: Left of the window, in image pixels. (required)
+        :type x: int
+        :param y: Top of the window, in image pixels. (required)
+        :type y: int
+        :param w: Width of the window, in image pixels. (required)
+        :type w: int
+        :param h: Height of the window, in image pixels. (required)
+        :type h: int
+        :param format: Image format of the answer (the path extension); other values are answered as jpg. (required)
+        :type format: str
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._download_camera_serialize(
+            id=id,
+            x=x,
+            y=y,
+            w=w,
+            h=h,
+            format=format,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "bytes",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        ).data
+
+
+    @validate_call
+    def download_camera_with_http_info(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        x: Annotated[StrictInt, Field(description="Left of the window, in image pixels.")],
+        y: Annotated[StrictInt, Field(description="Top of the window, in image pixels.")],
+        w: Annotated[StrictInt, Field(description="Width of the window, in image pixels.")],
+        h: Annotated[StrictInt, Field(description="Height of the window, in image pixels.")],
+        format: Annotated[StrictStr, Field(description="Image format of the answer (the path extension); other values are answered as jpg.")],
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> ApiResponse[bytes]:
+        """Get a rectangular window of the reference slice of an image instance as a camera view (no exterior).
+
+        A window without exterior and without any parameter. GET and POST answer the same.
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param x: Left of the window, in image pixels. (required)
+        :type x: int
+        :param y: Top of the window, in image pixels. (required)
+        :type y: int
+        :param w: Width of the window, in image pixels. (required)
+        :type w: int
+        :param h: Height of the window, in image pixels. (required)
+        :type h: int
+        :param format: Image format of the answer (the path extension); other values are answered as jpg. (required)
+        :type format: str
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._download_camera_serialize(
+            id=id,
+            x=x,
+            y=y,
+            w=w,
+            h=h,
+            format=format,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "bytes",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        )
+
+
+    @validate_call
+    def download_camera_without_preload_content(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        x: Annotated[StrictInt, Field(description="Left of the window, in image pixels.")],
+        y: Annotated[StrictInt, Field(description="Top of the window, in image pixels.")],
+        w: Annotated[StrictInt, Field(description="Width of the window, in image pixels.")],
+        h: Annotated[StrictInt, Field(description="Height of the window, in image pixels.")],
+        format: Annotated[StrictStr, Field(description="Image format of the answer (the path extension); other values are answered as jpg.")],
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> RESTResponseType:
+        """Get a rectangular window of the reference slice of an image instance as a camera view (no exterior).
+
+        A window without exterior and without any parameter. GET and POST answer the same.
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param x: Left of the window, in image pixels. (required)
+        :type x: int
+        :param y: Top of the window, in image pixels. (required)
+        :type y: int
+        :param w: Width of the window, in image pixels. (required)
+        :type w: int
+        :param h: Height of the window, in image pixels. (required)
+        :type h: int
+        :param format: Image format of the answer (the path extension); other values are answered as jpg. (required)
+        :type format: str
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._download_camera_serialize(
+            id=id,
+            x=x,
+            y=y,
+            w=w,
+            h=h,
+            format=format,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "bytes",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        return response_data.response
+
+
+    def _download_camera_serialize(
+        self,
+        id,
+        x,
+        y,
+        w,
+        h,
+        format,
+        _request_auth,
+        _content_type,
+        _headers,
+        _host_index,
+    ) -> RequestSerialized:
+
+        _host = None
+
+        _collection_formats: Dict[str, str] = {
+        }
+
+        _path_params: Dict[str, str] = {}
+        _query_params: List[Tuple[str, str]] = []
+        _header_params: Dict[str, Optional[str]] = _headers or {}
+        _form_params: List[Tuple[str, str]] = []
+        _files: Dict[
+            str, Union[str, bytes, List[str], List[bytes], List[Tuple[str, bytes]]]
+        ] = {}
+        _body_params: Optional[bytes] = None
+
+        # process the path parameters
+        if id is not None:
+            _path_params['id'] = id
+        if x is not None:
+            _path_params['x'] = x
+        if y is not None:
+            _path_params['y'] = y
+        if w is not None:
+            _path_params['w'] = w
+        if h is not None:
+            _path_params['h'] = h
+        if format is not None:
+            _path_params['format'] = format
+        # process the query parameters
+        # process the header parameters
+        # process the form parameters
+        # process the body parameter
+
+
+        # set the HTTP header `Accept`
+        if 'Accept' not in _header_params:
+            _header_params['Accept'] = self.api_client.select_header_accept(
+                [
+                    'image/jpeg', 
+                    'image/png', 
+                    'image/webp', 
+                    'application/json', 
+                    'application/problem+json'
+                ]
+            )
+
+
+        # authentication setting
+        _auth_settings: List[str] = [
+            'cytomineKey', 
+            'bearer'
+        ]
+
+        return self.api_client.param_serialize(
+            method='GET',
+            resource_path='/api/imageinstance/{id}/camera-{x}-{y}-{w}-{h}.{format}',
+            path_params=_path_params,
+            query_params=_query_params,
+            header_params=_header_params,
+            body=_body_params,
+            post_params=_form_params,
+            files=_files,
+            auth_settings=_auth_settings,
+            collection_formats=_collection_formats,
+            _host=_host,
+            _request_auth=_request_auth
+        )
+
+
+
+
+    @validate_call
+    def download_camera_via_post(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        x: Annotated[StrictInt, Field(description="Left of the window, in image pixels.")],
+        y: Annotated[StrictInt, Field(description="Top of the window, in image pixels.")],
+        w: Annotated[StrictInt, Field(description="Width of the window, in image pixels.")],
+        h: Annotated[StrictInt, Field(description="Height of the window, in image pixels.")],
+        format: Annotated[StrictStr, Field(description="Image format of the answer (the path extension); other values are answered as jpg.")],
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> bytes:
+        """Same as download_camera, sent as a POST.
+
+        A window without exterior and without any parameter. GET and POST answer the same.
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param x: Left of the window, in image pixels. (required)
+        :type x: int
+        :param y: Top of the window, in image pixels. (required)
+        :type y: int
+        :param w: Width of the window, in image pixels. (required)
+        :type w: int
+        :param h: Height of the window, in image pixels. (required)
+        :type h: int
+        :param format: Image format of the answer (the path extension); other values are answered as jpg. (required)
+        :type format: str
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._download_camera_via_post_serialize(
+            id=id,
+            x=x,
+            y=y,
+            w=w,
+            h=h,
+            format=format,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "bytes",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        ).data
+
+
+    @validate_call
+    def download_camera_via_post_with_http_info(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        x: Annotated[StrictInt, Field(description="Left of the window, in image pixels.")],
+        y: Annotated[StrictInt, Field(description="Top of the window, in image pixels.")],
+        w: Annotated[StrictInt, Field(description="Width of the window, in image pixels.")],
+        h: Annotated[StrictInt, Field(description="Height of the window, in image pixels.")],
+        format: Annotated[StrictStr, Field(description="Image format of the answer (the path extension); other values are answered as jpg.")],
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> ApiResponse[bytes]:
+        """Same as download_camera, sent as a POST.
+
+        A window without exterior and without any parameter. GET and POST answer the same.
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param x: Left of the window, in image pixels. (required)
+        :type x: int
+        :param y: Top of the window, in image pixels. (required)
+        :type y: int
+        :param w: Width of the window, in image pixels. (required)
+        :type w: int
+        :param h: Height of the window, in image pixels. (required)
+        :type h: int
+        :param format: Image format of the answer (the path extension); other values are answered as jpg. (required)
+        :type format: str
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._download_camera_via_post_serialize(
+            id=id,
+            x=x,
+            y=y,
+            w=w,
+            h=h,
+            format=format,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "bytes",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        )
+
+
+    @validate_call
+    def download_camera_via_post_without_preload_content(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        x: Annotated[StrictInt, Field(description="Left of the window, in image pixels.")],
+        y: Annotated[StrictInt, Field(description="Top of the window, in image pixels.")],
+        w: Annotated[StrictInt, Field(description="Width of the window, in image pixels.")],
+        h: Annotated[StrictInt, Field(description="Height of the window, in image pixels.")],
+        format: Annotated[StrictStr, Field(description="Image format of the answer (the path extension); other values are answered as jpg.")],
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> RESTResponseType:
+        """Same as download_camera, sent as a POST.
+
+        A window without exterior and without any parameter. GET and POST answer the same.
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param x: Left of the window, in image pixels. (required)
+        :type x: int
+        :param y: Top of the window, in image pixels. (required)
+        :type y: int
+        :param w: Width of the window, in image pixels. (required)
+        :type w: int
+        :param h: Height of the window, in image pixels. (required)
+        :type h: int
+        :param format: Image format of the answer (the path extension); other values are answered as jpg. (required)
+        :type format: str
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._download_camera_via_post_serialize(
+            id=id,
+            x=x,
+            y=y,
+            w=w,
+            h=h,
+            format=format,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "bytes",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        return response_data.response
+
+
+    def _download_camera_via_post_serialize(
+        self,
+        id,
+        x,
+        y,
+        w,
+        h,
+        format,
+        _request_auth,
+        _content_type,
+        _headers,
+        _host_index,
+    ) -> RequestSerialized:
+
+        _host = None
+
+        _collection_formats: Dict[str, str] = {
+        }
+
+        _path_params: Dict[str, str] = {}
+        _query_params: List[Tuple[str, str]] = []
+        _header_params: Dict[str, Optional[str]] = _headers or {}
+        _form_params: List[Tuple[str, str]] = []
+        _files: Dict[
+            str, Union[str, bytes, List[str], List[bytes], List[Tuple[str, bytes]]]
+        ] = {}
+        _body_params: Optional[bytes] = None
+
+        # process the path parameters
+        if id is not None:
+            _path_params['id'] = id
+        if x is not None:
+            _path_params['x'] = x
+        if y is not None:
+            _path_params['y'] = y
+        if w is not None:
+            _path_params['w'] = w
+        if h is not None:
+            _path_params['h'] = h
+        if format is not None:
+            _path_params['format'] = format
+        # process the query parameters
+        # process the header parameters
+        # process the form parameters
+        # process the body parameter
+
+
+        # set the HTTP header `Accept`
+        if 'Accept' not in _header_params:
+            _header_params['Accept'] = self.api_client.select_header_accept(
+                [
+                    'image/jpeg', 
+                    'image/png', 
+                    'image/webp', 
+                    'application/json', 
+                    'application/problem+json'
+                ]
+            )
+
+
+        # authentication setting
+        _auth_settings: List[str] = [
+            'cytomineKey', 
+            'bearer'
+        ]
+
+        return self.api_client.param_serialize(
+            method='POST',
+            resource_path='/api/imageinstance/{id}/camera-{x}-{y}-{w}-{h}.{format}',
+            path_params=_path_params,
+            query_params=_query_params,
+            header_params=_header_params,
+            body=_body_params,
+            post_params=_form_params,
+            files=_files,
+            auth_settings=_auth_settings,
+            collection_formats=_collection_formats,
+            _host=_host,
+            _request_auth=_request_auth
+        )
+
+
+
+
+    @validate_call
+    def download_crop(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        format: Annotated[StrictStr, Field(description="Image format of the answer (the path extension); other values are answered as jpg.")],
+        max_size: Annotated[Optional[Annotated[int, Field(strict=True, ge=1)]], Field(description="Largest side of the crop in pixels (server default 256).")] = None,
+        geometry: Annotated[Optional[StrictStr], Field(description="WKT geometry to crop around, in image pixel coordinates (origin bottom-left).")] = None,
+        location: Annotated[Optional[StrictStr], Field(description="Same as geometry (used when geometry is absent).")] = None,
+        complete: Annotated[Optional[StrictBool], Field(description="Keep the geometry complete instead of simplifying it for the crop.")] = None,
+        zoom: Annotated[Optional[StrictInt], Field(description="Zoom level of the crop when maxSize is not given.")] = None,
+        increase_area: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Factor by which the area around the geometry is enlarged.")] = None,
+        safe: Annotated[Optional[StrictBool], Field(description="Let the image server shrink a crop that would be too large instead of refusing it.")] = None,
+        square: Annotated[Optional[StrictBool], Field(description="With draw, try to make the crop square.")] = None,
+        type: Annotated[Optional[StrictStr], Field(description="Kind of crop (the draw, mask and alphaMask flags select it on Spring servers).")] = None,
+        draw: Annotated[Optional[StrictBool], Field(description="Draw the outline of the geometry on the crop.")] = None,
+        mask: Annotated[Optional[StrictBool], Field(description="Answer a black and white mask of the geometry.")] = None,
+        alpha_mask: Annotated[Optional[StrictBool], Field(description="Make everything outside the geometry transparent (png or webp).")] = None,
+        draw_scale_bar: Annotated[Optional[StrictBool], Field(description="Draw a scale bar on the crop.")] = None,
+        resolution: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Resolution used for the scale bar (micrometres per pixel).")] = None,
+        magnification: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Magnification used for the scale bar.")] = None,
+        colormap: Annotated[Optional[StrictStr], Field(description="Colormap(s) to apply, comma-separated, one per channel (image server colormap ids).")] = None,
+        inverse: Annotated[Optional[StrictBool], Field(description="Invert the colormap(s).")] = None,
+        contrast: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Contrast factor.")] = None,
+        gamma: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Gamma correction.")] = None,
+        bits: Annotated[Optional[StrictStr], Field(description="Bit depth of the answer: 8, 16, 32, or `max` for the image's own depth.")] = None,
+        alpha: Annotated[Optional[Annotated[int, Field(le=100, strict=True, ge=0)]], Field(description="With alphaMask, transparency of the outside in percent (default 100).")] = None,
+        thickness: Annotated[Optional[StrictInt], Field(description="With draw, width of the outline in pixels.")] = None,
+        color: Annotated[Optional[StrictStr], Field(description="With draw, colour of the outline, e.g. `0xff0000` or `#ff0000`.")] = None,
+        jpeg_quality: Annotated[Optional[Annotated[int, Field(le=100, strict=True, ge=0)]], Field(description="Quality of a jpg answer (0-100).")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> bytes:
+        """Get a crop of the reference slice of an image instance around a geometry.
+
+        The area is given by geometry (or location), a WKT geometry in image pixel coordinates (origin bottom-left); with draw, mask or alphaMask the geometry is drawn, filled or used as transparency mask. png and webp keep transparency; other extensions are answered as jpg. GET and POST answer the same.
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param format: Image format of the answer (the path extension); other values are answered as jpg. (required)
+        :type format: str
+        :param max_size: Largest side of the crop in pixels (server default 256).
+        :type max_size: int
+        :param geometry: WKT geometry to crop around, in image pixel coordinates (origin bottom-left).
+        :type geometry: str
+        :param location: Same as geometry (used when geometry is absent).
+        :type location: str
+        :param complete: Keep the geometry complete instead of simplifying it for the crop.
+        :type complete: bool
+        :param zoom: Zoom level of the crop when maxSize is not given.
+        :type zoom: int
+        :param increase_area: Factor by which the area around the geometry is enlarged.
+        :type increase_area: float
+        :param safe: Let the image server shrink a crop that would be too large instead of refusing it.
+        :type safe: bool
+        :param square: With draw, try to make the crop square.
+        :type square: bool
+        :param type: Kind of crop (the draw, mask and alphaMask flags select it on Spring servers).
+        :type type: str
+        :param draw: Draw the outline of the geometry on the crop.
+        :type draw: bool
+        :param mask: Answer a black and white mask of the geometry.
+        :type mask: bool
+        :param alpha_mask: Make everything outside the geometry transparent (png or webp).
+        :type alpha_mask: bool
+        :param draw_scale_bar: Draw a scale bar on the crop.
+        :type draw_scale_bar: bool
+        :param resolution: Resolution used for the scale bar (micrometres per pixel).
+        :type resolution: float
+        :param magnification: Magnification used for the scale bar.
+        :type magnification: float
+        :param colormap: Colormap(s) to apply, comma-separated, one per channel (image server colormap ids).
+        :type colormap: str
+        :param inverse: Invert the colormap(s).
+        :type inverse: bool
+        :param contrast: Contrast factor.
+        :type contrast: float
+        :param gamma: Gamma correction.
+        :type gamma: float
+        :param bits: Bit depth of the answer: 8, 16, 32, or `max` for the image's own depth.
+        :type bits: str
+        :param alpha: With alphaMask, transparency of the outside in percent (default 100).
+        :type alpha: int
+        :param thickness: With draw, width of the outline in pixels.
+        :type thickness: int
+        :param color: With draw, colour of the outline, e.g. `0xff0000` or `#ff0000`.
+        :type color: str
+        :param jpeg_quality: Quality of a jpg answer (0-100).
+        :type jpeg_quality: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._download_crop_serialize(
+            id=id,
+            format=format,
+            max_size=max_size,
+            geometry=geometry,
+            location=location,
+            complete=complete,
+            zoom=zoom,
+            increase_area=increase_area,
+            safe=safe,
+            square=square,
+            type=type,
+            draw=draw,
+            mask=mask,
+            alpha_mask=alpha_mask,
+            draw_scale_bar=draw_scale_bar,
+            resolution=resolution,
+            magnification=magnification,
+            colormap=colormap,
+            inverse=inverse,
+            contrast=contrast,
+            gamma=gamma,
+            bits=bits,
+            alpha=alpha,
+            thickness=thickness,
+            color=color,
+            jpeg_quality=jpeg_quality,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "bytes",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        ).data
+
+
+    @validate_call
+    def download_crop_with_http_info(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        format: Annotated[StrictStr, Field(description="Image format of the answer (the path extension); other values are answered as jpg.")],
+        max_size: Annotated[Optional[Annotated[int, Field(strict=True, ge=1)]], Field(description="Largest side of the crop in pixels (server default 256).")] = None,
+        geometry: Annotated[Optional[StrictStr], Field(description="WKT geometry to crop around, in image pixel coordinates (origin bottom-left).")] = None,
+        location: Annotated[Optional[StrictStr], Field(description="Same as geometry (used when geometry is absent).")] = None,
+        complete: Annotated[Optional[StrictBool], Field(description="Keep the geometry complete instead of simplifying it for the crop.")] = None,
+        zoom: Annotated[Optional[StrictInt], Field(description="Zoom level of the crop when maxSize is not given.")] = None,
+        increase_area: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Factor by which the area around the geometry is enlarged.")] = None,
+        safe: Annotated[Optional[StrictBool], Field(description="Let the image server shrink a crop that would be too large instead of refusing it.")] = None,
+        square: Annotated[Optional[StrictBool], Field(description="With draw, try to make the crop square.")] = None,
+        type: Annotated[Optional[StrictStr], Field(description="Kind of crop (the draw, mask and alphaMask flags select it on Spring servers).")] = None,
+        draw: Annotated[Optional[StrictBool], Field(description="Draw the outline of the geometry on the crop.")] = None,
+        mask: Annotated[Optional[StrictBool], Field(description="Answer a black and white mask of the geometry.")] = None,
+        alpha_mask: Annotated[Optional[StrictBool], Field(description="Make everything outside the geometry transparent (png or webp).")] = None,
+        draw_scale_bar: Annotated[Optional[StrictBool], Field(description="Draw a scale bar on the crop.")] = None,
+        resolution: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Resolution used for the scale bar (micrometres per pixel).")] = None,
+        magnification: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Magnification used for the scale bar.")] = None,
+        colormap: Annotated[Optional[StrictStr], Field(description="Colormap(s) to apply, comma-separated, one per channel (image server colormap ids).")] = None,
+        inverse: Annotated[Optional[StrictBool], Field(description="Invert the colormap(s).")] = None,
+        contrast: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Contrast factor.")] = None,
+        gamma: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Gamma correction.")] = None,
+        bits: Annotated[Optional[StrictStr], Field(description="Bit depth of the answer: 8, 16, 32, or `max` for the image's own depth.")] = None,
+        alpha: Annotated[Optional[Annotated[int, Field(le=100, strict=True, ge=0)]], Field(description="With alphaMask, transparency of the outside in percent (default 100).")] = None,
+        thickness: Annotated[Optional[StrictInt], Field(description="With draw, width of the outline in pixels.")] = None,
+        color: Annotated[Optional[StrictStr], Field(description="With draw, colour of the outline, e.g. `0xff0000` or `#ff0000`.")] = None,
+        jpeg_quality: Annotated[Optional[Annotated[int, Field(le=100, strict=True, ge=0)]], Field(description="Quality of a jpg answer (0-100).")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> ApiResponse[bytes]:
+        """Get a crop of the reference slice of an image instance around a geometry.
+
+        The area is given by geometry (or location), a WKT geometry in image pixel coordinates (origin bottom-left); with draw, mask or alphaMask the geometry is drawn, filled or used as transparency mask. png and webp keep transparency; other extensions are answered as jpg. GET and POST answer the same.
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param format: Image format of the answer (the path extension); other values are answered as jpg. (required)
+        :type format: str
+        :param max_size: Largest side of the crop in pixels (server default 256).
+        :type max_size: int
+        :param geometry: WKT geometry to crop around, in image pixel coordinates (origin bottom-left).
+        :type geometry: str
+        :param location: Same as geometry (used when geometry is absent).
+        :type location: str
+        :param complete: Keep the geometry complete instead of simplifying it for the crop.
+        :type complete: bool
+        :param zoom: Zoom level of the crop when maxSize is not given.
+        :type zoom: int
+        :param increase_area: Factor by which the area around the geometry is enlarged.
+        :type increase_area: float
+        :param safe: Let the image server shrink a crop that would be too large instead of refusing it.
+        :type safe: bool
+        :param square: With draw, try to make the crop square.
+        :type square: bool
+        :param type: Kind of crop (the draw, mask and alphaMask flags select it on Spring servers).
+        :type type: str
+        :param draw: Draw the outline of the geometry on the crop.
+        :type draw: bool
+        :param mask: Answer a black and white mask of the geometry.
+        :type mask: bool
+        :param alpha_mask: Make everything outside the geometry transparent (png or webp).
+        :type alpha_mask: bool
+        :param draw_scale_bar: Draw a scale bar on the crop.
+        :type draw_scale_bar: bool
+        :param resolution: Resolution used for the scale bar (micrometres per pixel).
+        :type resolution: float
+        :param magnification: Magnification used for the scale bar.
+        :type magnification: float
+        :param colormap: Colormap(s) to apply, comma-separated, one per channel (image server colormap ids).
+        :type colormap: str
+        :param inverse: Invert the colormap(s).
+        :type inverse: bool
+        :param contrast: Contrast factor.
+        :type contrast: float
+        :param gamma: Gamma correction.
+        :type gamma: float
+        :param bits: Bit depth of the answer: 8, 16, 32, or `max` for the image's own depth.
+        :type bits: str
+        :param alpha: With alphaMask, transparency of the outside in percent (default 100).
+        :type alpha: int
+        :param thickness: With draw, width of the outline in pixels.
+        :type thickness: int
+        :param color: With draw, colour of the outline, e.g. `0xff0000` or `#ff0000`.
+        :type color: str
+        :param jpeg_quality: Quality of a jpg answer (0-100).
+        :type jpeg_quality: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._download_crop_serialize(
+            id=id,
+            format=format,
+            max_size=max_size,
+            geometry=geometry,
+            location=location,
+            complete=complete,
+            zoom=zoom,
+            increase_area=increase_area,
+            safe=safe,
+            square=square,
+            type=type,
+            draw=draw,
+            mask=mask,
+            alpha_mask=alpha_mask,
+            draw_scale_bar=draw_scale_bar,
+            resolution=resolution,
+            magnification=magnification,
+            colormap=colormap,
+            inverse=inverse,
+            contrast=contrast,
+            gamma=gamma,
+            bits=bits,
+            alpha=alpha,
+            thickness=thickness,
+            color=color,
+            jpeg_quality=jpeg_quality,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "bytes",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        )
+
+
+    @validate_call
+    def download_crop_without_preload_content(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        format: Annotated[StrictStr, Field(description="Image format of the answer (the path extension); other values are answered as jpg.")],
+        max_size: Annotated[Optional[Annotated[int, Field(strict=True, ge=1)]], Field(description="Largest side of the crop in pixels (server default 256).")] = None,
+        geometry: Annotated[Optional[StrictStr], Field(description="WKT geometry to crop around, in image pixel coordinates (origin bottom-left).")] = None,
+        location: Annotated[Optional[StrictStr], Field(description="Same as geometry (used when geometry is absent).")] = None,
+        complete: Annotated[Optional[StrictBool], Field(description="Keep the geometry complete instead of simplifying it for the crop.")] = None,
+        zoom: Annotated[Optional[StrictInt], Field(description="Zoom level of the crop when maxSize is not given.")] = None,
+        increase_area: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Factor by which the area around the geometry is enlarged.")] = None,
+        safe: Annotated[Optional[StrictBool], Field(description="Let the image server shrink a crop that would be too large instead of refusing it.")] = None,
+        square: Annotated[Optional[StrictBool], Field(description="With draw, try to make the crop square.")] = None,
+        type: Annotated[Optional[StrictStr], Field(description="Kind of crop (the draw, mask and alphaMask flags select it on Spring servers).")] = None,
+        draw: Annotated[Optional[StrictBool], Field(description="Draw the outline of the geometry on the crop.")] = None,
+        mask: Annotated[Optional[StrictBool], Field(description="Answer a black and white mask of the geometry.")] = None,
+        alpha_mask: Annotated[Optional[StrictBool], Field(description="Make everything outside the geometry transparent (png or webp).")] = None,
+        draw_scale_bar: Annotated[Optional[StrictBool], Field(description="Draw a scale bar on the crop.")] = None,
+        resolution: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Resolution used for the scale bar (micrometres per pixel).")] = None,
+        magnification: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Magnification used for the scale bar.")] = None,
+        colormap: Annotated[Optional[StrictStr], Field(description="Colormap(s) to apply, comma-separated, one per channel (image server colormap ids).")] = None,
+        inverse: Annotated[Optional[StrictBool], Field(description="Invert the colormap(s).")] = None,
+        contrast: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Contrast factor.")] = None,
+        gamma: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Gamma correction.")] = None,
+        bits: Annotated[Optional[StrictStr], Field(description="Bit depth of the answer: 8, 16, 32, or `max` for the image's own depth.")] = None,
+        alpha: Annotated[Optional[Annotated[int, Field(le=100, strict=True, ge=0)]], Field(description="With alphaMask, transparency of the outside in percent (default 100).")] = None,
+        thickness: Annotated[Optional[StrictInt], Field(description="With draw, width of the outline in pixels.")] = None,
+        color: Annotated[Optional[StrictStr], Field(description="With draw, colour of the outline, e.g. `0xff0000` or `#ff0000`.")] = None,
+        jpeg_quality: Annotated[Optional[Annotated[int, Field(le=100, strict=True, ge=0)]], Field(description="Quality of a jpg answer (0-100).")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> RESTResponseType:
+        """Get a crop of the reference slice of an image instance around a geometry.
+
+        The area is given by geometry (or location), a WKT geometry in image pixel coordinates (origin bottom-left); with draw, mask or alphaMask the geometry is drawn, filled or used as transparency mask. png and webp keep transparency; other extensions are answered as jpg. GET and POST answer the same.
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param format: Image format of the answer (the path extension); other values are answered as jpg. (required)
+        :type format: str
+        :param max_size: Largest side of the crop in pixels (server default 256).
+        :type max_size: int
+        :param geometry: WKT geometry to crop around, in image pixel coordinates (origin bottom-left).
+        :type geometry: str
+        :param location: Same as geometry (used when geometry is absent).
+        :type location: str
+        :param complete: Keep the geometry complete instead of simplifying it for the crop.
+        :type complete: bool
+        :param zoom: Zoom level of the crop when maxSize is not given.
+        :type zoom: int
+        :param increase_area: Factor by which the area around the geometry is enlarged.
+        :type increase_area: float
+        :param safe: Let the image server shrink a crop that would be too large instead of refusing it.
+        :type safe: bool
+        :param square: With draw, try to make the crop square.
+        :type square: bool
+        :param type: Kind of crop (the draw, mask and alphaMask flags select it on Spring servers).
+        :type type: str
+        :param draw: Draw the outline of the geometry on the crop.
+        :type draw: bool
+        :param mask: Answer a black and white mask of the geometry.
+        :type mask: bool
+        :param alpha_mask: Make everything outside the geometry transparent (png or webp).
+        :type alpha_mask: bool
+        :param draw_scale_bar: Draw a scale bar on the crop.
+        :type draw_scale_bar: bool
+        :param resolution: Resolution used for the scale bar (micrometres per pixel).
+        :type resolution: float
+        :param magnification: Magnification used for the scale bar.
+        :type magnification: float
+        :param colormap: Colormap(s) to apply, comma-separated, one per channel (image server colormap ids).
+        :type colormap: str
+        :param inverse: Invert the colormap(s).
+        :type inverse: bool
+        :param contrast: Contrast factor.
+        :type contrast: float
+        :param gamma: Gamma correction.
+        :type gamma: float
+        :param bits: Bit depth of the answer: 8, 16, 32, or `max` for the image's own depth.
+        :type bits: str
+        :param alpha: With alphaMask, transparency of the outside in percent (default 100).
+        :type alpha: int
+        :param thickness: With draw, width of the outline in pixels.
+        :type thickness: int
+        :param color: With draw, colour of the outline, e.g. `0xff0000` or `#ff0000`.
+        :type color: str
+        :param jpeg_quality: Quality of a jpg answer (0-100).
+        :type jpeg_quality: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._download_crop_serialize(
+            id=id,
+            format=format,
+            max_size=max_size,
+            geometry=geometry,
+            location=location,
+            complete=complete,
+            zoom=zoom,
+            increase_area=increase_area,
+            safe=safe,
+            square=square,
+            type=type,
+            draw=draw,
+            mask=mask,
+            alpha_mask=alpha_mask,
+            draw_scale_bar=draw_scale_bar,
+            resolution=resolution,
+            magnification=magnification,
+            colormap=colormap,
+            inverse=inverse,
+            contrast=contrast,
+            gamma=gamma,
+            bits=bits,
+            alpha=alpha,
+            thickness=thickness,
+            color=color,
+            jpeg_quality=jpeg_quality,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "bytes",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        return response_data.response
+
+
+    def _download_crop_serialize(
+        self,
+        id,
+        format,
+        max_size,
+        geometry,
+        location,
+        complete,
+        zoom,
+        increase_area,
+        safe,
+        square,
+        type,
+        draw,
+        mask,
+        alpha_mask,
+        draw_scale_bar,
+        resolution,
+        magnification,
+        colormap,
+        inverse,
+        contrast,
+        gamma,
+        bits,
+        alpha,
+        thickness,
+        color,
+        jpeg_quality,
+        _request_auth,
+        _content_type,
+        _headers,
+        _host_index,
+    ) -> RequestSerialized:
+
+        _host = None
+
+        _collection_formats: Dict[str, str] = {
+        }
+
+        _path_params: Dict[str, str] = {}
+        _query_params: List[Tuple[str, str]] = []
+        _header_params: Dict[str, Optional[str]] = _headers or {}
+        _form_params: List[Tuple[str, str]] = []
+        _files: Dict[
+            str, Union[str, bytes, List[str], List[bytes], List[Tuple[str, bytes]]]
+        ] = {}
+        _body_params: Optional[bytes] = None
+
+        # process the path parameters
+        if id is not None:
+            _path_params['id'] = id
+        if format is not None:
+            _path_params['format'] = format
+        # process the query parameters
+        if max_size is not None:
+            
+            _query_params.append(('maxSize', max_size))
+            
+        if geometry is not None:
+            
+            _query_params.append(('geometry', geometry))
+            
+        if location is not None:
+            
+            _query_params.append(('location', location))
+            
+        if complete is not None:
+            
+            _query_params.append(('complete', complete))
+            
+        if zoom is not None:
+            
+            _query_params.append(('zoom', zoom))
+            
+        if increase_area is not None:
+            
+            _query_params.append(('increaseArea', increase_area))
+            
+        if safe is not None:
+            
+            _query_params.append(('safe', safe))
+            
+        if square is not None:
+            
+            _query_params.append(('square', square))
+            
+        if type is not None:
+            
+            _query_params.append(('type', type))
+            
+        if draw is not None:
+            
+            _query_params.append(('draw', draw))
+            
+        if mask is not None:
+            
+            _query_params.append(('mask', mask))
+            
+        if alpha_mask is not None:
+            
+            _query_params.append(('alphaMask', alpha_mask))
+            
+        if draw_scale_bar is not None:
+            
+            _query_params.append(('drawScaleBar', draw_scale_bar))
+            
+        if resolution is not None:
+            
+            _query_params.append(('resolution', resolution))
+            
+        if magnification is not None:
+            
+            _query_params.append(('magnification', magnification))
+            
+        if colormap is not None:
+            
+            _query_params.append(('colormap', colormap))
+            
+        if inverse is not None:
+            
+            _query_params.append(('inverse', inverse))
+            
+        if contrast is not None:
+            
+            _query_params.append(('contrast', contrast))
+            
+        if gamma is not None:
+            
+            _query_params.append(('gamma', gamma))
+            
+        if bits is not None:
+            
+            _query_params.append(('bits', bits))
+            
+        if alpha is not None:
+            
+            _query_params.append(('alpha', alpha))
+            
+        if thickness is not None:
+            
+            _query_params.append(('thickness', thickness))
+            
+        if color is not None:
+            
+            _query_params.append(('color', color))
+            
+        if jpeg_quality is not None:
+            
+            _query_params.append(('jpegQuality', jpeg_quality))
+            
+        # process the header parameters
+        # process the form parameters
+        # process the body parameter
+
+
+        # set the HTTP header `Accept`
+        if 'Accept' not in _header_params:
+            _header_params['Accept'] = self.api_client.select_header_accept(
+                [
+                    'image/jpeg', 
+                    'image/png', 
+                    'image/webp', 
+                    'application/json', 
+                    'application/problem+json'
+                ]
+            )
+
+
+        # authentication setting
+        _auth_settings: List[str] = [
+            'cytomineKey', 
+            'bearer'
+        ]
+
+        return self.api_client.param_serialize(
+            method='GET',
+            resource_path='/api/imageinstance/{id}/crop.{format}',
+            path_params=_path_params,
+            query_params=_query_params,
+            header_params=_header_params,
+            body=_body_params,
+            post_params=_form_params,
+            files=_files,
+            auth_settings=_auth_settings,
+            collection_formats=_collection_formats,
+            _host=_host,
+            _request_auth=_request_auth
+        )
+
+
+
+
+    @validate_call
+    def download_crop_via_post(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        format: Annotated[StrictStr, Field(description="Image format of the answer (the path extension); other values are answered as jpg.")],
+        max_size: Annotated[Optional[Annotated[int, Field(strict=True, ge=1)]], Field(description="Largest side of the crop in pixels (server default 256).")] = None,
+        geometry: Annotated[Optional[StrictStr], Field(description="WKT geometry to crop around, in image pixel coordinates (origin bottom-left).")] = None,
+        location: Annotated[Optional[StrictStr], Field(description="Same as geometry (used when geometry is absent).")] = None,
+        complete: Annotated[Optional[StrictBool], Field(description="Keep the geometry complete instead of simplifying it for the crop.")] = None,
+        zoom: Annotated[Optional[StrictInt], Field(description="Zoom level of the crop when maxSize is not given.")] = None,
+        increase_area: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Factor by which the area around the geometry is enlarged.")] = None,
+        safe: Annotated[Optional[StrictBool], Field(description="Let the image server shrink a crop that would be too large instead of refusing it.")] = None,
+        square: Annotated[Optional[StrictBool], Field(description="With draw, try to make the crop square.")] = None,
+        type: Annotated[Optional[StrictStr], Field(description="Kind of crop (the draw, mask and alphaMask flags select it on Spring servers).")] = None,
+        draw: Annotated[Optional[StrictBool], Field(description="Draw the outline of the geometry on the crop.")] = None,
+        mask: Annotated[Optional[StrictBool], Field(description="Answer a black and white mask of the geometry.")] = None,
+        alpha_mask: Annotated[Optional[StrictBool], Field(description="Make everything outside the geometry transparent (png or webp).")] = None,
+        draw_scale_bar: Annotated[Optional[StrictBool], Field(description="Draw a scale bar on the crop.")] = None,
+        resolution: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Resolution used for the scale bar (micrometres per pixel).")] = None,
+        magnification: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Magnification used for the scale bar.")] = None,
+        colormap: Annotated[Optional[StrictStr], Field(description="Colormap(s) to apply, comma-separated, one per channel (image server colormap ids).")] = None,
+        inverse: Annotated[Optional[StrictBool], Field(description="Invert the colormap(s).")] = None,
+        contrast: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Contrast factor.")] = None,
+        gamma: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Gamma correction.")] = None,
+        bits: Annotated[Optional[StrictStr], Field(description="Bit depth of the answer: 8, 16, 32, or `max` for the image's own depth.")] = None,
+        alpha: Annotated[Optional[Annotated[int, Field(le=100, strict=True, ge=0)]], Field(description="With alphaMask, transparency of the outside in percent (default 100).")] = None,
+        thickness: Annotated[Optional[StrictInt], Field(description="With draw, width of the outline in pixels.")] = None,
+        color: Annotated[Optional[StrictStr], Field(description="With draw, colour of the outline, e.g. `0xff0000` or `#ff0000`.")] = None,
+        jpeg_quality: Annotated[Optional[Annotated[int, Field(le=100, strict=True, ge=0)]], Field(description="Quality of a jpg answer (0-100).")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> bytes:
+        """Same as download_crop, sent as a POST with the same query parameters.
+
+        The area is given by geometry (or location), a WKT geometry in image pixel coordinates (origin bottom-left); with draw, mask or alphaMask the geometry is drawn, filled or used as transparency mask. png and webp keep transparency; other extensions are answered as jpg. GET and POST answer the same.
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param format: Image format of the answer (the path extension); other values are answered as jpg. (required)
+        :type format: str
+        :param max_size: Largest side of the crop in pixels (server default 256).
+        :type max_size: int
+        :param geometry: WKT geometry to crop around, in image pixel coordinates (origin bottom-left).
+        :type geometry: str
+        :param location: Same as geometry (used when geometry is absent).
+        :type location: str
+        :param complete: Keep the geometry complete instead of simplifying it for the crop.
+        :type complete: bool
+        :param zoom: Zoom level of the crop when maxSize is not given.
+        :type zoom: int
+        :param increase_area: Factor by which the area around the geometry is enlarged.
+        :type increase_area: float
+        :param safe: Let the image server shrink a crop that would be too large instead of refusing it.
+        :type safe: bool
+        :param square: With draw, try to make the crop square.
+        :type square: bool
+        :param type: Kind of crop (the draw, mask and alphaMask flags select it on Spring servers).
+        :type type: str
+        :param draw: Draw the outline of the geometry on the crop.
+        :type draw: bool
+        :param mask: Answer a black and white mask of the geometry.
+        :type mask: bool
+        :param alpha_mask: Make everything outside the geometry transparent (png or webp).
+        :type alpha_mask: bool
+        :param draw_scale_bar: Draw a scale bar on the crop.
+        :type draw_scale_bar: bool
+        :param resolution: Resolution used for the scale bar (micrometres per pixel).
+        :type resolution: float
+        :param magnification: Magnification used for the scale bar.
+        :type magnification: float
+        :param colormap: Colormap(s) to apply, comma-separated, one per channel (image server colormap ids).
+        :type colormap: str
+        :param inverse: Invert the colormap(s).
+        :type inverse: bool
+        :param contrast: Contrast factor.
+        :type contrast: float
+        :param gamma: Gamma correction.
+        :type gamma: float
+        :param bits: Bit depth of the answer: 8, 16, 32, or `max` for the image's own depth.
+        :type bits: str
+        :param alpha: With alphaMask, transparency of the outside in percent (default 100).
+        :type alpha: int
+        :param thickness: With draw, width of the outline in pixels.
+        :type thickness: int
+        :param color: With draw, colour of the outline, e.g. `0xff0000` or `#ff0000`.
+        :type color: str
+        :param jpeg_quality: Quality of a jpg answer (0-100).
+        :type jpeg_quality: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._download_crop_via_post_serialize(
+            id=id,
+            format=format,
+            max_size=max_size,
+            geometry=geometry,
+            location=location,
+            complete=complete,
+            zoom=zoom,
+            increase_area=increase_area,
+            safe=safe,
+            square=square,
+            type=type,
+            draw=draw,
+            mask=mask,
+            alpha_mask=alpha_mask,
+            draw_scale_bar=draw_scale_bar,
+            resolution=resolution,
+            magnification=magnification,
+            colormap=colormap,
+            inverse=inverse,
+            contrast=contrast,
+            gamma=gamma,
+            bits=bits,
+            alpha=alpha,
+            thickness=thickness,
+            color=color,
+            jpeg_quality=jpeg_quality,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "bytes",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        ).data
+
+
+    @validate_call
+    def download_crop_via_post_with_http_info(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        format: Annotated[StrictStr, Field(description="Image format of the answer (the path extension); other values are answered as jpg.")],
+        max_size: Annotated[Optional[Annotated[int, Field(strict=True, ge=1)]], Field(description="Largest side of the crop in pixels (server default 256).")] = None,
+        geometry: Annotated[Optional[StrictStr], Field(description="WKT geometry to crop around, in image pixel coordinates (origin bottom-left).")] = None,
+        location: Annotated[Optional[StrictStr], Field(description="Same as geometry (used when geometry is absent).")] = None,
+        complete: Annotated[Optional[StrictBool], Field(description="Keep the geometry complete instead of simplifying it for the crop.")] = None,
+        zoom: Annotated[Optional[StrictInt], Field(description="Zoom level of the crop when maxSize is not given.")] = None,
+        increase_area: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Factor by which the area around the geometry is enlarged.")] = None,
+        safe: Annotated[Optional[StrictBool], Field(description="Let the image server shrink a crop that would be too large instead of refusing it.")] = None,
+        square: Annotated[Optional[StrictBool], Field(description="With draw, try to make the crop square.")] = None,
+        type: Annotated[Optional[StrictStr], Field(description="Kind of crop (the draw, mask and alphaMask flags select it on Spring servers).")] = None,
+        draw: Annotated[Optional[StrictBool], Field(description="Draw the outline of the geometry on the crop.")] = None,
+        mask: Annotated[Optional[StrictBool], Field(description="Answer a black and white mask of the geometry.")] = None,
+        alpha_mask: Annotated[Optional[StrictBool], Field(description="Make everything outside the geometry transparent (png or webp).")] = None,
+        draw_scale_bar: Annotated[Optional[StrictBool], Field(description="Draw a scale bar on the crop.")] = None,
+        resolution: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Resolution used for the scale bar (micrometres per pixel).")] = None,
+        magnification: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Magnification used for the scale bar.")] = None,
+        colormap: Annotated[Optional[StrictStr], Field(description="Colormap(s) to apply, comma-separated, one per channel (image server colormap ids).")] = None,
+        inverse: Annotated[Optional[StrictBool], Field(description="Invert the colormap(s).")] = None,
+        contrast: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Contrast factor.")] = None,
+        gamma: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Gamma correction.")] = None,
+        bits: Annotated[Optional[StrictStr], Field(description="Bit depth of the answer: 8, 16, 32, or `max` for the image's own depth.")] = None,
+        alpha: Annotated[Optional[Annotated[int, Field(le=100, strict=True, ge=0)]], Field(description="With alphaMask, transparency of the outside in percent (default 100).")] = None,
+        thickness: Annotated[Optional[StrictInt], Field(description="With draw, width of the outline in pixels.")] = None,
+        color: Annotated[Optional[StrictStr], Field(description="With draw, colour of the outline, e.g. `0xff0000` or `#ff0000`.")] = None,
+        jpeg_quality: Annotated[Optional[Annotated[int, Field(le=100, strict=True, ge=0)]], Field(description="Quality of a jpg answer (0-100).")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> ApiResponse[bytes]:
+        """Same as download_crop, sent as a POST with the same query parameters.
+
+        The area is given by geometry (or location), a WKT geometry in image pixel coordinates (origin bottom-left); with draw, mask or alphaMask the geometry is drawn, filled or used as transparency mask. png and webp keep transparency; other extensions are answered as jpg. GET and POST answer the same.
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param format: Image format of the answer (the path extension); other values are answered as jpg. (required)
+        :type format: str
+        :param max_size: Largest side of the crop in pixels (server default 256).
+        :type max_size: int
+        :param geometry: WKT geometry to crop around, in image pixel coordinates (origin bottom-left).
+        :type geometry: str
+        :param location: Same as geometry (used when geometry is absent).
+        :type location: str
+        :param complete: Keep the geometry complete instead of simplifying it for the crop.
+        :type complete: bool
+        :param zoom: Zoom level of the crop when maxSize is not given.
+        :type zoom: int
+        :param increase_area: Factor by which the area around the geometry is enlarged.
+        :type increase_area: float
+        :param safe: Let the image server shrink a crop that would be too large instead of refusing it.
+        :type safe: bool
+        :param square: With draw, try to make the crop square.
+        :type square: bool
+        :param type: Kind of crop (the draw, mask and alphaMask flags select it on Spring servers).
+        :type type: str
+        :param draw: Draw the outline of the geometry on the crop.
+        :type draw: bool
+        :param mask: Answer a black and white mask of the geometry.
+        :type mask: bool
+        :param alpha_mask: Make everything outside the geometry transparent (png or webp).
+        :type alpha_mask: bool
+        :param draw_scale_bar: Draw a scale bar on the crop.
+        :type draw_scale_bar: bool
+        :param resolution: Resolution used for the scale bar (micrometres per pixel).
+        :type resolution: float
+        :param magnification: Magnification used for the scale bar.
+        :type magnification: float
+        :param colormap: Colormap(s) to apply, comma-separated, one per channel (image server colormap ids).
+        :type colormap: str
+        :param inverse: Invert the colormap(s).
+        :type inverse: bool
+        :param contrast: Contrast factor.
+        :type contrast: float
+        :param gamma: Gamma correction.
+        :type gamma: float
+        :param bits: Bit depth of the answer: 8, 16, 32, or `max` for the image's own depth.
+        :type bits: str
+        :param alpha: With alphaMask, transparency of the outside in percent (default 100).
+        :type alpha: int
+        :param thickness: With draw, width of the outline in pixels.
+        :type thickness: int
+        :param color: With draw, colour of the outline, e.g. `0xff0000` or `#ff0000`.
+        :type color: str
+        :param jpeg_quality: Quality of a jpg answer (0-100).
+        :type jpeg_quality: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._download_crop_via_post_serialize(
+            id=id,
+            format=format,
+            max_size=max_size,
+            geometry=geometry,
+            location=location,
+            complete=complete,
+            zoom=zoom,
+            increase_area=increase_area,
+            safe=safe,
+            square=square,
+            type=type,
+            draw=draw,
+            mask=mask,
+            alpha_mask=alpha_mask,
+            draw_scale_bar=draw_scale_bar,
+            resolution=resolution,
+            magnification=magnification,
+            colormap=colormap,
+            inverse=inverse,
+            contrast=contrast,
+            gamma=gamma,
+            bits=bits,
+            alpha=alpha,
+            thickness=thickness,
+            color=color,
+            jpeg_quality=jpeg_quality,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "bytes",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        )
+
+
+    @validate_call
+    def download_crop_via_post_without_preload_content(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        format: Annotated[StrictStr, Field(description="Image format of the answer (the path extension); other values are answered as jpg.")],
+        max_size: Annotated[Optional[Annotated[int, Field(strict=True, ge=1)]], Field(description="Largest side of the crop in pixels (server default 256).")] = None,
+        geometry: Annotated[Optional[StrictStr], Field(description="WKT geometry to crop around, in image pixel coordinates (origin bottom-left).")] = None,
+        location: Annotated[Optional[StrictStr], Field(description="Same as geometry (used when geometry is absent).")] = None,
+        complete: Annotated[Optional[StrictBool], Field(description="Keep the geometry complete instead of simplifying it for the crop.")] = None,
+        zoom: Annotated[Optional[StrictInt], Field(description="Zoom level of the crop when maxSize is not given.")] = None,
+        increase_area: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Factor by which the area around the geometry is enlarged.")] = None,
+        safe: Annotated[Optional[StrictBool], Field(description="Let the image server shrink a crop that would be too large instead of refusing it.")] = None,
+        square: Annotated[Optional[StrictBool], Field(description="With draw, try to make the crop square.")] = None,
+        type: Annotated[Optional[StrictStr], Field(description="Kind of crop (the draw, mask and alphaMask flags select it on Spring servers).")] = None,
+        draw: Annotated[Optional[StrictBool], Field(description="Draw the outline of the geometry on the crop.")] = None,
+        mask: Annotated[Optional[StrictBool], Field(description="Answer a black and white mask of the geometry.")] = None,
+        alpha_mask: Annotated[Optional[StrictBool], Field(description="Make everything outside the geometry transparent (png or webp).")] = None,
+        draw_scale_bar: Annotated[Optional[StrictBool], Field(description="Draw a scale bar on the crop.")] = None,
+        resolution: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Resolution used for the scale bar (micrometres per pixel).")] = None,
+        magnification: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Magnification used for the scale bar.")] = None,
+        colormap: Annotated[Optional[StrictStr], Field(description="Colormap(s) to apply, comma-separated, one per channel (image server colormap ids).")] = None,
+        inverse: Annotated[Optional[StrictBool], Field(description="Invert the colormap(s).")] = None,
+        contrast: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Contrast factor.")] = None,
+        gamma: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Gamma correction.")] = None,
+        bits: Annotated[Optional[StrictStr], Field(description="Bit depth of the answer: 8, 16, 32, or `max` for the image's own depth.")] = None,
+        alpha: Annotated[Optional[Annotated[int, Field(le=100, strict=True, ge=0)]], Field(description="With alphaMask, transparency of the outside in percent (default 100).")] = None,
+        thickness: Annotated[Optional[StrictInt], Field(description="With draw, width of the outline in pixels.")] = None,
+        color: Annotated[Optional[StrictStr], Field(description="With draw, colour of the outline, e.g. `0xff0000` or `#ff0000`.")] = None,
+        jpeg_quality: Annotated[Optional[Annotated[int, Field(le=100, strict=True, ge=0)]], Field(description="Quality of a jpg answer (0-100).")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> RESTResponseType:
+        """Same as download_crop, sent as a POST with the same query parameters.
+
+        The area is given by geometry (or location), a WKT geometry in image pixel coordinates (origin bottom-left); with draw, mask or alphaMask the geometry is drawn, filled or used as transparency mask. png and webp keep transparency; other extensions are answered as jpg. GET and POST answer the same.
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param format: Image format of the answer (the path extension); other values are answered as jpg. (required)
+        :type format: str
+        :param max_size: Largest side of the crop in pixels (server default 256).
+        :type max_size: int
+        :param geometry: WKT geometry to crop around, in image pixel coordinates (origin bottom-left).
+        :type geometry: str
+        :param location: Same as geometry (used when geometry is absent).
+        :type location: str
+        :param complete: Keep the geometry complete instead of simplifying it for the crop.
+        :type complete: bool
+        :param zoom: Zoom level of the crop when maxSize is not given.
+        :type zoom: int
+        :param increase_area: Factor by which the area around the geometry is enlarged.
+        :type increase_area: float
+        :param safe: Let the image server shrink a crop that would be too large instead of refusing it.
+        :type safe: bool
+        :param square: With draw, try to make the crop square.
+        :type square: bool
+        :param type: Kind of crop (the draw, mask and alphaMask flags select it on Spring servers).
+        :type type: str
+        :param draw: Draw the outline of the geometry on the crop.
+        :type draw: bool
+        :param mask: Answer a black and white mask of the geometry.
+        :type mask: bool
+        :param alpha_mask: Make everything outside the geometry transparent (png or webp).
+        :type alpha_mask: bool
+        :param draw_scale_bar: Draw a scale bar on the crop.
+        :type draw_scale_bar: bool
+        :param resolution: Resolution used for the scale bar (micrometres per pixel).
+        :type resolution: float
+        :param magnification: Magnification used for the scale bar.
+        :type magnification: float
+        :param colormap: Colormap(s) to apply, comma-separated, one per channel (image server colormap ids).
+        :type colormap: str
+        :param inverse: Invert the colormap(s).
+        :type inverse: bool
+        :param contrast: Contrast factor.
+        :type contrast: float
+        :param gamma: Gamma correction.
+        :type gamma: float
+        :param bits: Bit depth of the answer: 8, 16, 32, or `max` for the image's own depth.
+        :type bits: str
+        :param alpha: With alphaMask, transparency of the outside in percent (default 100).
+        :type alpha: int
+        :param thickness: With draw, width of the outline in pixels.
+        :type thickness: int
+        :param color: With draw, colour of the outline, e.g. `0xff0000` or `#ff0000`.
+        :type color: str
+        :param jpeg_quality: Quality of a jpg answer (0-100).
+        :type jpeg_quality: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._download_crop_via_post_serialize(
+            id=id,
+            format=format,
+            max_size=max_size,
+            geometry=geometry,
+            location=location,
+            complete=complete,
+            zoom=zoom,
+            increase_area=increase_area,
+            safe=safe,
+            square=square,
+            type=type,
+            draw=draw,
+            mask=mask,
+            alpha_mask=alpha_mask,
+            draw_scale_bar=draw_scale_bar,
+            resolution=resolution,
+            magnification=magnification,
+            colormap=colormap,
+            inverse=inverse,
+            contrast=contrast,
+            gamma=gamma,
+            bits=bits,
+            alpha=alpha,
+            thickness=thickness,
+            color=color,
+            jpeg_quality=jpeg_quality,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "bytes",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        return response_data.response
+
+
+    def _download_crop_via_post_serialize(
+        self,
+        id,
+        format,
+        max_size,
+        geometry,
+        location,
+        complete,
+        zoom,
+        increase_area,
+        safe,
+        square,
+        type,
+        draw,
+        mask,
+        alpha_mask,
+        draw_scale_bar,
+        resolution,
+        magnification,
+        colormap,
+        inverse,
+        contrast,
+        gamma,
+        bits,
+        alpha,
+        thickness,
+        color,
+        jpeg_quality,
+        _request_auth,
+        _content_type,
+        _headers,
+        _host_index,
+    ) -> RequestSerialized:
+
+        _host = None
+
+        _collection_formats: Dict[str, str] = {
+        }
+
+        _path_params: Dict[str, str] = {}
+        _query_params: List[Tuple[str, str]] = []
+        _header_params: Dict[str, Optional[str]] = _headers or {}
+        _form_params: List[Tuple[str, str]] = []
+        _files: Dict[
+            str, Union[str, bytes, List[str], List[bytes], List[Tuple[str, bytes]]]
+        ] = {}
+        _body_params: Optional[bytes] = None
+
+        # process the path parameters
+        if id is not None:
+            _path_params['id'] = id
+        if format is not None:
+            _path_params['format'] = format
+        # process the query parameters
+        if max_size is not None:
+            
+            _query_params.append(('maxSize', max_size))
+            
+        if geometry is not None:
+            
+            _query_params.append(('geometry', geometry))
+            
+        if location is not None:
+            
+            _query_params.append(('location', location))
+            
+        if complete is not None:
+            
+            _query_params.append(('complete', complete))
+            
+        if zoom is not None:
+            
+            _query_params.append(('zoom', zoom))
+            
+        if increase_area is not None:
+            
+            _query_params.append(('increaseArea', increase_area))
+            
+        if safe is not None:
+            
+            _query_params.append(('safe', safe))
+            
+        if square is not None:
+            
+            _query_params.append(('square', square))
+            
+        if type is not None:
+            
+            _query_params.append(('type', type))
+            
+        if draw is not None:
+            
+            _query_params.append(('draw', draw))
+            
+        if mask is not None:
+            
+            _query_params.append(('mask', mask))
+            
+        if alpha_mask is not None:
+            
+            _query_params.append(('alphaMask', alpha_mask))
+            
+        if draw_scale_bar is not None:
+            
+            _query_params.append(('drawScaleBar', draw_scale_bar))
+            
+        if resolution is not None:
+            
+            _query_params.append(('resolution', resolution))
+            
+        if magnification is not None:
+            
+            _query_params.append(('magnification', magnification))
+            
+        if colormap is not None:
+            
+            _query_params.append(('colormap', colormap))
+            
+        if inverse is not None:
+            
+            _query_params.append(('inverse', inverse))
+            
+        if contrast is not None:
+            
+            _query_params.append(('contrast', contrast))
+            
+        if gamma is not None:
+            
+            _query_params.append(('gamma', gamma))
+            
+        if bits is not None:
+            
+            _query_params.append(('bits', bits))
+            
+        if alpha is not None:
+            
+            _query_params.append(('alpha', alpha))
+            
+        if thickness is not None:
+            
+            _query_params.append(('thickness', thickness))
+            
+        if color is not None:
+            
+            _query_params.append(('color', color))
+            
+        if jpeg_quality is not None:
+            
+            _query_params.append(('jpegQuality', jpeg_quality))
+            
+        # process the header parameters
+        # process the form parameters
+        # process the body parameter
+
+
+        # set the HTTP header `Accept`
+        if 'Accept' not in _header_params:
+            _header_params['Accept'] = self.api_client.select_header_accept(
+                [
+                    'image/jpeg', 
+                    'image/png', 
+                    'image/webp', 
+                    'application/json', 
+                    'application/problem+json'
+                ]
+            )
+
+
+        # authentication setting
+        _auth_settings: List[str] = [
+            'cytomineKey', 
+            'bearer'
+        ]
+
+        return self.api_client.param_serialize(
+            method='POST',
+            resource_path='/api/imageinstance/{id}/crop.{format}',
+            path_params=_path_params,
+            query_params=_query_params,
+            header_params=_header_params,
+            body=_body_params,
+            post_params=_form_params,
+            files=_files,
+            auth_settings=_auth_settings,
+            collection_formats=_collection_formats,
+            _host=_host,
+            _request_auth=_request_auth
+        )
+
+
+
+
+    @validate_call
+    def download_preview(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        format: Annotated[StrictStr, Field(description="Image format of the answer (the path extension); other values are answered as jpg.")],
+        max_size: Annotated[Optional[Annotated[int, Field(strict=True, ge=1)]], Field(description="Largest side of the preview in pixels (server default 1024).")] = None,
+        colormap: Annotated[Optional[StrictStr], Field(description="Colormap(s) to apply, comma-separated, one per channel (image server colormap ids).")] = None,
+        inverse: Annotated[Optional[StrictBool], Field(description="Invert the colormap(s).")] = None,
+        contrast: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Contrast factor.")] = None,
+        gamma: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Gamma correction.")] = None,
+        bits: Annotated[Optional[StrictStr], Field(description="Bit depth of the answer: 8, 16, 32, or `max` for the image's own depth.")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> bytes:
+        """Get a preview of an image instance (a thumbnail of at most maxSize pixels, 1024 by default).
+
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param format: Image format of the answer (the path extension); other values are answered as jpg. (required)
+        :type format: str
+        :param max_size: Largest side of the preview in pixels (server default 1024).
+        :type max_size: int
+        :param colormap: Colormap(s) to apply, comma-separated, one per channel (image server colormap ids).
+        :type colormap: str
+        :param inverse: Invert the colormap(s).
+        :type inverse: bool
+        :param contrast: Contrast factor.
+        :type contrast: float
+        :param gamma: Gamma correction.
+        :type gamma: float
+        :param bits: Bit depth of the answer: 8, 16, 32, or `max` for the image's own depth.
+        :type bits: str
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._download_preview_serialize(
+            id=id,
+            format=format,
+            max_size=max_size,
+            colormap=colormap,
+            inverse=inverse,
+            contrast=contrast,
+            gamma=gamma,
+            bits=bits,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "bytes",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        ).data
+
+
+    @validate_call
+    def download_preview_with_http_info(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        format: Annotated[StrictStr, Field(description="Image format of the answer (the path extension); other values are answered as jpg.")],
+        max_size: Annotated[Optional[Annotated[int, Field(strict=True, ge=1)]], Field(description="Largest side of the preview in pixels (server default 1024).")] = None,
+        colormap: Annotated[Optional[StrictStr], Field(description="Colormap(s) to apply, comma-separated, one per channel (image server colormap ids).")] = None,
+        inverse: Annotated[Optional[StrictBool], Field(description="Invert the colormap(s).")] = None,
+        contrast: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Contrast factor.")] = None,
+        gamma: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Gamma correction.")] = None,
+        bits: Annotated[Optional[StrictStr], Field(description="Bit depth of the answer: 8, 16, 32, or `max` for the image's own depth.")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> ApiResponse[bytes]:
+        """Get a preview of an image instance (a thumbnail of at most maxSize pixels, 1024 by default).
+
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param format: Image format of the answer (the path extension); other values are answered as jpg. (required)
+        :type format: str
+        :param max_size: Largest side of the preview in pixels (server default 1024).
+        :type max_size: int
+        :param colormap: Colormap(s) to apply, comma-separated, one per channel (image server colormap ids).
+        :type colormap: str
+        :param inverse: Invert the colormap(s).
+        :type inverse: bool
+        :param contrast: Contrast factor.
+        :type contrast: float
+        :param gamma: Gamma correction.
+        :type gamma: float
+        :param bits: Bit depth of the answer: 8, 16, 32, or `max` for the image's own depth.
+        :type bits: str
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._download_preview_serialize(
+            id=id,
+            format=format,
+            max_size=max_size,
+            colormap=colormap,
+            inverse=inverse,
+            contrast=contrast,
+            gamma=gamma,
+            bits=bits,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "bytes",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        )
+
+
+    @validate_call
+    def download_preview_without_preload_content(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        format: Annotated[StrictStr, Field(description="Image format of the answer (the path extension); other values are answered as jpg.")],
+        max_size: Annotated[Optional[Annotated[int, Field(strict=True, ge=1)]], Field(description="Largest side of the preview in pixels (server default 1024).")] = None,
+        colormap: Annotated[Optional[StrictStr], Field(description="Colormap(s) to apply, comma-separated, one per channel (image server colormap ids).")] = None,
+        inverse: Annotated[Optional[StrictBool], Field(description="Invert the colormap(s).")] = None,
+        contrast: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Contrast factor.")] = None,
+        gamma: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Gamma correction.")] = None,
+        bits: Annotated[Optional[StrictStr], Field(description="Bit depth of the answer: 8, 16, 32, or `max` for the image's own depth.")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> RESTResponseType:
+        """Get a preview of an image instance (a thumbnail of at most maxSize pixels, 1024 by default).
+
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param format: Image format of the answer (the path extension); other values are answered as jpg. (required)
+        :type format: str
+        :param max_size: Largest side of the preview in pixels (server default 1024).
+        :type max_size: int
+        :param colormap: Colormap(s) to apply, comma-separated, one per channel (image server colormap ids).
+        :type colormap: str
+        :param inverse: Invert the colormap(s).
+        :type inverse: bool
+        :param contrast: Contrast factor.
+        :type contrast: float
+        :param gamma: Gamma correction.
+        :type gamma: float
+        :param bits: Bit depth of the answer: 8, 16, 32, or `max` for the image's own depth.
+        :type bits: str
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._download_preview_serialize(
+            id=id,
+            format=format,
+            max_size=max_size,
+            colormap=colormap,
+            inverse=inverse,
+            contrast=contrast,
+            gamma=gamma,
+            bits=bits,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "bytes",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        return response_data.response
+
+
+    def _download_preview_serialize(
+        self,
+        id,
+        format,
+        max_size,
+        colormap,
+        inverse,
+        contrast,
+        gamma,
+        bits,
+        _request_auth,
+        _content_type,
+        _headers,
+        _host_index,
+    ) -> RequestSerialized:
+
+        _host = None
+
+        _collection_formats: Dict[str, str] = {
+        }
+
+        _path_params: Dict[str, str] = {}
+        _query_params: List[Tuple[str, str]] = []
+        _header_params: Dict[str, Optional[str]] = _headers or {}
+        _form_params: List[Tuple[str, str]] = []
+        _files: Dict[
+            str, Union[str, bytes, List[str], List[bytes], List[Tuple[str, bytes]]]
+        ] = {}
+        _body_params: Optional[bytes] = None
+
+        # process the path parameters
+        if id is not None:
+            _path_params['id'] = id
+        if format is not None:
+            _path_params['format'] = format
+        # process the query parameters
+        if max_size is not None:
+            
+            _query_params.append(('maxSize', max_size))
+            
+        if colormap is not None:
+            
+            _query_params.append(('colormap', colormap))
+            
+        if inverse is not None:
+            
+            _query_params.append(('inverse', inverse))
+            
+        if contrast is not None:
+            
+            _query_params.append(('contrast', contrast))
+            
+        if gamma is not None:
+            
+            _query_params.append(('gamma', gamma))
+            
+        if bits is not None:
+            
+            _query_params.append(('bits', bits))
+            
+        # process the header parameters
+        # process the form parameters
+        # process the body parameter
+
+
+        # set the HTTP header `Accept`
+        if 'Accept' not in _header_params:
+            _header_params['Accept'] = self.api_client.select_header_accept(
+                [
+                    'image/jpeg', 
+                    'image/png', 
+                    'image/webp', 
+                    'application/json', 
+                    'application/problem+json'
+                ]
+            )
+
+
+        # authentication setting
+        _auth_settings: List[str] = [
+            'cytomineKey', 
+            'bearer'
+        ]
+
+        return self.api_client.param_serialize(
+            method='GET',
+            resource_path='/api/imageinstance/{id}/preview.{format}',
+            path_params=_path_params,
+            query_params=_query_params,
+            header_params=_header_params,
+            body=_body_params,
+            post_params=_form_params,
+            files=_files,
+            auth_settings=_auth_settings,
+            collection_formats=_collection_formats,
+            _host=_host,
+            _request_auth=_request_auth
+        )
+
+
+
+
+    @validate_call
+    def download_preview_via_post(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        format: Annotated[StrictStr, Field(description="Image format of the answer (the path extension); other values are answered as jpg.")],
+        max_size: Annotated[Optional[Annotated[int, Field(strict=True, ge=1)]], Field(description="Largest side of the preview in pixels (server default 1024).")] = None,
+        colormap: Annotated[Optional[StrictStr], Field(description="Colormap(s) to apply, comma-separated, one per channel (image server colormap ids).")] = None,
+        inverse: Annotated[Optional[StrictBool], Field(description="Invert the colormap(s).")] = None,
+        contrast: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Contrast factor.")] = None,
+        gamma: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Gamma correction.")] = None,
+        bits: Annotated[Optional[StrictStr], Field(description="Bit depth of the answer: 8, 16, 32, or `max` for the image's own depth.")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> bytes:
+        """Same as download_preview, sent as a POST with the same query parameters.
+
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param format: Image format of the answer (the path extension); other values are answered as jpg. (required)
+        :type format: str
+        :param max_size: Largest side of the preview in pixels (server default 1024).
+        :type max_size: int
+        :param colormap: Colormap(s) to apply, comma-separated, one per channel (image server colormap ids).
+        :type colormap: str
+        :param inverse: Invert the colormap(s).
+        :type inverse: bool
+        :param contrast: Contrast factor.
+        :type contrast: float
+        :param gamma: Gamma correction.
+        :type gamma: float
+        :param bits: Bit depth of the answer: 8, 16, 32, or `max` for the image's own depth.
+        :type bits: str
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._download_preview_via_post_serialize(
+            id=id,
+            format=format,
+            max_size=max_size,
+            colormap=colormap,
+            inverse=inverse,
+            contrast=contrast,
+            gamma=gamma,
+            bits=bits,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "bytes",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        ).data
+
+
+    @validate_call
+    def download_preview_via_post_with_http_info(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        format: Annotated[StrictStr, Field(description="Image format of the answer (the path extension); other values are answered as jpg.")],
+        max_size: Annotated[Optional[Annotated[int, Field(strict=True, ge=1)]], Field(description="Largest side of the preview in pixels (server default 1024).")] = None,
+        colormap: Annotated[Optional[StrictStr], Field(description="Colormap(s) to apply, comma-separated, one per channel (image server colormap ids).")] = None,
+        inverse: Annotated[Optional[StrictBool], Field(description="Invert the colormap(s).")] = None,
+        contrast: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Contrast factor.")] = None,
+        gamma: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Gamma correction.")] = None,
+        bits: Annotated[Optional[StrictStr], Field(description="Bit depth of the answer: 8, 16, 32, or `max` for the image's own depth.")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> ApiResponse[bytes]:
+        """Same as download_preview, sent as a POST with the same query parameters.
+
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param format: Image format of the answer (the path extension); other values are answered as jpg. (required)
+        :type format: str
+        :param max_size: Largest side of the preview in pixels (server default 1024).
+        :type max_size: int
+        :param colormap: Colormap(s) to apply, comma-separated, one per channel (image server colormap ids).
+        :type colormap: str
+        :param inverse: Invert the colormap(s).
+        :type inverse: bool
+        :param contrast: Contrast factor.
+        :type contrast: float
+        :param gamma: Gamma correction.
+        :type gamma: float
+        :param bits: Bit depth of the answer: 8, 16, 32, or `max` for the image's own depth.
+        :type bits: str
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._download_preview_via_post_serialize(
+            id=id,
+            format=format,
+            max_size=max_size,
+            colormap=colormap,
+            inverse=inverse,
+            contrast=contrast,
+            gamma=gamma,
+            bits=bits,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "bytes",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        )
+
+
+    @validate_call
+    def download_preview_via_post_without_preload_content(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        format: Annotated[StrictStr, Field(description="Image format of the answer (the path extension); other values are answered as jpg.")],
+        max_size: Annotated[Optional[Annotated[int, Field(strict=True, ge=1)]], Field(description="Largest side of the preview in pixels (server default 1024).")] = None,
+        colormap: Annotated[Optional[StrictStr], Field(description="Colormap(s) to apply, comma-separated, one per channel (image server colormap ids).")] = None,
+        inverse: Annotated[Optional[StrictBool], Field(description="Invert the colormap(s).")] = None,
+        contrast: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Contrast factor.")] = None,
+        gamma: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Gamma correction.")] = None,
+        bits: Annotated[Optional[StrictStr], Field(description="Bit depth of the answer: 8, 16, 32, or `max` for the image's own depth.")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> RESTResponseType:
+        """Same as download_preview, sent as a POST with the same query parameters.
+
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param format: Image format of the answer (the path extension); other values are answered as jpg. (required)
+        :type format: str
+        :param max_size: Largest side of the preview in pixels (server default 1024).
+        :type max_size: int
+        :param colormap: Colormap(s) to apply, comma-separated, one per channel (image server colormap ids).
+        :type colormap: str
+        :param inverse: Invert the colormap(s).
+        :type inverse: bool
+        :param contrast: Contrast factor.
+        :type contrast: float
+        :param gamma: Gamma correction.
+        :type gamma: float
+        :param bits: Bit depth of the answer: 8, 16, 32, or `max` for the image's own depth.
+        :type bits: str
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._download_preview_via_post_serialize(
+            id=id,
+            format=format,
+            max_size=max_size,
+            colormap=colormap,
+            inverse=inverse,
+            contrast=contrast,
+            gamma=gamma,
+            bits=bits,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "bytes",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        return response_data.response
+
+
+    def _download_preview_via_post_serialize(
+        self,
+        id,
+        format,
+        max_size,
+        colormap,
+        inverse,
+        contrast,
+        gamma,
+        bits,
+        _request_auth,
+        _content_type,
+        _headers,
+        _host_index,
+    ) -> RequestSerialized:
+
+        _host = None
+
+        _collection_formats: Dict[str, str] = {
+        }
+
+        _path_params: Dict[str, str] = {}
+        _query_params: List[Tuple[str, str]] = []
+        _header_params: Dict[str, Optional[str]] = _headers or {}
+        _form_params: List[Tuple[str, str]] = []
+        _files: Dict[
+            str, Union[str, bytes, List[str], List[bytes], List[Tuple[str, bytes]]]
+        ] = {}
+        _body_params: Optional[bytes] = None
+
+        # process the path parameters
+        if id is not None:
+            _path_params['id'] = id
+        if format is not None:
+            _path_params['format'] = format
+        # process the query parameters
+        if max_size is not None:
+            
+            _query_params.append(('maxSize', max_size))
+            
+        if colormap is not None:
+            
+            _query_params.append(('colormap', colormap))
+            
+        if inverse is not None:
+            
+            _query_params.append(('inverse', inverse))
+            
+        if contrast is not None:
+            
+            _query_params.append(('contrast', contrast))
+            
+        if gamma is not None:
+            
+            _query_params.append(('gamma', gamma))
+            
+        if bits is not None:
+            
+            _query_params.append(('bits', bits))
+            
+        # process the header parameters
+        # process the form parameters
+        # process the body parameter
+
+
+        # set the HTTP header `Accept`
+        if 'Accept' not in _header_params:
+            _header_params['Accept'] = self.api_client.select_header_accept(
+                [
+                    'image/jpeg', 
+                    'image/png', 
+                    'image/webp', 
+                    'application/json', 
+                    'application/problem+json'
+                ]
+            )
+
+
+        # authentication setting
+        _auth_settings: List[str] = [
+            'cytomineKey', 
+            'bearer'
+        ]
+
+        return self.api_client.param_serialize(
+            method='POST',
+            resource_path='/api/imageinstance/{id}/preview.{format}',
+            path_params=_path_params,
+            query_params=_query_params,
+            header_params=_header_params,
+            body=_body_params,
+            post_params=_form_params,
+            files=_files,
+            auth_settings=_auth_settings,
+            collection_formats=_collection_formats,
+            _host=_host,
+            _request_auth=_request_auth
+        )
+
+
+
+
+    @validate_call
+    def download_thumb(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        format: Annotated[StrictStr, Field(description="Image format of the answer (the path extension); other values are answered as jpg.")],
+        max_size: Annotated[Optional[Annotated[int, Field(strict=True, ge=1)]], Field(description="Largest side of the thumbnail in pixels (server default 512).")] = None,
+        colormap: Annotated[Optional[StrictStr], Field(description="Colormap(s) to apply, comma-separated, one per channel (image server colormap ids).")] = None,
+        inverse: Annotated[Optional[StrictBool], Field(description="Invert the colormap(s).")] = None,
+        contrast: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Contrast factor.")] = None,
+        gamma: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Gamma correction.")] = None,
+        bits: Annotated[Optional[StrictStr], Field(description="Bit depth of the answer: 8, 16, 32, or `max` for the image's own depth.")] = None,
+        authorization: Annotated[Optional[StrictStr], Field(description="2026 servers: bearer JWT of the user (with or without the `Bearer ` prefix) from which the server reads the user. Ignored by 2025 and legacy servers.")] = None,
+        authorization_2025: Annotated[Optional[StrictStr], Field(description="2025 servers: the same token under the name they read (the SDK argument is `authorization_2025`). Ignored by 2026 and legacy servers.")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> bytes:
+        """Get a thumbnail of an image instance (at most maxSize pixels, 512 by default).
+
+        2026 servers read the user from the `authorization` query parameter (a bearer JWT, its signature not checked) and fail with a server error without it; 2025 servers do the same with `Authorization` (SDK argument `authorization_2025`); legacy servers use the request's own authentication. GET and POST answer the same.
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param format: Image format of the answer (the path extension); other values are answered as jpg. (required)
+        :type format: str
+        :param max_size: Largest side of the thumbnail in pixels (server default 512).
+        :type max_size: int
+        :param colormap: Colormap(s) to apply, comma-separated, one per channel (image server colormap ids).
+        :type colormap: str
+        :param inverse: Invert the colormap(s).
+        :type inverse: bool
+        :param contrast: Contrast factor.
+        :type contrast: float
+        :param gamma: Gamma correction.
+        :type gamma: float
+        :param bits: Bit depth of the answer: 8, 16, 32, or `max` for the image's own depth.
+        :type bits: str
+        :param authorization: 2026 servers: bearer JWT of the user (with or without the `Bearer ` prefix) from which the server reads the user. Ignored by 2025 and legacy servers.
+        :type authorization: str
+        :param authorization_2025: 2025 servers: the same token under the name they read (the SDK argument is `authorization_2025`). Ignored by 2026 and legacy servers.
+        :type authorization_2025: str
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._download_thumb_serialize(
+            id=id,
+            format=format,
+            max_size=max_size,
+            colormap=colormap,
+            inverse=inverse,
+            contrast=contrast,
+            gamma=gamma,
+            bits=bits,
+            authorization=authorization,
+            authorization_2025=authorization_2025,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "bytes",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        ).data
+
+
+    @validate_call
+    def download_thumb_with_http_info(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        format: Annotated[StrictStr, Field(description="Image format of the answer (the path extension); other values are answered as jpg.")],
+        max_size: Annotated[Optional[Annotated[int, Field(strict=True, ge=1)]], Field(description="Largest side of the thumbnail in pixels (server default 512).")] = None,
+        colormap: Annotated[Optional[StrictStr], Field(description="Colormap(s) to apply, comma-separated, one per channel (image server colormap ids).")] = None,
+        inverse: Annotated[Optional[StrictBool], Field(description="Invert the colormap(s).")] = None,
+        contrast: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Contrast factor.")] = None,
+        gamma: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Gamma correction.")] = None,
+        bits: Annotated[Optional[StrictStr], Field(description="Bit depth of the answer: 8, 16, 32, or `max` for the image's own depth.")] = None,
+        authorization: Annotated[Optional[StrictStr], Field(description="2026 servers: bearer JWT of the user (with or without the `Bearer ` prefix) from which the server reads the user. Ignored by 2025 and legacy servers.")] = None,
+        authorization_2025: Annotated[Optional[StrictStr], Field(description="2025 servers: the same token under the name they read (the SDK argument is `authorization_2025`). Ignored by 2026 and legacy servers.")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> ApiResponse[bytes]:
+        """Get a thumbnail of an image instance (at most maxSize pixels, 512 by default).
+
+        2026 servers read the user from the `authorization` query parameter (a bearer JWT, its signature not checked) and fail with a server error without it; 2025 servers do the same with `Authorization` (SDK argument `authorization_2025`); legacy servers use the request's own authentication. GET and POST answer the same.
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param format: Image format of the answer (the path extension); other values are answered as jpg. (required)
+        :type format: str
+        :param max_size: Largest side of the thumbnail in pixels (server default 512).
+        :type max_size: int
+        :param colormap: Colormap(s) to apply, comma-separated, one per channel (image server colormap ids).
+        :type colormap: str
+        :param inverse: Invert the colormap(s).
+        :type inverse: bool
+        :param contrast: Contrast factor.
+        :type contrast: float
+        :param gamma: Gamma correction.
+        :type gamma: float
+        :param bits: Bit depth of the answer: 8, 16, 32, or `max` for the image's own depth.
+        :type bits: str
+        :param authorization: 2026 servers: bearer JWT of the user (with or without the `Bearer ` prefix) from which the server reads the user. Ignored by 2025 and legacy servers.
+        :type authorization: str
+        :param authorization_2025: 2025 servers: the same token under the name they read (the SDK argument is `authorization_2025`). Ignored by 2026 and legacy servers.
+        :type authorization_2025: str
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._download_thumb_serialize(
+            id=id,
+            format=format,
+            max_size=max_size,
+            colormap=colormap,
+            inverse=inverse,
+            contrast=contrast,
+            gamma=gamma,
+            bits=bits,
+            authorization=authorization,
+            authorization_2025=authorization_2025,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "bytes",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        )
+
+
+    @validate_call
+    def download_thumb_without_preload_content(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        format: Annotated[StrictStr, Field(description="Image format of the answer (the path extension); other values are answered as jpg.")],
+        max_size: Annotated[Optional[Annotated[int, Field(strict=True, ge=1)]], Field(description="Largest side of the thumbnail in pixels (server default 512).")] = None,
+        colormap: Annotated[Optional[StrictStr], Field(description="Colormap(s) to apply, comma-separated, one per channel (image server colormap ids).")] = None,
+        inverse: Annotated[Optional[StrictBool], Field(description="Invert the colormap(s).")] = None,
+        contrast: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Contrast factor.")] = None,
+        gamma: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Gamma correction.")] = None,
+        bits: Annotated[Optional[StrictStr], Field(description="Bit depth of the answer: 8, 16, 32, or `max` for the image's own depth.")] = None,
+        authorization: Annotated[Optional[StrictStr], Field(description="2026 servers: bearer JWT of the user (with or without the `Bearer ` prefix) from which the server reads the user. Ignored by 2025 and legacy servers.")] = None,
+        authorization_2025: Annotated[Optional[StrictStr], Field(description="2025 servers: the same token under the name they read (the SDK argument is `authorization_2025`). Ignored by 2026 and legacy servers.")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> RESTResponseType:
+        """Get a thumbnail of an image instance (at most maxSize pixels, 512 by default).
+
+        2026 servers read the user from the `authorization` query parameter (a bearer JWT, its signature not checked) and fail with a server error without it; 2025 servers do the same with `Authorization` (SDK argument `authorization_2025`); legacy servers use the request's own authentication. GET and POST answer the same.
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param format: Image format of the answer (the path extension); other values are answered as jpg. (required)
+        :type format: str
+        :param max_size: Largest side of the thumbnail in pixels (server default 512).
+        :type max_size: int
+        :param colormap: Colormap(s) to apply, comma-separated, one per channel (image server colormap ids).
+        :type colormap: str
+        :param inverse: Invert the colormap(s).
+        :type inverse: bool
+        :param contrast: Contrast factor.
+        :type contrast: float
+        :param gamma: Gamma correction.
+        :type gamma: float
+        :param bits: Bit depth of the answer: 8, 16, 32, or `max` for the image's own depth.
+        :type bits: str
+        :param authorization: 2026 servers: bearer JWT of the user (with or without the `Bearer ` prefix) from which the server reads the user. Ignored by 2025 and legacy servers.
+        :type authorization: str
+        :param authorization_2025: 2025 servers: the same token under the name they read (the SDK argument is `authorization_2025`). Ignored by 2026 and legacy servers.
+        :type authorization_2025: str
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._download_thumb_serialize(
+            id=id,
+            format=format,
+            max_size=max_size,
+            colormap=colormap,
+            inverse=inverse,
+            contrast=contrast,
+            gamma=gamma,
+            bits=bits,
+            authorization=authorization,
+            authorization_2025=authorization_2025,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "bytes",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        return response_data.response
+
+
+    def _download_thumb_serialize(
+        self,
+        id,
+        format,
+        max_size,
+        colormap,
+        inverse,
+        contrast,
+        gamma,
+        bits,
+        authorization,
+        authorization_2025,
+        _request_auth,
+        _content_type,
+        _headers,
+        _host_index,
+    ) -> RequestSerialized:
+
+        _host = None
+
+        _collection_formats: Dict[str, str] = {
+        }
+
+        _path_params: Dict[str, str] = {}
+        _query_params: List[Tuple[str, str]] = []
+        _header_params: Dict[str, Optional[str]] = _headers or {}
+        _form_params: List[Tuple[str, str]] = []
+        _files: Dict[
+            str, Union[str, bytes, List[str], List[bytes], List[Tuple[str, bytes]]]
+        ] = {}
+        _body_params: Optional[bytes] = None
+
+        # process the path parameters
+        if id is not None:
+            _path_params['id'] = id
+        if format is not None:
+            _path_params['format'] = format
+        # process the query parameters
+        if max_size is not None:
+            
+            _query_params.append(('maxSize', max_size))
+            
+        if colormap is not None:
+            
+            _query_params.append(('colormap', colormap))
+            
+        if inverse is not None:
+            
+            _query_params.append(('inverse', inverse))
+            
+        if contrast is not None:
+            
+            _query_params.append(('contrast', contrast))
+            
+        if gamma is not None:
+            
+            _query_params.append(('gamma', gamma))
+            
+        if bits is not None:
+            
+            _query_params.append(('bits', bits))
+            
+        if authorization is not None:
+            
+            _query_params.append(('authorization', authorization))
+            
+        if authorization_2025 is not None:
+            
+            _query_params.append(('Authorization', authorization_2025))
+            
+        # process the header parameters
+        # process the form parameters
+        # process the body parameter
+
+
+        # set the HTTP header `Accept`
+        if 'Accept' not in _header_params:
+            _header_params['Accept'] = self.api_client.select_header_accept(
+                [
+                    'image/jpeg', 
+                    'image/png', 
+                    'image/webp', 
+                    'application/json', 
+                    'application/problem+json'
+                ]
+            )
+
+
+        # authentication setting
+        _auth_settings: List[str] = [
+            'cytomineKey', 
+            'bearer'
+        ]
+
+        return self.api_client.param_serialize(
+            method='GET',
+            resource_path='/api/imageinstance/{id}/thumb.{format}',
+            path_params=_path_params,
+            query_params=_query_params,
+            header_params=_header_params,
+            body=_body_params,
+            post_params=_form_params,
+            files=_files,
+            auth_settings=_auth_settings,
+            collection_formats=_collection_formats,
+            _host=_host,
+            _request_auth=_request_auth
+        )
+
+
+
+
+    @validate_call
+    def download_thumb_via_post(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        format: Annotated[StrictStr, Field(description="Image format of the answer (the path extension); other values are answered as jpg.")],
+        max_size: Annotated[Optional[Annotated[int, Field(strict=True, ge=1)]], Field(description="Largest side of the thumbnail in pixels (server default 512).")] = None,
+        colormap: Annotated[Optional[StrictStr], Field(description="Colormap(s) to apply, comma-separated, one per channel (image server colormap ids).")] = None,
+        inverse: Annotated[Optional[StrictBool], Field(description="Invert the colormap(s).")] = None,
+        contrast: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Contrast factor.")] = None,
+        gamma: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Gamma correction.")] = None,
+        bits: Annotated[Optional[StrictStr], Field(description="Bit depth of the answer: 8, 16, 32, or `max` for the image's own depth.")] = None,
+        authorization: Annotated[Optional[StrictStr], Field(description="2026 servers: bearer JWT of the user (with or without the `Bearer ` prefix) from which the server reads the user. Ignored by 2025 and legacy servers.")] = None,
+        authorization_2025: Annotated[Optional[StrictStr], Field(description="2025 servers: the same token under the name they read (the SDK argument is `authorization_2025`). Ignored by 2026 and legacy servers.")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> bytes:
+        """Same as download_thumb, sent as a POST with the same query parameters.
+
+        2026 servers read the user from the `authorization` query parameter (a bearer JWT, its signature not checked) and fail with a server error without it; 2025 servers do the same with `Authorization` (SDK argument `authorization_2025`); legacy servers use the request's own authentication. GET and POST answer the same.
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param format: Image format of the answer (the path extension); other values are answered as jpg. (required)
+        :type format: str
+        :param max_size: Largest side of the thumbnail in pixels (server default 512).
+        :type max_size: int
+        :param colormap: Colormap(s) to apply, comma-separated, one per channel (image server colormap ids).
+        :type colormap: str
+        :param inverse: Invert the colormap(s).
+        :type inverse: bool
+        :param contrast: Contrast factor.
+        :type contrast: float
+        :param gamma: Gamma correction.
+        :type gamma: float
+        :param bits: Bit depth of the answer: 8, 16, 32, or `max` for the image's own depth.
+        :type bits: str
+        :param authorization: 2026 servers: bearer JWT of the user (with or without the `Bearer ` prefix) from which the server reads the user. Ignored by 2025 and legacy servers.
+        :type authorization: str
+        :param authorization_2025: 2025 servers: the same token under the name they read (the SDK argument is `authorization_2025`). Ignored by 2026 and legacy servers.
+        :type authorization_2025: str
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._download_thumb_via_post_serialize(
+            id=id,
+            format=format,
+            max_size=max_size,
+            colormap=colormap,
+            inverse=inverse,
+            contrast=contrast,
+            gamma=gamma,
+            bits=bits,
+            authorization=authorization,
+            authorization_2025=authorization_2025,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "bytes",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        ).data
+
+
+    @validate_call
+    def download_thumb_via_post_with_http_info(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        format: Annotated[StrictStr, Field(description="Image format of the answer (the path extension); other values are answered as jpg.")],
+        max_size: Annotated[Optional[Annotated[int, Field(strict=True, ge=1)]], Field(description="Largest side of the thumbnail in pixels (server default 512).")] = None,
+        colormap: Annotated[Optional[StrictStr], Field(description="Colormap(s) to apply, comma-separated, one per channel (image server colormap ids).")] = None,
+        inverse: Annotated[Optional[StrictBool], Field(description="Invert the colormap(s).")] = None,
+        contrast: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Contrast factor.")] = None,
+        gamma: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Gamma correction.")] = None,
+        bits: Annotated[Optional[StrictStr], Field(description="Bit depth of the answer: 8, 16, 32, or `max` for the image's own depth.")] = None,
+        authorization: Annotated[Optional[StrictStr], Field(description="2026 servers: bearer JWT of the user (with or without the `Bearer ` prefix) from which the server reads the user. Ignored by 2025 and legacy servers.")] = None,
+        authorization_2025: Annotated[Optional[StrictStr], Field(description="2025 servers: the same token under the name they read (the SDK argument is `authorization_2025`). Ignored by 2026 and legacy servers.")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> ApiResponse[bytes]:
+        """Same as download_thumb, sent as a POST with the same query parameters.
+
+        2026 servers read the user from the `authorization` query parameter (a bearer JWT, its signature not checked) and fail with a server error without it; 2025 servers do the same with `Authorization` (SDK argument `authorization_2025`); legacy servers use the request's own authentication. GET and POST answer the same.
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param format: Image format of the answer (the path extension); other values are answered as jpg. (required)
+        :type format: str
+        :param max_size: Largest side of the thumbnail in pixels (server default 512).
+        :type max_size: int
+        :param colormap: Colormap(s) to apply, comma-separated, one per channel (image server colormap ids).
+        :type colormap: str
+        :param inverse: Invert the colormap(s).
+        :type inverse: bool
+        :param contrast: Contrast factor.
+        :type contrast: float
+        :param gamma: Gamma correction.
+        :type gamma: float
+        :param bits: Bit depth of the answer: 8, 16, 32, or `max` for the image's own depth.
+        :type bits: str
+        :param authorization: 2026 servers: bearer JWT of the user (with or without the `Bearer ` prefix) from which the server reads the user. Ignored by 2025 and legacy servers.
+        :type authorization: str
+        :param authorization_2025: 2025 servers: the same token under the name they read (the SDK argument is `authorization_2025`). Ignored by 2026 and legacy servers.
+        :type authorization_2025: str
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._download_thumb_via_post_serialize(
+            id=id,
+            format=format,
+            max_size=max_size,
+            colormap=colormap,
+            inverse=inverse,
+            contrast=contrast,
+            gamma=gamma,
+            bits=bits,
+            authorization=authorization,
+            authorization_2025=authorization_2025,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "bytes",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        )
+
+
+    @validate_call
+    def download_thumb_via_post_without_preload_content(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        format: Annotated[StrictStr, Field(description="Image format of the answer (the path extension); other values are answered as jpg.")],
+        max_size: Annotated[Optional[Annotated[int, Field(strict=True, ge=1)]], Field(description="Largest side of the thumbnail in pixels (server default 512).")] = None,
+        colormap: Annotated[Optional[StrictStr], Field(description="Colormap(s) to apply, comma-separated, one per channel (image server colormap ids).")] = None,
+        inverse: Annotated[Optional[StrictBool], Field(description="Invert the colormap(s).")] = None,
+        contrast: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Contrast factor.")] = None,
+        gamma: Annotated[Optional[Union[StrictFloat, StrictInt]], Field(description="Gamma correction.")] = None,
+        bits: Annotated[Optional[StrictStr], Field(description="Bit depth of the answer: 8, 16, 32, or `max` for the image's own depth.")] = None,
+        authorization: Annotated[Optional[StrictStr], Field(description="2026 servers: bearer JWT of the user (with or without the `Bearer ` prefix) from which the server reads the user. Ignored by 2025 and legacy servers.")] = None,
+        authorization_2025: Annotated[Optional[StrictStr], Field(description="2025 servers: the same token under the name they read (the SDK argument is `authorization_2025`). Ignored by 2026 and legacy servers.")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> RESTResponseType:
+        """Same as download_thumb, sent as a POST with the same query parameters.
+
+        2026 servers read the user from the `authorization` query parameter (a bearer JWT, its signature not checked) and fail with a server error without it; 2025 servers do the same with `Authorization` (SDK argument `authorization_2025`); legacy servers use the request's own authentication. GET and POST answer the same.
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param format: Image format of the answer (the path extension); other values are answered as jpg. (required)
+        :type format: str
+        :param max_size: Largest side of the thumbnail in pixels (server default 512).
+        :type max_size: int
+        :param colormap: Colormap(s) to apply, comma-separated, one per channel (image server colormap ids).
+        :type colormap: str
+        :param inverse: Invert the colormap(s).
+        :type inverse: bool
+        :param contrast: Contrast factor.
+        :type contrast: float
+        :param gamma: Gamma correction.
+        :type gamma: float
+        :param bits: Bit depth of the answer: 8, 16, 32, or `max` for the image's own depth.
+        :type bits: str
+        :param authorization: 2026 servers: bearer JWT of the user (with or without the `Bearer ` prefix) from which the server reads the user. Ignored by 2025 and legacy servers.
+        :type authorization: str
+        :param authorization_2025: 2025 servers: the same token under the name they read (the SDK argument is `authorization_2025`). Ignored by 2026 and legacy servers.
+        :type authorization_2025: str
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._download_thumb_via_post_serialize(
+            id=id,
+            format=format,
+            max_size=max_size,
+            colormap=colormap,
+            inverse=inverse,
+            contrast=contrast,
+            gamma=gamma,
+            bits=bits,
+            authorization=authorization,
+            authorization_2025=authorization_2025,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "bytes",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        return response_data.response
+
+
+    def _download_thumb_via_post_serialize(
+        self,
+        id,
+        format,
+        max_size,
+        colormap,
+        inverse,
+        contrast,
+        gamma,
+        bits,
+        authorization,
+        authorization_2025,
+        _request_auth,
+        _content_type,
+        _headers,
+        _host_index,
+    ) -> RequestSerialized:
+
+        _host = None
+
+        _collection_formats: Dict[str, str] = {
+        }
+
+        _path_params: Dict[str, str] = {}
+        _query_params: List[Tuple[str, str]] = []
+        _header_params: Dict[str, Optional[str]] = _headers or {}
+        _form_params: List[Tuple[str, str]] = []
+        _files: Dict[
+            str, Union[str, bytes, List[str], List[bytes], List[Tuple[str, bytes]]]
+        ] = {}
+        _body_params: Optional[bytes] = None
+
+        # process the path parameters
+        if id is not None:
+            _path_params['id'] = id
+        if format is not None:
+            _path_params['format'] = format
+        # process the query parameters
+        if max_size is not None:
+            
+            _query_params.append(('maxSize', max_size))
+            
+        if colormap is not None:
+            
+            _query_params.append(('colormap', colormap))
+            
+        if inverse is not None:
+            
+            _query_params.append(('inverse', inverse))
+            
+        if contrast is not None:
+            
+            _query_params.append(('contrast', contrast))
+            
+        if gamma is not None:
+            
+            _query_params.append(('gamma', gamma))
+            
+        if bits is not None:
+            
+            _query_params.append(('bits', bits))
+            
+        if authorization is not None:
+            
+            _query_params.append(('authorization', authorization))
+            
+        if authorization_2025 is not None:
+            
+            _query_params.append(('Authorization', authorization_2025))
+            
+        # process the header parameters
+        # process the form parameters
+        # process the body parameter
+
+
+        # set the HTTP header `Accept`
+        if 'Accept' not in _header_params:
+            _header_params['Accept'] = self.api_client.select_header_accept(
+                [
+                    'image/jpeg', 
+                    'image/png', 
+                    'image/webp', 
+                    'application/json', 
+                    'application/problem+json'
+                ]
+            )
+
+
+        # authentication setting
+        _auth_settings: List[str] = [
+            'cytomineKey', 
+            'bearer'
+        ]
+
+        return self.api_client.param_serialize(
+            method='POST',
+            resource_path='/api/imageinstance/{id}/thumb.{format}',
+            path_params=_path_params,
+            query_params=_query_params,
+            header_params=_header_params,
+            body=_body_params,
+            post_params=_form_params,
+            files=_files,
+            auth_settings=_auth_settings,
+            collection_formats=_collection_formats,
+            _host=_host,
+            _request_auth=_request_auth
+        )
+
+
+
+
+    @validate_call
+    def download_window(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        x: Annotated[StrictInt, Field(description="Left of the window, in image pixels.")],
+        y: Annotated[StrictInt, Field(description="Top of the window, in image pixels.")],
+        w: Annotated[StrictInt, Field(description="Width of the window, in image pixels.")],
+        h: Annotated[StrictInt, Field(description="Height of the window, in image pixels.")],
+        format: Annotated[StrictStr, Field(description="Image format of the answer (the path extension); other values are answered as jpg.")],
+        with_exterior: Annotated[Optional[StrictBool], Field(description="Let the window extend outside the image (filled) instead of being cut at its border.")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> bytes:
+        """Get a rectangular window of the reference slice of an image instance at full resolution.
+
+        Spring servers read only withExterior; the extra window parameters of the legacy python client (annotations, terms, mask, zoom...) are ignored. GET and POST answer the same.
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param x: Left of the window, in image pixels. (required)
+        :type x: int
+        :param y: Top of the window, in image pixels. (required)
+        :type y: int
+        :param w: Width of the window, in image pixels. (required)
+        :type w: int
+        :param h: Height of the window, in image pixels. (required)
+        :type h: int
+        :param format: Image format of the answer (the path extension); other values are answered as jpg. (required)
+        :type format: str
+        :param with_exterior: Let the window extend outside the image (filled) instead of being cut at its border.
+        :type with_exterior: bool
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._download_window_serialize(
+            id=id,
+            x=x,
+            y=y,
+            w=w,
+            h=h,
+            format=format,
+            with_exterior=with_exterior,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "bytes",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        ).data
+
+
+    @validate_call
+    def download_window_with_http_info(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        x: Annotated[StrictInt, Field(description="Left of the window, in image pixels.")],
+        y: Annotated[StrictInt, Field(description="Top of the window, in image pixels.")],
+        w: Annotated[StrictInt, Field(description="Width of the window, in image pixels.")],
+        h: Annotated[StrictInt, Field(description="Height of the window, in image pixels.")],
+        format: Annotated[StrictStr, Field(description="Image format of the answer (the path extension); other values are answered as jpg.")],
+        with_exterior: Annotated[Optional[StrictBool], Field(description="Let the window extend outside the image (filled) instead of being cut at its border.")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> ApiResponse[bytes]:
+        """Get a rectangular window of the reference slice of an image instance at full resolution.
+
+        Spring servers read only withExterior; the extra window parameters of the legacy python client (annotations, terms, mask, zoom...) are ignored. GET and POST answer the same.
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param x: Left of the window, in image pixels. (required)
+        :type x: int
+        :param y: Top of the window, in image pixels. (required)
+        :type y: int
+        :param w: Width of the window, in image pixels. (required)
+        :type w: int
+        :param h: Height of the window, in image pixels. (required)
+        :type h: int
+        :param format: Image format of the answer (the path extension); other values are answered as jpg. (required)
+        :type format: str
+        :param with_exterior: Let the window extend outside the image (filled) instead of being cut at its border.
+        :type with_exterior: bool
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._download_window_serialize(
+            id=id,
+            x=x,
+            y=y,
+            w=w,
+            h=h,
+            format=format,
+            with_exterior=with_exterior,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "bytes",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        )
+
+
+    @validate_call
+    def download_window_without_preload_content(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        x: Annotated[StrictInt, Field(description="Left of the window, in image pixels.")],
+        y: Annotated[StrictInt, Field(description="Top of the window, in image pixels.")],
+        w: Annotated[StrictInt, Field(description="Width of the window, in image pixels.")],
+        h: Annotated[StrictInt, Field(description="Height of the window, in image pixels.")],
+        format: Annotated[StrictStr, Field(description="Image format of the answer (the path extension); other values are answered as jpg.")],
+        with_exterior: Annotated[Optional[StrictBool], Field(description="Let the window extend outside the image (filled) instead of being cut at its border.")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> RESTResponseType:
+        """Get a rectangular window of the reference slice of an image instance at full resolution.
+
+        Spring servers read only withExterior; the extra window parameters of the legacy python client (annotations, terms, mask, zoom...) are ignored. GET and POST answer the same.
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param x: Left of the window, in image pixels. (required)
+        :type x: int
+        :param y: Top of the window, in image pixels. (required)
+        :type y: int
+        :param w: Width of the window, in image pixels. (required)
+        :type w: int
+        :param h: Height of the window, in image pixels. (required)
+        :type h: int
+        :param format: Image format of the answer (the path extension); other values are answered as jpg. (required)
+        :type format: str
+        :param with_exterior: Let the window extend outside the image (filled) instead of being cut at its border.
+        :type with_exterior: bool
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._download_window_serialize(
+            id=id,
+            x=x,
+            y=y,
+            w=w,
+            h=h,
+            format=format,
+            with_exterior=with_exterior,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "bytes",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        return response_data.response
+
+
+    def _download_window_serialize(
+        self,
+        id,
+        x,
+        y,
+        w,
+        h,
+        format,
+        with_exterior,
+        _request_auth,
+        _content_type,
+        _headers,
+        _host_index,
+    ) -> RequestSerialized:
+
+        _host = None
+
+        _collection_formats: Dict[str, str] = {
+        }
+
+        _path_params: Dict[str, str] = {}
+        _query_params: List[Tuple[str, str]] = []
+        _header_params: Dict[str, Optional[str]] = _headers or {}
+        _form_params: List[Tuple[str, str]] = []
+        _files: Dict[
+            str, Union[str, bytes, List[str], List[bytes], List[Tuple[str, bytes]]]
+        ] = {}
+        _body_params: Optional[bytes] = None
+
+        # process the path parameters
+        if id is not None:
+            _path_params['id'] = id
+        if x is not None:
+            _path_params['x'] = x
+        if y is not None:
+            _path_params['y'] = y
+        if w is not None:
+            _path_params['w'] = w
+        if h is not None:
+            _path_params['h'] = h
+        if format is not None:
+            _path_params['format'] = format
+        # process the query parameters
+        if with_exterior is not None:
+            
+            _query_params.append(('withExterior', with_exterior))
+            
+        # process the header parameters
+        # process the form parameters
+        # process the body parameter
+
+
+        # set the HTTP header `Accept`
+        if 'Accept' not in _header_params:
+            _header_params['Accept'] = self.api_client.select_header_accept(
+                [
+                    'image/jpeg', 
+                    'image/png', 
+                    'image/webp', 
+                    'application/json', 
+                    'application/problem+json'
+                ]
+            )
+
+
+        # authentication setting
+        _auth_settings: List[str] = [
+            'cytomineKey', 
+            'bearer'
+        ]
+
+        return self.api_client.param_serialize(
+            method='GET',
+            resource_path='/api/imageinstance/{id}/window-{x}-{y}-{w}-{h}.{format}',
+            path_params=_path_params,
+            query_params=_query_params,
+            header_params=_header_params,
+            body=_body_params,
+            post_params=_form_params,
+            files=_files,
+            auth_settings=_auth_settings,
+            collection_formats=_collection_formats,
+            _host=_host,
+            _request_auth=_request_auth
+        )
+
+
+
+
+    @validate_call
+    def download_window_via_post(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        x: Annotated[StrictInt, Field(description="Left of the window, in image pixels.")],
+        y: Annotated[StrictInt, Field(description="Top of the window, in image pixels.")],
+        w: Annotated[StrictInt, Field(description="Width of the window, in image pixels.")],
+        h: Annotated[StrictInt, Field(description="Height of the window, in image pixels.")],
+        format: Annotated[StrictStr, Field(description="Image format of the answer (the path extension); other values are answered as jpg.")],
+        with_exterior: Annotated[Optional[StrictBool], Field(description="Let the window extend outside the image (filled) instead of being cut at its border.")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> bytes:
+        """Same as download_window, sent as a POST with the same query parameters.
+
+        Spring servers read only withExterior; the extra window parameters of the legacy python client (annotations, terms, mask, zoom...) are ignored. GET and POST answer the same.
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param x: Left of the window, in image pixels. (required)
+        :type x: int
+        :param y: Top of the window, in image pixels. (required)
+        :type y: int
+        :param w: Width of the window, in image pixels. (required)
+        :type w: int
+        :param h: Height of the window, in image pixels. (required)
+        :type h: int
+        :param format: Image format of the answer (the path extension); other values are answered as jpg. (required)
+        :type format: str
+        :param with_exterior: Let the window extend outside the image (filled) instead of being cut at its border.
+        :type with_exterior: bool
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._download_window_via_post_serialize(
+            id=id,
+            x=x,
+            y=y,
+            w=w,
+            h=h,
+            format=format,
+            with_exterior=with_exterior,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "bytes",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        ).data
+
+
+    @validate_call
+    def download_window_via_post_with_http_info(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        x: Annotated[StrictInt, Field(description="Left of the window, in image pixels.")],
+        y: Annotated[StrictInt, Field(description="Top of the window, in image pixels.")],
+        w: Annotated[StrictInt, Field(description="Width of the window, in image pixels.")],
+        h: Annotated[StrictInt, Field(description="Height of the window, in image pixels.")],
+        format: Annotated[StrictStr, Field(description="Image format of the answer (the path extension); other values are answered as jpg.")],
+        with_exterior: Annotated[Optional[StrictBool], Field(description="Let the window extend outside the image (filled) instead of being cut at its border.")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> ApiResponse[bytes]:
+        """Same as download_window, sent as a POST with the same query parameters.
+
+        Spring servers read only withExterior; the extra window parameters of the legacy python client (annotations, terms, mask, zoom...) are ignored. GET and POST answer the same.
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param x: Left of the window, in image pixels. (required)
+        :type x: int
+        :param y: Top of the window, in image pixels. (required)
+        :type y: int
+        :param w: Width of the window, in image pixels. (required)
+        :type w: int
+        :param h: Height of the window, in image pixels. (required)
+        :type h: int
+        :param format: Image format of the answer (the path extension); other values are answered as jpg. (required)
+        :type format: str
+        :param with_exterior: Let the window extend outside the image (filled) instead of being cut at its border.
+        :type with_exterior: bool
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._download_window_via_post_serialize(
+            id=id,
+            x=x,
+            y=y,
+            w=w,
+            h=h,
+            format=format,
+            with_exterior=with_exterior,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "bytes",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        )
+
+
+    @validate_call
+    def download_window_via_post_without_preload_content(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        x: Annotated[StrictInt, Field(description="Left of the window, in image pixels.")],
+        y: Annotated[StrictInt, Field(description="Top of the window, in image pixels.")],
+        w: Annotated[StrictInt, Field(description="Width of the window, in image pixels.")],
+        h: Annotated[StrictInt, Field(description="Height of the window, in image pixels.")],
+        format: Annotated[StrictStr, Field(description="Image format of the answer (the path extension); other values are answered as jpg.")],
+        with_exterior: Annotated[Optional[StrictBool], Field(description="Let the window extend outside the image (filled) instead of being cut at its border.")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> RESTResponseType:
+        """Same as download_window, sent as a POST with the same query parameters.
+
+        Spring servers read only withExterior; the extra window parameters of the legacy python client (annotations, terms, mask, zoom...) are ignored. GET and POST answer the same.
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param x: Left of the window, in image pixels. (required)
+        :type x: int
+        :param y: Top of the window, in image pixels. (required)
+        :type y: int
+        :param w: Width of the window, in image pixels. (required)
+        :type w: int
+        :param h: Height of the window, in image pixels. (required)
+        :type h: int
+        :param format: Image format of the answer (the path extension); other values are answered as jpg. (required)
+        :type format: str
+        :param with_exterior: Let the window extend outside the image (filled) instead of being cut at its border.
+        :type with_exterior: bool
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._download_window_via_post_serialize(
+            id=id,
+            x=x,
+            y=y,
+            w=w,
+            h=h,
+            format=format,
+            with_exterior=with_exterior,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "bytes",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        return response_data.response
+
+
+    def _download_window_via_post_serialize(
+        self,
+        id,
+        x,
+        y,
+        w,
+        h,
+        format,
+        with_exterior,
+        _request_auth,
+        _content_type,
+        _headers,
+        _host_index,
+    ) -> RequestSerialized:
+
+        _host = None
+
+        _collection_formats: Dict[str, str] = {
+        }
+
+        _path_params: Dict[str, str] = {}
+        _query_params: List[Tuple[str, str]] = []
+        _header_params: Dict[str, Optional[str]] = _headers or {}
+        _form_params: List[Tuple[str, str]] = []
+        _files: Dict[
+            str, Union[str, bytes, List[str], List[bytes], List[Tuple[str, bytes]]]
+        ] = {}
+        _body_params: Optional[bytes] = None
+
+        # process the path parameters
+        if id is not None:
+            _path_params['id'] = id
+        if x is not None:
+            _path_params['x'] = x
+        if y is not None:
+            _path_params['y'] = y
+        if w is not None:
+            _path_params['w'] = w
+        if h is not None:
+            _path_params['h'] = h
+        if format is not None:
+            _path_params['format'] = format
+        # process the query parameters
+        if with_exterior is not None:
+            
+            _query_params.append(('withExterior', with_exterior))
+            
+        # process the header parameters
+        # process the form parameters
+        # process the body parameter
+
+
+        # set the HTTP header `Accept`
+        if 'Accept' not in _header_params:
+            _header_params['Accept'] = self.api_client.select_header_accept(
+                [
+                    'image/jpeg', 
+                    'image/png', 
+                    'image/webp', 
+                    'application/json', 
+                    'application/problem+json'
+                ]
+            )
+
+
+        # authentication setting
+        _auth_settings: List[str] = [
+            'cytomineKey', 
+            'bearer'
+        ]
+
+        return self.api_client.param_serialize(
+            method='POST',
+            resource_path='/api/imageinstance/{id}/window-{x}-{y}-{w}-{h}.{format}',
+            path_params=_path_params,
+            query_params=_query_params,
+            header_params=_header_params,
+            body=_body_params,
+            post_params=_form_params,
+            files=_files,
+            auth_settings=_auth_settings,
+            collection_formats=_collection_formats,
+            _host=_host,
+            _request_auth=_request_auth
+        )
+
+
+
+
+    @validate_call
+    def list_associated(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        max: Annotated[Optional[Annotated[int, Field(strict=True, ge=0)]], Field(description="Page size of a max/offset listing; 0 or absent returns every item.")] = None,
+        offset: Annotated[Optional[Annotated[int, Field(strict=True, ge=0)]], Field(description="Absolute index of the first item returned (not a page number).")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> AssociatedImageLabelCollection:
+        """List the labels of the associated images of an image instance (macro, label, thumb).
+
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param max: Page size of a max/offset listing; 0 or absent returns every item.
+        :type max: int
+        :param offset: Absolute index of the first item returned (not a page number).
+        :type offset: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._list_associated_serialize(
+            id=id,
+            max=max,
+            offset=offset,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "AssociatedImageLabelCollection",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        ).data
+
+
+    @validate_call
+    def list_associated_with_http_info(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        max: Annotated[Optional[Annotated[int, Field(strict=True, ge=0)]], Field(description="Page size of a max/offset listing; 0 or absent returns every item.")] = None,
+        offset: Annotated[Optional[Annotated[int, Field(strict=True, ge=0)]], Field(description="Absolute index of the first item returned (not a page number).")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> ApiResponse[AssociatedImageLabelCollection]:
+        """List the labels of the associated images of an image instance (macro, label, thumb).
+
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param max: Page size of a max/offset listing; 0 or absent returns every item.
+        :type max: int
+        :param offset: Absolute index of the first item returned (not a page number).
+        :type offset: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._list_associated_serialize(
+            id=id,
+            max=max,
+            offset=offset,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "AssociatedImageLabelCollection",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        )
+
+
+    @validate_call
+    def list_associated_without_preload_content(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        max: Annotated[Optional[Annotated[int, Field(strict=True, ge=0)]], Field(description="Page size of a max/offset listing; 0 or absent returns every item.")] = None,
+        offset: Annotated[Optional[Annotated[int, Field(strict=True, ge=0)]], Field(description="Absolute index of the first item returned (not a page number).")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> RESTResponseType:
+        """List the labels of the associated images of an image instance (macro, label, thumb).
+
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param max: Page size of a max/offset listing; 0 or absent returns every item.
+        :type max: int
+        :param offset: Absolute index of the first item returned (not a page number).
+        :type offset: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._list_associated_serialize(
+            id=id,
+            max=max,
+            offset=offset,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "AssociatedImageLabelCollection",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        return response_data.response
+
+
+    def _list_associated_serialize(
+        self,
+        id,
+        max,
+        offset,
+        _request_auth,
+        _content_type,
+        _headers,
+        _host_index,
+    ) -> RequestSerialized:
+
+        _host = None
+
+        _collection_formats: Dict[str, str] = {
+        }
+
+        _path_params: Dict[str, str] = {}
+        _query_params: List[Tuple[str, str]] = []
+        _header_params: Dict[str, Optional[str]] = _headers or {}
+        _form_params: List[Tuple[str, str]] = []
+        _files: Dict[
+            str, Union[str, bytes, List[str], List[bytes], List[Tuple[str, bytes]]]
+        ] = {}
+        _body_params: Optional[bytes] = None
+
+        # process the path parameters
+        if id is not None:
+            _path_params['id'] = id
+        # process the query parameters
+        if max is not None:
+            
+            _query_params.append(('max', max))
+            
+        if offset is not None:
+            
+            _query_params.append(('offset', offset))
+            
+        # process the header parameters
+        # process the form parameters
+        # process the body parameter
+
+
+        # set the HTTP header `Accept`
+        if 'Accept' not in _header_params:
+            _header_params['Accept'] = self.api_client.select_header_accept(
+                [
+                    'application/json', 
+                    'application/problem+json'
+                ]
+            )
+
+
+        # authentication setting
+        _auth_settings: List[str] = [
+            'cytomineKey', 
+            'bearer'
+        ]
+
+        return self.api_client.param_serialize(
+            method='GET',
+            resource_path='/api/imageinstance/{id}/associated.json',
+            path_params=_path_params,
+            query_params=_query_params,
+            header_params=_header_params,
+            body=_body_params,
+            post_params=_form_params,
+            files=_files,
+            auth_settings=_auth_settings,
+            collection_formats=_collection_formats,
+            _host=_host,
+            _request_auth=_request_auth
+        )
+
+
+
+
+    @validate_call
+    def list_by_abstract_image(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the abstract image.")],
+        max: Annotated[Optional[Annotated[int, Field(strict=True, ge=0)]], Field(description="Page size of a max/offset listing; 0 or absent returns every item.")] = None,
+        offset: Annotated[Optional[Annotated[int, Field(strict=True, ge=0)]], Field(description="Absolute index of the first item returned (not a page number).")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> ImageInstanceCollection:
+        """List the image instances of an abstract image (its uses in projects).
+
+
+        :param id: Identifier of the abstract image. (required)
+        :type id: int
+        :param max: Page size of a max/offset listing; 0 or absent returns every item.
+        :type max: int
+        :param offset: Absolute index of the first item returned (not a page number).
+        :type offset: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._list_by_abstract_image_serialize(
+            id=id,
+            max=max,
+            offset=offset,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "ImageInstanceCollection",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        ).data
+
+
+    @validate_call
+    def list_by_abstract_image_with_http_info(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the abstract image.")],
+        max: Annotated[Optional[Annotated[int, Field(strict=True, ge=0)]], Field(description="Page size of a max/offset listing; 0 or absent returns every item.")] = None,
+        offset: Annotated[Optional[Annotated[int, Field(strict=True, ge=0)]], Field(description="Absolute index of the first item returned (not a page number).")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> ApiResponse[ImageInstanceCollection]:
+        """List the image instances of an abstract image (its uses in projects).
+
+
+        :param id: Identifier of the abstract image. (required)
+        :type id: int
+        :param max: Page size of a max/offset listing; 0 or absent returns every item.
+        :type max: int
+        :param offset: Absolute index of the first item returned (not a page number).
+        :type offset: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._list_by_abstract_image_serialize(
+            id=id,
+            max=max,
+            offset=offset,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "ImageInstanceCollection",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        )
+
+
+    @validate_call
+    def list_by_abstract_image_without_preload_content(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the abstract image.")],
+        max: Annotated[Optional[Annotated[int, Field(strict=True, ge=0)]], Field(description="Page size of a max/offset listing; 0 or absent returns every item.")] = None,
+        offset: Annotated[Optional[Annotated[int, Field(strict=True, ge=0)]], Field(description="Absolute index of the first item returned (not a page number).")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> RESTResponseType:
+        """List the image instances of an abstract image (its uses in projects).
+
+
+        :param id: Identifier of the abstract image. (required)
+        :type id: int
+        :param max: Page size of a max/offset listing; 0 or absent returns every item.
+        :type max: int
+        :param offset: Absolute index of the first item returned (not a page number).
+        :type offset: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._list_by_abstract_image_serialize(
+            id=id,
+            max=max,
+            offset=offset,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "ImageInstanceCollection",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        return response_data.response
+
+
+    def _list_by_abstract_image_serialize(
+        self,
+        id,
+        max,
+        offset,
+        _request_auth,
+        _content_type,
+        _headers,
+        _host_index,
+    ) -> RequestSerialized:
+
+        _host = None
+
+        _collection_formats: Dict[str, str] = {
+        }
+
+        _path_params: Dict[str, str] = {}
+        _query_params: List[Tuple[str, str]] = []
+        _header_params: Dict[str, Optional[str]] = _headers or {}
+        _form_params: List[Tuple[str, str]] = []
+        _files: Dict[
+            str, Union[str, bytes, List[str], List[bytes], List[Tuple[str, bytes]]]
+        ] = {}
+        _body_params: Optional[bytes] = None
+
+        # process the path parameters
+        if id is not None:
+            _path_params['id'] = id
+        # process the query parameters
+        if max is not None:
+            
+            _query_params.append(('max', max))
+            
+        if offset is not None:
+            
+            _query_params.append(('offset', offset))
+            
+        # process the header parameters
+        # process the form parameters
+        # process the body parameter
+
+
+        # set the HTTP header `Accept`
+        if 'Accept' not in _header_params:
+            _header_params['Accept'] = self.api_client.select_header_accept(
+                [
+                    'application/json', 
+                    'application/problem+json'
+                ]
+            )
+
+
+        # authentication setting
+        _auth_settings: List[str] = [
+            'cytomineKey', 
+            'bearer'
+        ]
+
+        return self.api_client.param_serialize(
+            method='GET',
+            resource_path='/api/abstractimage/{id}/imageinstance.json',
+            path_params=_path_params,
+            query_params=_query_params,
+            header_params=_header_params,
+            body=_body_params,
+            post_params=_form_params,
+            files=_files,
+            auth_settings=_auth_settings,
+            collection_formats=_collection_formats,
+            _host=_host,
+            _request_auth=_request_auth
+        )
+
+
+
+
+    @validate_call
+    def list_by_image_group(
+        self,
+        image_group: Annotated[StrictInt, Field(description="Identifier of the image group.")],
+        max: Annotated[Optional[Annotated[int, Field(strict=True, ge=0)]], Field(description="Page size of a max/offset listing; 0 or absent returns every item.")] = None,
+        offset: Annotated[Optional[Annotated[int, Field(strict=True, ge=0)]], Field(description="Absolute index of the first item returned (not a page number).")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> ImageInstanceCollection:
+        """List the image instances of an image group.
+
+
+        :param image_group: Identifier of the image group. (required)
+        :type image_group: int
+        :param max: Page size of a max/offset listing; 0 or absent returns every item.
+        :type max: int
+        :param offset: Absolute index of the first item returned (not a page number).
+        :type offset: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._list_by_image_group_serialize(
+            image_group=image_group,
+            max=max,
+            offset=offset,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "ImageInstanceCollection",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        ).data
+
+
+    @validate_call
+    def list_by_image_group_with_http_info(
+        self,
+        image_group: Annotated[StrictInt, Field(description="Identifier of the image group.")],
+        max: Annotated[Optional[Annotated[int, Field(strict=True, ge=0)]], Field(description="Page size of a max/offset listing; 0 or absent returns every item.")] = None,
+        offset: Annotated[Optional[Annotated[int, Field(strict=True, ge=0)]], Field(description="Absolute index of the first item returned (not a page number).")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> ApiResponse[ImageInstanceCollection]:
+        """List the image instances of an image group.
+
+
+        :param image_group: Identifier of the image group. (required)
+        :type image_group: int
+        :param max: Page size of a max/offset listing; 0 or absent returns every item.
+        :type max: int
+        :param offset: Absolute index of the first item returned (not a page number).
+        :type offset: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._list_by_image_group_serialize(
+            image_group=image_group,
+            max=max,
+            offset=offset,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "ImageInstanceCollection",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        )
+
+
+    @validate_call
+    def list_by_image_group_without_preload_content(
+        self,
+        image_group: Annotated[StrictInt, Field(description="Identifier of the image group.")],
+        max: Annotated[Optional[Annotated[int, Field(strict=True, ge=0)]], Field(description="Page size of a max/offset listing; 0 or absent returns every item.")] = None,
+        offset: Annotated[Optional[Annotated[int, Field(strict=True, ge=0)]], Field(description="Absolute index of the first item returned (not a page number).")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> RESTResponseType:
+        """List the image instances of an image group.
+
+
+        :param image_group: Identifier of the image group. (required)
+        :type image_group: int
+        :param max: Page size of a max/offset listing; 0 or absent returns every item.
+        :type max: int
+        :param offset: Absolute index of the first item returned (not a page number).
+        :type offset: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._list_by_image_group_serialize(
+            image_group=image_group,
+            max=max,
+            offset=offset,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "ImageInstanceCollection",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        return response_data.response
+
+
+    def _list_by_image_group_serialize(
+        self,
+        image_group,
+        max,
+        offset,
+        _request_auth,
+        _content_type,
+        _headers,
+        _host_index,
+    ) -> RequestSerialized:
+
+        _host = None
+
+        _collection_formats: Dict[str, str] = {
+        }
+
+        _path_params: Dict[str, str] = {}
+        _query_params: List[Tuple[str, str]] = []
+        _header_params: Dict[str, Optional[str]] = _headers or {}
+        _form_params: List[Tuple[str, str]] = []
+        _files: Dict[
+            str, Union[str, bytes, List[str], List[bytes], List[Tuple[str, bytes]]]
+        ] = {}
+        _body_params: Optional[bytes] = None
+
+        # process the path parameters
+        if image_group is not None:
+            _path_params['imageGroup'] = image_group
+        # process the query parameters
+        if max is not None:
+            
+            _query_params.append(('max', max))
+            
+        if offset is not None:
+            
+            _query_params.append(('offset', offset))
+            
+        # process the header parameters
+        # process the form parameters
+        # process the body parameter
+
+
+        # set the HTTP header `Accept`
+        if 'Accept' not in _header_params:
+            _header_params['Accept'] = self.api_client.select_header_accept(
+                [
+                    'application/json', 
+                    'application/problem+json'
+                ]
+            )
+
+
+        # authentication setting
+        _auth_settings: List[str] = [
+            'cytomineKey', 
+            'bearer'
+        ]
+
+        return self.api_client.param_serialize(
+            method='GET',
+            resource_path='/api/imagegroup/{imageGroup}/imageinstance.json',
+            path_params=_path_params,
+            query_params=_query_params,
+            header_params=_header_params,
+            body=_body_params,
+            post_params=_form_params,
+            files=_files,
+            auth_settings=_auth_settings,
+            collection_formats=_collection_formats,
+            _host=_host,
+            _request_auth=_request_auth
+        )
+
+
 
 
     @validate_call
@@ -57,7 +7106,7 @@ class ImageInstanceApi:
     ) -> ImageInstanceCollection:
         """List the image instances of a project.
 
-        Also filters with generic query keys `<field>[<op>]=<value>` (op equals, nequals, like, ilike, lte, gte, in), e.g. `instanceFilename[ilike]=*.svs`, which this spec cannot declare.
+        Also filters with generic query keys `<field>[<op>]=<value>` (op equals, nequals, like, ilike, lte, gte, in), e.g. `instanceFilename[ilike]=*.svs`, which this spec cannot declare. With light=true the rows only hold id and instanceFilename; with tree=true the answer is a tree for the web UI (an object with `children`) instead of a page.
 
         :param id: Identifier of the project. (required)
         :type id: int
@@ -157,7 +7206,7 @@ class ImageInstanceApi:
     ) -> ApiResponse[ImageInstanceCollection]:
         """List the image instances of a project.
 
-        Also filters with generic query keys `<field>[<op>]=<value>` (op equals, nequals, like, ilike, lte, gte, in), e.g. `instanceFilename[ilike]=*.svs`, which this spec cannot declare.
+        Also filters with generic query keys `<field>[<op>]=<value>` (op equals, nequals, like, ilike, lte, gte, in), e.g. `instanceFilename[ilike]=*.svs`, which this spec cannot declare. With light=true the rows only hold id and instanceFilename; with tree=true the answer is a tree for the web UI (an object with `children`) instead of a page.
 
         :param id: Identifier of the project. (required)
         :type id: int
@@ -257,7 +7306,7 @@ class ImageInstanceApi:
     ) -> RESTResponseType:
         """List the image instances of a project.
 
-        Also filters with generic query keys `<field>[<op>]=<value>` (op equals, nequals, like, ilike, lte, gte, in), e.g. `instanceFilename[ilike]=*.svs`, which this spec cannot declare.
+        Also filters with generic query keys `<field>[<op>]=<value>` (op equals, nequals, like, ilike, lte, gte, in), e.g. `instanceFilename[ilike]=*.svs`, which this spec cannot declare. With light=true the rows only hold id and instanceFilename; with tree=true the answer is a tree for the web UI (an object with `children`) instead of a page.
 
         :param id: Identifier of the project. (required)
         :type id: int
@@ -417,6 +7466,1551 @@ class ImageInstanceApi:
         return self.api_client.param_serialize(
             method='GET',
             resource_path='/api/project/{id}/imageinstance.json',
+            path_params=_path_params,
+            query_params=_query_params,
+            header_params=_header_params,
+            body=_body_params,
+            post_params=_form_params,
+            files=_files,
+            auth_settings=_auth_settings,
+            collection_formats=_collection_formats,
+            _host=_host,
+            _request_auth=_request_auth
+        )
+
+
+
+
+    @validate_call
+    def list_by_user(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the user.")],
+        sort: Annotated[Optional[StrictStr], Field(description="Field to sort a max/offset listing by.")] = None,
+        order: Annotated[Optional[StrictStr], Field(description="Sort direction of a max/offset listing.")] = None,
+        max: Annotated[Optional[Annotated[int, Field(strict=True, ge=0)]], Field(description="Page size of a max/offset listing; 0 or absent returns every item.")] = None,
+        offset: Annotated[Optional[Annotated[int, Field(strict=True, ge=0)]], Field(description="Absolute index of the first item returned (not a page number).")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> ImageInstanceCollection:
+        """List the image instances of every project a user is a member of.
+
+        Also filters with generic query keys `<field>[<op>]=<value>` (op equals, nequals, like, ilike, lte, gte, in), which this spec cannot declare.
+
+        :param id: Identifier of the user. (required)
+        :type id: int
+        :param sort: Field to sort a max/offset listing by.
+        :type sort: str
+        :param order: Sort direction of a max/offset listing.
+        :type order: str
+        :param max: Page size of a max/offset listing; 0 or absent returns every item.
+        :type max: int
+        :param offset: Absolute index of the first item returned (not a page number).
+        :type offset: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._list_by_user_serialize(
+            id=id,
+            sort=sort,
+            order=order,
+            max=max,
+            offset=offset,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "ImageInstanceCollection",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        ).data
+
+
+    @validate_call
+    def list_by_user_with_http_info(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the user.")],
+        sort: Annotated[Optional[StrictStr], Field(description="Field to sort a max/offset listing by.")] = None,
+        order: Annotated[Optional[StrictStr], Field(description="Sort direction of a max/offset listing.")] = None,
+        max: Annotated[Optional[Annotated[int, Field(strict=True, ge=0)]], Field(description="Page size of a max/offset listing; 0 or absent returns every item.")] = None,
+        offset: Annotated[Optional[Annotated[int, Field(strict=True, ge=0)]], Field(description="Absolute index of the first item returned (not a page number).")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> ApiResponse[ImageInstanceCollection]:
+        """List the image instances of every project a user is a member of.
+
+        Also filters with generic query keys `<field>[<op>]=<value>` (op equals, nequals, like, ilike, lte, gte, in), which this spec cannot declare.
+
+        :param id: Identifier of the user. (required)
+        :type id: int
+        :param sort: Field to sort a max/offset listing by.
+        :type sort: str
+        :param order: Sort direction of a max/offset listing.
+        :type order: str
+        :param max: Page size of a max/offset listing; 0 or absent returns every item.
+        :type max: int
+        :param offset: Absolute index of the first item returned (not a page number).
+        :type offset: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._list_by_user_serialize(
+            id=id,
+            sort=sort,
+            order=order,
+            max=max,
+            offset=offset,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "ImageInstanceCollection",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        )
+
+
+    @validate_call
+    def list_by_user_without_preload_content(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the user.")],
+        sort: Annotated[Optional[StrictStr], Field(description="Field to sort a max/offset listing by.")] = None,
+        order: Annotated[Optional[StrictStr], Field(description="Sort direction of a max/offset listing.")] = None,
+        max: Annotated[Optional[Annotated[int, Field(strict=True, ge=0)]], Field(description="Page size of a max/offset listing; 0 or absent returns every item.")] = None,
+        offset: Annotated[Optional[Annotated[int, Field(strict=True, ge=0)]], Field(description="Absolute index of the first item returned (not a page number).")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> RESTResponseType:
+        """List the image instances of every project a user is a member of.
+
+        Also filters with generic query keys `<field>[<op>]=<value>` (op equals, nequals, like, ilike, lte, gte, in), which this spec cannot declare.
+
+        :param id: Identifier of the user. (required)
+        :type id: int
+        :param sort: Field to sort a max/offset listing by.
+        :type sort: str
+        :param order: Sort direction of a max/offset listing.
+        :type order: str
+        :param max: Page size of a max/offset listing; 0 or absent returns every item.
+        :type max: int
+        :param offset: Absolute index of the first item returned (not a page number).
+        :type offset: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._list_by_user_serialize(
+            id=id,
+            sort=sort,
+            order=order,
+            max=max,
+            offset=offset,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "ImageInstanceCollection",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        return response_data.response
+
+
+    def _list_by_user_serialize(
+        self,
+        id,
+        sort,
+        order,
+        max,
+        offset,
+        _request_auth,
+        _content_type,
+        _headers,
+        _host_index,
+    ) -> RequestSerialized:
+
+        _host = None
+
+        _collection_formats: Dict[str, str] = {
+        }
+
+        _path_params: Dict[str, str] = {}
+        _query_params: List[Tuple[str, str]] = []
+        _header_params: Dict[str, Optional[str]] = _headers or {}
+        _form_params: List[Tuple[str, str]] = []
+        _files: Dict[
+            str, Union[str, bytes, List[str], List[bytes], List[Tuple[str, bytes]]]
+        ] = {}
+        _body_params: Optional[bytes] = None
+
+        # process the path parameters
+        if id is not None:
+            _path_params['id'] = id
+        # process the query parameters
+        if sort is not None:
+            
+            _query_params.append(('sort', sort))
+            
+        if order is not None:
+            
+            _query_params.append(('order', order))
+            
+        if max is not None:
+            
+            _query_params.append(('max', max))
+            
+        if offset is not None:
+            
+            _query_params.append(('offset', offset))
+            
+        # process the header parameters
+        # process the form parameters
+        # process the body parameter
+
+
+        # set the HTTP header `Accept`
+        if 'Accept' not in _header_params:
+            _header_params['Accept'] = self.api_client.select_header_accept(
+                [
+                    'application/json', 
+                    'application/problem+json'
+                ]
+            )
+
+
+        # authentication setting
+        _auth_settings: List[str] = [
+            'cytomineKey', 
+            'bearer'
+        ]
+
+        return self.api_client.param_serialize(
+            method='GET',
+            resource_path='/api/user/{id}/imageinstance.json',
+            path_params=_path_params,
+            query_params=_query_params,
+            header_params=_header_params,
+            body=_body_params,
+            post_params=_form_params,
+            files=_files,
+            auth_settings=_auth_settings,
+            collection_formats=_collection_formats,
+            _host=_host,
+            _request_auth=_request_auth
+        )
+
+
+
+
+    @validate_call
+    def list_channel_histogram_bounds(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        max: Annotated[Optional[Annotated[int, Field(strict=True, ge=0)]], Field(description="Page size of a max/offset listing; 0 or absent returns every item.")] = None,
+        offset: Annotated[Optional[Annotated[int, Field(strict=True, ge=0)]], Field(description="Absolute index of the first item returned (not a page number).")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> ImageChannelHistogramBoundsCollection:
+        """List the minimum and maximum intensity of each channel of an image instance.
+
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param max: Page size of a max/offset listing; 0 or absent returns every item.
+        :type max: int
+        :param offset: Absolute index of the first item returned (not a page number).
+        :type offset: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._list_channel_histogram_bounds_serialize(
+            id=id,
+            max=max,
+            offset=offset,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "ImageChannelHistogramBoundsCollection",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        ).data
+
+
+    @validate_call
+    def list_channel_histogram_bounds_with_http_info(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        max: Annotated[Optional[Annotated[int, Field(strict=True, ge=0)]], Field(description="Page size of a max/offset listing; 0 or absent returns every item.")] = None,
+        offset: Annotated[Optional[Annotated[int, Field(strict=True, ge=0)]], Field(description="Absolute index of the first item returned (not a page number).")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> ApiResponse[ImageChannelHistogramBoundsCollection]:
+        """List the minimum and maximum intensity of each channel of an image instance.
+
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param max: Page size of a max/offset listing; 0 or absent returns every item.
+        :type max: int
+        :param offset: Absolute index of the first item returned (not a page number).
+        :type offset: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._list_channel_histogram_bounds_serialize(
+            id=id,
+            max=max,
+            offset=offset,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "ImageChannelHistogramBoundsCollection",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        )
+
+
+    @validate_call
+    def list_channel_histogram_bounds_without_preload_content(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        max: Annotated[Optional[Annotated[int, Field(strict=True, ge=0)]], Field(description="Page size of a max/offset listing; 0 or absent returns every item.")] = None,
+        offset: Annotated[Optional[Annotated[int, Field(strict=True, ge=0)]], Field(description="Absolute index of the first item returned (not a page number).")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> RESTResponseType:
+        """List the minimum and maximum intensity of each channel of an image instance.
+
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param max: Page size of a max/offset listing; 0 or absent returns every item.
+        :type max: int
+        :param offset: Absolute index of the first item returned (not a page number).
+        :type offset: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._list_channel_histogram_bounds_serialize(
+            id=id,
+            max=max,
+            offset=offset,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "ImageChannelHistogramBoundsCollection",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        return response_data.response
+
+
+    def _list_channel_histogram_bounds_serialize(
+        self,
+        id,
+        max,
+        offset,
+        _request_auth,
+        _content_type,
+        _headers,
+        _host_index,
+    ) -> RequestSerialized:
+
+        _host = None
+
+        _collection_formats: Dict[str, str] = {
+        }
+
+        _path_params: Dict[str, str] = {}
+        _query_params: List[Tuple[str, str]] = []
+        _header_params: Dict[str, Optional[str]] = _headers or {}
+        _form_params: List[Tuple[str, str]] = []
+        _files: Dict[
+            str, Union[str, bytes, List[str], List[bytes], List[Tuple[str, bytes]]]
+        ] = {}
+        _body_params: Optional[bytes] = None
+
+        # process the path parameters
+        if id is not None:
+            _path_params['id'] = id
+        # process the query parameters
+        if max is not None:
+            
+            _query_params.append(('max', max))
+            
+        if offset is not None:
+            
+            _query_params.append(('offset', offset))
+            
+        # process the header parameters
+        # process the form parameters
+        # process the body parameter
+
+
+        # set the HTTP header `Accept`
+        if 'Accept' not in _header_params:
+            _header_params['Accept'] = self.api_client.select_header_accept(
+                [
+                    'application/json', 
+                    'application/problem+json'
+                ]
+            )
+
+
+        # authentication setting
+        _auth_settings: List[str] = [
+            'cytomineKey', 
+            'bearer'
+        ]
+
+        return self.api_client.param_serialize(
+            method='GET',
+            resource_path='/api/imageinstance/{id}/channelhistogram/bounds.json',
+            path_params=_path_params,
+            query_params=_query_params,
+            header_params=_header_params,
+            body=_body_params,
+            post_params=_form_params,
+            files=_files,
+            auth_settings=_auth_settings,
+            collection_formats=_collection_formats,
+            _host=_host,
+            _request_auth=_request_auth
+        )
+
+
+
+
+    @validate_call
+    def list_channel_histograms(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        n_bins: Annotated[Optional[Annotated[int, Field(strict=True, ge=1)]], Field(description="Number of bins of each histogram, a power of 2 (server default 256).")] = None,
+        max: Annotated[Optional[Annotated[int, Field(strict=True, ge=0)]], Field(description="Page size of a max/offset listing; 0 or absent returns every item.")] = None,
+        offset: Annotated[Optional[Annotated[int, Field(strict=True, ge=0)]], Field(description="Absolute index of the first item returned (not a page number).")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> ImageChannelHistogramCollection:
+        """List the histogram of each channel of an image instance (all planes merged).
+
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param n_bins: Number of bins of each histogram, a power of 2 (server default 256).
+        :type n_bins: int
+        :param max: Page size of a max/offset listing; 0 or absent returns every item.
+        :type max: int
+        :param offset: Absolute index of the first item returned (not a page number).
+        :type offset: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._list_channel_histograms_serialize(
+            id=id,
+            n_bins=n_bins,
+            max=max,
+            offset=offset,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "ImageChannelHistogramCollection",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        ).data
+
+
+    @validate_call
+    def list_channel_histograms_with_http_info(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        n_bins: Annotated[Optional[Annotated[int, Field(strict=True, ge=1)]], Field(description="Number of bins of each histogram, a power of 2 (server default 256).")] = None,
+        max: Annotated[Optional[Annotated[int, Field(strict=True, ge=0)]], Field(description="Page size of a max/offset listing; 0 or absent returns every item.")] = None,
+        offset: Annotated[Optional[Annotated[int, Field(strict=True, ge=0)]], Field(description="Absolute index of the first item returned (not a page number).")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> ApiResponse[ImageChannelHistogramCollection]:
+        """List the histogram of each channel of an image instance (all planes merged).
+
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param n_bins: Number of bins of each histogram, a power of 2 (server default 256).
+        :type n_bins: int
+        :param max: Page size of a max/offset listing; 0 or absent returns every item.
+        :type max: int
+        :param offset: Absolute index of the first item returned (not a page number).
+        :type offset: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._list_channel_histograms_serialize(
+            id=id,
+            n_bins=n_bins,
+            max=max,
+            offset=offset,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "ImageChannelHistogramCollection",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        )
+
+
+    @validate_call
+    def list_channel_histograms_without_preload_content(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        n_bins: Annotated[Optional[Annotated[int, Field(strict=True, ge=1)]], Field(description="Number of bins of each histogram, a power of 2 (server default 256).")] = None,
+        max: Annotated[Optional[Annotated[int, Field(strict=True, ge=0)]], Field(description="Page size of a max/offset listing; 0 or absent returns every item.")] = None,
+        offset: Annotated[Optional[Annotated[int, Field(strict=True, ge=0)]], Field(description="Absolute index of the first item returned (not a page number).")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> RESTResponseType:
+        """List the histogram of each channel of an image instance (all planes merged).
+
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param n_bins: Number of bins of each histogram, a power of 2 (server default 256).
+        :type n_bins: int
+        :param max: Page size of a max/offset listing; 0 or absent returns every item.
+        :type max: int
+        :param offset: Absolute index of the first item returned (not a page number).
+        :type offset: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._list_channel_histograms_serialize(
+            id=id,
+            n_bins=n_bins,
+            max=max,
+            offset=offset,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "ImageChannelHistogramCollection",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        return response_data.response
+
+
+    def _list_channel_histograms_serialize(
+        self,
+        id,
+        n_bins,
+        max,
+        offset,
+        _request_auth,
+        _content_type,
+        _headers,
+        _host_index,
+    ) -> RequestSerialized:
+
+        _host = None
+
+        _collection_formats: Dict[str, str] = {
+        }
+
+        _path_params: Dict[str, str] = {}
+        _query_params: List[Tuple[str, str]] = []
+        _header_params: Dict[str, Optional[str]] = _headers or {}
+        _form_params: List[Tuple[str, str]] = []
+        _files: Dict[
+            str, Union[str, bytes, List[str], List[bytes], List[Tuple[str, bytes]]]
+        ] = {}
+        _body_params: Optional[bytes] = None
+
+        # process the path parameters
+        if id is not None:
+            _path_params['id'] = id
+        # process the query parameters
+        if n_bins is not None:
+            
+            _query_params.append(('nBins', n_bins))
+            
+        if max is not None:
+            
+            _query_params.append(('max', max))
+            
+        if offset is not None:
+            
+            _query_params.append(('offset', offset))
+            
+        # process the header parameters
+        # process the form parameters
+        # process the body parameter
+
+
+        # set the HTTP header `Accept`
+        if 'Accept' not in _header_params:
+            _header_params['Accept'] = self.api_client.select_header_accept(
+                [
+                    'application/json', 
+                    'application/problem+json'
+                ]
+            )
+
+
+        # authentication setting
+        _auth_settings: List[str] = [
+            'cytomineKey', 
+            'bearer'
+        ]
+
+        return self.api_client.param_serialize(
+            method='GET',
+            resource_path='/api/imageinstance/{id}/channelhistogram.json',
+            path_params=_path_params,
+            query_params=_query_params,
+            header_params=_header_params,
+            body=_body_params,
+            post_params=_form_params,
+            files=_files,
+            auth_settings=_auth_settings,
+            collection_formats=_collection_formats,
+            _host=_host,
+            _request_auth=_request_auth
+        )
+
+
+
+
+    @validate_call
+    def list_light_by_user(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the user (must be the current user).")],
+        max: Annotated[Optional[Annotated[int, Field(strict=True, ge=0)]], Field(description="Page size of a max/offset listing; 0 or absent returns every item.")] = None,
+        offset: Annotated[Optional[Annotated[int, Field(strict=True, ge=0)]], Field(description="Absolute index of the first item returned (not a page number).")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> ImageInstanceCollection:
+        """List the images of every project of the current user, with only id, names and project.
+
+        Rows hold id, instanceFilename (absent for non-managers of blind-mode projects), blindedName (blind-mode projects), project and projectName.
+
+        :param id: Identifier of the user (must be the current user). (required)
+        :type id: int
+        :param max: Page size of a max/offset listing; 0 or absent returns every item.
+        :type max: int
+        :param offset: Absolute index of the first item returned (not a page number).
+        :type offset: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._list_light_by_user_serialize(
+            id=id,
+            max=max,
+            offset=offset,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "ImageInstanceCollection",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        ).data
+
+
+    @validate_call
+    def list_light_by_user_with_http_info(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the user (must be the current user).")],
+        max: Annotated[Optional[Annotated[int, Field(strict=True, ge=0)]], Field(description="Page size of a max/offset listing; 0 or absent returns every item.")] = None,
+        offset: Annotated[Optional[Annotated[int, Field(strict=True, ge=0)]], Field(description="Absolute index of the first item returned (not a page number).")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> ApiResponse[ImageInstanceCollection]:
+        """List the images of every project of the current user, with only id, names and project.
+
+        Rows hold id, instanceFilename (absent for non-managers of blind-mode projects), blindedName (blind-mode projects), project and projectName.
+
+        :param id: Identifier of the user (must be the current user). (required)
+        :type id: int
+        :param max: Page size of a max/offset listing; 0 or absent returns every item.
+        :type max: int
+        :param offset: Absolute index of the first item returned (not a page number).
+        :type offset: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._list_light_by_user_serialize(
+            id=id,
+            max=max,
+            offset=offset,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "ImageInstanceCollection",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        )
+
+
+    @validate_call
+    def list_light_by_user_without_preload_content(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the user (must be the current user).")],
+        max: Annotated[Optional[Annotated[int, Field(strict=True, ge=0)]], Field(description="Page size of a max/offset listing; 0 or absent returns every item.")] = None,
+        offset: Annotated[Optional[Annotated[int, Field(strict=True, ge=0)]], Field(description="Absolute index of the first item returned (not a page number).")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> RESTResponseType:
+        """List the images of every project of the current user, with only id, names and project.
+
+        Rows hold id, instanceFilename (absent for non-managers of blind-mode projects), blindedName (blind-mode projects), project and projectName.
+
+        :param id: Identifier of the user (must be the current user). (required)
+        :type id: int
+        :param max: Page size of a max/offset listing; 0 or absent returns every item.
+        :type max: int
+        :param offset: Absolute index of the first item returned (not a page number).
+        :type offset: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._list_light_by_user_serialize(
+            id=id,
+            max=max,
+            offset=offset,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "ImageInstanceCollection",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        return response_data.response
+
+
+    def _list_light_by_user_serialize(
+        self,
+        id,
+        max,
+        offset,
+        _request_auth,
+        _content_type,
+        _headers,
+        _host_index,
+    ) -> RequestSerialized:
+
+        _host = None
+
+        _collection_formats: Dict[str, str] = {
+        }
+
+        _path_params: Dict[str, str] = {}
+        _query_params: List[Tuple[str, str]] = []
+        _header_params: Dict[str, Optional[str]] = _headers or {}
+        _form_params: List[Tuple[str, str]] = []
+        _files: Dict[
+            str, Union[str, bytes, List[str], List[bytes], List[Tuple[str, bytes]]]
+        ] = {}
+        _body_params: Optional[bytes] = None
+
+        # process the path parameters
+        if id is not None:
+            _path_params['id'] = id
+        # process the query parameters
+        if max is not None:
+            
+            _query_params.append(('max', max))
+            
+        if offset is not None:
+            
+            _query_params.append(('offset', offset))
+            
+        # process the header parameters
+        # process the form parameters
+        # process the body parameter
+
+
+        # set the HTTP header `Accept`
+        if 'Accept' not in _header_params:
+            _header_params['Accept'] = self.api_client.select_header_accept(
+                [
+                    'application/json', 
+                    'application/problem+json'
+                ]
+            )
+
+
+        # authentication setting
+        _auth_settings: List[str] = [
+            'cytomineKey', 
+            'bearer'
+        ]
+
+        return self.api_client.param_serialize(
+            method='GET',
+            resource_path='/api/user/{id}/imageinstance/light.json',
+            path_params=_path_params,
+            query_params=_query_params,
+            header_params=_header_params,
+            body=_body_params,
+            post_params=_form_params,
+            files=_files,
+            auth_settings=_auth_settings,
+            collection_formats=_collection_formats,
+            _host=_host,
+            _request_auth=_request_auth
+        )
+
+
+
+
+    @validate_call
+    def list_metadata(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        max: Annotated[Optional[Annotated[int, Field(strict=True, ge=0)]], Field(description="Page size of a max/offset listing; 0 or absent returns every item.")] = None,
+        offset: Annotated[Optional[Annotated[int, Field(strict=True, ge=0)]], Field(description="Absolute index of the first item returned (not a page number).")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> ImageMetadataCollection:
+        """List the raw metadata of the file of an image instance (key, value, type).
+
+        Forbidden to non-managers of blind-mode projects.
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param max: Page size of a max/offset listing; 0 or absent returns every item.
+        :type max: int
+        :param offset: Absolute index of the first item returned (not a page number).
+        :type offset: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._list_metadata_serialize(
+            id=id,
+            max=max,
+            offset=offset,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "ImageMetadataCollection",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        ).data
+
+
+    @validate_call
+    def list_metadata_with_http_info(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        max: Annotated[Optional[Annotated[int, Field(strict=True, ge=0)]], Field(description="Page size of a max/offset listing; 0 or absent returns every item.")] = None,
+        offset: Annotated[Optional[Annotated[int, Field(strict=True, ge=0)]], Field(description="Absolute index of the first item returned (not a page number).")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> ApiResponse[ImageMetadataCollection]:
+        """List the raw metadata of the file of an image instance (key, value, type).
+
+        Forbidden to non-managers of blind-mode projects.
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param max: Page size of a max/offset listing; 0 or absent returns every item.
+        :type max: int
+        :param offset: Absolute index of the first item returned (not a page number).
+        :type offset: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._list_metadata_serialize(
+            id=id,
+            max=max,
+            offset=offset,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "ImageMetadataCollection",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        )
+
+
+    @validate_call
+    def list_metadata_without_preload_content(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        max: Annotated[Optional[Annotated[int, Field(strict=True, ge=0)]], Field(description="Page size of a max/offset listing; 0 or absent returns every item.")] = None,
+        offset: Annotated[Optional[Annotated[int, Field(strict=True, ge=0)]], Field(description="Absolute index of the first item returned (not a page number).")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> RESTResponseType:
+        """List the raw metadata of the file of an image instance (key, value, type).
+
+        Forbidden to non-managers of blind-mode projects.
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param max: Page size of a max/offset listing; 0 or absent returns every item.
+        :type max: int
+        :param offset: Absolute index of the first item returned (not a page number).
+        :type offset: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._list_metadata_serialize(
+            id=id,
+            max=max,
+            offset=offset,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "ImageMetadataCollection",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        return response_data.response
+
+
+    def _list_metadata_serialize(
+        self,
+        id,
+        max,
+        offset,
+        _request_auth,
+        _content_type,
+        _headers,
+        _host_index,
+    ) -> RequestSerialized:
+
+        _host = None
+
+        _collection_formats: Dict[str, str] = {
+        }
+
+        _path_params: Dict[str, str] = {}
+        _query_params: List[Tuple[str, str]] = []
+        _header_params: Dict[str, Optional[str]] = _headers or {}
+        _form_params: List[Tuple[str, str]] = []
+        _files: Dict[
+            str, Union[str, bytes, List[str], List[bytes], List[Tuple[str, bytes]]]
+        ] = {}
+        _body_params: Optional[bytes] = None
+
+        # process the path parameters
+        if id is not None:
+            _path_params['id'] = id
+        # process the query parameters
+        if max is not None:
+            
+            _query_params.append(('max', max))
+            
+        if offset is not None:
+            
+            _query_params.append(('offset', offset))
+            
+        # process the header parameters
+        # process the form parameters
+        # process the body parameter
+
+
+        # set the HTTP header `Accept`
+        if 'Accept' not in _header_params:
+            _header_params['Accept'] = self.api_client.select_header_accept(
+                [
+                    'application/json', 
+                    'application/problem+json'
+                ]
+            )
+
+
+        # authentication setting
+        _auth_settings: List[str] = [
+            'cytomineKey', 
+            'bearer'
+        ]
+
+        return self.api_client.param_serialize(
+            method='GET',
+            resource_path='/api/imageinstance/{id}/metadata.json',
             path_params=_path_params,
             query_params=_query_params,
             header_params=_header_params,
@@ -679,6 +9273,1635 @@ class ImageInstanceApi:
 
         return self.api_client.param_serialize(
             method='GET',
+            resource_path='/api/imageinstance/{id}.json',
+            path_params=_path_params,
+            query_params=_query_params,
+            header_params=_header_params,
+            body=_body_params,
+            post_params=_form_params,
+            files=_files,
+            auth_settings=_auth_settings,
+            collection_formats=_collection_formats,
+            _host=_host,
+            _request_auth=_request_auth
+        )
+
+
+
+
+    @validate_call
+    def retrieve_bounds(
+        self,
+        project_id: Annotated[StrictInt, Field(description="Identifier of the project.")],
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> ImageInstanceBounds:
+        """Get the range of each filterable field over the images of a project (for filter widgets).
+
+
+        :param project_id: Identifier of the project. (required)
+        :type project_id: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._retrieve_bounds_serialize(
+            project_id=project_id,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "ImageInstanceBounds",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        ).data
+
+
+    @validate_call
+    def retrieve_bounds_with_http_info(
+        self,
+        project_id: Annotated[StrictInt, Field(description="Identifier of the project.")],
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> ApiResponse[ImageInstanceBounds]:
+        """Get the range of each filterable field over the images of a project (for filter widgets).
+
+
+        :param project_id: Identifier of the project. (required)
+        :type project_id: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._retrieve_bounds_serialize(
+            project_id=project_id,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "ImageInstanceBounds",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        )
+
+
+    @validate_call
+    def retrieve_bounds_without_preload_content(
+        self,
+        project_id: Annotated[StrictInt, Field(description="Identifier of the project.")],
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> RESTResponseType:
+        """Get the range of each filterable field over the images of a project (for filter widgets).
+
+
+        :param project_id: Identifier of the project. (required)
+        :type project_id: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._retrieve_bounds_serialize(
+            project_id=project_id,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "ImageInstanceBounds",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        return response_data.response
+
+
+    def _retrieve_bounds_serialize(
+        self,
+        project_id,
+        _request_auth,
+        _content_type,
+        _headers,
+        _host_index,
+    ) -> RequestSerialized:
+
+        _host = None
+
+        _collection_formats: Dict[str, str] = {
+        }
+
+        _path_params: Dict[str, str] = {}
+        _query_params: List[Tuple[str, str]] = []
+        _header_params: Dict[str, Optional[str]] = _headers or {}
+        _form_params: List[Tuple[str, str]] = []
+        _files: Dict[
+            str, Union[str, bytes, List[str], List[bytes], List[Tuple[str, bytes]]]
+        ] = {}
+        _body_params: Optional[bytes] = None
+
+        # process the path parameters
+        if project_id is not None:
+            _path_params['projectId'] = project_id
+        # process the query parameters
+        # process the header parameters
+        # process the form parameters
+        # process the body parameter
+
+
+        # set the HTTP header `Accept`
+        if 'Accept' not in _header_params:
+            _header_params['Accept'] = self.api_client.select_header_accept(
+                [
+                    'application/json', 
+                    'application/problem+json'
+                ]
+            )
+
+
+        # authentication setting
+        _auth_settings: List[str] = [
+            'cytomineKey', 
+            'bearer'
+        ]
+
+        return self.api_client.param_serialize(
+            method='GET',
+            resource_path='/api/project/{projectId}/bounds/imageinstance.json',
+            path_params=_path_params,
+            query_params=_query_params,
+            header_params=_header_params,
+            body=_body_params,
+            post_params=_form_params,
+            files=_files,
+            auth_settings=_auth_settings,
+            collection_formats=_collection_formats,
+            _host=_host,
+            _request_auth=_request_auth
+        )
+
+
+
+
+    @validate_call
+    def retrieve_histogram(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        n_bins: Annotated[Optional[Annotated[int, Field(strict=True, ge=1)]], Field(description="Number of bins of each histogram, a power of 2 (server default 256).")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> ImageHistogram:
+        """Get the intensity histogram of an image instance (all channels and planes merged).
+
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param n_bins: Number of bins of each histogram, a power of 2 (server default 256).
+        :type n_bins: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._retrieve_histogram_serialize(
+            id=id,
+            n_bins=n_bins,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "ImageHistogram",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        ).data
+
+
+    @validate_call
+    def retrieve_histogram_with_http_info(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        n_bins: Annotated[Optional[Annotated[int, Field(strict=True, ge=1)]], Field(description="Number of bins of each histogram, a power of 2 (server default 256).")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> ApiResponse[ImageHistogram]:
+        """Get the intensity histogram of an image instance (all channels and planes merged).
+
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param n_bins: Number of bins of each histogram, a power of 2 (server default 256).
+        :type n_bins: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._retrieve_histogram_serialize(
+            id=id,
+            n_bins=n_bins,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "ImageHistogram",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        )
+
+
+    @validate_call
+    def retrieve_histogram_without_preload_content(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        n_bins: Annotated[Optional[Annotated[int, Field(strict=True, ge=1)]], Field(description="Number of bins of each histogram, a power of 2 (server default 256).")] = None,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> RESTResponseType:
+        """Get the intensity histogram of an image instance (all channels and planes merged).
+
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param n_bins: Number of bins of each histogram, a power of 2 (server default 256).
+        :type n_bins: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._retrieve_histogram_serialize(
+            id=id,
+            n_bins=n_bins,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "ImageHistogram",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        return response_data.response
+
+
+    def _retrieve_histogram_serialize(
+        self,
+        id,
+        n_bins,
+        _request_auth,
+        _content_type,
+        _headers,
+        _host_index,
+    ) -> RequestSerialized:
+
+        _host = None
+
+        _collection_formats: Dict[str, str] = {
+        }
+
+        _path_params: Dict[str, str] = {}
+        _query_params: List[Tuple[str, str]] = []
+        _header_params: Dict[str, Optional[str]] = _headers or {}
+        _form_params: List[Tuple[str, str]] = []
+        _files: Dict[
+            str, Union[str, bytes, List[str], List[bytes], List[Tuple[str, bytes]]]
+        ] = {}
+        _body_params: Optional[bytes] = None
+
+        # process the path parameters
+        if id is not None:
+            _path_params['id'] = id
+        # process the query parameters
+        if n_bins is not None:
+            
+            _query_params.append(('nBins', n_bins))
+            
+        # process the header parameters
+        # process the form parameters
+        # process the body parameter
+
+
+        # set the HTTP header `Accept`
+        if 'Accept' not in _header_params:
+            _header_params['Accept'] = self.api_client.select_header_accept(
+                [
+                    'application/json', 
+                    'application/problem+json'
+                ]
+            )
+
+
+        # authentication setting
+        _auth_settings: List[str] = [
+            'cytomineKey', 
+            'bearer'
+        ]
+
+        return self.api_client.param_serialize(
+            method='GET',
+            resource_path='/api/imageinstance/{id}/histogram.json',
+            path_params=_path_params,
+            query_params=_query_params,
+            header_params=_header_params,
+            body=_body_params,
+            post_params=_form_params,
+            files=_files,
+            auth_settings=_auth_settings,
+            collection_formats=_collection_formats,
+            _host=_host,
+            _request_auth=_request_auth
+        )
+
+
+
+
+    @validate_call
+    def retrieve_histogram_bounds(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> ImageHistogramBounds:
+        """Get the minimum and maximum intensity of an image instance.
+
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._retrieve_histogram_bounds_serialize(
+            id=id,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "ImageHistogramBounds",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        ).data
+
+
+    @validate_call
+    def retrieve_histogram_bounds_with_http_info(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> ApiResponse[ImageHistogramBounds]:
+        """Get the minimum and maximum intensity of an image instance.
+
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._retrieve_histogram_bounds_serialize(
+            id=id,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "ImageHistogramBounds",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        )
+
+
+    @validate_call
+    def retrieve_histogram_bounds_without_preload_content(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> RESTResponseType:
+        """Get the minimum and maximum intensity of an image instance.
+
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._retrieve_histogram_bounds_serialize(
+            id=id,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "ImageHistogramBounds",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        return response_data.response
+
+
+    def _retrieve_histogram_bounds_serialize(
+        self,
+        id,
+        _request_auth,
+        _content_type,
+        _headers,
+        _host_index,
+    ) -> RequestSerialized:
+
+        _host = None
+
+        _collection_formats: Dict[str, str] = {
+        }
+
+        _path_params: Dict[str, str] = {}
+        _query_params: List[Tuple[str, str]] = []
+        _header_params: Dict[str, Optional[str]] = _headers or {}
+        _form_params: List[Tuple[str, str]] = []
+        _files: Dict[
+            str, Union[str, bytes, List[str], List[bytes], List[Tuple[str, bytes]]]
+        ] = {}
+        _body_params: Optional[bytes] = None
+
+        # process the path parameters
+        if id is not None:
+            _path_params['id'] = id
+        # process the query parameters
+        # process the header parameters
+        # process the form parameters
+        # process the body parameter
+
+
+        # set the HTTP header `Accept`
+        if 'Accept' not in _header_params:
+            _header_params['Accept'] = self.api_client.select_header_accept(
+                [
+                    'application/json', 
+                    'application/problem+json'
+                ]
+            )
+
+
+        # authentication setting
+        _auth_settings: List[str] = [
+            'cytomineKey', 
+            'bearer'
+        ]
+
+        return self.api_client.param_serialize(
+            method='GET',
+            resource_path='/api/imageinstance/{id}/histogram/bounds.json',
+            path_params=_path_params,
+            query_params=_query_params,
+            header_params=_header_params,
+            body=_body_params,
+            post_params=_form_params,
+            files=_files,
+            auth_settings=_auth_settings,
+            collection_formats=_collection_formats,
+            _host=_host,
+            _request_auth=_request_auth
+        )
+
+
+
+
+    @validate_call
+    def retrieve_next(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> ImageInstance:
+        """Get the next image of the same project (the one added just before it).
+
+        An empty object (all fields unset) when there is none.
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._retrieve_next_serialize(
+            id=id,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "ImageInstance",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        ).data
+
+
+    @validate_call
+    def retrieve_next_with_http_info(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> ApiResponse[ImageInstance]:
+        """Get the next image of the same project (the one added just before it).
+
+        An empty object (all fields unset) when there is none.
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._retrieve_next_serialize(
+            id=id,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "ImageInstance",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        )
+
+
+    @validate_call
+    def retrieve_next_without_preload_content(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> RESTResponseType:
+        """Get the next image of the same project (the one added just before it).
+
+        An empty object (all fields unset) when there is none.
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._retrieve_next_serialize(
+            id=id,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "ImageInstance",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        return response_data.response
+
+
+    def _retrieve_next_serialize(
+        self,
+        id,
+        _request_auth,
+        _content_type,
+        _headers,
+        _host_index,
+    ) -> RequestSerialized:
+
+        _host = None
+
+        _collection_formats: Dict[str, str] = {
+        }
+
+        _path_params: Dict[str, str] = {}
+        _query_params: List[Tuple[str, str]] = []
+        _header_params: Dict[str, Optional[str]] = _headers or {}
+        _form_params: List[Tuple[str, str]] = []
+        _files: Dict[
+            str, Union[str, bytes, List[str], List[bytes], List[Tuple[str, bytes]]]
+        ] = {}
+        _body_params: Optional[bytes] = None
+
+        # process the path parameters
+        if id is not None:
+            _path_params['id'] = id
+        # process the query parameters
+        # process the header parameters
+        # process the form parameters
+        # process the body parameter
+
+
+        # set the HTTP header `Accept`
+        if 'Accept' not in _header_params:
+            _header_params['Accept'] = self.api_client.select_header_accept(
+                [
+                    'application/json', 
+                    'application/problem+json'
+                ]
+            )
+
+
+        # authentication setting
+        _auth_settings: List[str] = [
+            'cytomineKey', 
+            'bearer'
+        ]
+
+        return self.api_client.param_serialize(
+            method='GET',
+            resource_path='/api/imageinstance/{id}/next.json',
+            path_params=_path_params,
+            query_params=_query_params,
+            header_params=_header_params,
+            body=_body_params,
+            post_params=_form_params,
+            files=_files,
+            auth_settings=_auth_settings,
+            collection_formats=_collection_formats,
+            _host=_host,
+            _request_auth=_request_auth
+        )
+
+
+
+
+    @validate_call
+    def retrieve_previous(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> ImageInstance:
+        """Get the previous image of the same project (the one added just after it).
+
+        An empty object (all fields unset) when there is none.
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._retrieve_previous_serialize(
+            id=id,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "ImageInstance",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        ).data
+
+
+    @validate_call
+    def retrieve_previous_with_http_info(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> ApiResponse[ImageInstance]:
+        """Get the previous image of the same project (the one added just after it).
+
+        An empty object (all fields unset) when there is none.
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._retrieve_previous_serialize(
+            id=id,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "ImageInstance",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        )
+
+
+    @validate_call
+    def retrieve_previous_without_preload_content(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> RESTResponseType:
+        """Get the previous image of the same project (the one added just after it).
+
+        An empty object (all fields unset) when there is none.
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._retrieve_previous_serialize(
+            id=id,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "ImageInstance",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        return response_data.response
+
+
+    def _retrieve_previous_serialize(
+        self,
+        id,
+        _request_auth,
+        _content_type,
+        _headers,
+        _host_index,
+    ) -> RequestSerialized:
+
+        _host = None
+
+        _collection_formats: Dict[str, str] = {
+        }
+
+        _path_params: Dict[str, str] = {}
+        _query_params: List[Tuple[str, str]] = []
+        _header_params: Dict[str, Optional[str]] = _headers or {}
+        _form_params: List[Tuple[str, str]] = []
+        _files: Dict[
+            str, Union[str, bytes, List[str], List[bytes], List[Tuple[str, bytes]]]
+        ] = {}
+        _body_params: Optional[bytes] = None
+
+        # process the path parameters
+        if id is not None:
+            _path_params['id'] = id
+        # process the query parameters
+        # process the header parameters
+        # process the form parameters
+        # process the body parameter
+
+
+        # set the HTTP header `Accept`
+        if 'Accept' not in _header_params:
+            _header_params['Accept'] = self.api_client.select_header_accept(
+                [
+                    'application/json', 
+                    'application/problem+json'
+                ]
+            )
+
+
+        # authentication setting
+        _auth_settings: List[str] = [
+            'cytomineKey', 
+            'bearer'
+        ]
+
+        return self.api_client.param_serialize(
+            method='GET',
+            resource_path='/api/imageinstance/{id}/previous.json',
+            path_params=_path_params,
+            query_params=_query_params,
+            header_params=_header_params,
+            body=_body_params,
+            post_params=_form_params,
+            files=_files,
+            auth_settings=_auth_settings,
+            collection_formats=_collection_formats,
+            _host=_host,
+            _request_auth=_request_auth
+        )
+
+
+
+
+    @validate_call
+    def update(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        image_instance: ImageInstance,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> ImageInstanceCommand:
+        """Update an image instance (send the whole object, with its id).
+
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param image_instance: (required)
+        :type image_instance: ImageInstance
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._update_serialize(
+            id=id,
+            image_instance=image_instance,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "ImageInstanceCommand",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        ).data
+
+
+    @validate_call
+    def update_with_http_info(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        image_instance: ImageInstance,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> ApiResponse[ImageInstanceCommand]:
+        """Update an image instance (send the whole object, with its id).
+
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param image_instance: (required)
+        :type image_instance: ImageInstance
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._update_serialize(
+            id=id,
+            image_instance=image_instance,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "ImageInstanceCommand",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        response_data.read()
+        return self.api_client.response_deserialize(
+            response_data=response_data,
+            response_types_map=_response_types_map,
+        )
+
+
+    @validate_call
+    def update_without_preload_content(
+        self,
+        id: Annotated[StrictInt, Field(description="Identifier of the object.")],
+        image_instance: ImageInstance,
+        _request_timeout: Union[
+            None,
+            Annotated[StrictFloat, Field(gt=0)],
+            Tuple[
+                Annotated[StrictFloat, Field(gt=0)],
+                Annotated[StrictFloat, Field(gt=0)]
+            ]
+        ] = None,
+        _request_auth: Optional[Dict[StrictStr, Any]] = None,
+        _content_type: Optional[StrictStr] = None,
+        _headers: Optional[Dict[StrictStr, Any]] = None,
+        _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
+    ) -> RESTResponseType:
+        """Update an image instance (send the whole object, with its id).
+
+
+        :param id: Identifier of the object. (required)
+        :type id: int
+        :param image_instance: (required)
+        :type image_instance: ImageInstance
+        :param _request_timeout: timeout setting for this request. If one
+                                 number provided, it will be total request
+                                 timeout. It can also be a pair (tuple) of
+                                 (connection, read) timeouts.
+        :type _request_timeout: int, tuple(int, int), optional
+        :param _request_auth: set to override the auth_settings for an a single
+                              request; this effectively ignores the
+                              authentication in the spec for a single request.
+        :type _request_auth: dict, optional
+        :param _content_type: force content-type for the request.
+        :type _content_type: str, Optional
+        :param _headers: set to override the headers for a single
+                         request; this effectively ignores the headers
+                         in the spec for a single request.
+        :type _headers: dict, optional
+        :param _host_index: set to override the host_index for a single
+                            request; this effectively ignores the host_index
+                            in the spec for a single request.
+        :type _host_index: int, optional
+        :return: Returns the result object.
+        """ # noqa: E501
+
+        _param = self._update_serialize(
+            id=id,
+            image_instance=image_instance,
+            _request_auth=_request_auth,
+            _content_type=_content_type,
+            _headers=_headers,
+            _host_index=_host_index
+        )
+
+        _response_types_map: Dict[str, Optional[str]] = {
+            '200': "ImageInstanceCommand",
+            'default': "ErrorBody",
+        }
+        response_data = self.api_client.call_api(
+            *_param,
+            _request_timeout=_request_timeout
+        )
+        return response_data.response
+
+
+    def _update_serialize(
+        self,
+        id,
+        image_instance,
+        _request_auth,
+        _content_type,
+        _headers,
+        _host_index,
+    ) -> RequestSerialized:
+
+        _host = None
+
+        _collection_formats: Dict[str, str] = {
+        }
+
+        _path_params: Dict[str, str] = {}
+        _query_params: List[Tuple[str, str]] = []
+        _header_params: Dict[str, Optional[str]] = _headers or {}
+        _form_params: List[Tuple[str, str]] = []
+        _files: Dict[
+            str, Union[str, bytes, List[str], List[bytes], List[Tuple[str, bytes]]]
+        ] = {}
+        _body_params: Optional[bytes] = None
+
+        # process the path parameters
+        if id is not None:
+            _path_params['id'] = id
+        # process the query parameters
+        # process the header parameters
+        # process the form parameters
+        # process the body parameter
+        if image_instance is not None:
+            _body_params = image_instance
+
+
+        # set the HTTP header `Accept`
+        if 'Accept' not in _header_params:
+            _header_params['Accept'] = self.api_client.select_header_accept(
+                [
+                    'application/json', 
+                    'application/problem+json'
+                ]
+            )
+
+        # set the HTTP header `Content-Type`
+        if _content_type:
+            _header_params['Content-Type'] = _content_type
+        else:
+            _default_content_type = (
+                self.api_client.select_header_content_type(
+                    [
+                        'application/json'
+                    ]
+                )
+            )
+            if _default_content_type is not None:
+                _header_params['Content-Type'] = _default_content_type
+
+        # authentication setting
+        _auth_settings: List[str] = [
+            'cytomineKey', 
+            'bearer'
+        ]
+
+        return self.api_client.param_serialize(
+            method='PUT',
             resource_path='/api/imageinstance/{id}.json',
             path_params=_path_params,
             query_params=_query_params,

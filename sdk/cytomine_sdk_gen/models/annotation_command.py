@@ -11,6 +11,7 @@ import json
 from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from cytomine_sdk_gen.models.command_callback import CommandCallback
+from cytomine_sdk_gen.models.reviewed_annotation import ReviewedAnnotation
 from cytomine_sdk_gen.models.user_annotation import UserAnnotation
 from typing import Optional, Set
 from typing_extensions import Self
@@ -27,7 +28,7 @@ class AnnotationCommand(BaseModel):
     command_id: Optional[str] = Field(default=None, description="2026 command uuid, usable with POST /api/commands/undo/{uuid}.", alias="commandId")
     sub_commands: Optional[List[Dict[str, Any]]] = Field(default=None, description="2026 nested command responses.", alias="subCommands")
     annotation: Optional[UserAnnotation] = None
-    reviewedannotation: Optional[Dict[str, Any]] = Field(default=None, description="The reviewed annotation, when the id was one.")
+    reviewedannotation: Optional[ReviewedAnnotation] = None
     __properties: ClassVar[List[str]] = ["message", "printMessage", "callback", "command", "commandId", "subCommands", "annotation", "reviewedannotation"]
 
     model_config = ConfigDict(
@@ -80,6 +81,9 @@ class AnnotationCommand(BaseModel):
         # override the default output from pydantic by calling `to_dict()` of annotation
         if self.annotation:
             _dict['annotation'] = self.annotation.to_dict()
+        # override the default output from pydantic by calling `to_dict()` of reviewedannotation
+        if self.reviewedannotation:
+            _dict['reviewedannotation'] = self.reviewedannotation.to_dict()
         # set to None if command (nullable) is None
         # and model_fields_set contains the field
         if self.command is None and "command" in self.model_fields_set:

@@ -38,6 +38,8 @@ class AnnotationListing(BaseModel):
     small_crop_url: Optional[str] = Field(default=None, description="Meta group; URL of a small crop.", alias="smallCropURL")
     url: Optional[str] = Field(default=None, description="Meta group; URL of a crop.")
     image_url: Optional[str] = Field(default=None, description="Meta group; URL of the annotation in the web UI.", alias="imageURL")
+    review_user: Optional[int] = Field(default=None, description="Meta group of reviewed rows (reviewed=true); id of the reviewer.", alias="reviewUser")
+    parent_ident: Optional[int] = Field(default=None, description="Meta group of reviewed rows (reviewed=true); id of the reviewed user annotation.", alias="parentIdent")
     location: Optional[str] = Field(default=None, description="WKT group; geometry as WKT.")
     geometry_compression: Optional[Union[float, int]] = Field(default=None, description="WKT group; simplification rate.", alias="geometryCompression")
     area: Optional[Union[float, int]] = Field(default=None, description="GIS group.")
@@ -58,7 +60,7 @@ class AnnotationListing(BaseModel):
     name: Optional[str] = Field(default=None, description="User group; display name of the creator.")
     group: Optional[int] = Field(default=None, description="Annotation group id (group columns, not selectable by show* parameters).")
     annotation_link: Optional[List[AnnotationListingLink]] = Field(default=None, description="Links to annotations of the same group (group columns, not selectable by show* parameters).", alias="annotationLink")
-    __properties: ClassVar[List[str]] = ["id", "class", "created", "updated", "image", "slice", "project", "user", "nbComments", "countReviewedAnnotations", "reviewed", "cropURL", "smallCropURL", "url", "imageURL", "location", "geometryCompression", "area", "areaUnit", "perimeter", "perimeterUnit", "centroid", "term", "userByTerm", "track", "annotationTrack", "originalFilename", "instanceFilename", "channel", "zStack", "time", "creator", "name", "group", "annotationLink"]
+    __properties: ClassVar[List[str]] = ["id", "class", "created", "updated", "image", "slice", "project", "user", "nbComments", "countReviewedAnnotations", "reviewed", "cropURL", "smallCropURL", "url", "imageURL", "reviewUser", "parentIdent", "location", "geometryCompression", "area", "areaUnit", "perimeter", "perimeterUnit", "centroid", "term", "userByTerm", "track", "annotationTrack", "originalFilename", "instanceFilename", "channel", "zStack", "time", "creator", "name", "group", "annotationLink"]
 
     model_config = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
@@ -130,9 +132,10 @@ class AnnotationListing(BaseModel):
         * OpenAPI `readOnly` fields are excluded.
         * OpenAPI `readOnly` fields are excluded.
         * OpenAPI `readOnly` fields are excluded.
+        * OpenAPI `readOnly` fields are excluded.
+        * OpenAPI `readOnly` fields are excluded.
         """
         excluded_fields: Set[str] = set([
-            "id",
             "java_class",
             "created",
             "updated",
@@ -147,6 +150,8 @@ class AnnotationListing(BaseModel):
             "small_crop_url",
             "url",
             "image_url",
+            "review_user",
+            "parent_ident",
             "location",
             "geometry_compression",
             "area",
@@ -214,6 +219,16 @@ class AnnotationListing(BaseModel):
         # and model_fields_set contains the field
         if self.count_reviewed_annotations is None and "count_reviewed_annotations" in self.model_fields_set:
             _dict['countReviewedAnnotations'] = None
+
+        # set to None if review_user (nullable) is None
+        # and model_fields_set contains the field
+        if self.review_user is None and "review_user" in self.model_fields_set:
+            _dict['reviewUser'] = None
+
+        # set to None if parent_ident (nullable) is None
+        # and model_fields_set contains the field
+        if self.parent_ident is None and "parent_ident" in self.model_fields_set:
+            _dict['parentIdent'] = None
 
         # set to None if geometry_compression (nullable) is None
         # and model_fields_set contains the field

@@ -66,7 +66,6 @@ class AnnotationListingLink(BaseModel):
         * OpenAPI `readOnly` fields are excluded.
         """
         excluded_fields: Set[str] = set([
-            "id",
             "annotation",
             "image",
             "updated",

@@ -61,7 +61,6 @@ class AnnotationListingTrack(BaseModel):
         * OpenAPI `readOnly` fields are excluded.
         """
         excluded_fields: Set[str] = set([
-            "id",
             "track",
         ])
 

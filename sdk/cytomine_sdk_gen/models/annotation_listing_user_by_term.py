@@ -63,7 +63,6 @@ class AnnotationListingUserByTerm(BaseModel):
         * OpenAPI `readOnly` fields are excluded.
         """
         excluded_fields: Set[str] = set([
-            "id",
             "term",
             "user",
         ])

@@ -76,7 +76,6 @@ class AttachedFile(BaseModel):
         * OpenAPI `readOnly` fields are excluded.
         """
         excluded_fields: Set[str] = set([
-            "id",
             "java_class",
             "created",
             "updated",

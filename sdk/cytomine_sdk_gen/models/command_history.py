@@ -11,22 +11,30 @@ import json
 from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
+from cytomine_sdk_gen.models.command import Command
 from typing import Optional, Set
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
 class CommandHistory(BaseModel):
     """
-    One command of the history (a write, its user and when it ran).
+    One command of the history (a write, its user and when it ran). The history listings (list_history, list_history_by_project) answer id, created, message, prefix, prefixAction, user and project, plus data, serviceName, className and action with fullData=true; list_last_by_project answers the domain JSON with the command object under `command`.
     """ # noqa: E501
     id: Optional[int] = None
     java_class: Optional[str] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).", alias="class")
     created: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     updated: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     user: Optional[int] = Field(default=None, description="Id of the user who ran the command.")
+    project: Optional[int] = Field(default=None, description="Id of the project (history listings).")
     prefix_action: Optional[str] = Field(default=None, description="Kind of action: empty, `UNDO` or `REDO`.", alias="prefixAction")
-    command: Optional[Dict[str, Any]] = Field(default=None, description="The command itself (its class, data and service name).")
-    __properties: ClassVar[List[str]] = ["id", "class", "created", "updated", "user", "prefixAction", "command"]
+    prefix: Optional[str] = Field(default=None, description="Same as prefixAction (history listings).")
+    message: Optional[str] = Field(default=None, description="Human-readable description of the command (history listings).")
+    data: Optional[str] = Field(default=None, description="With fullData=true: the data of the command, as a JSON string.")
+    service_name: Optional[str] = Field(default=None, description="With fullData=true: the service that ran the command.", alias="serviceName")
+    class_name: Optional[str] = Field(default=None, description="With fullData=true: the class of the command.", alias="className")
+    action: Optional[str] = Field(default=None, description="With fullData=true: the action message and the username.")
+    command: Optional[Command] = Field(default=None, description="The command itself (list_last_by_project).")
+    __properties: ClassVar[List[str]] = ["id", "class", "created", "updated", "user", "project", "prefixAction", "prefix", "message", "data", "serviceName", "className", "action", "command"]
 
     model_config = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
@@ -70,14 +78,27 @@ class CommandHistory(BaseModel):
         * OpenAPI `readOnly` fields are excluded.
         * OpenAPI `readOnly` fields are excluded.
         * OpenAPI `readOnly` fields are excluded.
+        * OpenAPI `readOnly` fields are excluded.
+        * OpenAPI `readOnly` fields are excluded.
+        * OpenAPI `readOnly` fields are excluded.
+        * OpenAPI `readOnly` fields are excluded.
+        * OpenAPI `readOnly` fields are excluded.
+        * OpenAPI `readOnly` fields are excluded.
+        * OpenAPI `readOnly` fields are excluded.
         """
         excluded_fields: Set[str] = set([
-            "id",
             "java_class",
             "created",
             "updated",
             "user",
+            "project",
             "prefix_action",
+            "prefix",
+            "message",
+            "data",
+            "service_name",
+            "class_name",
+            "action",
             "command",
         ])
 
@@ -86,6 +107,49 @@ class CommandHistory(BaseModel):
             exclude=excluded_fields,
             exclude_none=True,
         )
+        # override the default output from pydantic by calling `to_dict()` of command
+        if self.command:
+            _dict['command'] = self.command.to_dict()
+        # set to None if updated (nullable) is None
+        # and model_fields_set contains the field
+        if self.updated is None and "updated" in self.model_fields_set:
+            _dict['updated'] = None
+
+        # set to None if project (nullable) is None
+        # and model_fields_set contains the field
+        if self.project is None and "project" in self.model_fields_set:
+            _dict['project'] = None
+
+        # set to None if message (nullable) is None
+        # and model_fields_set contains the field
+        if self.message is None and "message" in self.model_fields_set:
+            _dict['message'] = None
+
+        # set to None if data (nullable) is None
+        # and model_fields_set contains the field
+        if self.data is None and "data" in self.model_fields_set:
+            _dict['data'] = None
+
+        # set to None if service_name (nullable) is None
+        # and model_fields_set contains the field
+        if self.service_name is None and "service_name" in self.model_fields_set:
+            _dict['serviceName'] = None
+
+        # set to None if class_name (nullable) is None
+        # and model_fields_set contains the field
+        if self.class_name is None and "class_name" in self.model_fields_set:
+            _dict['className'] = None
+
+        # set to None if action (nullable) is None
+        # and model_fields_set contains the field
+        if self.action is None and "action" in self.model_fields_set:
+            _dict['action'] = None
+
+        # set to None if command (nullable) is None
+        # and model_fields_set contains the field
+        if self.command is None and "command" in self.model_fields_set:
+            _dict['command'] = None
+
         return _dict
 
     @classmethod

@@ -137,7 +137,6 @@ class ImageInstance(BaseModel):
         * OpenAPI `readOnly` fields are excluded.
         """
         excluded_fields: Set[str] = set([
-            "id",
             "java_class",
             "created",
             "updated",

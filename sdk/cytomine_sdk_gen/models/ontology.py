@@ -97,7 +97,6 @@ class Ontology(BaseModel):
         * OpenAPI `readOnly` fields are excluded.
         """
         excluded_fields: Set[str] = set([
-            "id",
             "java_class",
             "data_type",
             "created",

@@ -61,7 +61,6 @@ class OntologyNodeAttr(BaseModel):
         * OpenAPI `readOnly` fields are excluded.
         """
         excluded_fields: Set[str] = set([
-            "id",
             "type",
         ])
 

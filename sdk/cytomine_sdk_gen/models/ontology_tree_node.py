@@ -84,7 +84,6 @@ class OntologyTreeNode(BaseModel):
         * OpenAPI `readOnly` fields are excluded.
         """
         excluded_fields: Set[str] = set([
-            "id",
             "java_class",
             "name",
             "title",

@@ -11,6 +11,7 @@ import json
 from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
+from cytomine_sdk_gen.models.project_current_user_roles import ProjectCurrentUserRoles
 from typing import Optional, Set
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
@@ -42,7 +43,9 @@ class Project(BaseModel):
     admins: Optional[List[int]] = Field(default=None, description="Input only, ids of the managers to set on create/update.")
     members_count: Optional[int] = Field(default=None, description="With withMembersCount=true.", alias="membersCount")
     last_activity: Optional[datetime] = Field(default=None, description="With withLastActivity=true.", alias="lastActivity")
-    __properties: ClassVar[List[str]] = ["id", "class", "created", "updated", "name", "ontology", "ontologyName", "blindMode", "areImagesDownloadable", "hideUsersLayers", "hideAdminsLayers", "isClosed", "isReadOnly", "isRestricted", "numberOfSlides", "numberOfImages", "numberOfAnnotations", "numberOfJobAnnotations", "numberOfReviewedAnnotations", "users", "admins", "membersCount", "lastActivity"]
+    description: Optional[str] = Field(default=None, description="With withDescription=true: the rich-text description (empty string if none).")
+    current_user_roles: Optional[ProjectCurrentUserRoles] = Field(default=None, description="With withCurrentUserRoles=true: the current user's roles in the project.", alias="currentUserRoles")
+    __properties: ClassVar[List[str]] = ["id", "class", "created", "updated", "name", "ontology", "ontologyName", "blindMode", "areImagesDownloadable", "hideUsersLayers", "hideAdminsLayers", "isClosed", "isReadOnly", "isRestricted", "numberOfSlides", "numberOfImages", "numberOfAnnotations", "numberOfJobAnnotations", "numberOfReviewedAnnotations", "users", "admins", "membersCount", "lastActivity", "description", "currentUserRoles"]
 
     model_config = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
@@ -91,9 +94,10 @@ class Project(BaseModel):
         * OpenAPI `readOnly` fields are excluded.
         * OpenAPI `readOnly` fields are excluded.
         * OpenAPI `readOnly` fields are excluded.
+        * OpenAPI `readOnly` fields are excluded.
+        * OpenAPI `readOnly` fields are excluded.
         """
         excluded_fields: Set[str] = set([
-            "id",
             "java_class",
             "created",
             "updated",
@@ -105,6 +109,8 @@ class Project(BaseModel):
             "number_of_reviewed_annotations",
             "members_count",
             "last_activity",
+            "description",
+            "current_user_roles",
         ])
 
         _dict = self.model_dump(
@@ -112,6 +118,9 @@ class Project(BaseModel):
             exclude=excluded_fields,
             exclude_none=True,
         )
+        # override the default output from pydantic by calling `to_dict()` of current_user_roles
+        if self.current_user_roles:
+            _dict['currentUserRoles'] = self.current_user_roles.to_dict()
         # set to None if ontology (nullable) is None
         # and model_fields_set contains the field
         if self.ontology is None and "ontology" in self.model_fields_set:

@@ -81,7 +81,6 @@ class Term(BaseModel):
         * OpenAPI `readOnly` fields are excluded.
         """
         excluded_fields: Set[str] = set([
-            "id",
             "java_class",
             "data_type",
             "created",

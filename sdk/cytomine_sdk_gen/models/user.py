@@ -12,7 +12,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from cytomine_sdk_gen.models.record_type import RecordType
-from cytomine_sdk_gen.models.user_role_record import UserRoleRecord
+from cytomine_sdk_gen.models.sec_role import SecRole
 from typing import Optional, Set
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
@@ -38,10 +38,10 @@ class User(BaseModel):
     is_developer: Optional[bool] = Field(default=None, description="Developer mode (2026). Create/update payloads use `developer`.", alias="isDeveloper")
     developer: Optional[bool] = Field(default=None, description="Input only (2026 create/update): developer mode, shown as isDeveloper.")
     password: Optional[str] = Field(default=None, description="Input only (2026 create/update); never returned.")
-    role: Optional[str] = Field(default=None, description="Input only (2026 create/update): role to grant, `ROLE_GUEST`, `ROLE_USER` or `ROLE_ADMIN`.")
+    role: Optional[str] = Field(default=None, description="Input of 2026 create/update: the role to grant, `ROLE_GUEST`, `ROLE_USER` or `ROLE_ADMIN`. In 2026 user lists: the user's highest role. In project member lists: the project role, `contributor`, `manager` or `representative`.")
     public_key: Optional[str] = Field(default=None, description="API public key (2026 record; legacy only for the user itself or an admin).", alias="publicKey")
     private_key: Optional[str] = Field(default=None, description="API private key (2026 record; legacy only for the user itself or an admin).", alias="privateKey")
-    roles: Optional[List[UserRoleRecord]] = Field(default=None, description="Roles of the user (2026 record).")
+    roles: Optional[List[SecRole]] = Field(default=None, description="Roles of the user (2026 record).")
     color: Optional[str] = Field(default=None, description="Legacy only.")
     enabled: Optional[bool] = Field(default=None, description="Legacy only; disabled accounts cannot log in.")
     algo: Optional[bool] = Field(default=None, description="Legacy only; true for job (algorithm) users.")
@@ -54,7 +54,13 @@ class User(BaseModel):
     guest_by_now: Optional[bool] = Field(default=None, description="Legacy current.json only; acting with the guest role now.", alias="guestByNow")
     is_switched: Optional[bool] = Field(default=None, description="Legacy current.json only; an admin is impersonating this user.", alias="isSwitched")
     real_user: Optional[str] = Field(default=None, description="Legacy current.json only; username of the impersonating admin when isSwitched.", alias="realUser")
-    __properties: ClassVar[List[str]] = ["id", "class", "dataType", "created", "updated", "deleted", "username", "name", "fullName", "firstname", "lastname", "email", "language", "origin", "isDeveloper", "developer", "password", "role", "publicKey", "privateKey", "roles", "color", "enabled", "algo", "passwordExpired", "admin", "user", "guest", "adminByNow", "userByNow", "guestByNow", "isSwitched", "realUser"]
+    last_image: Optional[int] = Field(default=None, description="Project member lists with withLastImage=true: id of the last image the user opened.", alias="lastImage")
+    last_connection: Optional[datetime] = Field(default=None, description="Project member lists with withLastConsultation=true, and usersActivity: date of the last connection to the project.", alias="lastConnection")
+    number_connections: Optional[int] = Field(default=None, description="Project member lists with withNumberConsultations=true: number of connections to the project.", alias="numberConnections")
+    last_image_id: Optional[int] = Field(default=None, description="Project usersActivity only: id of the last image opened.", alias="lastImageId")
+    last_image_name: Optional[str] = Field(default=None, description="Project usersActivity only: name of the last image opened.", alias="lastImageName")
+    frequency: Optional[int] = Field(default=None, description="Project usersActivity only: number of connections to the project.")
+    __properties: ClassVar[List[str]] = ["id", "class", "dataType", "created", "updated", "deleted", "username", "name", "fullName", "firstname", "lastname", "email", "language", "origin", "isDeveloper", "developer", "password", "role", "publicKey", "privateKey", "roles", "color", "enabled", "algo", "passwordExpired", "admin", "user", "guest", "adminByNow", "userByNow", "guestByNow", "isSwitched", "realUser", "lastImage", "lastConnection", "numberConnections", "lastImageId", "lastImageName", "frequency"]
 
     model_config = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
@@ -109,9 +115,14 @@ class User(BaseModel):
         * OpenAPI `readOnly` fields are excluded.
         * OpenAPI `readOnly` fields are excluded.
         * OpenAPI `readOnly` fields are excluded.
+        * OpenAPI `readOnly` fields are excluded.
+        * OpenAPI `readOnly` fields are excluded.
+        * OpenAPI `readOnly` fields are excluded.
+        * OpenAPI `readOnly` fields are excluded.
+        * OpenAPI `readOnly` fields are excluded.
+        * OpenAPI `readOnly` fields are excluded.
         """
         excluded_fields: Set[str] = set([
-            "id",
             "java_class",
             "data_type",
             "created",
@@ -129,6 +140,12 @@ class User(BaseModel):
             "guest_by_now",
             "is_switched",
             "real_user",
+            "last_image",
+            "last_connection",
+            "number_connections",
+            "last_image_id",
+            "last_image_name",
+            "frequency",
         ])
 
         _dict = self.model_dump(
@@ -201,6 +218,31 @@ class User(BaseModel):
         # and model_fields_set contains the field
         if self.user is None and "user" in self.model_fields_set:
             _dict['user'] = None
+
+        # set to None if last_image (nullable) is None
+        # and model_fields_set contains the field
+        if self.last_image is None and "last_image" in self.model_fields_set:
+            _dict['lastImage'] = None
+
+        # set to None if last_connection (nullable) is None
+        # and model_fields_set contains the field
+        if self.last_connection is None and "last_connection" in self.model_fields_set:
+            _dict['lastConnection'] = None
+
+        # set to None if number_connections (nullable) is None
+        # and model_fields_set contains the field
+        if self.number_connections is None and "number_connections" in self.model_fields_set:
+            _dict['numberConnections'] = None
+
+        # set to None if last_image_id (nullable) is None
+        # and model_fields_set contains the field
+        if self.last_image_id is None and "last_image_id" in self.model_fields_set:
+            _dict['lastImageId'] = None
+
+        # set to None if last_image_name (nullable) is None
+        # and model_fields_set contains the field
+        if self.last_image_name is None and "last_image_name" in self.model_fields_set:
+            _dict['lastImageName'] = None
 
         return _dict
 

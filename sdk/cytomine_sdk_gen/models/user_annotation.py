@@ -105,7 +105,6 @@ class UserAnnotation(BaseModel):
         * OpenAPI `readOnly` fields are excluded.
         """
         excluded_fields: Set[str] = set([
-            "id",
             "java_class",
             "created",
             "updated",

@@ -8,25 +8,19 @@ import pprint
 import re  # noqa: F401
 import json
 
-from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
-from cytomine_sdk_gen.models.record_type import RecordType
 from typing import Optional, Set
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
-class UserRoleRecord(BaseModel):
+class RequestSignature(BaseModel):
     """
-    A role as embedded in a 2026 user record.
+    A request signature computed by the server.
     """ # noqa: E501
-    id: Optional[int] = None
-    authority: Optional[str] = Field(default=None, description="Role name, e.g. `ROLE_USER`.")
-    data_type: Optional[RecordType] = Field(default=None, description="2026 repository record type, `ROLE`.", alias="dataType")
-    created: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
-    updated: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
-    deleted: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
-    __properties: ClassVar[List[str]] = ["id", "authority", "dataType", "created", "updated", "deleted"]
+    signature: Optional[str] = Field(default=None, description="Base64 HMAC-SHA1 signature; send `Authorization: CYTOMINE <publicKey>:<signature>`.")
+    public_key: Optional[str] = Field(default=None, description="Public key of the current user.", alias="publicKey")
+    __properties: ClassVar[List[str]] = ["signature", "publicKey"]
 
     model_config = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
@@ -51,7 +45,7 @@ class UserRoleRecord(BaseModel):
 
     @classmethod
     def from_json(cls, json_str: str) -> Optional[Self]:
-        """Create an instance of UserRoleRecord from a JSON string"""
+        """Create an instance of RequestSignature from a JSON string"""
         return cls.from_dict(json.loads(json_str))
 
     def to_dict(self) -> Dict[str, Any]:
@@ -65,18 +59,10 @@ class UserRoleRecord(BaseModel):
           are ignored.
         * OpenAPI `readOnly` fields are excluded.
         * OpenAPI `readOnly` fields are excluded.
-        * OpenAPI `readOnly` fields are excluded.
-        * OpenAPI `readOnly` fields are excluded.
-        * OpenAPI `readOnly` fields are excluded.
-        * OpenAPI `readOnly` fields are excluded.
         """
         excluded_fields: Set[str] = set([
-            "id",
-            "authority",
-            "data_type",
-            "created",
-            "updated",
-            "deleted",
+            "signature",
+            "public_key",
         ])
 
         _dict = self.model_dump(
@@ -84,21 +70,16 @@ class UserRoleRecord(BaseModel):
             exclude=excluded_fields,
             exclude_none=True,
         )
-        # set to None if updated (nullable) is None
+        # set to None if public_key (nullable) is None
         # and model_fields_set contains the field
-        if self.updated is None and "updated" in self.model_fields_set:
-            _dict['updated'] = None
-
-        # set to None if deleted (nullable) is None
-        # and model_fields_set contains the field
-        if self.deleted is None and "deleted" in self.model_fields_set:
-            _dict['deleted'] = None
+        if self.public_key is None and "public_key" in self.model_fields_set:
+            _dict['publicKey'] = None
 
         return _dict
 
     @classmethod
     def from_dict(cls, obj: Optional[Dict[str, Any]]) -> Optional[Self]:
-        """Create an instance of UserRoleRecord from a dict"""
+        """Create an instance of RequestSignature from a dict"""
         if obj is None:
             return None
         # Server data: lenient validation, nested models and unknown fields included.
