@@ -34,7 +34,7 @@ validate-spec: $(STAMP)
 	$(BIN)/openapi-spec-validator spec/openapi.yaml
 
 lint: $(STAMP)
-	$(BIN)/ruff check sdk_core generator tests examples
+	$(BIN)/ruff check sdk_core generator tests examples bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy sdk_core/cytomine_sdk

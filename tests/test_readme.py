@@ -21,9 +21,11 @@ EXAMPLES = [
 ]
 
 
-def test_only_the_real_server_illustration_is_not_run() -> None:
-    assert [line for marker, _, line in EXAMPLES if marker.startswith("not run")] == [EXAMPLES[0][2]]
-    assert len(EXAMPLES) >= 7
+def test_almost_every_example_runs() -> None:
+    not_run = [marker for marker, _, _ in EXAMPLES if marker.startswith("not run")]
+    assert EXAMPLES[0][0].startswith("not run")  # the quick start shows a real server
+    assert len(not_run) <= 2 and all(len(m) > len("not run: ") + 10 for m in not_run), "say why"
+    assert len(EXAMPLES) - len(not_run) >= 10
 
 
 @pytest.mark.parametrize(("marker", "code", "line"), EXAMPLES, ids=[f"line{e[2]}" for e in EXAMPLES])

@@ -8,13 +8,14 @@ known, which is what Cytomine servers check (facts.md section 1.2).
 from __future__ import annotations
 
 import copy
+import io
 import json
 import logging
 import random
 import time
 from collections.abc import Mapping, Sequence
 from types import TracebackType
-from typing import Any
+from typing import IO, Any
 from urllib.parse import urlencode
 
 import urllib3
@@ -32,6 +33,7 @@ from cytomine_sdk.exceptions import (
     APITimeoutError,
     InvalidResponseError,
     RedactingFilter,
+    ResponseTooLargeError,
     redact_url,
     status_error_class,
 )
@@ -51,22 +53,54 @@ PIMS_PLACEHOLDER = "{pims}"
 # Error bodies are read whole up to this size for the exception's message.
 MAX_ERROR_BODY = 1 << 20
 Timeout = float | tuple[float, float] | None
+Body = bytes | IO[bytes] | io.RawIOBase | None  # a file-like body must be rewindable (seek(0)) for retries
 
 
 class _Response(RESTResponse):
-    """The generated client's response wrapper, remembering the request and typing read errors."""
+    """The generated client's response wrapper, remembering the request and typing read errors.
 
-    def __init__(self, resp: urllib3.BaseHTTPResponse, method: str, url: str) -> None:
+    Bodies that are not JSON are read into memory only up to a limit: larger ones (slides,
+    archives) must be streamed (`cytomine_sdk.downloads`, or `<operation>_without_preload_content`).
+    """
+
+    def __init__(self, resp: urllib3.BaseHTTPResponse, method: str, url: str, limit: int) -> None:
         super().__init__(resp)
+        self.data: bytes | None = None  # type: ignore[assignment]  # generated base: inferred None
         self.method = method
         self.url = url
+        self.limit = limit
 
     def read(self) -> bytes:
+        if self.data is not None:
+            return self.data
+        resp = self.response
         try:
-            data: bytes = super().read()  # type: ignore[no-untyped-call]
+            if "json" in resp.headers.get("Content-Type", "").lower():
+                data: bytes = resp.data
+            else:
+                length = resp.headers.get("Content-Length", "")
+                if length.isdigit() and int(length) > self.limit:
+                    raise self._too_large(int(length))
+                data = resp.read(self.limit + 1)
+                if len(data) > self.limit:
+                    raise self._too_large(None)
+                data += resp.read()
+            self.data = data
+            return data
         except HTTPError as exc:
             raise _transport_error(exc, self.method, self.url) from exc
-        return data
+        except ResponseTooLargeError:
+            resp.release_conn()
+            raise
+
+    def _too_large(self, size: int | None) -> ResponseTooLargeError:
+        return ResponseTooLargeError(
+            f"the answer is {'over ' if size is None else ''}{size or self.limit} bytes, more than "
+            f"max_binary_in_memory ({self.limit}): stream it with cytomine_sdk.downloads.download() "
+            "or the operation's _without_preload_content form",
+            method=self.method,
+            url=self.url,
+        )
 
 
 def _transport_error(exc: Exception, method: str, url: str) -> APIConnectionError:
@@ -168,7 +202,7 @@ class ApiClient(ServiceApis, _GeneratedApiClient):
         headers = dict(header_params or {})
         payload = _encode_body(headers, body, post_params)
         resp = self.send(method, url, headers=headers, body=payload, timeout=_request_timeout)
-        return _Response(resp, method, url)
+        return _Response(resp, method, url, self.configuration.max_binary_in_memory)
 
     def response_deserialize(
         self, response_data: RESTResponse, response_types_map: dict[str, Any] | None = None
@@ -215,7 +249,7 @@ class ApiClient(ServiceApis, _GeneratedApiClient):
         url: str,
         *,
         headers: Mapping[str, str] | None = None,
-        body: bytes | None = None,
+        body: Body = None,
         timeout: Timeout = None,
     ) -> urllib3.BaseHTTPResponse:
         """Send one request with credentials and return the response, body not yet read.
@@ -225,7 +259,8 @@ class ApiClient(ServiceApis, _GeneratedApiClient):
         error statuses then raise a subclass of APIStatusError, connection problems
         APIConnectionError. With ``signature="auto"`` a 401 is re-sent once with the other scheme.
         """
-        if url.startswith(PIMS_PLACEHOLDER):
+        pims = url.startswith(PIMS_PLACEHOLDER)
+        if pims:
             # Operations of the image server (spec: servers "{pims}" and "{pims}/ims").
             url = (self.configuration.pims_url or self.configuration.host) + url[len(PIMS_PLACEHOLDER) :]
         elif not url.startswith(("http://", "https://")):
@@ -238,7 +273,7 @@ class ApiClient(ServiceApis, _GeneratedApiClient):
         retry = self._retry
         while True:
             try:
-                resp = self._send_authenticated(method, url, target, content_type, request_headers, body, timeout)
+                resp = self._send_authenticated(method, url, target, content_type, request_headers, body, timeout, pims)
             except HTTPError as exc:
                 try:
                     retry = retry.increment(method, url, error=exc)
@@ -268,10 +303,12 @@ class ApiClient(ServiceApis, _GeneratedApiClient):
         target: str,
         content_type: str,
         headers: dict[str, str],
-        body: bytes | None,
+        body: Body,
         timeout: Timeout,
+        pims: bool = False,
     ) -> urllib3.BaseHTTPResponse:
-        generation = self._generation
+        # PIMS checks the 2026 canonical string whatever the core's generation (facts.md 1.2).
+        generation: Generation = "2026" if pims else self._generation
         resp = self._send_signed(generation, method, url, target, content_type, headers, body, timeout)
         if resp.status == 401 and self._auto and self._signer is not None:
             # The other scheme may be the server's: a 401 is answered before any processing,
@@ -280,7 +317,7 @@ class ApiClient(ServiceApis, _GeneratedApiClient):
             resp.release_conn()
             generation = "2025" if generation == "2026" else "2026"
             resp = self._send_signed(generation, method, url, target, content_type, headers, body, timeout)
-        if self._auto and resp.status != 401:
+        if self._auto and resp.status != 401 and not pims:
             self._generation = generation
         return resp
 
@@ -313,9 +350,11 @@ class ApiClient(ServiceApis, _GeneratedApiClient):
         target: str,
         content_type: str,
         headers: dict[str, str],
-        body: bytes | None,
+        body: Body,
         timeout: Timeout,
     ) -> urllib3.BaseHTTPResponse:
+        if body is not None and not isinstance(body, bytes):
+            body.seek(0)  # a streamed body is read again by each attempt
         if self._signer is not None:
             date = http_date()
             headers["date"] = date

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_READ_TIMEOUT = 60.0
 DEFAULT_MAX_RETRIES = 3
+DEFAULT_MAX_BINARY_IN_MEMORY = 64 << 20
 DEFAULT_MAX_RETRY_WAIT = 60.0
 # Environment variables read by from_env and from_args, and the setting each gives.
 ENV_VARS = {
@@ -108,6 +109,7 @@ class Configuration:
         max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT,
         retry_non_idempotent: bool = False,
         pims_url: str | None = None,
+        max_binary_in_memory: int = DEFAULT_MAX_BINARY_IN_MEMORY,
     ) -> None:
         self.host = normalize_host(host)
         if (public_key is None) != (private_key is None):
@@ -145,6 +147,13 @@ class Configuration:
         self.max_retry_wait = float(max_retry_wait)
         self.retry_non_idempotent = bool(retry_non_idempotent)
         self.pims_url = normalize_host(pims_url) if pims_url is not None else None
+        if (
+            isinstance(max_binary_in_memory, bool)
+            or not isinstance(max_binary_in_memory, int)
+            or max_binary_in_memory < 0
+        ):
+            raise ValueError(f"max_binary_in_memory: expected a number of bytes >= 0, got {max_binary_in_memory!r}")
+        self.max_binary_in_memory = max_binary_in_memory
         if public_key is not None or token is not None:
             _warn_if_plain_http(self.host, "API keys" if public_key is not None else "token")
 

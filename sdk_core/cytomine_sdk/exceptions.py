@@ -4,6 +4,7 @@
     ├── APIConnectionError          the server could not be reached (DNS, refused, reset, TLS)
     │   └── APITimeoutError         connect or read timeout
     ├── InvalidResponseError        the server answered something that cannot be parsed
+    ├── ResponseTooLargeError       a binary answer too large for memory (stream it instead)
     └── APIStatusError              the server answered with an error status
         ├── BadRequestError         400
         ├── AuthenticationError     401 (wrong keys, wrong signing scheme, expired token)
@@ -60,6 +61,15 @@ class APIConnectionError(CytomineError):
 
 class APITimeoutError(APIConnectionError):
     """The server did not accept the connection or answer within the timeout."""
+
+
+class ResponseTooLargeError(CytomineError):
+    """A binary answer too large to hold in memory: stream it instead."""
+
+    def __init__(self, message: str, *, method: str, url: str) -> None:
+        self.method = method
+        self.url = redact_url(url)
+        super().__init__(f"{message} ({method} {self.url})")
 
 
 class InvalidResponseError(CytomineError):

@@ -65,6 +65,7 @@ PROFILE_SETTINGS: Final[Mapping[str, type]] = {
     "max_retry_wait": float,
     "retry_non_idempotent": bool,
     "pims_url": str,
+    "max_binary_in_memory": int,
 }
 # Values never echoed in an error message.
 _SECRETS: Final = frozenset({"private_key", "token"})

@@ -1,0 +1,211 @@
+"""Benchmarks of the targets, each a ratio against a baseline measured in the same run.
+
+    make bench                 # all
+    python bench/run.py import get parse download --download-size 2GiB
+
+- import:   `import cytomine_sdk` vs importing its dependencies (urllib3, pydantic, dateutil);
+            target <= 1.3x.
+- get:      a signed GET parsed into a model vs raw urllib3 + json.loads, same local server;
+            target <= 1.1x.
+- parse:    100k annotations (listing rows with WKT) parsed into models vs json.loads;
+            target <= 1.5x.
+- download: a 2 GiB file streamed to disk vs curl from the same local server: speed >= 0.9x
+            curl's, peak memory (RSS) < 80 MB.
+Results are printed as a table; `--strict` makes a missed target exit 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+PY = sys.executable
+
+
+def _median_seconds(code: str, runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run([PY, "-c", code], check=True)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def bench_import(runs: int = 15) -> dict[str, Any]:
+    base = _median_seconds("import urllib3, pydantic, dateutil", runs)
+    ours = _median_seconds("import cytomine_sdk", runs)
+    client = _median_seconds("from cytomine_sdk import ApiClient, Configuration", runs)
+    return {"name": "import cytomine_sdk", "baseline": base, "ours": ours, "ratio": ours / base, "target": 1.3,
+            "note": f"from cytomine_sdk import ApiClient: {client / base:.2f}x"}
+
+
+class _JsonHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # else delayed ACKs add 40 ms to every keep-alive request
+    body = json.dumps({"id": 42, "name": "Lung", "ontology": 7, "created": "1718000000000",
+                       "class": "be.cytomine.domain.project.Project", "numberOfImages": 12}).encode()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(self.body)))
+        self.end_headers()
+        self.wfile.write(self.body)
+
+
+def bench_get(requests: int = 3000) -> dict[str, Any]:
+    import urllib3
+
+    from cytomine_sdk import ApiClient, Configuration
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _JsonHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    host = f"http://127.0.0.1:{server.server_address[1]}"
+    pool = urllib3.PoolManager()
+    api = ApiClient(Configuration(host, public_key="pub", private_key="priv", signature="2026"))
+
+    def raw() -> None:
+        json.loads(pool.request("GET", host + "/api/project/42.json").data)
+
+    def sdk() -> None:
+        api.project_api.retrieve(42)
+
+    for f in (raw, sdk):  # warm up connections and caches
+        for _ in range(200):
+            f()
+    timings: dict[str, list[float]] = {"raw": [], "sdk": []}
+    for _ in range(5):  # interleaved rounds, so machine noise hits both
+        for name, f in (("raw", raw), ("sdk", sdk)):
+            started = time.perf_counter()
+            for _ in range(requests // 5):
+                f()
+            timings[name].append(time.perf_counter() - started)
+    server.shutdown()
+    base, ours = statistics.median(timings["raw"]), statistics.median(timings["sdk"])
+    return {"name": "signed GET + model", "baseline": base, "ours": ours, "ratio": ours / base, "target": 1.1,
+            "note": f"{ours / (requests // 5) * 1e6:.0f} us per call"}
+
+
+def _listing(n: int) -> bytes:
+    rows = [
+        {"id": 100000 + i, "class": "be.cytomine.domain.ontology.UserAnnotation", "created": 1718000000000.0 + i,
+         "updated": None, "image": 200 + i % 7, "slice": 300, "project": 100, "user": 1, "nbComments": 0,
+         "countReviewedAnnotations": 0, "reviewed": False, "term": [20 + i % 3], "userByTerm": [],
+         "location": f"POLYGON (({i} {i}, {i + 50} {i}, {i + 50} {i + 40}, {i} {i + 40}, {i} {i}))"}
+        for i in range(n)
+    ]
+    return json.dumps({"collection": rows, "offset": 0, "perPage": n, "size": n, "totalPages": 1}).encode()
+
+
+def bench_parse(n: int = 100_000) -> dict[str, Any]:
+    from cytomine_sdk.models import AnnotationListingCollection
+    from cytomine_sdk.parsing import parse_model
+
+    raw = _listing(n)
+    base = min(_timed(lambda: json.loads(raw)) for _ in range(3))
+    ours = min(_timed(lambda: parse_model(AnnotationListingCollection, raw)) for _ in range(3))
+    return {"name": f"parse {n // 1000}k annotations", "baseline": base, "ours": ours, "ratio": ours / base,
+            "target": 1.5, "note": f"{len(raw) / 1e6:.0f} MB of JSON"}
+
+
+def _timed(f: Any) -> float:
+    started = time.perf_counter()
+    f()
+    return time.perf_counter() - started
+
+
+DOWNLOAD_CODE = """
+import resource, sys, time
+sys.path.insert(0, {root!r})
+from cytomine_sdk import ApiClient, Configuration
+from cytomine_sdk.downloads import download_url
+api = ApiClient(Configuration({host!r}))
+started = time.perf_counter()
+download_url(api, "/api/abstractimage/1/download", dest={dest!r}, overwrite=True)
+print(time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def bench_download(size: int, rounds: int = 2) -> dict[str, Any]:
+    from tests.support.file_server import FileServer
+
+    with FileServer(size=size, chunk=1 << 20) as server, tempfile.TemporaryDirectory(dir=ROOT) as tmp:
+        dest = str(Path(tmp) / "slide.bin")
+        url = server.url + "/api/abstractimage/1/download"
+
+        def curl() -> float:
+            started = time.perf_counter()
+            subprocess.run(["curl", "-s", "-o", dest, url], check=True)
+            return time.perf_counter() - started
+
+        def sdk() -> tuple[float, int]:
+            code = DOWNLOAD_CODE.format(root=str(ROOT / "sdk_core"), host=server.url, dest=dest)
+            out = subprocess.run([PY, "-c", code], check=True, capture_output=True, text=True).stdout.split()
+            return float(out[0]), int(out[1])
+
+        curl_times, sdk_times, peak_kb = [], [], 0
+        for _ in range(rounds):  # alternate, each after the previous file is gone and flushed
+            for tool in ("sdk", "curl"):
+                if os.path.exists(dest):
+                    os.remove(dest)
+                subprocess.run(["sync"], check=False)
+                if tool == "curl":
+                    curl_times.append(curl())
+                else:
+                    seconds, rss = sdk()
+                    sdk_times.append(seconds)
+                    peak_kb = max(peak_kb, rss)
+                assert os.path.getsize(dest) == size
+    base, ours = min(curl_times), min(sdk_times)
+    speed = base / ours  # >= 0.9 means at least 90 % of curl's speed
+    return {"name": f"download {size / 2**30:.1f} GiB", "baseline": base, "ours": ours, "ratio": speed,
+            "target": 0.9, "higher_is_better": True,
+            "note": f"{size / ours / 2**20:.0f} MiB/s; peak RSS {peak_kb / 1024:.0f} MB (target < 80)",
+            "memory_ok": peak_kb / 1024 < 80}
+
+
+def _size(text: str) -> int:
+    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+    text = text.lower().rstrip("ib").rstrip("b")
+    return int(float(text[:-1]) * units[text[-1]]) if text[-1] in units else int(text)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("which", nargs="*", default=["import", "get", "parse", "download"])
+    ap.add_argument("--download-size", default="2GiB")
+    ap.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    args = ap.parse_args()
+    runs = {"import": bench_import, "get": bench_get, "parse": bench_parse,
+            "download": lambda: bench_download(_size(args.download_size))}
+    missed = 0
+    print(f"{'benchmark':28} {'baseline s':>11} {'ours s':>9} {'ratio':>7} {'target':>8}  result")
+    for name in args.which:
+        r = runs[name]()
+        better = r.get("higher_is_better", False)
+        ok = (r["ratio"] >= r["target"]) if better else (r["ratio"] <= r["target"])
+        ok = ok and r.get("memory_ok", True)
+        missed += not ok
+        target = f"{'>=' if better else '<='}{r['target']}"
+        print(f"{r['name']:28} {r['baseline']:11.3f} {r['ours']:9.3f} {r['ratio']:7.2f} {target:>8}  "
+              f"{'ok' if ok else 'MISSED'}  {r['note']}", flush=True)
+    return 1 if (missed and args.strict) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

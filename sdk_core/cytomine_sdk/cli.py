@@ -1,0 +1,79 @@
+"""The `cytomine` command: tasks users otherwise script by hand.
+
+    cytomine export-annotations --project 42 --out export/ --masks
+
+Connection options are those of `cytomine_sdk.arguments` (profile, environment or --host/keys).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+
+def _ids(text: str) -> list[int]:
+    try:
+        ids = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated ids, got {text!r}") from None
+    if not ids or any(i <= 0 for i in ids):
+        raise argparse.ArgumentTypeError(f"expected comma-separated ids, got {text!r}")
+    return ids
+
+
+def _parser() -> argparse.ArgumentParser:
+    from cytomine_sdk.arguments import add_arguments
+
+    parser = argparse.ArgumentParser(prog="cytomine", description="Cytomine tasks from the command line.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    export = commands.add_parser(
+        "export-annotations",
+        help="write a project's annotations as GeoJSON (and label masks) per image",
+        description="Write one GeoJSON FeatureCollection per image of a project (and, with --masks, a "
+        "label mask PNG per image), plus terms.json with the class value of each term.",
+    )
+    export.add_argument("--project", type=int, required=True, help="id of the project")
+    export.add_argument("--out", required=True, help="folder to write to (created if needed)")
+    export.add_argument("--images", type=_ids, help="only these image ids (comma-separated)")
+    export.add_argument("--terms", type=_ids, help="only annotations with these term ids")
+    export.add_argument("--users", type=_ids, help="only annotations of these user ids")
+    export.add_argument("--masks", action="store_true", help="also write label masks (needs Pillow)")
+    export.add_argument("--mask-max-size", type=int, default=4096, help="longer side of masks in pixels")
+    export.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_arguments(export)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    from cytomine_sdk import ApiClient, Configuration, CytomineError
+    from cytomine_sdk.export import export_annotations
+
+    args = _parser().parse_args(argv)
+    try:
+        with ApiClient(Configuration.from_args(args)) as api_client:
+            report = export_annotations(
+                api_client,
+                args.project,
+                args.out,
+                images=args.images,
+                terms=args.terms,
+                users=args.users,
+                masks=args.masks,
+                mask_max_size=args.mask_max_size,
+                progress=not args.no_progress and sys.stderr.isatty(),
+            )
+    except (CytomineError, ValueError, ImportError, OSError) as exc:
+        print(f"cytomine: error: {exc}", file=sys.stderr)
+        return 1
+    skipped = sum(len(i.skipped) for i in report.images)
+    print(
+        f"{report.annotations} annotations of {len(report.images)} images written to {args.out}"
+        + (f" ({skipped} skipped, see the report)" if skipped else "")
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,198 @@
+"""Geometries as Cytomine takes them: WKT, checked before anything is sent.
+
+`to_wkt` accepts a WKT string, a shapely geometry (the `geo` extra) or a GeoJSON-like mapping
+(a geometry, or a Feature holding one) and returns WKT, raising ValueError with the reason when
+the geometry is malformed (bad syntax, too few points, an unclosed ring, a non-finite number).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+_TOKEN = re.compile(r"\s*(?:(?P<word>[A-Za-z]+)|(?P<number>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)|(?P<sym>[(),]))")
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.tokens: list[tuple[str, str]] = []
+        position = 0
+        text = text.strip()
+        while position < len(text):
+            match = _TOKEN.match(text, position)
+            if match is None or match.end() == position:
+                raise ValueError(f"unexpected character {text[position]!r} at position {position}")
+            kind = match.lastgroup or ""
+            self.tokens.append((kind, match.group(kind)))
+            position = match.end()
+        self.index = 0
+
+    def peek(self) -> tuple[str, str]:
+        return self.tokens[self.index] if self.index < len(self.tokens) else ("end", "")
+
+    def take(self, kind: str, value: str | None = None) -> str:
+        token = self.peek()
+        if token[0] != kind or (value is not None and token[1].upper() != value):
+            wanted = value or kind
+            raise ValueError(f"expected {wanted!r} but found {token[1] or 'the end'!r}")
+        self.index += 1
+        return token[1]
+
+    def point(self) -> list[float]:
+        values: list[float] = []
+        while self.peek()[0] == "number":
+            text = self.take("number")
+            value = float(text)
+            if not math.isfinite(value):
+                raise ValueError("coordinates must be finite numbers")
+            values.append(int(text) if text.lstrip("+-").isdigit() else value)
+        if not 2 <= len(values) <= 4:
+            raise ValueError(f"a point has 2 to 4 coordinates, got {len(values)}")
+        return values
+
+    def points(self) -> list[list[float]]:
+        self.take("sym", "(")
+        out = [self.point()]
+        while self.peek() == ("sym", ","):
+            self.take("sym")
+            out.append(self.point())
+        self.take("sym", ")")
+        return out
+
+    def many(self, item: Any) -> list[Any]:
+        self.take("sym", "(")
+        out = [item()]
+        while self.peek() == ("sym", ","):
+            self.take("sym")
+            out.append(item())
+        self.take("sym", ")")
+        return out
+
+    def ring_list(self) -> list[list[list[float]]]:
+        rings = self.many(self.points)
+        for ring in rings:
+            if len(ring) < 4:
+                raise ValueError(f"a polygon ring needs at least 4 points, got {len(ring)}")
+            if ring[0] != ring[-1]:
+                raise ValueError("a polygon ring must end where it starts (closed)")
+        return rings
+
+    def geometry(self) -> dict[str, Any]:
+        """The next geometry, as a GeoJSON geometry object."""
+        kind = self.take("word").upper()
+        if self.peek()[0] == "word" and self.peek()[1].upper() in ("Z", "M", "ZM"):
+            self.take("word")
+        empty = self.peek()[0] == "word" and self.peek()[1].upper() == "EMPTY"
+        if empty:
+            self.take("word")
+        if kind == "GEOMETRYCOLLECTION":
+            return {"type": "GeometryCollection", "geometries": [] if empty else self.many(self.geometry)}
+        if kind not in _GEOJSON_TYPES:
+            raise ValueError(f"unknown geometry type {kind!r}")
+        if empty:
+            return {"type": _GEOJSON_TYPES[kind], "coordinates": []}
+        coordinates: Any
+        if kind == "POINT":
+            self.take("sym", "(")
+            coordinates = self.point()
+            self.take("sym", ")")
+        elif kind == "LINESTRING":
+            coordinates = self.points()
+            if len(coordinates) < 2:
+                raise ValueError("a linestring needs at least 2 points")
+        elif kind == "POLYGON":
+            coordinates = self.ring_list()
+        elif kind == "MULTIPOINT":
+            # both MULTIPOINT (1 2, 3 4) and MULTIPOINT ((1 2), (3 4))
+            if self.tokens[self.index + 1 : self.index + 2] == [("sym", "(")]:
+                coordinates = [p[0] for p in self.many(self.points)]
+            else:
+                coordinates = self.points()
+        elif kind == "MULTILINESTRING":
+            coordinates = self.many(self.points)
+        else:  # MULTIPOLYGON
+            coordinates = self.many(self.ring_list)
+        return {"type": _GEOJSON_TYPES[kind], "coordinates": coordinates}
+
+
+_GEOJSON_TYPES = {
+    "POINT": "Point",
+    "LINESTRING": "LineString",
+    "POLYGON": "Polygon",
+    "MULTIPOINT": "MultiPoint",
+    "MULTILINESTRING": "MultiLineString",
+    "MULTIPOLYGON": "MultiPolygon",
+}
+
+
+def wkt_to_geojson(wkt: str) -> dict[str, Any]:
+    """The GeoJSON geometry of a WKT geometry (ValueError when it is malformed)."""
+    if not isinstance(wkt, str) or not wkt.strip():
+        raise ValueError("empty geometry")
+    parser = _Parser(wkt)
+    geometry = parser.geometry()
+    if parser.peek()[0] != "end":
+        raise ValueError(f"unexpected {parser.peek()[1]!r} after the geometry")
+    return geometry
+
+
+def check_wkt(wkt: str) -> str:
+    """`wkt` if it is a well-formed WKT geometry; else ValueError saying what is wrong."""
+    wkt_to_geojson(wkt)
+    return wkt.strip()
+
+
+def _coords(values: Sequence[Any]) -> str:
+    if not 2 <= len(values) <= 4 or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        raise ValueError(f"a GeoJSON position is 2 to 4 numbers, got {values!r}")
+    return " ".join(repr(float(v)) if isinstance(v, float) else str(v) for v in values)
+
+
+def _geojson_to_wkt(geometry: Mapping[str, Any]) -> str:
+    if geometry.get("type") == "Feature":
+        inner = geometry.get("geometry")
+        if not isinstance(inner, Mapping):
+            raise ValueError("a GeoJSON Feature without a geometry")
+        return _geojson_to_wkt(inner)
+    kind = geometry.get("type")
+    if kind == "GeometryCollection":
+        parts = [_geojson_to_wkt(g) for g in geometry.get("geometries") or []]
+        return f"GEOMETRYCOLLECTION ({', '.join(parts)})"
+    c = geometry.get("coordinates")
+    if not isinstance(kind, str) or c is None:
+        raise ValueError("a GeoJSON geometry needs `type` and `coordinates`")
+
+    def line(points: Sequence[Any]) -> str:
+        return "(" + ", ".join(_coords(p) for p in points) + ")"
+
+    def rings(polygon: Sequence[Any]) -> str:
+        return "(" + ", ".join(line(r) for r in polygon) + ")"
+
+    forms = {
+        "Point": lambda: f"POINT ({_coords(c)})",
+        "LineString": lambda: f"LINESTRING {line(c)}",
+        "Polygon": lambda: f"POLYGON {rings(c)}",
+        "MultiPoint": lambda: "MULTIPOINT (" + ", ".join(f"({_coords(p)})" for p in c) + ")",
+        "MultiLineString": lambda: "MULTILINESTRING (" + ", ".join(line(p) for p in c) + ")",
+        "MultiPolygon": lambda: "MULTIPOLYGON (" + ", ".join(rings(p) for p in c) + ")",
+    }
+    if kind not in forms:
+        raise ValueError(f"unknown GeoJSON geometry type {kind!r}")
+    try:
+        return forms[kind]()
+    except TypeError as exc:
+        raise ValueError(f"malformed GeoJSON {kind} coordinates") from exc
+
+
+def to_wkt(geometry: Any) -> str:
+    """WKT for a WKT string, a shapely geometry or a GeoJSON-like mapping, checked."""
+    if isinstance(geometry, str):
+        return check_wkt(geometry)
+    if isinstance(geometry, Mapping):
+        return check_wkt(_geojson_to_wkt(geometry))
+    wkt = getattr(geometry, "wkt", None)  # shapely geometries
+    if isinstance(wkt, str):
+        return check_wkt(wkt)
+    raise ValueError(f"expected WKT, a shapely geometry or a GeoJSON mapping, got {type(geometry).__name__}")
