@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv spec-root generate check-generated validate-spec lint typecheck test pytest demo clean
+.PHONY: venv spec-root generate check-generated validate-spec lint typecheck test pytest demo bench clean
 
 venv: $(STAMP)
 
@@ -48,6 +48,10 @@ test: lint typecheck validate-spec check-generated pytest
 ## Run examples/quickstart.py against CYTOMINE_HOST, or against a local stub server.
 demo: $(STAMP)
 	$(PY) -m tests.support.demo
+
+## Speed and memory targets, as ratios against baselines measured in the same run (bench/run.py).
+bench: $(STAMP)
+	$(PY) bench/run.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache
