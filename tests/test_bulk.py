@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 import shapely
+from pytest_httpserver import HTTPServer
 
 from cytomine_sdk import ApiClient, Configuration
-from cytomine_sdk.bulk import BulkError, NewAnnotation, create_annotations, delete_annotations
+from cytomine_sdk.bulk import BulkError, NewAnnotation, add_terms, create_annotations, delete_annotations
 from cytomine_sdk.models import UserAnnotation
 from tests.support.stub import CytomineStub
 
@@ -75,3 +76,30 @@ def test_bulk_delete(stub: CytomineStub) -> None:
     assert not set(ids) & set(stub.state.annotations)
     with pytest.raises(ValueError, match=r"ids\[0\]"):
         delete_annotations(api, ["12"])  # type: ignore[list-item]
+
+
+def test_add_terms_reports_each_pair(httpserver: HTTPServer) -> None:
+    import json
+    import re
+
+    from werkzeug import Request, Response
+
+    def handler(request: Request) -> Response:
+        annotation, term = map(int, re.findall(r"\d+", request.path))
+        body = json.loads(request.get_data())
+        assert body == {"userannotation": annotation, "term": term}  # ids in the body too
+        if term == 99:
+            return Response(json.dumps({"success": False, "errors": "Term 99 not in the ontology"}), status=400,
+                            content_type="application/json")
+        return Response(json.dumps({"message": "ok", "annotationterm": {"id": annotation * 10 + term}}),
+                        content_type="application/json")
+
+    httpserver.expect_request(re.compile(r"/api/annotation/\d+/term/\d+.json"), method="POST").respond_with_handler(
+        handler)
+    api = ApiClient(Configuration(httpserver.url_for("")))
+    report = add_terms(api, [(1, 2), (3, 99), (5, 6)], workers=2)
+    assert [(c.index, c.id) for c in report.created] == [(0, 12), (2, 56)]
+    assert [(f.index, f.item) for f in report.failed] == [(1, (3, 99))]
+    assert "Term 99 not in the ontology" in report.failed[0].reason
+    with pytest.raises(ValueError, match=r"associations\[0\]"):
+        add_terms(api, [(1, "2")])  # type: ignore[list-item]

