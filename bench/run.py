@@ -23,9 +23,8 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -68,34 +67,50 @@ class _JsonHandler(BaseHTTPRequestHandler):
         self.wfile.write(self.body)
 
 
+SERVER_CODE = """
+import sys
+sys.path.insert(0, {root!r})
+from http.server import ThreadingHTTPServer
+from bench.run import _JsonHandler
+server = ThreadingHTTPServer(("127.0.0.1", 0), _JsonHandler)
+print(server.server_address[1], flush=True)
+server.serve_forever()
+"""
+
+
 def bench_get(requests: int = 3000) -> dict[str, Any]:
     import urllib3
 
     from cytomine_sdk import ApiClient, Configuration
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _JsonHandler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    host = f"http://127.0.0.1:{server.server_address[1]}"
-    pool = urllib3.PoolManager()
-    api = ApiClient(Configuration(host, public_key="pub", private_key="priv", signature="2026"))
+    # The server runs in its own process, as a real one would: in this process it would compete
+    # with the client for the GIL and blur the client's own cost.
+    server = subprocess.Popen([PY, "-c", SERVER_CODE.format(root=str(ROOT))], stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        host = f"http://127.0.0.1:{int(server.stdout.readline())}"
+        pool = urllib3.PoolManager()
+        api = ApiClient(Configuration(host, public_key="pub", private_key="priv", signature="2026"))
 
-    def raw() -> None:
-        json.loads(pool.request("GET", host + "/api/project/42.json").data)
+        def raw() -> None:
+            json.loads(pool.request("GET", host + "/api/project/42.json").data)
 
-    def sdk() -> None:
-        api.project_api.retrieve(42)
+        def sdk() -> None:
+            api.project_api.retrieve(42)
 
-    for f in (raw, sdk):  # warm up connections and caches
-        for _ in range(200):
-            f()
-    timings: dict[str, list[float]] = {"raw": [], "sdk": []}
-    for _ in range(5):  # interleaved rounds, so machine noise hits both
-        for name, f in (("raw", raw), ("sdk", sdk)):
-            started = time.perf_counter()
-            for _ in range(requests // 5):
+        for f in (raw, sdk):  # warm up connections and caches
+            for _ in range(200):
                 f()
-            timings[name].append(time.perf_counter() - started)
-    server.shutdown()
+        timings: dict[str, list[float]] = {"raw": [], "sdk": []}
+        for _ in range(5):  # interleaved rounds, so machine noise hits both
+            for name, f in (("raw", raw), ("sdk", sdk)):
+                started = time.perf_counter()
+                for _ in range(requests // 5):
+                    f()
+                timings[name].append(time.perf_counter() - started)
+    finally:
+        server.terminate()
+        server.wait()
     base, ours = statistics.median(timings["raw"]), statistics.median(timings["sdk"])
     return {"name": "signed GET + model", "baseline": base, "ours": ours, "ratio": ours / base, "target": 1.1,
             "note": f"{ours / (requests // 5) * 1e6:.0f} us per call"}

@@ -144,3 +144,12 @@ def test_host_with_base_path_is_signed_with_it(server: CytomineTestServer) -> No
     assert client.project_api.retrieve(42).id == 42
     assert server.last.raw_target == "/cytomine/api/project/42.json"
     assert server.last.caller == server.public_key
+
+
+def test_raw_send_with_characters_urllib3_encodes(server: CytomineTestServer, client: ApiClient) -> None:
+    # urllib3 percent-encodes these on the request line: the signature must cover what is sent.
+    server.route("GET", "/api/x y.json", PROJECT)
+    resp = client.send("GET", "/api/x y.json?q=a b|c")
+    assert resp.status == 200
+    assert server.last.caller == server.public_key
+    assert server.last.raw_target == "/api/x%20y.json?q=a%20b%7Cc"

@@ -32,6 +32,8 @@ from cytomine_sdk.exceptions import APIStatusError, CytomineError
 from cytomine_sdk.geometry import to_wkt
 from cytomine_sdk.parsing import loads
 from cytomine_sdk.progress import Progress, ProgressCallback
+from cytomine_sdk.validation import ids as require_ids
+from cytomine_sdk.validation import is_positive_int, positive_int
 
 if TYPE_CHECKING:
     from cytomine_sdk.client import ApiClient
@@ -117,8 +119,7 @@ def _payload(item: Any, index: int) -> dict[str, Any]:
             return data
         if not isinstance(item, NewAnnotation):
             raise ValueError(f"expected NewAnnotation or models.UserAnnotation, got {type(item).__name__}")
-        if isinstance(item.image, bool) or not isinstance(item.image, int) or item.image <= 0:
-            raise ValueError(f"image: expected an image id, got {item.image!r}")
+        positive_int("image", item.image, "an image id")
         data = {"location": to_wkt(item.geometry), "image": item.image}
         if item.terms:
             data["term"] = [int(t) for t in item.terms]
@@ -197,10 +198,8 @@ def create_annotations(
     on_progress: ProgressCallback | None = None,
 ) -> BulkReport:
     """Create many annotations; return what happened to each (see the module documentation)."""
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
-        raise ValueError(f"chunk_size: expected a positive integer, got {chunk_size!r}")
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers: expected a positive integer, got {workers!r}")
+    positive_int("chunk_size", chunk_size)
+    positive_int("workers", workers)
     items = list(annotations)
     prepared = [(i, item, _payload(item, i)) for i, item in enumerate(items)]  # all checked first
     chunks = [prepared[i : i + chunk_size] for i in range(0, len(prepared), chunk_size)]
@@ -263,10 +262,9 @@ def add_terms(
 
     pairs = list(associations)
     for position, pair in enumerate(pairs):
-        if not (isinstance(pair, tuple) and len(pair) == 2 and all(_is_id(v) for v in pair)):
+        if not (isinstance(pair, tuple) and len(pair) == 2 and all(is_positive_int(v) for v in pair)):
             raise ValueError(f"associations[{position}]: expected (annotation id, term id), got {pair!r}")
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers: expected a positive integer, got {workers!r}")
+    positive_int("workers", workers)
 
     def send(entry: tuple[int, tuple[int, int]]) -> tuple[list[Created], list[Failed]]:
         index, (annotation, term) = entry
@@ -283,10 +281,6 @@ def add_terms(
     return _run(list(enumerate(pairs)), send, workers, len(pairs), progress, on_progress)
 
 
-def _is_id(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value > 0
-
-
 def delete_annotations(
     api_client: ApiClient,
     ids: Iterable[int],
@@ -296,12 +290,8 @@ def delete_annotations(
     on_progress: ProgressCallback | None = None,
 ) -> BulkReport:
     """Delete annotations by id, a few at a time; the report lists each id deleted or failed."""
-    id_list = list(ids)
-    for position, annotation_id in enumerate(id_list):
-        if isinstance(annotation_id, bool) or not isinstance(annotation_id, int) or annotation_id <= 0:
-            raise ValueError(f"ids[{position}]: expected an annotation id, got {annotation_id!r}")
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers: expected a positive integer, got {workers!r}")
+    id_list = require_ids("ids", ids, "an annotation id")
+    positive_int("workers", workers)
 
     def send(entry: tuple[int, int]) -> tuple[list[Created], list[Failed]]:
         index, annotation_id = entry

@@ -12,6 +12,7 @@ import io
 import json
 import logging
 import random
+import re
 import time
 from collections.abc import Mapping, Sequence
 from types import TracebackType
@@ -50,6 +51,8 @@ logging.getLogger("urllib3.connectionpool").addFilter(RedactingFilter())
 
 USER_AGENT = f"cytomine-sdk/{__version__} (python)"
 PIMS_PLACEHOLDER = "{pims}"
+# Characters urllib3 would percent-encode in a request target (then signed as encoded).
+_UNSAFE_TARGET = re.compile(r"[^A-Za-z0-9\-._~!$&'()*+,;=:@/?%]")
 # Error bodies are read whole up to this size for the exception's message.
 MAX_ERROR_BODY = 1 << 20
 Timeout = float | tuple[float, float] | None
@@ -144,6 +147,10 @@ class ApiClient(ServiceApis, _GeneratedApiClient):
             self._generation: Generation = "2026" if self._auto else configuration.signature  # type: ignore[assignment]
         self._timeout = urllib3.Timeout(connect=configuration.connect_timeout, read=configuration.read_timeout)
         self._retry = _retry_policy(configuration)
+        parts = parse_url(configuration.host)
+        # Requests to the host skip URL parsing (see _route); not through a proxy, which needs it.
+        self._origin = f"{parts.scheme}://{parts.netloc}" if not configuration.proxy else "\0"
+        self._pool: Any = None
 
     def with_options(self, **changes: Any) -> ApiClient:
         """A client with some settings changed, sharing this one's connections.
@@ -226,7 +233,8 @@ class ApiClient(ServiceApis, _GeneratedApiClient):
                 url=getattr(response_data, "url", "?"),
                 body=raw,
             ) from exc
-        return ApiResponse(status_code=status, data=data, headers=response_data.headers, raw_data=raw)
+        # Built without validation: every field is known good, and this runs on every call.
+        return ApiResponse.model_construct(status_code=status, data=data, headers=response_data.headers, raw_data=raw)
 
     def _parse(self, response_type: str | None, raw: bytes, content_type: str | None) -> Any:
         if response_type is None:
@@ -267,13 +275,14 @@ class ApiClient(ServiceApis, _GeneratedApiClient):
             url = self.configuration.host + url
         method = method.upper()
         request_headers = dict(headers or {})
-        # The request target urllib3 sends, which 2025/legacy servers sign.
-        target = parse_url(url).request_uri
+        pool, target = self._route(url)
         content_type = request_headers.get("Content-Type", "")
         retry = self._retry
         while True:
             try:
-                resp = self._send_authenticated(method, url, target, content_type, request_headers, body, timeout, pims)
+                resp = self._send_authenticated(
+                    pool, method, url, target, content_type, request_headers, body, timeout, pims
+                )
             except HTTPError as exc:
                 try:
                     retry = retry.increment(method, url, error=exc)
@@ -296,8 +305,20 @@ class ApiClient(ServiceApis, _GeneratedApiClient):
             raise self._status_error(resp, method, url)
         return resp
 
+    def _route(self, url: str) -> tuple[Any, str]:
+        """(connection pool, request target) of an absolute URL; the target is what urllib3 sends
+        on the request line, which 2025/legacy servers sign."""
+        origin = self._origin
+        if url.startswith(origin) and url[len(origin) : len(origin) + 1] == "/" and not _UNSAFE_TARGET.search(url):
+            # The usual case, done once per client rather than parsing every URL twice.
+            if self._pool is None:
+                self._pool = self._http.connection_from_url(origin)
+            return self._pool, url[len(origin) :]
+        return None, parse_url(url).request_uri
+
     def _send_authenticated(
         self,
+        pool: Any,
         method: str,
         url: str,
         target: str,
@@ -309,14 +330,14 @@ class ApiClient(ServiceApis, _GeneratedApiClient):
     ) -> urllib3.BaseHTTPResponse:
         # PIMS checks the 2026 canonical string whatever the core's generation (facts.md 1.2).
         generation: Generation = "2026" if pims else self._generation
-        resp = self._send_signed(generation, method, url, target, content_type, headers, body, timeout)
+        resp = self._send_signed(pool, generation, method, url, target, content_type, headers, body, timeout)
         if resp.status == 401 and self._auto and self._signer is not None:
             # The other scheme may be the server's: a 401 is answered before any processing,
             # so re-sending is safe whatever the method.
             resp.drain_conn()
             resp.release_conn()
             generation = "2025" if generation == "2026" else "2026"
-            resp = self._send_signed(generation, method, url, target, content_type, headers, body, timeout)
+            resp = self._send_signed(pool, generation, method, url, target, content_type, headers, body, timeout)
         if self._auto and resp.status != 401 and not pims:
             self._generation = generation
         return resp
@@ -344,6 +365,7 @@ class ApiClient(ServiceApis, _GeneratedApiClient):
 
     def _send_signed(
         self,
+        pool: Any,
         generation: Generation,
         method: str,
         url: str,
@@ -362,9 +384,12 @@ class ApiClient(ServiceApis, _GeneratedApiClient):
         elif self._bearer is not None:
             headers["Authorization"] = self._bearer
         started = time.perf_counter()
-        resp = self._http.urlopen(
+        # Through the host's pool with the bare target when known (no second URL parse), else the
+        # manager (other hosts, proxies).
+        opener = pool.urlopen if pool is not None else self._http.urlopen
+        resp = opener(
             method,
-            url,
+            target if pool is not None else url,
             body=body,
             headers=headers,
             timeout=self._timeout if timeout is None else _timeout(timeout),

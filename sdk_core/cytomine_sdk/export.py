@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from cytomine_sdk.geometry import wkt_to_geojson
 from cytomine_sdk.pagination import paginate
 from cytomine_sdk.progress import Progress, ProgressCallback
+from cytomine_sdk.validation import ids, positive_int
 
 if TYPE_CHECKING:
     from cytomine_sdk.client import ApiClient
@@ -134,13 +135,11 @@ def export_annotations(
 
     See the module documentation for the files written. Progress counts images.
     """
-    if isinstance(project, bool) or not isinstance(project, int) or project <= 0:
-        raise ValueError(f"project: expected a project id, got {project!r}")
-    for name, ids in (("images", images), ("terms", terms), ("users", users)):
-        if ids is not None and not all(isinstance(i, int) and not isinstance(i, bool) and i > 0 for i in ids):
-            raise ValueError(f"{name}: expected a list of ids, got {ids!r}")
-    if isinstance(mask_max_size, bool) or not isinstance(mask_max_size, int) or mask_max_size < 1:
-        raise ValueError(f"mask_max_size: expected a positive number of pixels, got {mask_max_size!r}")
+    positive_int("project", project, "a project id")
+    for name, selection in (("images", images), ("terms", terms), ("users", users)):
+        if selection is not None:
+            ids(name, selection)
+    positive_int("mask_max_size", mask_max_size, "a positive number of pixels")
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
 

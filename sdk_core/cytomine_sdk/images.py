@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from cytomine_sdk.exceptions import CytomineError
 from cytomine_sdk.progress import Progress, ProgressCallback
+from cytomine_sdk.validation import ids, positive_int
 
 if TYPE_CHECKING:
     from cytomine_sdk.client import ApiClient
@@ -97,8 +98,7 @@ def fetch_many(
     With `dest` (a folder), each result is written to `<dest>/<key><suffix>` and the report holds
     the paths.
     """
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers: expected a positive integer, got {workers!r}")
+    positive_int("workers", workers)
     pairs = list(calls)
     folder = Path(dest) if dest is not None else None
     if folder is not None:
@@ -152,9 +152,7 @@ def annotation_crops(
     `params` are those of ``annotation_api.download_crop`` (max_size, increase_area, draw, mask,
     alpha_mask, ...). With `dest`, crops are written to `<dest>/<id>.<format>`.
     """
-    for position, annotation_id in enumerate(annotation_ids):
-        if isinstance(annotation_id, bool) or not isinstance(annotation_id, int) or annotation_id <= 0:
-            raise ValueError(f"annotation_ids[{position}]: expected an annotation id, got {annotation_id!r}")
+    ids("annotation_ids", annotation_ids, "an annotation id")
     crop = api_client.annotation_api.download_crop
     calls = [(i, (lambda i=i: crop(i, format, **params))) for i in annotation_ids]
     return fetch_many(
@@ -173,8 +171,7 @@ def grid(region: tuple[int, int, int, int], tile_size: int) -> list[tuple[int, i
     x0, y0, width, height = region
     if min(width, height) <= 0 or min(x0, y0) < 0:
         raise ValueError(f"region: expected (x >= 0, y >= 0, width > 0, height > 0), got {region!r}")
-    if isinstance(tile_size, bool) or not isinstance(tile_size, int) or tile_size < 1:
-        raise ValueError(f"tile_size: expected a positive number of pixels, got {tile_size!r}")
+    positive_int("tile_size", tile_size, "a positive number of pixels")
     return [
         (
             col,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import hmac
+import time
 from email.utils import formatdate
 from typing import Final, Literal
 
@@ -23,9 +24,16 @@ SignatureSetting = Literal["auto", "2026", "2025", "legacy"]
 SIGNATURE_SETTINGS: Final = ("auto", "2026", "2025", "legacy")
 
 
+_last_date: tuple[int, str] = (0, "")
+
+
 def http_date() -> str:
-    """The current time as an RFC 1123 date, for the `date` header."""
-    return formatdate(usegmt=True)
+    """The current time as an RFC 1123 date, for the `date` header (formatted once a second)."""
+    global _last_date
+    now = int(time.time())
+    if _last_date[0] != now:
+        _last_date = (now, formatdate(now, usegmt=True))
+    return _last_date[1]
 
 
 def canonical_string(

@@ -25,6 +25,7 @@ from cytomine_sdk.exceptions import CytomineError
 from cytomine_sdk.multipart import MultipartBody
 from cytomine_sdk.parsing import loads, parse_model_list
 from cytomine_sdk.progress import Progress, ProgressCallback
+from cytomine_sdk.validation import ids, positive_int
 
 if TYPE_CHECKING:
     from cytomine_sdk.client import ApiClient
@@ -97,11 +98,8 @@ class UploadResult:
 def _check_arguments(path: Path, storage: int, projects: Sequence[int], properties: Mapping[str, str]) -> None:
     if not path.is_file():
         raise FileNotFoundError(f"path: {path} is not a file")
-    if isinstance(storage, bool) or not isinstance(storage, int) or storage <= 0:
-        raise ValueError(f"storage: expected a storage id, got {storage!r}")
-    for project in projects:
-        if isinstance(project, bool) or not isinstance(project, int) or project <= 0:
-            raise ValueError(f"projects: expected project ids, got {project!r}")
+    positive_int("storage", storage, "a storage id")
+    ids("projects", projects, "a project id")
     for key, value in properties.items():
         if not isinstance(key, str) or not isinstance(value, str) or "," in key or "," in value or not key:
             # PIMS takes keys and values as two comma-separated lists
