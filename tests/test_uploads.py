@@ -59,7 +59,8 @@ def test_upload_streams_the_file_signed(httpserver: HTTPServer, slide: Path) -> 
     assert request["caller"] == PUB
     assert request["file"] == CONTENT and request["filename"] == "biopsy 01.svs"
     assert str(request["content_type"]).startswith("multipart/form-data; boundary=")
-    assert request["args"] == {"idStorage": "3", "idProject": "42,43", "keys": "scanner", "values": "S360"}
+    assert request["args"] == {"storage": "3", "idStorage": "3", "projects": "42,43", "idProject": "42,43",
+                               "keys": "scanner", "values": "S360"}
     assert result.uploaded_file.id == 77 and result.status == "UPLOADED"
     assert sent[-1][0] >= len(CONTENT) and sent[-1][1] == len(CONTENT)
 

@@ -16,8 +16,11 @@ item ends up in `report.created` (with its id when the server tells it) or `repo
 the server's reason) — including when the server answers HTTP 200 with a body status of 206 or
 400 (facts.md section 6), or a whole chunk fails. Nothing is silently dropped.
 
-The default chunk of 100 keeps each request well under a second on the servers we measured
-while cutting round trips 100-fold; the official clients send 15.
+The default chunk of 100 was chosen by measurement against the local stub server (3000
+annotations, 4 workers): 3.2 s with chunks of 15 (the official clients' size), 0.9 s with 50,
+0.6 s with 100, 0.5 s with 250, 0.3-0.4 s with 500-1000. Past 100 the gain is small, while a real
+server creates the items of a chunk one by one, so larger chunks approach the read timeout and a
+failed chunk costs more to report and redo.
 """
 
 from __future__ import annotations

@@ -141,9 +141,10 @@ def upload_image(
     file = Path(path)
     properties = dict(properties or {})
     _check_arguments(file, storage, projects, properties)
-    query: dict[str, str] = {"idStorage": str(storage)}
+    # Current PIMS reads storage/projects, older ones idStorage/idProject: send both.
+    query: dict[str, str] = {"storage": str(storage), "idStorage": str(storage)}
     if projects:
-        query["idProject"] = ",".join(str(p) for p in projects)
+        query["projects"] = query["idProject"] = ",".join(str(p) for p in projects)
     if sync:
         query["sync"] = "true"
     if properties:
