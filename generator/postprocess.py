@@ -19,7 +19,7 @@ import shutil
 from pathlib import Path
 
 from preprocess import restore_paths
-from spec_index import Spec
+from spec_index import Spec, SpecOperation
 
 # (file glob relative to the package, old text, new text, why)
 REWRITES: list[tuple[str, str, str, str]] = [
@@ -128,9 +128,9 @@ def make_models_lenient(package: Path) -> None:
             file.write_text(_lenient_model(file.read_text(encoding="utf-8"), file.name), encoding="utf-8")
 
 
-def write_index(spec_path: Path, dest: Path) -> None:
+def write_index(operations: list[SpecOperation], dest: Path) -> None:
     lines = [INDEX_HEADER]
-    for op in sorted(Spec(spec_path).operations(), key=lambda o: o.operation_id):
+    for op in sorted(operations, key=lambda o: o.operation_id):
         lines.append(
             f"    {op.operation_id!r}: Operation({op.service!r}, {op.verb!r}, {op.method!r}, "
             f"{op.path!r}, {op.servers!r}, {op.paging!r}, {op.command_key!r}),\n"
@@ -155,11 +155,12 @@ def postprocess(raw_package: Path, dest_package: Path, spec_path: Path) -> None:
     """Turn the generator's package at raw_package into the shipped one at dest_package."""
     apply_rewrites(raw_package)
     make_models_lenient(raw_package)
-    variants = sum(1 for op in Spec(spec_path).operations() if op.bulk_of)
+    operations = Spec(spec_path).operations()
+    variants = sum(1 for op in operations if op.bulk_of)
     restored = restore_paths(raw_package)
     if restored != variants:
         raise SystemExit(f"post-processing: restored {restored} bulk paths, expected {variants}")
-    write_index(spec_path, raw_package / "operations.py")
+    write_index(operations, raw_package / "operations.py")
     # Swap directories rather than rewrite in place, so a concurrent import never sees half a package.
     dest_package.parent.mkdir(parents=True, exist_ok=True)
     staged = dest_package.with_name(f".{dest_package.name}.new-{os.getpid()}")

@@ -17,6 +17,8 @@ from typing import Any
 import yaml
 
 BULK_MARKER = "/__cytomine_bulk__"
+LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: 10x faster
+DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 def bulk_operation(op: dict[str, Any], tag: str) -> dict[str, Any]:
@@ -46,12 +48,14 @@ def preprocess(spec_dir: Path, out_dir: Path) -> Path:
     """Copy spec_dir to out_dir with the bulk variants added; return the new root file."""
     shutil.copytree(spec_dir, out_dir)
     root_file = out_dir / "openapi.yaml"
-    root = yaml.safe_load(root_file.read_text(encoding="utf-8"))
+    root = yaml.load(root_file.read_text(encoding="utf-8"), Loader=LOADER)
     edited: dict[Path, Any] = {}
     for path, ref in list(root["paths"].items()):
         file_part, _, _ = ref["$ref"].partition("#")
         service_file = (out_dir / file_part).resolve()
-        doc = edited.setdefault(service_file, yaml.safe_load(service_file.read_text(encoding="utf-8")))
+        if service_file not in edited:
+            edited[service_file] = yaml.load(service_file.read_text(encoding="utf-8"), Loader=LOADER)
+        doc = edited[service_file]
         item = doc["paths"][path]
         for method, op in list(item.items()):
             if not isinstance(op, dict) or "x-cytomine-bulk" not in op:
@@ -64,8 +68,8 @@ def preprocess(spec_dir: Path, out_dir: Path) -> Path:
             escaped = marker_path.replace("~", "~0").replace("/", "~1")
             root["paths"][marker_path] = {"$ref": f"{file_part}#/paths/{escaped}"}
     for file, doc in edited.items():
-        file.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), encoding="utf-8")
-    root_file.write_text(yaml.safe_dump(root, sort_keys=False, allow_unicode=True), encoding="utf-8")
+        file.write_text(yaml.dump(doc, Dumper=DUMPER, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    root_file.write_text(yaml.dump(root, Dumper=DUMPER, sort_keys=False, allow_unicode=True), encoding="utf-8")
     return root_file
 
 

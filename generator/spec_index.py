@@ -54,7 +54,7 @@ class Spec:
         file = file.resolve()
         if file not in self._files:
             with open(file, encoding="utf-8") as fh:
-                self._files[file] = yaml.safe_load(fh)
+                self._files[file] = yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
         return self._files[file]
 
     def deref(self, node: Any, base: Path) -> tuple[Any, Path]:

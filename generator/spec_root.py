@@ -21,6 +21,7 @@ from typing import Any
 
 import yaml
 
+LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "spec"
 
@@ -30,12 +31,12 @@ def _escape(path: str) -> str:
 
 
 def build_root(spec_dir: Path = SPEC) -> str:
-    root = yaml.safe_load((spec_dir / "openapi.yaml").read_text(encoding="utf-8"))
+    root = yaml.load((spec_dir / "openapi.yaml").read_text(encoding="utf-8"), Loader=LOADER)
     tags: list[dict[str, str]] = []
     paths: dict[str, Any] = {}
     excluded: list[dict[str, str]] = []
     for file in sorted((spec_dir / "services").glob("*.yaml")):
-        doc = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+        doc = yaml.load(file.read_text(encoding="utf-8"), Loader=LOADER) or {}
         service = doc.get("x-cytomine-service") or {}
         if service.get("tag") != file.stem:
             raise SystemExit(f"{file}: needs `x-cytomine-service: {{tag: {file.stem}, description: ...}}`")
