@@ -15,6 +15,7 @@ import random
 import re
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from types import TracebackType
 from typing import IO, Any
 from urllib.parse import urlencode
@@ -104,6 +105,21 @@ class _Response(RESTResponse):
             method=self.method,
             url=self.url,
         )
+
+
+@dataclass(slots=True)
+class _Request:
+    """One request as every attempt sends it (signed anew each time)."""
+
+    method: str
+    url: str
+    target: str  # the request target on the wire, which 2025/legacy servers sign
+    pool: Any  # the host's connection pool, or None to go through the pool manager
+    headers: dict[str, str]
+    content_type: str
+    body: Body
+    timeout: urllib3.Timeout
+    pims: bool
 
 
 def _transport_error(exc: Exception, method: str, url: str) -> APIConnectionError:
@@ -273,36 +289,43 @@ class ApiClient(ServiceApis, _GeneratedApiClient):
             url = (self.configuration.pims_url or self.configuration.host) + url[len(PIMS_PLACEHOLDER) :]
         elif not url.startswith(("http://", "https://")):
             url = self.configuration.host + url
-        method = method.upper()
         request_headers = dict(headers or {})
         pool, target = self._route(url)
-        content_type = request_headers.get("Content-Type", "")
+        req = _Request(
+            method=method.upper(),
+            url=url,
+            target=target,
+            pool=pool,
+            headers=request_headers,
+            content_type=request_headers.get("Content-Type", ""),
+            body=body,
+            timeout=self._timeout if timeout is None else _timeout(timeout),
+            pims=pims,
+        )
         retry = self._retry
         while True:
             try:
-                resp = self._send_authenticated(
-                    pool, method, url, target, content_type, request_headers, body, timeout, pims
-                )
+                resp = self._send_authenticated(req)
             except HTTPError as exc:
                 try:
-                    retry = retry.increment(method, url, error=exc)
+                    retry = retry.increment(req.method, url, error=exc)
                 except Exception:  # urllib3 re-raises `exc` or raises MaxRetryError: no retry left
-                    raise _transport_error(exc, method, url) from exc
-                self._wait_before_retry(retry, method, url, f"{type(exc).__name__}", None)
+                    raise _transport_error(exc, req.method, url) from exc
+                self._wait_before_retry(retry, req, f"{type(exc).__name__}", None)
                 continue
-            if retry.is_retry(method, resp.status, has_retry_after="Retry-After" in resp.headers):
+            if retry.is_retry(req.method, resp.status, has_retry_after="Retry-After" in resp.headers):
                 try:
-                    retry = retry.increment(method, url, response=resp)
+                    retry = retry.increment(req.method, url, response=resp)
                 except MaxRetryError:
                     pass  # out of retries: the error status is raised below
                 else:
                     resp.drain_conn()
                     resp.release_conn()
-                    self._wait_before_retry(retry, method, url, f"HTTP {resp.status}", resp)
+                    self._wait_before_retry(retry, req, f"HTTP {resp.status}", resp)
                     continue
             break
         if resp.status >= 300 and resp.status != 304:
-            raise self._status_error(resp, method, url)
+            raise self._status_error(resp, req.method, url)
         return resp
 
     def _route(self, url: str) -> tuple[Any, str]:
@@ -316,34 +339,23 @@ class ApiClient(ServiceApis, _GeneratedApiClient):
             return self._pool, url[len(origin) :]
         return None, parse_url(url).request_uri
 
-    def _send_authenticated(
-        self,
-        pool: Any,
-        method: str,
-        url: str,
-        target: str,
-        content_type: str,
-        headers: dict[str, str],
-        body: Body,
-        timeout: Timeout,
-        pims: bool = False,
-    ) -> urllib3.BaseHTTPResponse:
+    def _send_authenticated(self, req: _Request) -> urllib3.BaseHTTPResponse:
         # PIMS checks the 2026 canonical string whatever the core's generation (facts.md 1.2).
-        generation: Generation = "2026" if pims else self._generation
-        resp = self._send_signed(pool, generation, method, url, target, content_type, headers, body, timeout)
+        generation: Generation = "2026" if req.pims else self._generation
+        resp = self._send_signed(req, generation)
         if resp.status == 401 and self._auto and self._signer is not None:
             # The other scheme may be the server's: a 401 is answered before any processing,
             # so re-sending is safe whatever the method.
             resp.drain_conn()
             resp.release_conn()
             generation = "2025" if generation == "2026" else "2026"
-            resp = self._send_signed(pool, generation, method, url, target, content_type, headers, body, timeout)
-        if self._auto and resp.status != 401 and not pims:
+            resp = self._send_signed(req, generation)
+        if self._auto and resp.status != 401 and not req.pims:
             self._generation = generation
         return resp
 
     def _wait_before_retry(
-        self, retry: Retry, method: str, url: str, cause: str, resp: urllib3.BaseHTTPResponse | None
+        self, retry: Retry, req: _Request, cause: str, resp: urllib3.BaseHTTPResponse | None
     ) -> None:
         config = self.configuration
         wait = retry.get_retry_after(resp) if resp is not None else None
@@ -354,8 +366,8 @@ class ApiClient(ServiceApis, _GeneratedApiClient):
         wait = min(wait, config.max_retry_wait)
         logger.info(
             "%s %s: %s, retry %d of %d in %.2f s",
-            method,
-            redact_url(url),
+            req.method,
+            redact_url(req.url),
             cause,
             len(retry.history),
             config.max_retries,
@@ -363,36 +375,28 @@ class ApiClient(ServiceApis, _GeneratedApiClient):
         )
         time.sleep(wait)
 
-    def _send_signed(
-        self,
-        pool: Any,
-        generation: Generation,
-        method: str,
-        url: str,
-        target: str,
-        content_type: str,
-        headers: dict[str, str],
-        body: Body,
-        timeout: Timeout,
-    ) -> urllib3.BaseHTTPResponse:
+    def _send_signed(self, req: _Request, generation: Generation) -> urllib3.BaseHTTPResponse:
+        body, headers, method = req.body, req.headers, req.method
         if body is not None and not isinstance(body, bytes):
             body.seek(0)  # a streamed body is read again by each attempt
         if self._signer is not None:
             date = http_date()
             headers["date"] = date
-            headers["Authorization"] = self._signer.authorization(generation, method, target, content_type, date)
+            headers["Authorization"] = self._signer.authorization(
+                generation, method, req.target, req.content_type, date
+            )
         elif self._bearer is not None:
             headers["Authorization"] = self._bearer
         started = time.perf_counter()
         # Through the host's pool with the bare target when known (no second URL parse), else the
         # manager (other hosts, proxies).
-        opener = pool.urlopen if pool is not None else self._http.urlopen
+        opener = req.pool.urlopen if req.pool is not None else self._http.urlopen
         resp = opener(
             method,
-            target if pool is not None else url,
+            req.target if req.pool is not None else req.url,
             body=body,
             headers=headers,
-            timeout=self._timeout if timeout is None else _timeout(timeout),
+            timeout=req.timeout,
             retries=False,
             redirect=False,
             preload_content=False,
@@ -401,7 +405,7 @@ class ApiClient(ServiceApis, _GeneratedApiClient):
             logger.debug(
                 "%s %s -> %d in %.1f ms",
                 method,
-                redact_url(url),
+                redact_url(req.url),
                 resp.status,
                 (time.perf_counter() - started) * 1000,
             )
