@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv spec-root generate check-generated validate-spec lint typecheck test pytest demo bench clean
+.PHONY: venv spec-root generate check-generated validate-spec lint typecheck test pytest test-faults demo bench clean
 
 venv: $(STAMP)
 
@@ -41,6 +41,10 @@ typecheck: $(STAMP)
 
 pytest: $(STAMP)
 	$(BIN)/pytest -q
+
+## The fault suite alone (misbehaving local servers); `make test` runs it too.
+test-faults: $(STAMP)
+	$(BIN)/pytest -q tests/faults
 
 ## Everything CI runs.
 test: lint typecheck validate-spec check-generated pytest

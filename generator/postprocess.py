@@ -4,8 +4,11 @@ openapi-generator renders the package; this step turns it into what sdk/ ships:
 - the marker paths of bulk variants (preprocess.py) are restored to the real paths;
 - only the package directory is kept (no setup.py, docs, tests or CI files of the generator);
 - `operations.py` is added: an index of every operation with the Cytomine extensions of the spec
-  (server generations, paging style, command key), which sdk_core uses at run time (pagination,
-  signing decisions) and the tests use to check every operation against the inventory;
+  (server generations, paging style, command key, empty body), which sdk_core uses at run time
+  (pagination, signing decisions) and the tests use to check every operation against the inventory;
+- operations a server may answer with an empty body (x-cytomine-empty-body) return `Optional[...]`
+  and declare their answer type `Optional[...]` to the client, which accepts an empty body only
+  there (make_empty_bodies_optional);
 - textual rewrites listed in REWRITES are applied; each must match, so a generator upgrade that
   changes the code under a rewrite fails loudly instead of silently shipping unpatched code;
 - models are made lenient with servers and strict with users (make_models_lenient).
@@ -52,6 +55,8 @@ class Operation(NamedTuple):
     servers: tuple[str, ...]
     paging: str | None
     command_key: str | None
+    # A server may answer the declared success body empty (spec: x-cytomine-empty-body).
+    empty_body: bool = False
 
 
 OPERATIONS: dict[str, Operation] = {
@@ -133,10 +138,55 @@ def write_index(operations: list[SpecOperation], dest: Path) -> None:
     for op in sorted(operations, key=lambda o: o.operation_id):
         lines.append(
             f"    {op.operation_id!r}: Operation({op.service!r}, {op.verb!r}, {op.method!r}, "
-            f"{op.path!r}, {op.servers!r}, {op.paging!r}, {op.command_key!r}),\n"
+            f"{op.path!r}, {op.servers!r}, {op.paging!r}, {op.command_key!r}, {op.empty_body!r}),\n"
         )
     lines.append("}\n")
     dest.write_text("".join(lines), encoding="utf-8")
+
+
+# The answer type of a success status in a generated method's `_response_types_map`.
+SUCCESS_TYPE = re.compile(r"^( {12}'2\d\d': )\"(\w+(?:\[\w+\])?)\",$", re.MULTILINE)
+
+
+def _method_block(text: str, name: str) -> tuple[int, int]:
+    """Start and end offsets of the generated method `name` (up to the next method)."""
+    start = text.find(f"\n    def {name}(\n")
+    if start < 0 or text.find(f"\n    def {name}(\n", start + 1) >= 0:
+        raise SystemExit(f"post-processing: method {name} not found exactly once")
+    ends = [i for i in (text.find("\n    @validate_call\n", start), text.find("\n    def ", start + 1)) if i >= 0]
+    return start, min(ends, default=len(text))
+
+
+def _optional_answer(block: str, name: str) -> str:
+    answer = SUCCESS_TYPE.findall(block)
+    if len(answer) != 1:
+        raise SystemExit(f"post-processing: {name}: expected one success answer type, found {answer}")
+    model = answer[0][1]
+    block = SUCCESS_TYPE.sub(lambda m: f'{m.group(1)}"Optional[{m.group(2)}]",', block)
+    # The plain method returns the model, _with_http_info an ApiResponse of it, _without_preload_content
+    # the raw response (its annotation stays).
+    annotations = 0
+    for old, new in ((f") -> {model}:", f") -> Optional[{model}]:"),
+                     (f") -> ApiResponse[{model}]:", f") -> ApiResponse[Optional[{model}]]:")):
+        annotations += block.count(old)
+        block = block.replace(old, new)
+    if annotations != (0 if name.endswith("_without_preload_content") else 1):
+        raise SystemExit(f"post-processing: {name}: return annotation of {model} not found once")
+    return block
+
+
+def make_empty_bodies_optional(package: Path, operations: list[SpecOperation]) -> None:
+    """Operations that may answer an empty body return Optional[Model]; the Optional in their
+    `_response_types_map` tells the client (cytomine_sdk ApiClient) that an empty answer is None."""
+    for op in operations:
+        if not op.empty_body:
+            continue
+        file = package / "api" / f"{op.tag}_api.py"
+        text = file.read_text(encoding="utf-8")
+        for name in (op.verb, f"{op.verb}_with_http_info", f"{op.verb}_without_preload_content"):
+            start, end = _method_block(text, name)
+            text = text[:start] + _optional_answer(text[start:end], name) + text[end:]
+        file.write_text(text, encoding="utf-8")
 
 
 def apply_rewrites(package: Path) -> None:
@@ -160,6 +210,7 @@ def postprocess(raw_package: Path, dest_package: Path, spec_path: Path) -> None:
     restored = restore_paths(raw_package)
     if restored != variants:
         raise SystemExit(f"post-processing: restored {restored} bulk paths, expected {variants}")
+    make_empty_bodies_optional(raw_package, operations)
     write_index(operations, raw_package / "operations.py")
     # Swap directories rather than rewrite in place, so a concurrent import never sees half a package.
     dest_package.parent.mkdir(parents=True, exist_ok=True)

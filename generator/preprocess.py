@@ -27,6 +27,7 @@ def bulk_operation(op: dict[str, Any], tag: str) -> dict[str, Any]:
     body_schema = op["requestBody"]["content"]["application/json"]["schema"]
     clone = {k: copy.deepcopy(v) for k, v in op.items() if not k.startswith("x-cytomine-bulk")}
     clone.pop("x-cytomine-command-key", None)
+    clone.pop("x-cytomine-empty-body", None)  # the array form always answers a BulkResult
     clone["operationId"] = f"{tag}.{bulk['verb']}"
     clone["summary"] = bulk["summary"]
     clone["x-cytomine-bulk-of"] = op["operationId"]

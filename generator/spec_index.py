@@ -27,6 +27,8 @@ class SpecOperation:
     paging: str | None
     command_key: str | None
     bulk_of: str | None
+    # x-cytomine-empty-body: a server may answer the declared success body empty (returns None).
+    empty_body: bool
     raw: dict[str, Any]
     path_item: dict[str, Any]
     parameters: tuple[dict[str, Any], ...]
@@ -103,6 +105,7 @@ class Spec:
                         paging=op.get("x-cytomine-paging"),
                         command_key=op.get("x-cytomine-command-key"),
                         bulk_of=None,
+                        empty_body=op.get("x-cytomine-empty-body") is True,
                         **common,
                     )
                 )
@@ -114,6 +117,7 @@ class Spec:
                             paging=None,
                             command_key=None,
                             bulk_of=str(op.get("operationId", "")),
+                            empty_body=False,  # BulkResult is always answered
                             **common,
                         )
                     )

@@ -69,3 +69,37 @@ def test_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_client_requires_a_configuration() -> None:
     with pytest.raises(TypeError, match="configuration"):
         ApiClient("https://h")  # type: ignore[arg-type]
+
+
+PASSWORD = "URL-PASSWORD-s3cret"
+
+
+def test_passwords_in_urls_are_not_in_reprs() -> None:
+    config = Configuration(
+        f"http://admin:{PASSWORD}@127.0.0.1:8080/core",
+        token="TOKEN-789",
+        proxy=f"http://proxyuser:{PASSWORD}x@proxy.example.org:3128",
+        pims_url=f"https://pims:{PASSWORD}y@pims.example.org",
+    )
+    for text in (repr(config), str(config), repr(ApiClient(config))):
+        assert PASSWORD not in text and "TOKEN-789" not in text
+        assert "admin:<redacted>@127.0.0.1:8080/core" in text
+        assert "proxyuser:<redacted>@proxy.example.org:3128" in text
+        assert "pims:<redacted>@pims.example.org" in text
+    assert config.host == f"http://admin:{PASSWORD}@127.0.0.1:8080/core"  # still usable as given
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "argument"),
+    [
+        ({"host": f"ftp://user:{PASSWORD}@example.org"}, "host"),
+        ({"host": f"https://example.org/?authorization={PASSWORD}"}, "host"),
+        ({"host": "https://example.org", "pims_url": f"ftp://user:{PASSWORD}@pims.example.org"}, "pims_url"),
+        ({"host": "https://example.org", "pims_url": f"https://pims.example.org/?token={PASSWORD}"}, "pims_url"),
+    ],
+)
+def test_bad_urls_are_refused_without_their_secrets(kwargs: dict[str, str], argument: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        Configuration(**kwargs)  # type: ignore[arg-type]
+    message = str(caught.value)
+    assert message.startswith(f"{argument}: ") and PASSWORD not in message

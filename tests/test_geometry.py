@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import re
+from typing import Any
 
 import pytest
 import shapely
@@ -37,7 +39,9 @@ INVALID = [
     ("CIRCLE (0 0, 5)", "unknown geometry type"),
     ("POINT (1 2) extra", "after the geometry"),
     ("POINT (1 2; 3 4)", "unexpected character"),
-    ("POINT (nan 2)", "2 to 4 coordinates, got 0"),
+    ("POINT (nan 2)", "point 1 (position 7): coordinate 'nan' is not finite"),
+    ("LINESTRING (0 0, 1 -Infinity)", "point 2 (position 19): coordinate '-Infinity' is not finite"),
+    ("POINT (1e999 2)", "point 1 (position 7): coordinate '1e999' is not finite"),
 ]
 
 
@@ -74,3 +78,50 @@ def test_any_shapely_geometry_round_trips(points: list[tuple[float, float]]) -> 
         wkt = to_wkt(geometry)
         assert shapely.from_wkt(wkt).equals_exact(geometry, 1e-9)
         assert shapely.from_wkt(to_wkt(mapping(geometry))).equals_exact(geometry, 1e-6)
+
+
+NAN, INF = math.nan, math.inf
+
+
+@pytest.mark.parametrize(
+    ("geometry", "where"),
+    [
+        ({"type": "Point", "coordinates": [NAN, 1]}, "coordinates[0]"),
+        ({"type": "LineString", "coordinates": [[0, 0], [1, INF]]}, "coordinates[1][1]"),
+        ({"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, -INF], [0, 0]]]}, "coordinates[0][2][1]"),
+        ({"type": "MultiPoint", "coordinates": [[0, 0], [NAN, 0]]}, "coordinates[1][0]"),
+        ({"type": "Feature", "geometry": {"type": "Point", "coordinates": [0, 1, NAN]}}, "geometry.coordinates[2]"),
+        ({"type": "GeometryCollection", "geometries": [{"type": "Point", "coordinates": [0, 0]},
+                                                       {"type": "LineString", "coordinates": [[0, 0], [INF, 1]]}]},
+         "geometries[1].coordinates[1][0]"),
+        (shapely.Point(NAN, 2), "coordinates[0]"),
+        (shapely.LineString([(0, 0), (INF, 1)]), "coordinates[1][0]"),
+        (shapely.Polygon([(0, 0), (1, 0), (1, -INF), (0, 0)]), "coordinates[0][2][1]"),
+    ],
+    ids=["point", "linestring", "polygon", "multipoint", "feature", "collection",
+         "shapely-point", "shapely-linestring", "shapely-polygon"],
+)
+def test_non_finite_coordinates_say_so_and_where(geometry: Any, where: str) -> None:
+    with pytest.raises(ValueError, match=r"is not finite") as caught:
+        to_wkt(geometry)
+    message = str(caught.value)
+    assert message.startswith(f"{where}: coordinate "), message
+    assert "got 0" not in message
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # shapely building with NaN
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.tuples(coordinate, coordinate), min_size=4, max_size=12), st.data())
+def test_any_non_finite_coordinate_is_reported(points: list[tuple[float, float]], data: st.DataObject) -> None:
+    index = data.draw(st.integers(0, len(points) - 1))
+    axis = data.draw(st.integers(0, 1))
+    bad = data.draw(st.sampled_from([NAN, INF, -INF]))
+    spoiled = [list(p) for p in points]
+    spoiled[index][axis] = bad
+    line = {"type": "LineString", "coordinates": spoiled}
+    with pytest.raises(ValueError, match=re.escape(f"coordinates[{index}][{axis}]: coordinate ")):
+        to_wkt(line)
+    with pytest.raises(ValueError, match=re.escape(f"coordinates[{index}][{axis}]: coordinate ")):
+        to_wkt(shapely.LineString(spoiled))
+    with pytest.raises(ValueError, match=rf"point {index + 1} \(position \d+\): coordinate .* is not finite"):
+        check_wkt(shapely.LineString(spoiled).wkt)

@@ -79,3 +79,72 @@ def test_no_warning(host: str, credentials: dict[str, str]) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         Configuration(host, **credentials)
+
+
+# --- the image server (pims_url) ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("credentials", "why"),
+    [(KEYS, "replay"), ({"token": TOKEN}, "token")],
+    ids=["keys", "token"],
+)
+def test_credentials_with_a_plain_http_pims_url_warn(credentials: dict[str, str], why: str) -> None:
+    with pytest.warns(InsecureTransportWarning) as record:
+        Configuration("https://core.example.org", pims_url="http://pims.example.org:5000", **credentials)
+    assert len(record) == 1
+    message = str(record[0].message)
+    assert message.startswith("pims_url: pims.example.org ") and "https://" in message
+    assert why in message
+    assert PRIVATE not in message and TOKEN not in message
+    assert record[0].filename == __file__
+
+
+def test_the_keys_warning_says_signatures_can_be_replayed() -> None:
+    with pytest.warns(InsecureTransportWarning) as record:
+        Configuration("https://core.example.org", pims_url="http://pims.example.org", **KEYS)
+    message = str(record[0].message)
+    assert "upload" in message and "freshness" in message and "replay" in message
+
+
+def test_plain_http_host_and_pims_url_warn_once_each() -> None:
+    with pytest.warns(InsecureTransportWarning) as record:
+        Configuration("http://core.example.org", pims_url="http://pims.example.org", token=TOKEN)
+    assert sorted(str(w.message).split(":")[0] for w in record) == ["host", "pims_url"]
+
+
+def test_pims_url_set_by_replace_from_env_and_from_profile_warns(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cytomine_sdk.profiles import save_profile
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        config = Configuration("https://core.example.org", **KEYS)
+        # Saving a profile sends nothing: no warning there.
+        save_profile("lab", host="https://core.example.org", pims_url="http://pims.example.org", token=TOKEN)
+    with pytest.warns(InsecureTransportWarning, match="^pims_url: pims.example.org") as record:
+        config.replace(pims_url="http://pims.example.org")
+    assert record[0].filename == __file__
+    with pytest.warns(InsecureTransportWarning, match="^pims_url: pims.example.org") as record:
+        Configuration.from_profile("lab")
+    assert record[0].filename == __file__
+    monkeypatch.setenv("CYTOMINE_HOST", "https://core.example.org")
+    monkeypatch.setenv("CYTOMINE_TOKEN", TOKEN)
+    with pytest.warns(InsecureTransportWarning, match="^pims_url: pims.example.org") as record:
+        Configuration.from_env(pims_url="http://pims.example.org")
+    assert record[0].filename == __file__
+
+
+@pytest.mark.parametrize(
+    ("pims_url", "credentials"),
+    [
+        ("https://pims.example.org", KEYS),
+        ("http://127.0.0.1:5000", KEYS),
+        ("http://localhost:5000", {"token": TOKEN}),
+        ("http://[::1]", KEYS),
+        ("http://pims.example.org", {}),  # anonymous: nothing to leak
+    ],
+)
+def test_no_pims_url_warning(pims_url: str, credentials: dict[str, str]) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Configuration("https://core.example.org", pims_url=pims_url, **credentials)

@@ -104,10 +104,15 @@ def test_invalid_json_is_a_typed_error(httpserver: HTTPServer, client: ApiClient
     assert "/api/project/1.json" in str(info.value)
 
 
-def test_empty_answer_is_none(httpserver: HTTPServer, client: ApiClient) -> None:
-    answer(httpserver, "/api/term.json", b"")
+def test_empty_answer_is_none_only_where_servers_send_one(httpserver: HTTPServer, client: ApiClient) -> None:
+    # 2026 repository creates may answer an empty body (spec: x-cytomine-empty-body)...
     httpserver.expect_request("/api/term.json", method="POST").respond_with_data(b"")
     assert client.term_api.create(Term(name="t", ontology=1)) is None
+    # ...other operations declaring a model may not: None would be taken for a result.
+    answer(httpserver, "/api/project/1.json", b"")
+    with pytest.raises(InvalidResponseError, match="empty answer where Project was expected") as info:
+        client.project_api.retrieve(1)
+    assert (info.value.status, info.value.method) == (200, "GET")
 
 
 def test_arguments_stay_strict(client: ApiClient) -> None:

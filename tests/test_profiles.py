@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 import stat
 import sys
+import threading
 import traceback
+from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
 
 import pytest
@@ -222,6 +225,56 @@ def test_bad_files_are_explained_without_their_secrets(isolated: Path, text: str
     assert_no_secret(message)
     # Nor in the traceback a log handler would print (configparser's own error is not chained).
     assert_no_secret("".join(traceback.format_exception(caught.value)))
+
+
+def _within(seconds: float, call: Callable[[], object]) -> BaseException | None:
+    """What `call` raised (None if nothing), failing the test instead of hanging if it blocks."""
+    outcome: list[BaseException | None] = []
+
+    def run() -> None:
+        try:
+            call()
+        except BaseException as exc:  # handed to the test
+            outcome.append(exc)
+        else:
+            outcome.append(None)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        return TimeoutError(f"still blocked after {seconds} s")
+    return outcome[0]
+
+
+@posix_only
+def test_a_fifo_as_the_profiles_file_is_refused_without_blocking(isolated: Path) -> None:
+    isolated.parent.mkdir(parents=True)
+    os.mkfifo(isolated, 0o600)
+    try:
+        for call in (load_profile, list_profiles, lambda: save_profile("x", host="h"),
+                     Configuration.from_profile, Configuration.from_env):
+            raised = _within(10, call)
+            assert isinstance(raised, ProfileError), raised
+            assert str(raised) == f"{isolated}: the profiles file is not a regular file but a FIFO (named pipe)"
+    finally:
+        # A regression blocks its thread in open(): a writer showing up and leaving releases it.
+        with suppress(OSError):
+            os.close(os.open(isolated, os.O_WRONLY | os.O_NONBLOCK))
+    assert stat.S_ISFIFO(os.stat(isolated).st_mode)  # save_profile did not replace it
+
+
+@posix_only
+@pytest.mark.parametrize(("path", "kind"), [("/dev/null", "a character device"), (".", "a directory")])
+def test_a_device_or_a_directory_as_the_profiles_file_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, path: str, kind: str
+) -> None:
+    target = tmp_path if path == "." else Path(path)
+    monkeypatch.setenv("CYTOMINE_CONFIG", str(target))
+    for call in (load_profile, list_profiles, Configuration.from_env):
+        raised = _within(10, call)
+        assert isinstance(raised, ProfileError), raised
+        assert str(raised) == f"{target}: the profiles file is not a regular file but {kind}"
 
 
 def test_invalid_profile_values_are_reported_by_configuration(isolated: Path) -> None:

@@ -114,6 +114,22 @@ def test_listings_declare_paging(op: SpecOperation) -> None:
             assert not {"max", "offset", "page", "size"} & {p["name"] for p in op.parameters}
 
 
+@pytest.mark.parametrize("op", OPERATIONS, ids=ids)
+def test_empty_body_is_declared_where_a_server_answers_empty(op: SpecOperation) -> None:
+    """x-cytomine-empty-body marks exactly the 2026 repository creates (POST answering an
+    HttpCommandResponse through an Optional, facts.md section 7): elsewhere an empty answer is an error."""
+    flag = op.raw.get("x-cytomine-empty-body")
+    assert flag in (None, True), "x-cytomine-empty-body is `true` or absent"
+    row = inventory().get((op.method, norm(op.path)))
+    assert row is not None
+    repository_create = op.method == "POST" and row["in_current_core"] == "yes" and "httpcmd" in row["notes"]
+    assert (flag is True) == repository_create
+    if flag:
+        ok = next(v for k, v in op.raw["responses"].items() if k.startswith("2"))
+        assert "application/json" in ok.get("content", {}), "the flag is for answers declared with a body"
+        assert "empty" in op.raw.get("description", ""), "the description tells users the body may be empty"
+
+
 def test_no_two_operations_share_a_method_name() -> None:
     names = Counter((op.service, op.verb) for op in SPEC.operations())
     assert [name for name, n in names.items() if n > 1] == []

@@ -7,22 +7,34 @@ known, which is what Cytomine servers check (facts.md section 1.2).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import io
 import json
 import logging
 import random
 import re
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from http.client import RemoteDisconnected
 from types import TracebackType
 from typing import IO, Any
 from urllib.parse import urlencode
 
 import urllib3
 from pydantic import BaseModel
-from urllib3.exceptions import HTTPError, MaxRetryError, NewConnectionError
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    HTTPError,
+    InvalidHeader,
+    MaxRetryError,
+    NewConnectionError,
+    ProtocolError,
+)
 from urllib3.exceptions import TimeoutError as _Urllib3Timeout
 from urllib3.util import Retry, parse_url
 
@@ -33,13 +45,14 @@ from cytomine_sdk.exceptions import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
+    ClientClosedError,
     InvalidResponseError,
-    RedactingFilter,
     ResponseTooLargeError,
     redact_url,
+    redact_urllib3_logs,
     status_error_class,
 )
-from cytomine_sdk.parsing import parse_model, parse_model_list
+from cytomine_sdk.parsing import EmptyAnswerError, parse_model, parse_model_list
 from cytomine_sdk.signing import Generation, KeySigner, http_date
 from cytomine_sdk_gen.api_client import ApiClient as _GeneratedApiClient
 from cytomine_sdk_gen.api_response import ApiResponse
@@ -47,15 +60,21 @@ from cytomine_sdk_gen.rest import RESTResponse
 from cytomine_sdk_gen.service_apis import SERVICE_APIS, ServiceApis
 
 logger = logging.getLogger("cytomine_sdk")
-# urllib3 logs request lines at DEBUG: keep tokens passed in queries (downloads) out of them.
-logging.getLogger("urllib3.connectionpool").addFilter(RedactingFilter())
+# urllib3 logs URLs at DEBUG: keep tokens passed in queries (downloads) out of them.
+redact_urllib3_logs()
 
 USER_AGENT = f"cytomine-sdk/{__version__} (python)"
 PIMS_PLACEHOLDER = "{pims}"
-# Characters urllib3 would percent-encode in a request target (then signed as encoded).
-_UNSAFE_TARGET = re.compile(r"[^A-Za-z0-9\-._~!$&'()*+,;=:@/?%]")
+# What urllib3 rewrites in a request target before sending it (characters it percent-encodes,
+# lower-case or invalid escapes): such URLs take the slow path, which signs the rewritten target.
+_UNSAFE_TARGET = re.compile(r"[^A-Za-z0-9\-._~!$&'()*+,;=:@/?%]|%(?![0-9A-F]{2})")
 # Error bodies are read whole up to this size for the exception's message.
 MAX_ERROR_BODY = 1 << 20
+# Bodies of answers that are not used (a 401 or 503 before a new attempt) are read up to this
+# size to keep the connection; a longer body costs a new connection instead of a long read.
+MAX_DRAINED_BODY = 1 << 16
+# Response types of binary operations in the generated code.
+_BINARY_TYPES = frozenset({"bytes", "bytearray"})
 Timeout = float | tuple[float, float] | None
 Body = bytes | IO[bytes] | io.RawIOBase | None  # a file-like body must be rewindable (seek(0)) for retries
 
@@ -63,38 +82,74 @@ Body = bytes | IO[bytes] | io.RawIOBase | None  # a file-like body must be rewin
 class _Response(RESTResponse):
     """The generated client's response wrapper, remembering the request and typing read errors.
 
-    Bodies that are not JSON are read into memory only up to a limit: larger ones (slides,
-    archives) must be streamed (`cytomine_sdk.downloads`, or `<operation>_without_preload_content`).
+    Answers of binary operations, and any answer not labelled JSON, are read into memory only up
+    to a limit: larger ones (slides, archives) must be streamed (`cytomine_sdk.downloads`, or
+    `<operation>_without_preload_content`). The generated methods call `read()` before the
+    declared type is known, so a JSON-labelled answer over the limit is read in part there and
+    finished by `finish()`, which knows whether the operation is binary. A body cut off or timed
+    out is fetched again when the request may be retried (idempotent methods).
     """
 
-    def __init__(self, resp: urllib3.BaseHTTPResponse, method: str, url: str, limit: int) -> None:
+    def __init__(self, client: ApiClient, req: _Request, resp: urllib3.BaseHTTPResponse, retry: Retry) -> None:
         super().__init__(resp)
         self.data: bytes | None = None  # type: ignore[assignment]  # generated base: inferred None
-        self.method = method
-        self.url = url
-        self.limit = limit
+        self.client = client
+        self.request = req
+        self.retry = retry
+        self.method = req.method
+        self.url = req.url
+        self.limit = client.configuration.max_binary_in_memory
+        self._partial = False  # `data` holds the first bytes of a longer JSON-labelled body
 
     def read(self) -> bytes:
-        if self.data is not None:
-            return self.data
+        """The body as far as it can be read before the operation's type is known (see finish)."""
+        if self.data is None:
+            self._load(binary=None)
+        return self.data if self.data is not None else b""
+
+    def finish(self, binary: bool) -> bytes:
+        """The whole body, once the operation tells whether it is binary (then under the limit)."""
+        if self.data is None or self._partial:
+            self._load(binary)
+        assert self.data is not None
+        return self.data
+
+    def _load(self, binary: bool | None) -> None:
+        while True:
+            try:
+                self._read_body(binary)
+                return
+            except HTTPError as exc:
+                _discard(self.response)
+                self.data, self._partial = None, False
+                self.retry = self.client._retry_after_error(self.retry, self.request, exc)
+                self.response, self.retry = self.client._exchange(self.request, self.retry)
+                self.status, self.reason = self.response.status, self.response.reason
+
+    def _read_body(self, binary: bool | None) -> None:
+        """Read into `data`: whole, or (type unknown, JSON label, over the limit) in part or not
+        at all, for finish() to complete or refuse."""
         resp = self.response
+        length = resp.headers.get("Content-Length", "")
+        known = int(length) if length.isdigit() else None
         try:
-            if "json" in resp.headers.get("Content-Type", "").lower():
-                data: bytes = resp.data
-            else:
-                length = resp.headers.get("Content-Length", "")
-                if length.isdigit() and int(length) > self.limit:
-                    raise self._too_large(int(length))
-                data = resp.read(self.limit + 1)
-                if len(data) > self.limit:
-                    raise self._too_large(None)
-                data += resp.read()
-            self.data = data
-            return data
-        except HTTPError as exc:
-            raise _transport_error(exc, self.method, self.url) from exc
+            if binary is not True and "json" in resp.headers.get("Content-Type", "").lower():
+                if self._partial:  # not binary after all: the rest of a large JSON answer
+                    self.data, self._partial = (self.data or b"") + resp.read(), False
+                elif binary is False or (known is not None and known <= self.limit):
+                    self.data = resp.data  # the usual case, read at once
+                elif known is None:  # no size told: read enough to know whether it is too large
+                    self.data = resp.read(self.limit + 1)
+                    self._partial = len(self.data) > self.limit
+                return  # with a size over the limit, nothing is read before finish()
+            if self._partial or (known is not None and known > self.limit):
+                raise self._too_large(known)
+            data = resp.read(self.limit + 1)
+            if len(data) > self.limit:
+                raise self._too_large(None)
+            self.data = data + resp.read()
         except ResponseTooLargeError:
-            resp.release_conn()
+            _discard(resp)  # its body is not read: the connection must not carry another answer
             raise
 
     def _too_large(self, size: int | None) -> ResponseTooLargeError:
@@ -126,7 +181,63 @@ def _transport_error(exc: Exception, method: str, url: str) -> APIConnectionErro
     # urllib3 makes a refused connection a subclass of its timeout error: it is not a timeout.
     timed_out = isinstance(exc, _Urllib3Timeout) and not isinstance(exc, NewConnectionError)
     kind = APITimeoutError if timed_out else APIConnectionError
-    return kind(f"{type(exc).__name__}: {exc}", method=method, url=url)
+    # No connection, no byte sent: the server cannot have acted on the request.
+    sent = not isinstance(exc, (NewConnectionError, ConnectTimeoutError))
+    return kind(f"{type(exc).__name__}: {exc}", method=method, url=url, request_sent=sent)
+
+
+def _discard(resp: urllib3.BaseHTTPResponse) -> None:
+    """Close a response whose body is not read to the end: its connection is never reused, or the
+    rest of this body would be read as the answer to the next request."""
+    resp.close()
+    resp.release_conn()
+
+
+def _release(resp: urllib3.BaseHTTPResponse) -> None:
+    """Give back the connection of an answer whose body is not needed: kept when the body is
+    short, closed otherwise."""
+    with contextlib.suppress(HTTPError):  # then closed below
+        resp.read(MAX_DRAINED_BODY)
+    if resp.closed:  # the whole body was read
+        resp.release_conn()
+    else:
+        _discard(resp)
+
+
+# Set when a connection is opened in this thread: tells a request sent on a new connection from
+# one sent on a kept-alive connection (see _unanswered_on_kept_alive).
+_opened = threading.local()
+
+
+class _HTTPConnection(HTTPConnection):
+    def connect(self) -> None:
+        _opened.connection = True
+        super().connect()
+
+
+class _HTTPSConnection(HTTPSConnection):
+    def connect(self) -> None:
+        _opened.connection = True
+        super().connect()
+
+
+class _HTTPPool(HTTPConnectionPool):
+    ConnectionCls = _HTTPConnection
+
+
+class _HTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _HTTPSConnection
+
+
+def _unanswered_on_kept_alive(exc: HTTPError) -> bool:
+    """The request went out on a kept-alive connection and the server closed it cleanly, before a
+    byte of an answer: the close crossed the request (a server closing idle or used connections
+    races every client of keep-alive; measured: 48 of 2000 POSTs against a server closing after
+    each answer, none of them seen by the server). Sending it again on a new connection is then
+    safe whatever the method. A reset, a new connection, or any byte of an answer may mean the
+    server read the request: those are not sent again unless the method may be retried."""
+    cause = exc.args[-1] if isinstance(exc, ProtocolError) and exc.args else None
+    return isinstance(cause, RemoteDisconnected) and not getattr(_opened, "connection", True)
 
 
 class ApiClient(ServiceApis, _GeneratedApiClient):
@@ -146,6 +257,7 @@ class ApiClient(ServiceApis, _GeneratedApiClient):
         self.client_side_validation = True
         self._configure(configuration)
         self._http = _make_pool(configuration)
+        self._lifecycle = _Lifecycle()
 
     def _configure(self, configuration: Configuration) -> None:
         """Derive, once, everything each request needs from the configuration."""
@@ -182,6 +294,7 @@ class ApiClient(ServiceApis, _GeneratedApiClient):
         clone._configure(configuration)
         if any(getattr(configuration, k) != getattr(self.configuration, k) for k in _POOL_SETTINGS):
             clone._http = _make_pool(configuration)
+            clone._lifecycle = _Lifecycle()
         return clone
 
     @property
@@ -190,7 +303,18 @@ class ApiClient(ServiceApis, _GeneratedApiClient):
         return self._generation
 
     def close(self) -> None:
-        """Close every pooled connection."""
+        """Close every pooled connection; later calls raise ClientClosedError.
+
+        Clients made by `with_options` that share this client's connections are closed with it.
+        An answer being streamed keeps its connection until it is read or closed.
+        """
+        self._lifecycle.closed = True
+        pools = self._http.pools
+        for key in pools.keys():  # noqa: SIM118 - the container refuses plain iteration
+            # urllib3 2's PoolManager.clear() forgets its pools without closing their sockets.
+            pool = pools.get(key)
+            if pool is not None:
+                pool.close()
         self._http.clear()
 
     def __enter__(self) -> ApiClient:
@@ -224,26 +348,44 @@ class ApiClient(ServiceApis, _GeneratedApiClient):
         """Encode the body, send the request signed and return the (unread) response."""
         headers = dict(header_params or {})
         payload = _encode_body(headers, body, post_params)
-        resp = self.send(method, url, headers=headers, body=payload, timeout=_request_timeout)
-        return _Response(resp, method, url, self.configuration.max_binary_in_memory)
+        req = self._request(method, url, headers, payload, _request_timeout)
+        resp, retry = self._exchange(req, self._retry)
+        return _Response(self, req, resp, retry)
 
     def response_deserialize(
         self, response_data: RESTResponse, response_types_map: dict[str, Any] | None = None
     ) -> ApiResponse[Any]:
         """Parse an answer (already read) into the operation's declared type.
 
-        Models are parsed from the raw bytes, leniently (see cytomine_sdk.parsing); an answer that
-        is not JSON where JSON is declared raises InvalidResponseError.
+        Models are parsed from the raw bytes, leniently (see cytomine_sdk.parsing). An answer that
+        does not fit at all raises InvalidResponseError: not JSON where JSON is declared, JSON
+        nested too deeply, or empty where a body is declared (an operation a server may answer
+        empty declares its type `Optional[...]` and gets None; spec: x-cytomine-empty-body).
         """
-        status = response_data.status
         types_map = response_types_map or {}
-        response_type = types_map.get(str(status)) or types_map.get(f"{str(status)[0]}XX")
-        raw: bytes = response_data.data or b""
+        if isinstance(response_data, _Response):
+            # Binary operations keep to max_binary_in_memory whatever Content-Type says; the
+            # status is read after, as a retried read may have brought another answer.
+            success = next((t for k, t in types_map.items() if k.startswith("2")), None) or ""
+            raw: bytes = response_data.finish(binary=success in _BINARY_TYPES)
+        else:
+            raw = response_data.data or b""
+        status = response_data.status
+        key = str(status)
+        if key in types_map or f"{key[0]}XX" in types_map:
+            response_type = types_map.get(key) or types_map.get(f"{key[0]}XX")
+        elif 200 <= status < 300:
+            # A success status the operation does not declare (201, or 204 where 200 is): the
+            # answer is still the declared success answer, and an empty one is not a model.
+            response_type = next((t for k, t in types_map.items() if k.startswith("2")), None)
+        else:
+            response_type = None
         try:
             data = self._parse(response_type, raw, response_data.headers.get("content-type"))
         except ValueError as exc:
+            empty = isinstance(exc, EmptyAnswerError)
             raise InvalidResponseError(
-                f"cannot parse the answer as {response_type}: {exc}",
+                str(exc) if empty else f"cannot parse the answer as {response_type}: {exc}",
                 status=status,
                 method=getattr(response_data, "method", "?"),
                 url=getattr(response_data, "url", "?"),
@@ -254,16 +396,30 @@ class ApiClient(ServiceApis, _GeneratedApiClient):
 
     def _parse(self, response_type: str | None, raw: bytes, content_type: str | None) -> Any:
         if response_type is None:
-            return None
-        if response_type in ("bytes", "bytearray"):
+            return None  # the operation declares no body
+        optional = response_type.startswith("Optional[")
+        if optional:
+            response_type = response_type[len("Optional[") : -1]
+        if response_type in _BINARY_TYPES:
             return raw
-        if not raw.strip():
-            return None  # e.g. 2026 repository creates may answer an empty body
+        body = raw.strip()
+        if body in (b"", b"null") and response_type != "str":  # an empty text is still a text (no logs yet)
+            if optional:
+                return None  # e.g. 2026 repository creates (an empty Optional on the server)
+            raise EmptyAnswerError(f"{'null' if body else 'empty'} answer where {response_type} was expected")
         list_of = response_type[5:-1] if response_type.startswith("List[") else None
         model = getattr(_generated_models, list_of or response_type, None)
         if isinstance(model, type) and issubclass(model, BaseModel):
             return parse_model_list(model, raw) if list_of else parse_model(model, raw)
-        return self.deserialize(raw.decode("utf-8", "replace"), response_type, content_type)
+        try:
+            return self.deserialize(raw.decode("utf-8", "replace"), response_type, content_type)
+        except ValueError:
+            raise
+        except Exception as exc:
+            # The generated deserializer is a pure function of the answer and the declared type:
+            # whatever it raises means the answer does not fit (RecursionError for JSON nested too
+            # deeply, AttributeError for a list where a map is declared, ApiException for XML).
+            raise ValueError(f"{type(exc).__name__}: {exc}") from exc
 
     # -- transport ---------------------------------------------------------------------------
 
@@ -283,50 +439,74 @@ class ApiClient(ServiceApis, _GeneratedApiClient):
         error statuses then raise a subclass of APIStatusError, connection problems
         APIConnectionError. With ``signature="auto"`` a 401 is re-sent once with the other scheme.
         """
+        resp, _ = self._exchange(self._request(method, url, dict(headers or {}), body, timeout), self._retry)
+        return resp
+
+    def _request(self, method: str, url: str, headers: dict[str, str], body: Body, timeout: Timeout) -> _Request:
+        if self._lifecycle.closed:
+            raise ClientClosedError(f"{method} {redact_url(url)}: this client is closed; create a new ApiClient")
         pims = url.startswith(PIMS_PLACEHOLDER)
         if pims:
             # Operations of the image server (spec: servers "{pims}" and "{pims}/ims").
             url = (self.configuration.pims_url or self.configuration.host) + url[len(PIMS_PLACEHOLDER) :]
         elif not url.startswith(("http://", "https://")):
             url = self.configuration.host + url
-        request_headers = dict(headers or {})
         pool, target = self._route(url)
-        req = _Request(
+        return _Request(
             method=method.upper(),
             url=url,
             target=target,
             pool=pool,
-            headers=request_headers,
-            content_type=request_headers.get("Content-Type", ""),
+            headers=headers,
+            content_type=_content_type(headers),
             body=body,
             timeout=self._timeout if timeout is None else _timeout(timeout),
             pims=pims,
         )
-        retry = self._retry
+
+    def _exchange(self, req: _Request, retry: Retry) -> tuple[urllib3.BaseHTTPResponse, Retry]:
+        """Send `req` until it is answered, retrying per `retry`; raise the answer's error status.
+
+        Returns the answer (body unread) and what is left of `retry`, for a body read that fails.
+        """
+        kept_alive_failures = 0
         while True:
+            if self._lifecycle.closed:
+                raise ClientClosedError(f"{req.method} {redact_url(req.url)}: this client is closed")
             try:
                 resp = self._send_authenticated(req)
             except HTTPError as exc:
-                try:
-                    retry = retry.increment(req.method, url, error=exc)
-                except Exception:  # urllib3 re-raises `exc` or raises MaxRetryError: no retry left
-                    raise _transport_error(exc, req.method, url) from exc
-                self._wait_before_retry(retry, req, f"{type(exc).__name__}", None)
+                if _unanswered_on_kept_alive(exc) and kept_alive_failures <= self.configuration.pool_maxsize:
+                    # Every pooled connection may be one the server closed: each try drops one.
+                    kept_alive_failures += 1
+                    logger.debug("%s %s: kept-alive connection closed by the server, sending again",
+                                 req.method, redact_url(req.url))
+                    continue
+                retry = self._retry_after_error(retry, req, exc)
                 continue
             if retry.is_retry(req.method, resp.status, has_retry_after="Retry-After" in resp.headers):
                 try:
-                    retry = retry.increment(req.method, url, response=resp)
+                    retry = retry.increment(req.method, redact_url(req.url), response=resp)
                 except MaxRetryError:
                     pass  # out of retries: the error status is raised below
                 else:
-                    resp.drain_conn()
-                    resp.release_conn()
+                    _release(resp)
                     self._wait_before_retry(retry, req, f"HTTP {resp.status}", resp)
                     continue
             break
         if resp.status >= 300 and resp.status != 304:
-            raise self._status_error(resp, req.method, url)
-        return resp
+            raise self._status_error(resp, req)
+        return resp, retry
+
+    def _retry_after_error(self, retry: Retry, req: _Request, exc: HTTPError) -> Retry:
+        """What is left of `retry` after a transport error, once waited; a typed error when the
+        request may not be retried (method, or no retry left)."""
+        try:
+            retry = retry.increment(req.method, redact_url(req.url), error=exc)
+        except Exception:  # urllib3 re-raises `exc` or raises MaxRetryError: no retry left
+            raise _transport_error(exc, req.method, req.url) from exc
+        self._wait_before_retry(retry, req, type(exc).__name__, None)
+        return retry
 
     def _route(self, url: str) -> tuple[Any, str]:
         """(connection pool, request target) of an absolute URL; the target is what urllib3 sends
@@ -346,8 +526,7 @@ class ApiClient(ServiceApis, _GeneratedApiClient):
         if resp.status == 401 and self._auto and self._signer is not None:
             # The other scheme may be the server's: a 401 is answered before any processing,
             # so re-sending is safe whatever the method.
-            resp.drain_conn()
-            resp.release_conn()
+            _release(resp)
             generation = "2025" if generation == "2026" else "2026"
             resp = self._send_signed(req, generation)
         if self._auto and resp.status != 401 and not req.pims:
@@ -358,7 +537,10 @@ class ApiClient(ServiceApis, _GeneratedApiClient):
         self, retry: Retry, req: _Request, cause: str, resp: urllib3.BaseHTTPResponse | None
     ) -> None:
         config = self.configuration
-        wait = retry.get_retry_after(resp) if resp is not None else None
+        try:
+            wait = retry.get_retry_after(resp) if resp is not None else None
+        except InvalidHeader:  # e.g. "soon", "-5", "1.5": not a delay the server can mean
+            wait = None
         if wait is None:
             # Exponential backoff with jitter: backoff * 2^(n-1), plus up to as much again.
             base = config.retry_backoff * 2 ** (len(retry.history) - 1)
@@ -391,6 +573,7 @@ class ApiClient(ServiceApis, _GeneratedApiClient):
         # Through the host's pool with the bare target when known (no second URL parse), else the
         # manager (other hosts, proxies).
         opener = req.pool.urlopen if req.pool is not None else self._http.urlopen
+        _opened.connection = False  # set again if this attempt opens a connection
         resp = opener(
             method,
             req.target if req.pool is not None else req.url,
@@ -411,20 +594,48 @@ class ApiClient(ServiceApis, _GeneratedApiClient):
             )
         return resp
 
-    def _status_error(self, resp: urllib3.BaseHTTPResponse, method: str, url: str) -> APIStatusError:
+    def _status_error(self, resp: urllib3.BaseHTTPResponse, req: _Request) -> APIStatusError:
         try:
             body = resp.read(MAX_ERROR_BODY)
         except HTTPError:
             body = b""
         finally:
-            resp.release_conn()
+            if resp.closed:  # the whole body was read
+                resp.release_conn()
+            else:
+                _discard(resp)
         reason = resp.reason or ""
         if 300 <= resp.status < 400:
             location = resp.headers.get("Location", "?")
             reason = f"{reason} to {redact_url(location)}; set the configuration's host to the final server URL"
         return status_error_class(resp.status)(
-            status=resp.status, reason=reason, method=method, url=url, body=body, headers=resp.headers
+            status=resp.status,
+            reason=reason,
+            method=req.method,
+            url=req.url,
+            body=body,
+            headers=resp.headers,
+            hint=self._hint_401(req) if resp.status == 401 else None,
         )
+
+    def _hint_401(self, req: _Request) -> str:
+        """What to check when the server refused the credentials (no secret in it)."""
+        host = "the host is the server's root URL (no trailing /api)"
+        if self._signer is not None:
+            if req.pims:
+                return f"the image server refused the 2026 signature: check the keys, and that {host}"
+            if self._auto:
+                return (
+                    "signed with both schemes (2026, then 2025/legacy) and both were refused: check the public "
+                    f"and private keys (and that their user is enabled), and that {host}"
+                )
+            return (
+                f"signed with the {self._generation} scheme: check the keys, that {host}, and the "
+                "server's generation (signature='auto' tries both schemes)"
+            )
+        if self._bearer is not None:
+            return "the bearer token was refused: it may have expired (IAM tokens last minutes) or be another server's"
+        return "no credentials configured: set public_key and private_key, or token"
 
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"})
@@ -447,6 +658,14 @@ def _retry_policy(configuration: Configuration) -> Retry:
         respect_retry_after_header=True,
         raise_on_status=False,
     )
+
+
+def _content_type(headers: dict[str, str]) -> str:
+    """The Content-Type the request sends, whatever the case of its header name (it is signed)."""
+    names = [name for name in headers if name.lower() == "content-type"]
+    if len(names) > 1:
+        raise ValueError(f"headers: Content-Type given {len(names)} times ({', '.join(names)})")
+    return headers[names[0]] if names else ""
 
 
 def _timeout(value: float | tuple[float, float]) -> urllib3.Timeout:
@@ -478,6 +697,13 @@ def _encode_body(headers: dict[str, str], body: Any, post_params: Sequence[tuple
 _POOL_SETTINGS = ("verify_ssl", "ssl_ca_cert", "proxy", "pool_maxsize")
 
 
+@dataclass(slots=True)
+class _Lifecycle:
+    """Whether a pool of connections was closed; shared by the clients using it."""
+
+    closed: bool = False
+
+
 def _make_pool(configuration: Configuration) -> urllib3.PoolManager:
     pool_args: dict[str, Any] = {
         "maxsize": configuration.pool_maxsize,
@@ -485,6 +711,11 @@ def _make_pool(configuration: Configuration) -> urllib3.PoolManager:
     }
     if configuration.ssl_ca_cert:
         pool_args["ca_certs"] = configuration.ssl_ca_cert
-    if configuration.proxy:
-        return urllib3.ProxyManager(configuration.proxy, **pool_args)
-    return urllib3.PoolManager(**pool_args)
+    manager = (
+        urllib3.ProxyManager(configuration.proxy, **pool_args)
+        if configuration.proxy
+        else urllib3.PoolManager(**pool_args)
+    )
+    # Pools whose connections tell when they are opened (see _unanswered_on_kept_alive).
+    manager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
+    return manager

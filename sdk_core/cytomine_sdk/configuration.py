@@ -8,9 +8,10 @@ import os
 import sys
 import warnings
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, get_args
+from typing import TYPE_CHECKING, Literal, get_args
 from urllib.parse import urlsplit
 
+from cytomine_sdk.exceptions import redact_url
 from cytomine_sdk.signing import SIGNATURE_SETTINGS, SignatureSetting
 
 if TYPE_CHECKING:
@@ -34,24 +35,26 @@ ENV_VARS = {
 
 
 class InsecureTransportWarning(UserWarning):
-    """API keys or a token are about to be sent over plain http to a host that is not loopback."""
+    """API keys or a token are about to be used over plain http with a host (or image server)
+    that is not loopback."""
 
 
-def normalize_host(host: str) -> str:
+def normalize_host(host: str, name: str = "host") -> str:
     """`host` as a base URL: scheme added (https) when missing, no trailing slash.
 
-    A base path is kept (`https://example.org/cytomine` serves `/cytomine/api/...`).
+    A base path is kept (`https://example.org/cytomine` serves `/cytomine/api/...`). `name` is
+    the argument named in errors, which never show a password or token the URL holds.
     """
     if not isinstance(host, str) or not host.strip():
-        raise ValueError("host: expected the server URL, e.g. 'https://cytomine.example.org'")
+        raise ValueError(f"{name}: expected the server URL, e.g. 'https://cytomine.example.org'")
     host = host.strip()
     if "://" not in host:
         host = "https://" + host
     parts = urlsplit(host)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"host: {host!r} is not an http(s) URL")
+        raise ValueError(f"{name}: {redact_url(host)!r} is not an http(s) URL")
     if parts.query or parts.fragment:
-        raise ValueError(f"host: {host!r} must not contain a query or fragment")
+        raise ValueError(f"{name}: {redact_url(host)!r} must not contain a query or fragment")
     return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
 
 
@@ -78,10 +81,15 @@ class Configuration:
         retry_backoff: base of the exponential backoff in seconds (0.5 -> 0.5, 1, 2, ... plus jitter).
         max_retry_wait: the longest wait before a retry, Retry-After included (seconds).
         retry_non_idempotent: also retry POST and PATCH (only for requests safe to repeat).
+        pims_url: URL of the image server (PIMS: uploads, imports), when it is not reached at the host.
+
+    URLs may hold a ``user:password@``; the password is redacted in `repr()`, logs and errors.
 
     Warns:
-        InsecureTransportWarning: keys or a token would be sent over plain ``http://`` to a host
-            that is not loopback (127.0.0.0/8, ::1, localhost).
+        InsecureTransportWarning: keys or a token would be used over plain ``http://`` with a
+            `host` or `pims_url` that is not loopback (127.0.0.0/8, ::1, localhost): a token would
+            travel in clear, and signatures, whose date the servers never check for freshness,
+            could be captured and replayed.
     """
 
     # Read by the generated ApiClient when it builds URLs.
@@ -146,7 +154,7 @@ class Configuration:
         self.retry_backoff = float(retry_backoff)
         self.max_retry_wait = float(max_retry_wait)
         self.retry_non_idempotent = bool(retry_non_idempotent)
-        self.pims_url = normalize_host(pims_url) if pims_url is not None else None
+        self.pims_url = normalize_host(pims_url, "pims_url") if pims_url is not None else None
         if (
             isinstance(max_binary_in_memory, bool)
             or not isinstance(max_binary_in_memory, int)
@@ -155,7 +163,10 @@ class Configuration:
             raise ValueError(f"max_binary_in_memory: expected a number of bytes >= 0, got {max_binary_in_memory!r}")
         self.max_binary_in_memory = max_binary_in_memory
         if public_key is not None or token is not None:
-            _warn_if_plain_http(self.host, "API keys" if public_key is not None else "token")
+            credentials: _Credentials = "keys" if public_key is not None else "token"
+            _warn_if_plain_http("host", self.host, credentials)
+            if self.pims_url is not None:
+                _warn_if_plain_http("pims_url", self.pims_url, credentials)
 
     @classmethod
     def from_env(cls, **overrides: object) -> Configuration:
@@ -251,8 +262,12 @@ class Configuration:
     def __repr__(self) -> str:
         auth = "keys" if self.public_key else "token" if self.token else "anonymous"
         key = f", public_key={self.public_key!r}" if self.public_key else ""
+        # URLs may carry a `user:password@`: shown with the password redacted.
+        urls = "".join(
+            f", {name}={redact_url(url)!r}" for name, url in (("pims_url", self.pims_url), ("proxy", self.proxy)) if url
+        )
         return (
-            f"Configuration(host={self.host!r}, auth={auth}{key}, signature={self.signature!r}, "
+            f"Configuration(host={redact_url(self.host)!r}, auth={auth}{key}, signature={self.signature!r}{urls}, "
             "private_key/token=<redacted>)"
         )
 
@@ -288,15 +303,28 @@ def _is_loopback(hostname: str) -> bool:
     return address.is_loopback
 
 
-def _warn_if_plain_http(host: str, credentials: str) -> None:
-    parts = urlsplit(host)
+_Credentials = Literal["keys", "token"]
+
+
+def _warn_if_plain_http(setting: str, url: str, credentials: _Credentials) -> None:
+    """Warn when `url` (the `setting` host or pims_url) would carry credentials unencrypted."""
+    parts = urlsplit(url)
     hostname = parts.hostname or ""
     if parts.scheme != "http" or _is_loopback(hostname):
         return
+    if credentials == "token":
+        risk = "the token would be sent unencrypted with every request to it and could be captured and reused"
+    else:
+        # The servers never check the signed date for freshness (facts.md 1.2), and the 2026 and
+        # PIMS canonical strings hold no path: one captured signature opens many requests.
+        requests = "upload and import requests" if setting == "pims_url" else "requests"
+        risk = (
+            f"{requests} signed with the API keys would travel unencrypted, and the servers never "
+            "check the signed date for freshness, so a captured signature can be replayed"
+        )
     warnings.warn(
-        f"host: {hostname} is reached over plain http://, so the {credentials} would be sent "
-        "unencrypted and could be captured on the network; use https:// (plain http is only safe "
-        "on loopback)",
+        f"{setting}: {hostname} is reached over plain http://, so {risk}; use https:// (plain http "
+        "is only safe on loopback)",
         InsecureTransportWarning,
         stacklevel=_caller_stacklevel(),
     )

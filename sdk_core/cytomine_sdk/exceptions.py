@@ -5,6 +5,7 @@
     │   └── APITimeoutError         connect or read timeout
     ├── InvalidResponseError        the server answered something that cannot be parsed
     ├── ResponseTooLargeError       a binary answer too large for memory (stream it instead)
+    ├── ClientClosedError           a call on a client that was closed
     └── APIStatusError              the server answered with an error status
         ├── BadRequestError         400
         ├── AuthenticationError     401 (wrong keys, wrong signing scheme, expired token)
@@ -29,21 +30,122 @@ from typing import Any
 
 BODY_EXCERPT = 500
 # Query parameters that carry credentials (download/thumb endpoints take a JWT in the query).
-_SECRET_PARAMS = re.compile(r"(?i)([?&](?:authorization|auth|token|access_token)=)[^&#]*")
+_SECRET_PARAMS = re.compile(r"(?i)([?&](?:authorization|auth|token|access_token)=)[^&#\s'\"]*")
+# The password of a `user:password@` userinfo, in a URL of any scheme (hosts, proxies). The
+# password runs to the last '@' of the authority, as URL parsers read it.
+_USERINFO_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://[^/?#@\s:'\"]*):[^/?#\s'\"]*@")
+# Authorization header values, should one end up in a message (e.g. the repr of a headers dict).
+_AUTHORIZATION_VALUES = re.compile(r"\b(CYTOMINE\s+[^\s:'\"]+:|[Bb]earer\s+)[A-Za-z0-9\-._~+/]+=*")
+REDACTED = "<redacted>"
 
 
 def redact_url(url: str) -> str:
-    """`url` with the values of credential query parameters replaced."""
-    return _SECRET_PARAMS.sub(r"\1<redacted>", url)
+    """`url` (or any text holding URLs) with the values of credential query parameters and the
+    password of a ``user:password@`` userinfo replaced; the user name is kept."""
+    url = _SECRET_PARAMS.sub(r"\1" + REDACTED, url)
+    return _USERINFO_PASSWORD.sub(r"\1:" + REDACTED + "@", url)
+
+
+def redact_secrets(text: str) -> str:
+    """`text` with what `redact_url` hides and Authorization header values (signatures, bearer
+    tokens) replaced."""
+    return _AUTHORIZATION_VALUES.sub(r"\1" + REDACTED, redact_url(text))
+
+
+class _Redacted:
+    """Stands in for a log argument whose str() or repr() held a secret: both, redacted, so the
+    record's format string (``%s`` or ``%r``) still works."""
+
+    __slots__ = ("_repr", "_str")
+
+    def __init__(self, value: object) -> None:
+        self._str = redact_secrets(str(value))
+        self._repr = redact_secrets(repr(value))
+
+    def __str__(self) -> str:
+        return self._str
+
+    def __repr__(self) -> str:
+        return self._repr
+
+
+def _redacted_arg(value: object) -> object:
+    if isinstance(value, str):
+        return redact_secrets(value)
+    if value is None or isinstance(value, (int, float)):
+        return value  # numbers keep working with %d and %f
+    try:
+        text, shown = str(value), repr(value)
+    except Exception:  # a broken __str__ is logging's problem, not a reason to fail
+        return value
+    if redact_secrets(text) == text and redact_secrets(shown) == shown:
+        return value
+    return _Redacted(value)
 
 
 class RedactingFilter(logging.Filter):
-    """Redacts credential query parameters in the records of a logger (urllib3 logs request lines)."""
+    """Redacts credentials in the records of a logger: query tokens and userinfo passwords in
+    URLs, and Authorization header values, wherever they are.
+
+    Covers string arguments, arguments whose str() or repr() shows a URL (urllib3 logs `Retry`
+    objects and exceptions), a message without arguments, and the text of a logged exception or
+    stack. The filter never drops a record.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple) and any(isinstance(a, str) and "=" in a for a in record.args):
-            record.args = tuple(redact_url(a) if isinstance(a, str) else a for a in record.args)
+        args = record.args
+        if isinstance(args, Mapping):
+            record.args = {key: _redacted_arg(value) for key, value in args.items()}
+        elif isinstance(args, tuple) and args:
+            record.args = tuple(_redacted_arg(value) for value in args)
+        if isinstance(record.msg, str) and redact_secrets(record.msg) != record.msg:
+            if record.args:
+                # A secret in the format string itself: redacting it could break the
+                # placeholders, so the record is formatted once and keeps only the result.
+                try:
+                    record.msg = redact_secrets(record.getMessage())
+                except Exception:  # a bad format string: logging reports it as it would have
+                    record.msg = redact_secrets(record.msg)
+                record.args = None
+            else:
+                record.msg = redact_secrets(record.msg)
+        elif not isinstance(record.msg, str):
+            record.msg = _redacted_arg(record.msg)
+        if record.exc_info and not record.exc_text:
+            text = logging.Formatter().formatException(record.exc_info)
+            if redact_secrets(text) != text:
+                # Formatters print exc_text when set; the exception itself is dropped so that
+                # none formats it again from its traceback.
+                record.exc_text = redact_secrets(text)
+                record.exc_info = None
+        elif record.exc_text:
+            record.exc_text = redact_secrets(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact_secrets(record.stack_info)
         return True
+
+
+# Every logger of urllib3 2 (each module logs on its own): request lines, retries with their URL,
+# redirects, header-parsing failures with the URL and exception, and whatever a later release adds.
+URLLIB3_LOGGERS = (
+    "urllib3",
+    "urllib3.connectionpool",
+    "urllib3.connection",
+    "urllib3.poolmanager",
+    "urllib3.response",
+    "urllib3.util.retry",
+    "urllib3.contrib.pyopenssl",
+    "urllib3.http2.connection",
+)
+
+
+def redact_urllib3_logs() -> None:
+    """Redact credentials in the records of urllib3's loggers (a filter applies only to records
+    created on its own logger, so each module's logger gets one)."""
+    for name in URLLIB3_LOGGERS:
+        log = logging.getLogger(name)
+        if not any(isinstance(f, RedactingFilter) for f in log.filters):
+            log.addFilter(RedactingFilter())
 
 
 class CytomineError(Exception):
@@ -51,12 +153,24 @@ class CytomineError(Exception):
 
 
 class APIConnectionError(CytomineError):
-    """The request could not be sent or its answer not received."""
+    """The request could not be sent or its answer not received.
 
-    def __init__(self, message: str, *, method: str, url: str) -> None:
+    `request_sent` tells whether the server may have acted on the request: False when the
+    connection failed before any byte of it was sent (refused, DNS, connect timeout), so repeating
+    it is safe; True when it went out and its answer was lost (reset, read timeout, cut body), so a
+    write may have been done and repeating it may do it twice.
+    """
+
+    def __init__(self, message: str, *, method: str, url: str, request_sent: bool = True) -> None:
         self.method = method
         self.url = redact_url(url)
-        super().__init__(f"{message} ({method} {self.url})")
+        self.request_sent = request_sent
+        # urllib3's text may quote the URL (a proxy's, a pool's): redacted as well.
+        super().__init__(f"{redact_secrets(message)} ({method} {self.url})")
+
+
+class ClientClosedError(CytomineError):
+    """A call on an ApiClient after `close()` (or after its `with` block)."""
 
 
 class APITimeoutError(APIConnectionError):
@@ -97,6 +211,7 @@ class APIStatusError(CytomineError):
         url: str,
         body: bytes,
         headers: Mapping[str, str],
+        hint: str | None = None,
     ) -> None:
         self.status = status
         self.reason = reason
@@ -107,8 +222,10 @@ class APIStatusError(CytomineError):
         self.body_excerpt = _excerpt(body)
         self.server_message = error_message(body)
         self.errors: Any = _json_or_none(body)
+        self.hint = hint
         detail = self.server_message or self.body_excerpt or "(empty body)"
-        super().__init__(f"HTTP {status} {reason}: {detail} ({method} {self.url})")
+        advice = f"; {hint}" if hint else ""
+        super().__init__(f"HTTP {status} {reason}: {detail} ({method} {self.url}){advice}")
 
 
 class BadRequestError(APIStatusError):

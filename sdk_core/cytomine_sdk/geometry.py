@@ -12,12 +12,18 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-_TOKEN = re.compile(r"\s*(?:(?P<word>[A-Za-z]+)|(?P<number>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)|(?P<sym>[(),]))")
+# NaN and infinities are tokens of their own (not words), so they are reported as such.
+_TOKEN = re.compile(
+    r"\s*(?:(?P<nonfinite>[-+]?(?i:nan|inf(?:inity)?)(?![A-Za-z]))|(?P<word>[A-Za-z]+)|"
+    r"(?P<number>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)|(?P<sym>[(),]))"
+)
 
 
 class _Parser:
     def __init__(self, text: str) -> None:
         self.tokens: list[tuple[str, str]] = []
+        self.positions: list[int] = []  # where each token starts, for messages
+        self.points_read = 0
         position = 0
         text = text.strip()
         while position < len(text):
@@ -26,6 +32,7 @@ class _Parser:
                 raise ValueError(f"unexpected character {text[position]!r} at position {position}")
             kind = match.lastgroup or ""
             self.tokens.append((kind, match.group(kind)))
+            self.positions.append(match.start(kind))
             position = match.end()
         self.index = 0
 
@@ -42,11 +49,17 @@ class _Parser:
 
     def point(self) -> list[float]:
         values: list[float] = []
-        while self.peek()[0] == "number":
-            text = self.take("number")
-            value = float(text)
-            if not math.isfinite(value):
-                raise ValueError("coordinates must be finite numbers")
+        self.points_read += 1
+        while self.peek()[0] in ("number", "nonfinite"):
+            position = self.positions[self.index]
+            kind, text = self.peek()
+            self.index += 1
+            value = float(text)  # an overflowing literal (1e999) is infinite too
+            if kind == "nonfinite" or not math.isfinite(value):
+                raise ValueError(
+                    f"point {self.points_read} (position {position}): coordinate {text!r} is not finite; "
+                    "coordinates must be finite numbers"
+                )
             values.append(int(text) if text.lstrip("+-").isdigit() else value)
         if not 2 <= len(values) <= 4:
             raise ValueError(f"a point has 2 to 4 coordinates, got {len(values)}")
@@ -150,6 +163,33 @@ def _coords(values: Sequence[Any]) -> str:
     return " ".join(repr(float(v)) if isinstance(v, float) else str(v) for v in values)
 
 
+def _check_finite(geometry: Mapping[str, Any], where: str = "") -> None:
+    """ValueError naming the first NaN or infinite coordinate of a GeoJSON-like geometry, e.g.
+    ``coordinates[0][2][1]`` (ring 0, point 2, y). Malformed structures are left to the caller."""
+    kind = geometry.get("type")
+    if kind == "Feature":
+        inner = geometry.get("geometry")
+        if isinstance(inner, Mapping):
+            _check_finite(inner, f"{where}geometry.")
+        return
+    if kind == "GeometryCollection":
+        members = geometry.get("geometries")
+        if isinstance(members, Sequence):
+            for i, member in enumerate(members):
+                if isinstance(member, Mapping):
+                    _check_finite(member, f"{where}geometries[{i}].")
+        return
+    # Positions nest at most 4 deep (MultiPolygon): deeper is malformed, reported by the caller.
+    pending: list[tuple[Any, str, int]] = [(geometry.get("coordinates"), f"{where}coordinates", 0)]
+    while pending:
+        value, path, depth = pending.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"{path}: coordinate {value!r} is not finite; coordinates must be finite numbers")
+        if isinstance(value, (list, tuple)) and depth < 5:
+            # reversed: the stack then yields the first offending coordinate first
+            pending.extend((item, f"{path}[{i}]", depth + 1) for i, item in reversed(list(enumerate(value))))
+
+
 def _geojson_to_wkt(geometry: Mapping[str, Any]) -> str:
     if geometry.get("type") == "Feature":
         inner = geometry.get("geometry")
@@ -191,8 +231,13 @@ def to_wkt(geometry: Any) -> str:
     if isinstance(geometry, str):
         return check_wkt(geometry)
     if isinstance(geometry, Mapping):
+        _check_finite(geometry)
         return check_wkt(_geojson_to_wkt(geometry))
     wkt = getattr(geometry, "wkt", None)  # shapely geometries
     if isinstance(wkt, str):
+        # Its GeoJSON form names a bad coordinate by its place rather than by a WKT position.
+        interface = getattr(geometry, "__geo_interface__", None)
+        if isinstance(interface, Mapping):
+            _check_finite(interface)
         return check_wkt(wkt)
     raise ValueError(f"expected WKT, a shapely geometry or a GeoJSON mapping, got {type(geometry).__name__}")

@@ -4,7 +4,8 @@ The fast path validates the raw bytes with pydantic-core (no intermediate Python
 answer does not fit (a field of another type, a list with an odd item), the lenient path parses it
 again field by field: what fits is typed, what does not is kept raw in the model's extras
 (`model.model_extra`, also reachable as an attribute named like the JSON key), so a server that
-drifts from the spec never makes a call fail. Only an answer that is not JSON at all is an error.
+drifts from the spec never makes a call fail. Only an answer that is not JSON at all is an error,
+as is JSON nested deeper than Python can parse (a RecursionError would otherwise escape).
 """
 
 from __future__ import annotations
@@ -22,14 +23,24 @@ M = TypeVar("M", bound=BaseModel)
 MAX_PASSES = 4
 
 
+TOO_DEEP = "JSON nested too deeply"
+
+
 class NotJSONError(ValueError):
-    """The answer is not JSON."""
+    """The answer is not JSON (or nested too deeply to parse)."""
+
+
+class EmptyAnswerError(ValueError):
+    """The answer is empty where the operation declares a body."""
 
 
 def loads(raw: bytes) -> Any:
-    """`json.loads`, raising NotJSONError."""
+    """`json.loads`, raising NotJSONError (also for JSON nested too deeply)."""
     try:
         return json.loads(raw)
+    except RecursionError:
+        # The C decoder recurses once per level: a few thousand `[` exhaust the stack.
+        raise NotJSONError(TOO_DEEP) from None
     except ValueError as exc:
         raise NotJSONError(str(exc)) from exc
 
@@ -76,7 +87,18 @@ def _model_in(annotation: Any) -> tuple[type[BaseModel] | None, bool]:
 
 
 def validate_lenient(model: type[M], data: Any) -> M:
-    """Validate `data` into `model`, keeping what does not fit raw instead of failing."""
+    """Validate `data` into `model`, keeping what does not fit raw instead of failing.
+
+    Raises NotJSONError when `data` is nested too deeply to walk (recursive models, such as
+    ontology trees, are validated level by level).
+    """
+    try:
+        return _validate_lenient(model, data)
+    except RecursionError:
+        raise NotJSONError(TOO_DEEP) from None
+
+
+def _validate_lenient(model: type[M], data: Any) -> M:
     if not isinstance(data, dict):
         return model.model_validate(data, strict=False)  # not an object: nothing to keep aside
     by_key = {(f.alias or name): f for name, f in model.model_fields.items()}
@@ -97,9 +119,9 @@ def validate_lenient(model: type[M], data: Any) -> M:
                 if nested is not None and key not in raw_extras:
                     # Parse nested objects leniently too rather than dropping them whole.
                     if is_list and isinstance(value, list):
-                        kept[key] = [validate_lenient(nested, v) if isinstance(v, dict) else v for v in value]
+                        kept[key] = [_validate_lenient(nested, v) if isinstance(v, dict) else v for v in value]
                     elif not is_list and isinstance(value, dict):
-                        kept[key] = validate_lenient(nested, value)
+                        kept[key] = _validate_lenient(nested, value)
                 raw_extras[key] = value
     else:
         result = model.model_validate({k: v for k, v in kept.items() if k not in by_key}, strict=False)

@@ -177,11 +177,13 @@ def save_profile(name: str, *, path: StrPath | None = None, **settings: object) 
         if key not in PROFILE_SETTINGS:
             raise ValueError(f"{key}: unknown setting; expected one of {', '.join(PROFILE_SETTINGS)}")
     lines = {key: _serialized(key, value) for key, value in values.items()}
-    if "host" in values:
-        lines["host"] = normalize_host(lines["host"])
+    for url in ("host", "pims_url"):
+        if url in values:
+            lines[url] = normalize_host(lines[url], url)
     # Let Configuration judge the combination (key pair, token or keys, signature, numbers); a
-    # placeholder https host keeps it from warning about a plain-http host being saved.
-    Configuration(**{**values, "host": "https://localhost"})  # type: ignore[arg-type]
+    # placeholder https host and no pims_url (checked above) keep it from warning about plain-http
+    # URLs being saved: nothing is sent yet, and loading the profile warns.
+    Configuration(**{**values, "host": "https://localhost", "pims_url": None})  # type: ignore[arg-type]
 
     target = Path(os.path.realpath(_resolve(path)))
     parser = _read(target) or _new_parser()
@@ -216,13 +218,18 @@ def _new_parser() -> configparser.ConfigParser:
 
 def _read(path: Path) -> configparser.ConfigParser | None:
     """The parsed file, or None when it does not exist; refused before parsing if not private."""
+    # Non-blocking: opening a FIFO for reading would otherwise wait for a writer, forever.
+    # O_NOCTTY: a terminal device given as the path must not become the controlling terminal.
+    flags = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        fd = os.open(path, flags)
     except FileNotFoundError:
         return None
     # Checked on the open descriptor, so the file cannot be swapped between check and read.
     try:
         _check_private(path, os.fstat(fd))
+        if os.name == "posix":
+            os.set_blocking(fd, True)  # a regular file: reads are ordinary from here on
     except BaseException:
         os.close(fd)
         raise
@@ -240,12 +247,23 @@ def _read(path: Path) -> configparser.ConfigParser | None:
 
 def _check_private(path: Path, info: os.stat_result) -> None:
     if not stat.S_ISREG(info.st_mode):
-        raise ProfileError(f"{path}: the profiles file is not a regular file")
+        raise ProfileError(f"{path}: the profiles file is not a regular file but {_file_kind(info.st_mode)}")
     if os.name == "posix" and info.st_mode & 0o066:
         raise ProfilePermissionError(
             f"{path}: refused, other users may read or write this file of secrets "
             f"(mode {stat.S_IMODE(info.st_mode):o}); run `chmod 600 {shlex.quote(str(path))}`"
         )
+
+
+def _file_kind(mode: int) -> str:
+    kinds = (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    )
+    return next((name for test, name in kinds if test(mode)), "a special file")
 
 
 def _describe(exc: configparser.Error) -> str:

@@ -49,7 +49,7 @@ class OntologyApi:
         _content_type: Optional[StrictStr] = None,
         _headers: Optional[Dict[StrictStr, Any]] = None,
         _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
-    ) -> OntologyCommand:
+    ) -> Optional[OntologyCommand]:
         """Create an ontology (send its name).
 
         2026 reads only `name` and answers an HttpCommandResponse (ontology under `data`; the body may be empty); 2025 and legacy servers answer a command envelope (ontology under `ontology`). The creator is the current user.
@@ -87,7 +87,7 @@ class OntologyApi:
         )
 
         _response_types_map: Dict[str, Optional[str]] = {
-            '200': "OntologyCommand",
+            '200': "Optional[OntologyCommand]",
             'default': "ErrorBody",
         }
         response_data = self.api_client.call_api(
@@ -117,7 +117,7 @@ class OntologyApi:
         _content_type: Optional[StrictStr] = None,
         _headers: Optional[Dict[StrictStr, Any]] = None,
         _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
-    ) -> ApiResponse[OntologyCommand]:
+    ) -> ApiResponse[Optional[OntologyCommand]]:
         """Create an ontology (send its name).
 
         2026 reads only `name` and answers an HttpCommandResponse (ontology under `data`; the body may be empty); 2025 and legacy servers answer a command envelope (ontology under `ontology`). The creator is the current user.
@@ -155,7 +155,7 @@ class OntologyApi:
         )
 
         _response_types_map: Dict[str, Optional[str]] = {
-            '200': "OntologyCommand",
+            '200': "Optional[OntologyCommand]",
             'default': "ErrorBody",
         }
         response_data = self.api_client.call_api(
@@ -223,7 +223,7 @@ class OntologyApi:
         )
 
         _response_types_map: Dict[str, Optional[str]] = {
-            '200': "OntologyCommand",
+            '200': "Optional[OntologyCommand]",
             'default': "ErrorBody",
         }
         response_data = self.api_client.call_api(

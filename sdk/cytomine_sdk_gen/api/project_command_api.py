@@ -3823,7 +3823,7 @@ class ProjectCommandApi:
         _content_type: Optional[StrictStr] = None,
         _headers: Optional[Dict[StrictStr, Any]] = None,
         _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
-    ) -> UndoRepositoryCommandResult:
+    ) -> Optional[UndoRepositoryCommandResult]:
         """Undo a 2026 repository command by its uuid (the commandId of its HttpCommandResponse).
 
         2026 only. Answers an HttpCommandResponse whose `data` (dataType `UNDO_COMMAND`) holds the restored or removed record under `subCommand`; the body may be empty.
@@ -3861,7 +3861,7 @@ class ProjectCommandApi:
         )
 
         _response_types_map: Dict[str, Optional[str]] = {
-            '200': "UndoRepositoryCommandResult",
+            '200': "Optional[UndoRepositoryCommandResult]",
             'default': "ErrorBody",
         }
         response_data = self.api_client.call_api(
@@ -3891,7 +3891,7 @@ class ProjectCommandApi:
         _content_type: Optional[StrictStr] = None,
         _headers: Optional[Dict[StrictStr, Any]] = None,
         _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
-    ) -> ApiResponse[UndoRepositoryCommandResult]:
+    ) -> ApiResponse[Optional[UndoRepositoryCommandResult]]:
         """Undo a 2026 repository command by its uuid (the commandId of its HttpCommandResponse).
 
         2026 only. Answers an HttpCommandResponse whose `data` (dataType `UNDO_COMMAND`) holds the restored or removed record under `subCommand`; the body may be empty.
@@ -3929,7 +3929,7 @@ class ProjectCommandApi:
         )
 
         _response_types_map: Dict[str, Optional[str]] = {
-            '200': "UndoRepositoryCommandResult",
+            '200': "Optional[UndoRepositoryCommandResult]",
             'default': "ErrorBody",
         }
         response_data = self.api_client.call_api(
@@ -3997,7 +3997,7 @@ class ProjectCommandApi:
         )
 
         _response_types_map: Dict[str, Optional[str]] = {
-            '200': "UndoRepositoryCommandResult",
+            '200': "Optional[UndoRepositoryCommandResult]",
             'default': "ErrorBody",
         }
         response_data = self.api_client.call_api(

@@ -48,7 +48,7 @@ class RelationTermApi:
         _content_type: Optional[StrictStr] = None,
         _headers: Optional[Dict[StrictStr, Any]] = None,
         _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
-    ) -> RelationTermCommand:
+    ) -> Optional[RelationTermCommand]:
         """Make term1 the parent of term2 (2026 only).
 
         2026 only. Send `term1` (the parent) and `term2` (the child); the relation is always `parent`. Answers an HttpCommandResponse with the relation under `data` (the body may be empty). Same as create_parent_relation.
@@ -86,7 +86,7 @@ class RelationTermApi:
         )
 
         _response_types_map: Dict[str, Optional[str]] = {
-            '200': "RelationTermCommand",
+            '200': "Optional[RelationTermCommand]",
             'default': "ErrorBody",
         }
         response_data = self.api_client.call_api(
@@ -116,7 +116,7 @@ class RelationTermApi:
         _content_type: Optional[StrictStr] = None,
         _headers: Optional[Dict[StrictStr, Any]] = None,
         _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
-    ) -> ApiResponse[RelationTermCommand]:
+    ) -> ApiResponse[Optional[RelationTermCommand]]:
         """Make term1 the parent of term2 (2026 only).
 
         2026 only. Send `term1` (the parent) and `term2` (the child); the relation is always `parent`. Answers an HttpCommandResponse with the relation under `data` (the body may be empty). Same as create_parent_relation.
@@ -154,7 +154,7 @@ class RelationTermApi:
         )
 
         _response_types_map: Dict[str, Optional[str]] = {
-            '200': "RelationTermCommand",
+            '200': "Optional[RelationTermCommand]",
             'default': "ErrorBody",
         }
         response_data = self.api_client.call_api(
@@ -222,7 +222,7 @@ class RelationTermApi:
         )
 
         _response_types_map: Dict[str, Optional[str]] = {
-            '200': "RelationTermCommand",
+            '200': "Optional[RelationTermCommand]",
             'default': "ErrorBody",
         }
         response_data = self.api_client.call_api(
@@ -621,7 +621,7 @@ class RelationTermApi:
         _content_type: Optional[StrictStr] = None,
         _headers: Optional[Dict[StrictStr, Any]] = None,
         _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
-    ) -> RelationTermCommand:
+    ) -> Optional[RelationTermCommand]:
         """Make term1 the parent of term2 (2026 and legacy; not 2025).
 
         Send `term1` (the parent) and `term2` (the child). 2026 answers an HttpCommandResponse (relation under `data`, the body may be empty); legacy servers a command envelope (relation under `relationterm`). 2025 servers do not have this path: use create_for_relation there.
@@ -659,7 +659,7 @@ class RelationTermApi:
         )
 
         _response_types_map: Dict[str, Optional[str]] = {
-            '200': "RelationTermCommand",
+            '200': "Optional[RelationTermCommand]",
             'default': "ErrorBody",
         }
         response_data = self.api_client.call_api(
@@ -689,7 +689,7 @@ class RelationTermApi:
         _content_type: Optional[StrictStr] = None,
         _headers: Optional[Dict[StrictStr, Any]] = None,
         _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
-    ) -> ApiResponse[RelationTermCommand]:
+    ) -> ApiResponse[Optional[RelationTermCommand]]:
         """Make term1 the parent of term2 (2026 and legacy; not 2025).
 
         Send `term1` (the parent) and `term2` (the child). 2026 answers an HttpCommandResponse (relation under `data`, the body may be empty); legacy servers a command envelope (relation under `relationterm`). 2025 servers do not have this path: use create_for_relation there.
@@ -727,7 +727,7 @@ class RelationTermApi:
         )
 
         _response_types_map: Dict[str, Optional[str]] = {
-            '200': "RelationTermCommand",
+            '200': "Optional[RelationTermCommand]",
             'default': "ErrorBody",
         }
         response_data = self.api_client.call_api(
@@ -795,7 +795,7 @@ class RelationTermApi:
         )
 
         _response_types_map: Dict[str, Optional[str]] = {
-            '200': "RelationTermCommand",
+            '200': "Optional[RelationTermCommand]",
             'default': "ErrorBody",
         }
         response_data = self.api_client.call_api(

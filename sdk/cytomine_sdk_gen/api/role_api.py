@@ -47,7 +47,7 @@ class RoleApi:
         _content_type: Optional[StrictStr] = None,
         _headers: Optional[Dict[StrictStr, Any]] = None,
         _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
-    ) -> SecRoleCommand:
+    ) -> Optional[SecRoleCommand]:
         """Create a role (2026 only; send its authority).
 
         Answers an HttpCommandResponse with the role under `data`; the body may be empty. Undo it with project_command.undo_repository_command.
@@ -85,7 +85,7 @@ class RoleApi:
         )
 
         _response_types_map: Dict[str, Optional[str]] = {
-            '200': "SecRoleCommand",
+            '200': "Optional[SecRoleCommand]",
             'default': "ErrorBody",
         }
         response_data = self.api_client.call_api(
@@ -115,7 +115,7 @@ class RoleApi:
         _content_type: Optional[StrictStr] = None,
         _headers: Optional[Dict[StrictStr, Any]] = None,
         _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
-    ) -> ApiResponse[SecRoleCommand]:
+    ) -> ApiResponse[Optional[SecRoleCommand]]:
         """Create a role (2026 only; send its authority).
 
         Answers an HttpCommandResponse with the role under `data`; the body may be empty. Undo it with project_command.undo_repository_command.
@@ -153,7 +153,7 @@ class RoleApi:
         )
 
         _response_types_map: Dict[str, Optional[str]] = {
-            '200': "SecRoleCommand",
+            '200': "Optional[SecRoleCommand]",
             'default': "ErrorBody",
         }
         response_data = self.api_client.call_api(
@@ -221,7 +221,7 @@ class RoleApi:
         )
 
         _response_types_map: Dict[str, Optional[str]] = {
-            '200': "SecRoleCommand",
+            '200': "Optional[SecRoleCommand]",
             'default': "ErrorBody",
         }
         response_data = self.api_client.call_api(

@@ -48,7 +48,7 @@ class StorageApi:
         _content_type: Optional[StrictStr] = None,
         _headers: Optional[Dict[StrictStr, Any]] = None,
         _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
-    ) -> StorageCommand:
+    ) -> Optional[StorageCommand]:
         """Create a storage owned by the current user.
 
         Send `name` (2025 and legacy also read `user`). 2026 answers an HttpCommandResponse (storage under `data`, possibly an empty body); 2025 and legacy a command envelope (storage under `storage`).
@@ -86,7 +86,7 @@ class StorageApi:
         )
 
         _response_types_map: Dict[str, Optional[str]] = {
-            '200': "StorageCommand",
+            '200': "Optional[StorageCommand]",
             'default': "ErrorBody",
         }
         response_data = self.api_client.call_api(
@@ -116,7 +116,7 @@ class StorageApi:
         _content_type: Optional[StrictStr] = None,
         _headers: Optional[Dict[StrictStr, Any]] = None,
         _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
-    ) -> ApiResponse[StorageCommand]:
+    ) -> ApiResponse[Optional[StorageCommand]]:
         """Create a storage owned by the current user.
 
         Send `name` (2025 and legacy also read `user`). 2026 answers an HttpCommandResponse (storage under `data`, possibly an empty body); 2025 and legacy a command envelope (storage under `storage`).
@@ -154,7 +154,7 @@ class StorageApi:
         )
 
         _response_types_map: Dict[str, Optional[str]] = {
-            '200': "StorageCommand",
+            '200': "Optional[StorageCommand]",
             'default': "ErrorBody",
         }
         response_data = self.api_client.call_api(
@@ -222,7 +222,7 @@ class StorageApi:
         )
 
         _response_types_map: Dict[str, Optional[str]] = {
-            '200': "StorageCommand",
+            '200': "Optional[StorageCommand]",
             'default': "ErrorBody",
         }
         response_data = self.api_client.call_api(

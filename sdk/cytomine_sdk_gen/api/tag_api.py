@@ -47,7 +47,7 @@ class TagApi:
         _content_type: Optional[StrictStr] = None,
         _headers: Optional[Dict[StrictStr, Any]] = None,
         _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
-    ) -> TagCommand:
+    ) -> Optional[TagCommand]:
         """Create a tag (send its name).
 
         2026 answers an HttpCommandResponse (tag under `data`; the body may be empty); 2025 and legacy servers a command envelope (tag under `tag`).
@@ -85,7 +85,7 @@ class TagApi:
         )
 
         _response_types_map: Dict[str, Optional[str]] = {
-            '200': "TagCommand",
+            '200': "Optional[TagCommand]",
             'default': "ErrorBody",
         }
         response_data = self.api_client.call_api(
@@ -115,7 +115,7 @@ class TagApi:
         _content_type: Optional[StrictStr] = None,
         _headers: Optional[Dict[StrictStr, Any]] = None,
         _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
-    ) -> ApiResponse[TagCommand]:
+    ) -> ApiResponse[Optional[TagCommand]]:
         """Create a tag (send its name).
 
         2026 answers an HttpCommandResponse (tag under `data`; the body may be empty); 2025 and legacy servers a command envelope (tag under `tag`).
@@ -153,7 +153,7 @@ class TagApi:
         )
 
         _response_types_map: Dict[str, Optional[str]] = {
-            '200': "TagCommand",
+            '200': "Optional[TagCommand]",
             'default': "ErrorBody",
         }
         response_data = self.api_client.call_api(
@@ -221,7 +221,7 @@ class TagApi:
         )
 
         _response_types_map: Dict[str, Optional[str]] = {
-            '200': "TagCommand",
+            '200': "Optional[TagCommand]",
             'default': "ErrorBody",
         }
         response_data = self.api_client.call_api(

@@ -47,7 +47,7 @@ class TagAssociationApi:
         _content_type: Optional[StrictStr] = None,
         _headers: Optional[Dict[StrictStr, Any]] = None,
         _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
-    ) -> TagDomainAssociationCommand:
+    ) -> Optional[TagDomainAssociationCommand]:
         """Associate a tag with an object.
 
         2026 reads `tagId`, `domainClassName` and `domainId` and answers an HttpCommandResponse (association under `data`; the body may be empty). 2025 and legacy servers read `tag`, `domainClassName` and `domainIdent` and answer a command envelope (association under `tagdomainassociation`). Setting both names works on every generation.
@@ -85,7 +85,7 @@ class TagAssociationApi:
         )
 
         _response_types_map: Dict[str, Optional[str]] = {
-            '200': "TagDomainAssociationCommand",
+            '200': "Optional[TagDomainAssociationCommand]",
             'default': "ErrorBody",
         }
         response_data = self.api_client.call_api(
@@ -115,7 +115,7 @@ class TagAssociationApi:
         _content_type: Optional[StrictStr] = None,
         _headers: Optional[Dict[StrictStr, Any]] = None,
         _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
-    ) -> ApiResponse[TagDomainAssociationCommand]:
+    ) -> ApiResponse[Optional[TagDomainAssociationCommand]]:
         """Associate a tag with an object.
 
         2026 reads `tagId`, `domainClassName` and `domainId` and answers an HttpCommandResponse (association under `data`; the body may be empty). 2025 and legacy servers read `tag`, `domainClassName` and `domainIdent` and answer a command envelope (association under `tagdomainassociation`). Setting both names works on every generation.
@@ -153,7 +153,7 @@ class TagAssociationApi:
         )
 
         _response_types_map: Dict[str, Optional[str]] = {
-            '200': "TagDomainAssociationCommand",
+            '200': "Optional[TagDomainAssociationCommand]",
             'default': "ErrorBody",
         }
         response_data = self.api_client.call_api(
@@ -221,7 +221,7 @@ class TagAssociationApi:
         )
 
         _response_types_map: Dict[str, Optional[str]] = {
-            '200': "TagDomainAssociationCommand",
+            '200': "Optional[TagDomainAssociationCommand]",
             'default': "ErrorBody",
         }
         response_data = self.api_client.call_api(

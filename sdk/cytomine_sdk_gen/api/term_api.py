@@ -47,7 +47,7 @@ class TermApi:
         _content_type: Optional[StrictStr] = None,
         _headers: Optional[Dict[StrictStr, Any]] = None,
         _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
-    ) -> TermCommand:
+    ) -> Optional[TermCommand]:
         """Create a term in an ontology.
 
         Send name, color, ontology and optionally comment. 2026 answers an HttpCommandResponse (term under `data`, possibly an empty body); 2025 and legacy a command envelope (term under `term`).
@@ -85,7 +85,7 @@ class TermApi:
         )
 
         _response_types_map: Dict[str, Optional[str]] = {
-            '200': "TermCommand",
+            '200': "Optional[TermCommand]",
             'default': "ErrorBody",
         }
         response_data = self.api_client.call_api(
@@ -115,7 +115,7 @@ class TermApi:
         _content_type: Optional[StrictStr] = None,
         _headers: Optional[Dict[StrictStr, Any]] = None,
         _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
-    ) -> ApiResponse[TermCommand]:
+    ) -> ApiResponse[Optional[TermCommand]]:
         """Create a term in an ontology.
 
         Send name, color, ontology and optionally comment. 2026 answers an HttpCommandResponse (term under `data`, possibly an empty body); 2025 and legacy a command envelope (term under `term`).
@@ -153,7 +153,7 @@ class TermApi:
         )
 
         _response_types_map: Dict[str, Optional[str]] = {
-            '200': "TermCommand",
+            '200': "Optional[TermCommand]",
             'default': "ErrorBody",
         }
         response_data = self.api_client.call_api(
@@ -221,7 +221,7 @@ class TermApi:
         )
 
         _response_types_map: Dict[str, Optional[str]] = {
-            '200': "TermCommand",
+            '200': "Optional[TermCommand]",
             'default': "ErrorBody",
         }
         response_data = self.api_client.call_api(

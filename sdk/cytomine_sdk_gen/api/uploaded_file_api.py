@@ -48,7 +48,7 @@ class UploadedFileApi:
         _content_type: Optional[StrictStr] = None,
         _headers: Optional[Dict[StrictStr, Any]] = None,
         _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
-    ) -> UploadedFileCommand:
+    ) -> Optional[UploadedFileCommand]:
         """Register an uploaded file (the image server does this when it receives an upload).
 
         Send user, storage, filename, originalFilename, ext, contentType, size, status and optionally parent and projects. 2026 answers an HttpCommandResponse (file under `data`, possibly an empty body); 2025 and legacy a command envelope (file under `uploadedfile`).
@@ -86,7 +86,7 @@ class UploadedFileApi:
         )
 
         _response_types_map: Dict[str, Optional[str]] = {
-            '200': "UploadedFileCommand",
+            '200': "Optional[UploadedFileCommand]",
             'default': "ErrorBody",
         }
         response_data = self.api_client.call_api(
@@ -116,7 +116,7 @@ class UploadedFileApi:
         _content_type: Optional[StrictStr] = None,
         _headers: Optional[Dict[StrictStr, Any]] = None,
         _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
-    ) -> ApiResponse[UploadedFileCommand]:
+    ) -> ApiResponse[Optional[UploadedFileCommand]]:
         """Register an uploaded file (the image server does this when it receives an upload).
 
         Send user, storage, filename, originalFilename, ext, contentType, size, status and optionally parent and projects. 2026 answers an HttpCommandResponse (file under `data`, possibly an empty body); 2025 and legacy a command envelope (file under `uploadedfile`).
@@ -154,7 +154,7 @@ class UploadedFileApi:
         )
 
         _response_types_map: Dict[str, Optional[str]] = {
-            '200': "UploadedFileCommand",
+            '200': "Optional[UploadedFileCommand]",
             'default': "ErrorBody",
         }
         response_data = self.api_client.call_api(
@@ -222,7 +222,7 @@ class UploadedFileApi:
         )
 
         _response_types_map: Dict[str, Optional[str]] = {
-            '200': "UploadedFileCommand",
+            '200': "Optional[UploadedFileCommand]",
             'default': "ErrorBody",
         }
         response_data = self.api_client.call_api(

@@ -886,7 +886,7 @@ class UserApi:
         _content_type: Optional[StrictStr] = None,
         _headers: Optional[Dict[StrictStr, Any]] = None,
         _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
-    ) -> UserCommand:
+    ) -> Optional[UserCommand]:
         """Create a user account (2026 and legacy; not served by 2025). Admin only.
 
         2026 also creates the IAM (Keycloak) account: send username, email, password, role (`ROLE_GUEST`, `ROLE_USER` or `ROLE_ADMIN`), language and optionally name, firstname, lastname, developer; it answers an HttpCommandResponse (user under `data`, possibly an empty body). Legacy servers take username, firstname, lastname, email, password and answer a command envelope (user under `user`).
@@ -924,7 +924,7 @@ class UserApi:
         )
 
         _response_types_map: Dict[str, Optional[str]] = {
-            '200': "UserCommand",
+            '200': "Optional[UserCommand]",
             'default': "ErrorBody",
         }
         response_data = self.api_client.call_api(
@@ -954,7 +954,7 @@ class UserApi:
         _content_type: Optional[StrictStr] = None,
         _headers: Optional[Dict[StrictStr, Any]] = None,
         _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
-    ) -> ApiResponse[UserCommand]:
+    ) -> ApiResponse[Optional[UserCommand]]:
         """Create a user account (2026 and legacy; not served by 2025). Admin only.
 
         2026 also creates the IAM (Keycloak) account: send username, email, password, role (`ROLE_GUEST`, `ROLE_USER` or `ROLE_ADMIN`), language and optionally name, firstname, lastname, developer; it answers an HttpCommandResponse (user under `data`, possibly an empty body). Legacy servers take username, firstname, lastname, email, password and answer a command envelope (user under `user`).
@@ -992,7 +992,7 @@ class UserApi:
         )
 
         _response_types_map: Dict[str, Optional[str]] = {
-            '200': "UserCommand",
+            '200': "Optional[UserCommand]",
             'default': "ErrorBody",
         }
         response_data = self.api_client.call_api(
@@ -1060,7 +1060,7 @@ class UserApi:
         )
 
         _response_types_map: Dict[str, Optional[str]] = {
-            '200': "UserCommand",
+            '200': "Optional[UserCommand]",
             'default': "ErrorBody",
         }
         response_data = self.api_client.call_api(

@@ -48,7 +48,7 @@ class UserRoleApi:
         _content_type: Optional[StrictStr] = None,
         _headers: Optional[Dict[StrictStr, Any]] = None,
         _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
-    ) -> SecUserSecRoleCommand:
+    ) -> Optional[SecUserSecRoleCommand]:
         """Grant a role to a user.
 
         2026 reads `userId` and `roleId` from the body and answers an HttpCommandResponse (record under `data`, possibly an empty body); 2025 and legacy servers read `user` and `role` and answer a command envelope (object under `secusersecrole`). Send both pairs of names to reach every generation.
@@ -89,7 +89,7 @@ class UserRoleApi:
         )
 
         _response_types_map: Dict[str, Optional[str]] = {
-            '200': "SecUserSecRoleCommand",
+            '200': "Optional[SecUserSecRoleCommand]",
             'default': "ErrorBody",
         }
         response_data = self.api_client.call_api(
@@ -120,7 +120,7 @@ class UserRoleApi:
         _content_type: Optional[StrictStr] = None,
         _headers: Optional[Dict[StrictStr, Any]] = None,
         _host_index: Annotated[StrictInt, Field(ge=0, le=0)] = 0,
-    ) -> ApiResponse[SecUserSecRoleCommand]:
+    ) -> ApiResponse[Optional[SecUserSecRoleCommand]]:
         """Grant a role to a user.
 
         2026 reads `userId` and `roleId` from the body and answers an HttpCommandResponse (record under `data`, possibly an empty body); 2025 and legacy servers read `user` and `role` and answer a command envelope (object under `secusersecrole`). Send both pairs of names to reach every generation.
@@ -161,7 +161,7 @@ class UserRoleApi:
         )
 
         _response_types_map: Dict[str, Optional[str]] = {
-            '200': "SecUserSecRoleCommand",
+            '200': "Optional[SecUserSecRoleCommand]",
             'default': "ErrorBody",
         }
         response_data = self.api_client.call_api(
@@ -233,7 +233,7 @@ class UserRoleApi:
         )
 
         _response_types_map: Dict[str, Optional[str]] = {
-            '200': "SecUserSecRoleCommand",
+            '200': "Optional[SecUserSecRoleCommand]",
             'default': "ErrorBody",
         }
         response_data = self.api_client.call_api(
