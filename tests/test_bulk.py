@@ -49,7 +49,8 @@ def test_partial_failure_reports_each_item(stub: CytomineStub) -> None:
     assert [c.index for c in report.created] == [0, 2]
     assert [(f.index, "not found" in f.reason) for f in report.failed] == [(1, True), (3, True), (4, True)]
     assert all(f.item is items[f.index] for f in report.failed)
-    with pytest.raises(BulkError, match="3 of 5 items failed; first: item 1"):
+    assert report.unknown == [] and not report.ok
+    with pytest.raises(BulkError, match="5 items: 2 created, 3 failed, 0 unknown; first failed: item 1: ImageInstance"):
         report.raise_for_failures()
     assert len(stub.state.annotations) >= 2
 

@@ -11,10 +11,25 @@
     print(report.ids)
 
 Items are checked before any request (a malformed geometry is a ValueError naming the item), sent
-in chunks (`chunk_size`) by a few workers at once over the client's connection pool, and every
-item ends up in `report.created` (with its id when the server tells it) or `report.failed` (with
-the server's reason) — including when the server answers HTTP 200 with a body status of 206 or
-400 (facts.md section 6), or a whole chunk fails. Nothing is silently dropped.
+in chunks (`chunk_size`) by a few workers at once over the client's connection pool. A bulk call
+always returns its report, whatever the server or the network does, and every item ends up in
+exactly one of:
+
+- `report.created`: done, with its id when the server tells it;
+- `report.failed`: not done, with the reason: the server refused it (an error status or error body
+  from Cytomine, or a per-item error of a bulk answer, also inside an HTTP 200 with a body status
+  of 206 or 400, facts.md section 6), or the request never left (connection refused). Sending a
+  failed item again cannot duplicate it;
+- `report.unknown`: the request went out but its answer was lost or cannot be read (connection
+  reset, read timeout, cut or malformed answer, a gateway's 502/504 or a 5xx without Cytomine's
+  error body, or a partial answer whose errors do not say which items they are about). The items
+  may exist on the server: re-sending them blindly can create duplicates. Reconcile them first,
+  e.g. list what exists with ``paginate(api_client.annotation_api.list, image=..., user=...,
+  show_wkt=True)`` and send again only the items whose location is not there.
+
+A chunk's failure never affects another chunk. Requests that create are never re-sent by the
+client once they may have reached the server (`retry_non_idempotent` is ignored here); refused
+connections are still retried.
 
 The default chunk of 100 was chosen by measurement against the local stub server (3000
 annotations, 4 workers): 3.2 s with chunks of 15 (the official clients' size), 0.9 s with 50,
@@ -27,11 +42,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from cytomine_sdk.exceptions import APIStatusError, CytomineError
+from urllib3.exceptions import HTTPError
+
+from cytomine_sdk.exceptions import APIConnectionError, APIStatusError, CytomineError
 from cytomine_sdk.geometry import to_wkt
 from cytomine_sdk.parsing import loads
 from cytomine_sdk.progress import Progress, ProgressCallback
@@ -44,6 +61,9 @@ if TYPE_CHECKING:
 DEFAULT_CHUNK_SIZE = 100
 DEFAULT_WORKERS = 4
 _IDS = re.compile(r"[a-z]+s (\d+(?:,\d+)*)")
+# Answered by a proxy in front of the server, which may still have acted on the request.
+_GATEWAY_STATUSES = frozenset({502, 504})
+_J = TypeVar("_J")
 
 
 @dataclass
@@ -59,7 +79,7 @@ class NewAnnotation:
 
 @dataclass
 class Created:
-    """An item created: its position in the input and its id (None when the server did not say)."""
+    """An item done: its position in the input and its id (None when the server did not say)."""
 
     index: int
     id: int | None
@@ -67,7 +87,19 @@ class Created:
 
 @dataclass
 class Failed:
-    """An item not created, with the reason."""
+    """An item not done (refused by the server, or never sent), with the reason."""
+
+    index: int
+    item: Any
+    reason: str
+
+
+@dataclass
+class Unknown:
+    """An item that may or may not have been done: its request went out, its answer was lost.
+
+    Reconcile it with what exists on the server before sending it again.
+    """
 
     index: int
     item: Any
@@ -76,15 +108,16 @@ class Failed:
 
 @dataclass
 class BulkReport:
-    """What happened to every item of a bulk operation."""
+    """What happened to every item of a bulk operation: each is in exactly one list."""
 
     created: list[Created] = field(default_factory=list)
     failed: list[Failed] = field(default_factory=list)
+    unknown: list[Unknown] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        """True when no item failed."""
-        return not self.failed
+        """True when every item was done (none failed, none of unknown outcome)."""
+        return not self.failed and not self.unknown
 
     @property
     def ids(self) -> list[int | None]:
@@ -92,21 +125,79 @@ class BulkReport:
         return [c.id for c in sorted(self.created, key=lambda c: c.index)]
 
     def raise_for_failures(self) -> None:
-        """Raise BulkError if any item failed."""
-        if self.failed:
+        """Raise BulkError if any item failed or has an unknown outcome."""
+        if not self.ok:
             raise BulkError(self)
 
 
 class BulkError(CytomineError):
-    """Some items of a bulk operation failed; `report` says which and why."""
+    """Some items of a bulk operation failed or have an unknown outcome; `report` says which."""
 
     def __init__(self, report: BulkReport) -> None:
         self.report = report
-        first = report.failed[0]
-        super().__init__(
-            f"{len(report.failed)} of {len(report.failed) + len(report.created)} items failed; "
-            f"first: item {first.index}: {first.reason}"
+        total = len(report.created) + len(report.failed) + len(report.unknown)
+        message = (
+            f"{total} items: {len(report.created)} created, {len(report.failed)} failed, "
+            f"{len(report.unknown)} unknown"
         )
+        if report.failed:
+            first = report.failed[0]
+            message += f"; first failed: item {first.index}: {first.reason}"
+        if report.unknown:
+            first_unknown = report.unknown[0]
+            message += (
+                f"; first unknown: item {first_unknown.index}: {first_unknown.reason}; items of unknown "
+                "outcome may exist on the server: reconcile them with what exists, do not blindly send them again"
+            )
+        super().__init__(message)
+
+
+@dataclass
+class _Outcome:
+    """What one request did to its items."""
+
+    created: list[Created] = field(default_factory=list)
+    failed: list[Failed] = field(default_factory=list)
+    unknown: list[Unknown] = field(default_factory=list)
+
+
+def _cytomine_error_body(body: Any) -> bool:
+    """Whether `body` is an error body of Cytomine itself (facts.md section 3), not of a proxy."""
+    if not isinstance(body, Mapping):
+        return False
+    errors = body.get("errors")
+    return isinstance(errors, str) or (isinstance(errors, Mapping) and isinstance(errors.get("message"), str))
+
+
+def _refused(exc: CytomineError) -> bool:
+    """Whether the server surely did not act on a request that raised `exc` (so it can be re-sent)."""
+    if isinstance(exc, APIConnectionError):
+        return not exc.request_sent
+    if isinstance(exc, APIStatusError):
+        if exc.status < 500:
+            return True  # refused before or while processing; nothing was done
+        # A 5xx is a refusal only when Cytomine's exception handler wrote it; a gateway's answer
+        # (502, 504, or a page without that body) may hide a request the server still completed.
+        return exc.status not in _GATEWAY_STATUSES and _cytomine_error_body(exc.errors)
+    return False  # an answer that cannot be read or parsed: the request was done or not
+
+
+def _whole(entries: Iterable[tuple[int, Any]], exc: CytomineError) -> _Outcome:
+    """Every item of one request, failed or unknown as `exc` tells."""
+    reason = str(exc)
+    if _refused(exc):
+        return _Outcome(failed=[Failed(i, item, reason) for i, item in entries])
+    return _Outcome(unknown=[Unknown(i, item, reason) for i, item in entries])
+
+
+def _unknown(entries: Iterable[tuple[int, Any]], reason: str) -> _Outcome:
+    return _Outcome(unknown=[Unknown(i, item, reason) for i, item in entries])
+
+
+def _is_bulk_answer(body: Any) -> bool:
+    """Whether `body` answers item by item: `{"data": {...}, "status": ...}` (2025/2026), or the
+    legacy data itself, whose `errors` is a list (an error body's is a text or an object)."""
+    return isinstance(body, Mapping) and (isinstance(body.get("data"), Mapping) or isinstance(body.get("errors"), list))
 
 
 def _payload(item: Any, index: int) -> dict[str, Any]:
@@ -140,14 +231,21 @@ def _ids_in(message: str | None) -> list[int]:
     return [int(i) for i in match.group(1).split(",")] if match else []
 
 
-def _outcome(
-    body: Mapping[str, Any], chunk: list[tuple[int, Any, dict[str, Any]]]
-) -> tuple[list[Created], list[Failed]]:
-    """Items created and failed according to a bulk answer ({data, status} or legacy data)."""
-    data = body.get("data") if isinstance(body.get("data"), Mapping) else body
-    assert isinstance(data, Mapping)
-    errors = data.get("errors") or []
-    failed: list[Failed] = []
+_Chunk = list[tuple[int, Any, dict[str, Any]]]
+
+
+def _outcome(body: Mapping[str, Any], chunk: _Chunk, http_status: int) -> _Outcome:
+    """Items created, failed and unknown according to a bulk answer (see `_is_bulk_answer`)."""
+    if isinstance(body.get("data"), Mapping):
+        data: Mapping[str, Any] = body["data"]
+        status = body.get("status")
+    else:  # legacy: the data is the body and the HTTP status is the bulk status
+        data, status = body, None
+    if not isinstance(status, int):
+        status = http_status
+    errors = data.get("errors")
+    errors = errors if isinstance(errors, list) else []
+    result = _Outcome()
     failed_indexes: set[int] = set()
     for error in errors:
         sent = error.get("data") if isinstance(error, Mapping) else None
@@ -167,28 +265,36 @@ def _outcome(
         if match is not None:
             failed_indexes.add(match)
             index, item, _ = chunk[match]
-            failed.append(Failed(index, item, reason))
-    status = body.get("status") if "data" in body else None
-    if status == 400 or (status is None and data.get("success") is False and not errors):
-        # nothing saved, and the server did not list the items
-        failed += [
-            Failed(i, item, str(data.get("message") or "not saved"))
-            for j, (i, item, _) in enumerate(chunk)
-            if j not in failed_indexes
-        ]
-        return [], failed
-    if len(failed_indexes) < len(errors):
-        # errors we could not pin on an item: report the unmatched items honestly as unknown
-        unknown = [j for j in range(len(chunk)) if j not in failed_indexes][: len(errors) - len(failed_indexes)]
-        for j in unknown:
-            failed_indexes.add(j)
-            failed.append(Failed(chunk[j][0], chunk[j][1], "refused (the server's error did not identify it)"))
-    saved = [j for j in range(len(chunk)) if j not in failed_indexes]
-    ids = _ids_in(str(data.get("message") or ""))
+            result.failed.append(Failed(index, item, reason))
+    rest = [j for j in range(len(chunk)) if j not in failed_indexes]
+    message = str(data.get("message") or "")
+    if status >= 400 or (data.get("success") is False and not errors):
+        # nothing saved, and the server did not list every item
+        result.failed += [Failed(chunk[j][0], chunk[j][1], message or "not saved") for j in rest]
+        return result
+    ids = _ids_in(message)
+    unmatched = len(errors) - len(failed_indexes)
+    if unmatched > 0:
+        # Some of the rest were refused, the others created, and nothing says which: guessing
+        # would mix up ids and failures, so none of them is reported done or refused.
+        reason = (
+            f"the server refused {unmatched} of these {len(rest)} items without saying which; "
+            f"ids created: {','.join(map(str, ids)) or 'not given'}"
+        )
+        result.unknown += [Unknown(chunk[j][0], chunk[j][1], reason) for j in rest]
+        return result
     # Ids are listed in creation order; trust them only when they account for every saved item.
-    mapped = ids if len(ids) == len(saved) else [None] * len(saved)
-    created = [Created(chunk[j][0], id_) for j, id_ in zip(saved, mapped, strict=True)]
-    return created, failed
+    mapped: Sequence[int | None] = ids if len(ids) == len(rest) else [None] * len(rest)
+    result.created += [Created(chunk[j][0], id_) for j, id_ in zip(rest, mapped, strict=True)]
+    return result
+
+
+def _without_post_retries(api_client: ApiClient) -> ApiClient:
+    """The client, not re-sending requests that create: a re-sent chunk whose first answer was
+    lost would create its items twice. Refused connections are still retried (nothing was sent)."""
+    if api_client.configuration.retry_non_idempotent:
+        return api_client.with_options(retry_non_idempotent=False)
+    return api_client
 
 
 def create_annotations(
@@ -200,35 +306,51 @@ def create_annotations(
     progress: bool = False,
     on_progress: ProgressCallback | None = None,
 ) -> BulkReport:
-    """Create many annotations; return what happened to each (see the module documentation)."""
+    """Create many annotations; return what happened to each (see the module documentation).
+
+    Raises ValueError, before any request, for a malformed item; server and network faults end
+    up in the report, never as an exception.
+    """
     positive_int("chunk_size", chunk_size)
     positive_int("workers", workers)
     items = list(annotations)
     prepared = [(i, item, _payload(item, i)) for i, item in enumerate(items)]  # all checked first
     chunks = [prepared[i : i + chunk_size] for i in range(0, len(prepared), chunk_size)]
+    api = _without_post_retries(api_client)
 
-    def send(chunk: list[tuple[int, Any, dict[str, Any]]]) -> tuple[list[Created], list[Failed]]:
+    def entries(chunk: _Chunk) -> list[tuple[int, Any]]:
+        return [(i, item) for i, item, _ in chunk]
+
+    def send(chunk: _Chunk) -> _Outcome:
         try:
-            response = api_client.annotation_api.create_many_without_preload_content(
+            response = api.annotation_api.create_many_without_preload_content(
                 [p for _, _, p in chunk]  # type: ignore[misc]
             )
-            body = loads(response.data)
+            # The body is read here, after `send` returned: the answer can still be cut or stall.
+            raw = response.data
         except APIStatusError as exc:
-            body = exc.errors  # legacy servers answer 400 with the bulk data as the body
-            if not isinstance(body, Mapping) or not ("errors" in body or "data" in body):
-                return [], [Failed(i, item, str(exc)) for i, item, _ in chunk]
-        except (CytomineError, ValueError) as exc:
-            return [], [Failed(i, item, str(exc)) for i, item, _ in chunk]
-        if not isinstance(body, Mapping):
-            return [], [Failed(i, item, f"unexpected answer: {body!r:.200}") for i, item, _ in chunk]
-        return _outcome(body, chunk)
+            if _is_bulk_answer(exc.errors):  # legacy servers answer 400 with the bulk data as the body
+                return _outcome(exc.errors, chunk, exc.status)
+            return _whole(entries(chunk), exc)
+        except CytomineError as exc:
+            return _whole(entries(chunk), exc)
+        except HTTPError as exc:
+            return _unknown(entries(chunk), f"the answer was lost while read: {type(exc).__name__}: {exc}")
+        try:
+            body = loads(raw)
+        except ValueError:
+            body = None
+        if _is_bulk_answer(body) or (isinstance(body, Mapping) and "errors" not in body):
+            return _outcome(body, chunk, response.status)
+        return _unknown(entries(chunk), f"unexpected answer (HTTP {response.status}): {raw[:200]!r}")
 
-    return _run(chunks, send, workers, len(items), progress, on_progress)
+    return _run(chunks, send, entries, workers, len(items), progress, on_progress)
 
 
 def _run(
-    chunks: list[Any],
-    send: Callable[[Any], tuple[list[Created], list[Failed]]],
+    jobs: list[_J],
+    send: Callable[[_J], _Outcome],
+    entries: Callable[[_J], list[tuple[int, Any]]],
     workers: int,
     total: int,
     progress: bool,
@@ -239,12 +361,19 @@ def _run(
         Progress(total, bar=progress, callback=on_progress, unit="item") as counter,
         ThreadPoolExecutor(max_workers=workers) as pool,
     ):
-        for created, failed in pool.map(send, chunks):
-            report.created += created
-            report.failed += failed
-            counter.advance(len(created) + len(failed))
+        futures = {pool.submit(send, job): job for job in jobs}
+        for future in as_completed(futures):
+            try:
+                outcome = future.result()
+            except Exception as exc:  # a bug must not lose the other jobs' report
+                outcome = _unknown(entries(futures[future]), f"unexpected error: {type(exc).__name__}: {exc}")
+            report.created += outcome.created
+            report.failed += outcome.failed
+            report.unknown += outcome.unknown
+            counter.advance(len(outcome.created) + len(outcome.failed) + len(outcome.unknown))
     report.created.sort(key=lambda c: c.index)
     report.failed.sort(key=lambda f: f.index)
+    report.unknown.sort(key=lambda u: u.index)
     return report
 
 
@@ -259,7 +388,7 @@ def add_terms(
     """Give terms to user annotations: `associations` are (annotation id, term id) pairs.
 
     The servers take one association per request (no array form), so they are sent a few at a
-    time; the report lists each pair created (with the association's id) or failed.
+    time; the report lists each pair created (with the association's id), failed or unknown.
     """
     from cytomine_sdk.models import AnnotationTerm
 
@@ -268,20 +397,24 @@ def add_terms(
         if not (isinstance(pair, tuple) and len(pair) == 2 and all(is_positive_int(v) for v in pair)):
             raise ValueError(f"associations[{position}]: expected (annotation id, term id), got {pair!r}")
     positive_int("workers", workers)
+    api = _without_post_retries(api_client)
 
-    def send(entry: tuple[int, tuple[int, int]]) -> tuple[list[Created], list[Failed]]:
+    def entries(entry: tuple[int, tuple[int, int]]) -> list[tuple[int, Any]]:
+        return [entry]
+
+    def send(entry: tuple[int, tuple[int, int]]) -> _Outcome:
         index, (annotation, term) = entry
         try:
             # Spring cores read the ids from the body, legacy ones from the path: send both.
-            result = api_client.annotation_term_api.create(
+            result = api.annotation_term_api.create(
                 annotation, term, AnnotationTerm(userannotation=annotation, term=term)
             )
         except CytomineError as exc:
-            return [], [Failed(index, (annotation, term), str(exc))]
+            return _whole([entry], exc)
         created = getattr(result, "annotationterm", None) or getattr(result, "data", None)
-        return [Created(index, getattr(created, "id", None))], []
+        return _Outcome(created=[Created(index, getattr(created, "id", None))])
 
-    return _run(list(enumerate(pairs)), send, workers, len(pairs), progress, on_progress)
+    return _run(list(enumerate(pairs)), send, entries, workers, len(pairs), progress, on_progress)
 
 
 def delete_annotations(
@@ -292,16 +425,23 @@ def delete_annotations(
     progress: bool = False,
     on_progress: ProgressCallback | None = None,
 ) -> BulkReport:
-    """Delete annotations by id, a few at a time; the report lists each id deleted or failed."""
+    """Delete annotations by id, a few at a time; the report lists each id deleted, failed or unknown.
+
+    Deleting is idempotent: ids of unknown outcome can simply be deleted again (one already
+    deleted then fails with 404).
+    """
     id_list = require_ids("ids", ids, "an annotation id")
     positive_int("workers", workers)
 
-    def send(entry: tuple[int, int]) -> tuple[list[Created], list[Failed]]:
+    def entries(entry: tuple[int, int]) -> list[tuple[int, Any]]:
+        return [entry]
+
+    def send(entry: tuple[int, int]) -> _Outcome:
         index, annotation_id = entry
         try:
             api_client.annotation_api.delete(annotation_id)
         except CytomineError as exc:
-            return [], [Failed(index, annotation_id, str(exc))]
-        return [Created(index, annotation_id)], []
+            return _whole([entry], exc)
+        return _Outcome(created=[Created(index, annotation_id)])
 
-    return _run(list(enumerate(id_list)), send, workers, len(id_list), progress, on_progress)
+    return _run(list(enumerate(id_list)), send, entries, workers, len(id_list), progress, on_progress)
