@@ -1,7 +1,8 @@
 """A loopback HTTP server serving one binary file, for download tests and benchmarks.
 
-It can honour Range requests (with ETag / If-Range) or not, and drop the connection after
-sending part of the body, to test resumption.
+It can honour Range requests (with ETag / Last-Modified and If-Range) or not, ignore If-Range like
+a careless proxy, drop the connection after sending part of the body, or stall after part of the
+body until the test releases it (to kill a client mid-download).
 """
 
 from __future__ import annotations
@@ -11,10 +12,15 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
+from urllib.parse import quote
 
 
 class FileServer:
-    """Serves `data` at every GET path, as an attachment named `filename`."""
+    """Serves `data` at every GET path, as an attachment named `filename`.
+
+    `data` and `etag` may be replaced while serving (a new version of the file); each answer uses
+    the version current when its request arrived.
+    """
 
     def __init__(
         self,
@@ -22,30 +28,42 @@ class FileServer:
         *,
         size: int | None = None,
         ranges: bool = True,
+        if_range: bool = True,
         drop_after: list[int] | None = None,
-        etag: str = '"v1"',
+        stall_after: list[int] | None = None,
+        etag: str | None = '"v1"',
+        last_modified: str | None = None,
         filename: str | None = "slide.svs",
         chunk: int = 1 << 16,
     ) -> None:
         """`data`, or `size` bytes generated on the fly (for large benchmarks); `drop_after`:
-        byte counts after which successive answers are cut (one entry per cut)."""
+        byte counts after which successive answers are cut (one entry per cut); `stall_after`:
+        byte counts after which successive answers wait for `release` (`stalled` is set then);
+        `if_range=False` answers a Range request with the current version whatever If-Range says."""
         if (data is None) == (size is None):
             raise ValueError("give data or size")
         self.data = data
         self.size = len(data) if data is not None else int(size or 0)
         self.ranges = ranges
+        self.if_range = if_range
         self.drop_after = list(drop_after or [])
+        self.stall_after = list(stall_after or [])
+        self.stalled = threading.Event()
+        self.release = threading.Event()
         self.etag = etag
+        self.last_modified = last_modified
         self.filename = filename
         self.chunk = chunk
         self.requests: list[dict[str, str]] = []
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._server = _QuietServer(("127.0.0.1", 0), self._handler())
+        # a short poll: shutdown() waits for it, 0.5 s by default, on every test
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,), daemon=True)
 
-    def byte_range(self, start: int, end: int) -> bytes:
-        """Bytes [start, end) of the served file."""
-        if self.data is not None:
-            return self.data[start:end]
+    def byte_range(self, start: int, end: int, data: bytes | None = None) -> bytes:
+        """Bytes [start, end) of the served file (or of `data`, a version of it)."""
+        data = self.data if data is None else data
+        if data is not None:
+            return data[start:end]
         pattern = bytes(range(256))
         first = start % 256
         out = (pattern[first:] + pattern * ((end - start) // 256 + 2))[: end - start]
@@ -63,6 +81,7 @@ class FileServer:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        self.release.set()
         self._server.shutdown()
         self._server.server_close()
 
@@ -77,43 +96,69 @@ class FileServer:
 
             def do_GET(self) -> None:
                 server.requests.append({k.lower(): v for k, v in self.headers.items()})
-                start, end, status = 0, server.size, 200
+                data, size, etag, modified = server.data, server.size, server.etag, server.last_modified
+                if data is not None:
+                    size = len(data)
+                start, end, status = 0, size, 200
                 wanted = self.headers.get("Range")
                 if_range = self.headers.get("If-Range")
                 match = re.fullmatch(r"bytes=(\d+)-", wanted or "")
-                if server.ranges and match and (if_range is None or if_range == server.etag):
+                unchanged = if_range is None or not server.if_range or if_range in (etag, modified)
+                if server.ranges and match and unchanged:
                     start, status = int(match.group(1)), 206
-                    if start >= server.size:
+                    if start >= size:
                         self.send_response(416)
-                        self.send_header("Content-Range", f"bytes */{server.size}")
+                        self.send_header("Content-Range", f"bytes */{size}")
                         self.send_header("Content-Length", "0")
                         self.end_headers()
                         return
                 self.send_response(status)
                 self.send_header("Content-Type", "application/octet-stream")
                 self.send_header("Content-Length", str(end - start))
-                self.send_header("ETag", server.etag)
+                if etag is not None:
+                    self.send_header("ETag", etag)
+                if modified is not None:
+                    self.send_header("Last-Modified", modified)
                 if server.ranges:
                     self.send_header("Accept-Ranges", "bytes")
                 if status == 206:
-                    self.send_header("Content-Range", f"bytes {start}-{end - 1}/{server.size}")
+                    self.send_header("Content-Range", f"bytes {start}-{end - 1}/{size}")
                 if server.filename is not None:
-                    self.send_header("Content-Disposition", f'attachment; filename="{server.filename}"')
+                    self.send_header("Content-Disposition", _disposition(server.filename))
                 self.end_headers()
                 cut = server.drop_after.pop(0) if server.drop_after else None
+                stall = server.stall_after.pop(0) if server.stall_after else None
                 sent = 0
                 position = start
                 while position < end:
                     step = min(server.chunk, end - position)
+                    if stall is not None and sent >= stall:
+                        self.wfile.flush()
+                        server.stalled.set()
+                        server.release.wait()
+                        stall = None
                     if cut is not None and sent + step > cut:
                         step = cut - sent
-                        self.wfile.write(server.byte_range(position, position + step))
+                        self.wfile.write(server.byte_range(position, position + step, data))
                         self.wfile.flush()
                         self.close_connection = True
                         self.connection.shutdown(2)  # drop it mid-body
                         return
-                    self.wfile.write(server.byte_range(position, position + step))
+                    self.wfile.write(server.byte_range(position, position + step, data))
                     position += step
                     sent += step
 
         return Handler
+
+
+def _disposition(filename: str) -> str:
+    if filename.isascii():
+        return f'attachment; filename="{filename}"'
+    return f"attachment; filename*=UTF-8''{quote(filename, safe='')}"  # RFC 6266 / 5987
+
+
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client that closes a connection mid-body is what these tests do on purpose
