@@ -5,6 +5,7 @@ typed error, and never with another request's answer.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -312,3 +313,55 @@ def test_a_content_type_header_in_any_case_is_signed(server: CytomineTestServer)
         api.send("POST", "/api/project.json", headers={key: "application/json"}, body=b'{"name": "P"}')
     assert server.rejected == 0
     assert {s.headers.get("Content-Type") for s in server.seen} == {"application/json"}
+
+
+# -- error statuses with every error-body shape (facts.md section 3), malformed answers ----------
+
+ERROR_BODIES = [
+    (400, "application/json", b'{"errors": {"message": "Bad name"}, "errorValues": null}', "Bad name"),
+    (403, "application/json", b'{"success": false, "errors": "Forbidden here", "errorValues": {}}', "Forbidden here"),
+    (409, "application/json", b'{"success": false, "errors": "Already exists"}', "Already exists"),
+    (404, "application/problem+json",
+     b'{"type": "about:blank", "title": "Not Found", "status": 404, "detail": "No ontology 5"}', "No ontology 5"),
+    (401, "text/html", b"", None),
+    (500, "text/html", b"<html><body>Whitelabel Error Page</body></html>", None),
+    (422, "application/json", b'[{"error": "bad file", "loc": ["files"]}]', "bad file"),
+]
+
+
+@pytest.mark.parametrize(("status", "content_type", "body", "message"), ERROR_BODIES)
+def test_every_error_body_shape_is_a_typed_error_and_the_next_answer_is_right(
+        status: int, content_type: str, body: bytes, message: str | None) -> None:
+    def script(ex: Exchange) -> None:
+        if ex.index == 0:
+            ex.respond(status, body, content_type=content_type)
+        else:
+            answer_project(ex)
+
+    with FaultServer(script) as server:
+        api = make_client(server, max_retries=0)
+        with pytest.raises(CytomineError) as info:
+            api.project_api.retrieve(1)
+        assert getattr(info.value, "status", None) == status
+        assert getattr(info.value, "server_message", None) == message
+        assert api.project_api.retrieve(2).id == 2
+        assert server.connections == 1  # a short error body keeps the connection
+
+
+@pytest.mark.parametrize("head", [
+    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ten\r\n\r\n{}",
+    b"HTTP/1.1 2000 Whatever\r\nContent-Length: 2\r\n\r\n{}",
+    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\nno colon here\r\n\r\n{}",
+    b"garbage\r\n\r\n",
+])
+def test_a_malformed_answer_is_a_typed_error(head: bytes) -> None:
+    def script(ex: Exchange) -> None:
+        ex.send_raw(head)
+        ex.close()
+
+    with FaultServer(script) as server:
+        api = make_client(server, max_retries=1)
+        # A typed error, or (where urllib3 is lenient: a header line without a colon is skipped)
+        # the project {}; any other exception fails the test.
+        with contextlib.suppress(CytomineError):
+            assert isinstance(api.project_api.retrieve(1), Project)
