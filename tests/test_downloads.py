@@ -142,11 +142,11 @@ def test_large_binary_answers_are_not_read_into_memory(tmp_path: Path) -> None:
 
     with FileServer(DATA) as server:
         api = ApiClient(Configuration(server.url, max_binary_in_memory=1 << 20))
-        response = api.call_api("GET", server.url + "/x")
         with pytest.raises(ResponseTooLargeError, match="max_binary_in_memory"):
-            response.read()
-        small = ApiClient(Configuration(server.url)).call_api("GET", server.url + "/x")
-        assert small.read() == DATA
+            api.fetch("GET", server.url + "/x", binary=True)
+        assert api.attached_file_api.with_streaming_response.download(1).read() == DATA
+        small = ApiClient(Configuration(server.url)).fetch("GET", server.url + "/x", binary=True)
+        assert small.content == DATA
 
 
 def test_download_any_binary_operation(tmp_path: Path) -> None:
@@ -163,8 +163,8 @@ def test_download_any_binary_operation(tmp_path: Path) -> None:
         assert path.parent == tmp_path
         with pytest.raises(TypeError, match="binary operation"):
             download(print, dest=tmp_path)  # type: ignore[arg-type]
-        with pytest.raises(TypeError, match="_headers"):
-            download(api.attached_file_api.download, attached.id, dest=tmp_path, _headers={})
+        with pytest.raises(TypeError, match="extra_headers"):
+            download(api.attached_file_api.download, attached.id, dest=tmp_path, extra_headers={})
 
 
 V2 = bytes(b ^ 0xFF for b in DATA)  # another version of the file, of the same size

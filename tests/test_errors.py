@@ -82,8 +82,8 @@ def test_raw_access_still_available(httpserver: HTTPServer) -> None:
     httpserver.expect_request("/api/project/5.json").respond_with_data(
         b'{"id": 5, "name": "P"}', headers={"X-Trace": "abc"}, content_type="application/json")
     api = ApiClient(Configuration(httpserver.url_for("")))
-    info = api.project_api.retrieve_with_http_info(5)
-    assert info.status_code == 200 and info.headers is not None and info.headers["X-Trace"] == "abc"
-    assert info.raw_data == b'{"id": 5, "name": "P"}' and info.data.name == "P"
-    raw = api.project_api.retrieve_without_preload_content(5)
-    assert raw.status == 200 and raw.read() == b'{"id": 5, "name": "P"}'
+    info = api.project_api.with_raw_response.retrieve(5)
+    assert info.status_code == 200 and info.headers["X-Trace"] == "abc"
+    assert info.content == b'{"id": 5, "name": "P"}' and info.parse().name == "P"
+    with api.project_api.with_streaming_response.retrieve(5) as raw:
+        assert raw.status_code == 200 and raw.read() == b'{"id": 5, "name": "P"}'

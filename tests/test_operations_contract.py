@@ -1,8 +1,9 @@
 """Spec-driven contract test: every generated operation hits the right method, path and query,
 and its answer parses into the declared type.
 
-Arguments are made from each method's signature, answers from the spec's response schema; the
-server checks signatures like a 2026 core.
+Arguments are made from each operation's entry in the generated table (and must be exactly the
+method's parameters), answers from the spec's response schema; the server checks signatures like
+a 2026 core.
 """
 
 from __future__ import annotations
@@ -11,18 +12,18 @@ import inspect
 import json
 import re
 import sys
-import typing
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import pydantic
 import pytest
-import yaml
 from pytest_httpserver import HTTPServer
 
 from cytomine_sdk import ApiClient
+from cytomine_sdk_gen.operations import OPERATIONS as TABLE
 from tests.conftest import CytomineTestServer
+from tests.support.samples import sample, sample_kind
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "generator"))
@@ -34,66 +35,19 @@ OPERATIONS = SPEC.operations()
 BINARY = b"\x89PNG binary"
 
 
+OPTIONS = {"timeout", "extra_query", "extra_headers", "extra_body"}
+
+
 def snake(name: str) -> str:
-    # Like the generator: camelCase to snake_case, other characters (`tag[in]`) to `_`.
     name = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
     return re.sub(r"[^a-z0-9_]+", "_", name).strip("_")
-
-
-NAME_MAPPINGS = yaml.safe_load((ROOT / "generator" / "config.yaml").read_text())["parameterNameMappings"]
-
-
-def python_names(op: SpecOperation) -> dict[str, str]:
-    """Argument name of each parameter: generator/config.yaml's mapping, else snake_case numbered
-    from 2 on a clash, as the generator does."""
-    names: dict[str, str] = {}
-    for p in op.parameters:
-        name = base = NAME_MAPPINGS.get(p["name"]) or snake(p["name"])
-        n = 1
-        while name in names.values():
-            n += 1
-            name = f"{base}{n}"
-        names.setdefault(p["name"], name)
-    return names
-
-
-def sample(annotation: Any, name: str) -> Any:
-    """A valid argument for a parameter annotated `annotation`."""
-    origin = typing.get_origin(annotation)
-    args = typing.get_args(annotation)
-    if origin is typing.Annotated:
-        return sample(args[0], name)
-    if origin is typing.Union:
-        non_none = [a for a in args if a is not type(None)]
-        for a in non_none:  # files: prefer (filename, bytes)
-            if typing.get_origin(a) is tuple:
-                return ("sample.txt", b"sample bytes")
-        return sample(non_none[0], name)
-    if origin is list:
-        return [sample(args[0], name), sample(args[0], name)]
-    if origin is dict and args:  # a map of typed values (e.g. Dict[str, Model])
-        return {"key": sample(args[1], name)}
-    if origin is dict or annotation in (dict, object, Any):
-        return {"key": "value"}
-    if isinstance(annotation, type):
-        if issubclass(annotation, bool):
-            return True
-        if issubclass(annotation, int):
-            return 3
-        if issubclass(annotation, float):
-            return 1.5
-        if issubclass(annotation, str):
-            return "png" if name == "format" else f"{name} value"
-        if issubclass(annotation, bytes):
-            return b"sample bytes"
-        if issubclass(annotation, pydantic.BaseModel):
-            return annotation()
-    raise TypeError(f"no sample for {name}: {annotation!r}")
 
 
 def query_text(value: Any) -> str:
     if isinstance(value, bool):
         return str(value).lower()
+    if isinstance(value, datetime):
+        return str(int(value.timestamp() * 1000))
     if isinstance(value, list):
         return ",".join(query_text(v) for v in value)
     return str(value)
@@ -165,19 +119,22 @@ def server2026(httpserver: HTTPServer) -> CytomineTestServer:
 def test_operation_contract(server2026: CytomineTestServer, op: SpecOperation) -> None:
     client: ApiClient = server2026.client(signature="2026")
     method = getattr(getattr(client, op.service), op.verb)
+    entry = TABLE[op.operation_id]
     params = {p["name"]: p for p in op.parameters}
-    kwargs: dict[str, Any] = {
-        name: sample(parameter.annotation, name)
-        for name, parameter in inspect.signature(method).parameters.items()
-        if not name.startswith("_")
-    }
+    kwargs: dict[str, Any] = {p.name: sample(p) for p in entry.params}
+    if entry.body is not None:
+        kwargs[entry.body.name] = sample_kind(entry.body.kind, entry.body.name)
+    named = {n for n, p in inspect.signature(method).parameters.items() if p.kind != p.VAR_KEYWORD}
+    flags = set(kwargs) - named  # given through **flags (the longest signatures)
+    assert named - OPTIONS <= set(kwargs) and all(p.kind == "bool" for p in entry.params if p.name in flags)
+    by_wire = {p.wire: p.name for p in entry.params}
     expected_path = op.path
     for placeholder in re.findall(r"\{([^}]+)\}", op.path):
-        value = kwargs[snake(placeholder)]
+        value = kwargs[by_wire[placeholder]]
         if isinstance(value, int) and not isinstance(value, bool):
-            value = kwargs[snake(placeholder)] = 7
+            value = kwargs[by_wire[placeholder]] = 7
         elif isinstance(value, str):  # a path segment without spaces: the stub server decodes %20
-            value = kwargs[snake(placeholder)] = value.replace(" ", "-")
+            value = kwargs[by_wire[placeholder]] = value.replace(" ", "-")
         expected_path = expected_path.replace("{" + placeholder + "}", quote(str(value), safe=""))
     content_type, answer, expected_type = response_of(op)
     if answer is None:
@@ -193,11 +150,10 @@ def test_operation_contract(server2026: CytomineTestServer, op: SpecOperation) -
     seen = server2026.last
     assert (seen.method, seen.path) == (op.method, expected_path)
     assert op.raw.get("security") == [] or seen.caller == server2026.public_key
-    arg = python_names(op)
     expected_query = {
-        spec_name: expected_query_values(p, kwargs[arg[spec_name]])
+        spec_name: expected_query_values(p, kwargs[by_wire[spec_name]])
         for spec_name, p in params.items()
-        if p.get("in") == "query" and arg[spec_name] in kwargs
+        if p.get("in") == "query" and by_wire[spec_name] in kwargs
     }
     assert seen.query == expected_query
     if expected_type is None:

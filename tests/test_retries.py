@@ -136,7 +136,7 @@ def test_per_call_timeout_overrides_the_client(httpserver: HTTPServer) -> None:
     seen: list[Request] = []
     httpserver.expect_request("/api/project/1.json").respond_with_handler(stalling(0.3, seen))
     api = client(httpserver, read_timeout=0.05, max_retries=0)
-    assert api.project_api.retrieve(1, _request_timeout=(1.0, 2.0)).name == "P"
+    assert api.project_api.retrieve(1, timeout=(1.0, 2.0)).name == "P"
     with pytest.raises(APITimeoutError):
         api.project_api.retrieve(1)
     time.sleep(0.4)
@@ -156,7 +156,7 @@ def test_with_options_changes_settings_for_one_use(httpserver: HTTPServer) -> No
     httpserver.expect_request("/api/project/1.json").respond_with_handler(handler)
     api = client(httpserver)
     strict = api.with_options(max_retries=0)
-    assert strict.project_api.api_client is strict and api.project_api.api_client is api
+    assert strict.project_api is not api.project_api
     assert strict._http is api._http  # same connections
     with pytest.raises(InternalServerError):
         strict.project_api.retrieve(1)

@@ -46,8 +46,6 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from urllib3.exceptions import HTTPError
-
 from cytomine_sdk.exceptions import APIConnectionError, APIStatusError, CytomineError
 from cytomine_sdk.geometry import to_wkt
 from cytomine_sdk.parsing import loads
@@ -323,26 +321,23 @@ def create_annotations(
 
     def send(chunk: _Chunk) -> _Outcome:
         try:
-            response = api.annotation_api.create_many_without_preload_content(
-                [p for _, _, p in chunk]  # type: ignore[misc]
+            answer = api.annotation_api.with_raw_response.create_many(
+                [p for _, _, p in chunk]  # type: ignore[misc]  # checked JSON, sent as is
             )
-            # The body is read here, after `send` returned: the answer can still be cut or stall.
-            raw = response.data
+            raw = answer.content
         except APIStatusError as exc:
             if _is_bulk_answer(exc.errors):  # legacy servers answer 400 with the bulk data as the body
                 return _outcome(exc.errors, chunk, exc.status)
             return _whole(entries(chunk), exc)
-        except CytomineError as exc:
+        except CytomineError as exc:  # a lost answer included: typed, request_sent tells
             return _whole(entries(chunk), exc)
-        except HTTPError as exc:
-            return _unknown(entries(chunk), f"the answer was lost while read: {type(exc).__name__}: {exc}")
         try:
             body = loads(raw)
         except ValueError:
             body = None
         if _is_bulk_answer(body) or (isinstance(body, Mapping) and "errors" not in body):
-            return _outcome(body, chunk, response.status)
-        return _unknown(entries(chunk), f"unexpected answer (HTTP {response.status}): {raw[:200]!r}")
+            return _outcome(body, chunk, answer.status_code)
+        return _unknown(entries(chunk), f"unexpected answer (HTTP {answer.status_code}): {raw[:200]!r}")
 
     return _run(chunks, send, entries, workers, len(items), progress, on_progress)
 

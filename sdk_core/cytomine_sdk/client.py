@@ -1,8 +1,10 @@
 """The API client: signs every request, sends it over one urllib3 pool, raises typed errors.
 
-It reuses the generated client's request building and response parsing, and replaces its
-transport (`call_api`): the request is signed only once its final URL, body and content type are
-known, which is what Cytomine servers check (facts.md section 1.2).
+Each service is an attribute (`api_client.project_api`, from the generated `Services`) whose
+methods hand their operation and arguments to `cytomine_sdk.invoke.Invoker`, which builds the
+request and parses the answer; this module signs, sends and retries. A request is signed only
+once its final URL, body and content type are known, which is what Cytomine servers check
+(facts.md section 1.2).
 """
 
 from __future__ import annotations
@@ -10,21 +12,18 @@ from __future__ import annotations
 import contextlib
 import copy
 import io
-import json
 import logging
 import random
 import re
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from http.client import RemoteDisconnected
 from types import TracebackType
-from typing import IO, Any
-from urllib.parse import urlencode
+from typing import IO, Any, NamedTuple
 
 import urllib3
-from pydantic import BaseModel
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import (
@@ -38,7 +37,6 @@ from urllib3.exceptions import (
 from urllib3.exceptions import TimeoutError as _Urllib3Timeout
 from urllib3.util import Retry, parse_url
 
-import cytomine_sdk_gen.models as _generated_models
 from cytomine_sdk import __version__
 from cytomine_sdk.configuration import Configuration
 from cytomine_sdk.exceptions import (
@@ -46,18 +44,14 @@ from cytomine_sdk.exceptions import (
     APIStatusError,
     APITimeoutError,
     ClientClosedError,
-    InvalidResponseError,
     ResponseTooLargeError,
     redact_url,
     redact_urllib3_logs,
     status_error_class,
 )
-from cytomine_sdk.parsing import EmptyAnswerError, parse_model, parse_model_list
+from cytomine_sdk.invoke import Invoker
 from cytomine_sdk.signing import Generation, KeySigner, http_date
-from cytomine_sdk_gen.api_client import ApiClient as _GeneratedApiClient
-from cytomine_sdk_gen.api_response import ApiResponse
-from cytomine_sdk_gen.rest import RESTResponse
-from cytomine_sdk_gen.service_apis import SERVICE_APIS, ServiceApis
+from cytomine_sdk_gen.services import SERVICE_NAMES, Services
 
 logger = logging.getLogger("cytomine_sdk")
 # urllib3 logs URLs at DEBUG: keep tokens passed in queries (downloads) out of them.
@@ -73,93 +67,17 @@ MAX_ERROR_BODY = 1 << 20
 # Bodies of answers that are not used (a 401 or 503 before a new attempt) are read up to this
 # size to keep the connection; a longer body costs a new connection instead of a long read.
 MAX_DRAINED_BODY = 1 << 16
-# Response types of binary operations in the generated code.
-_BINARY_TYPES = frozenset({"bytes", "bytearray"})
 Timeout = float | tuple[float, float] | None
 Body = bytes | IO[bytes] | io.RawIOBase | None  # a file-like body must be rewindable (seek(0)) for retries
 
 
-class _Response(RESTResponse):
-    """The generated client's response wrapper, remembering the request and typing read errors.
+class Fetched(NamedTuple):
+    """An answer read whole (`ApiClient.fetch`)."""
 
-    Answers of binary operations, and any answer not labelled JSON, are read into memory only up
-    to a limit: larger ones (slides, archives) must be streamed (`cytomine_sdk.downloads`, or
-    `<operation>_without_preload_content`). The generated methods call `read()` before the
-    declared type is known, so a JSON-labelled answer over the limit is read in part there and
-    finished by `finish()`, which knows whether the operation is binary. A body cut off or timed
-    out is fetched again when the request may be retried (idempotent methods).
-    """
-
-    def __init__(self, client: ApiClient, req: _Request, resp: urllib3.BaseHTTPResponse, retry: Retry) -> None:
-        super().__init__(resp)
-        self.data: bytes | None = None  # type: ignore[assignment]  # generated base: inferred None
-        self.client = client
-        self.request = req
-        self.retry = retry
-        self.method = req.method
-        self.url = req.url
-        self.limit = client.configuration.max_binary_in_memory
-        self._partial = False  # `data` holds the first bytes of a longer JSON-labelled body
-
-    def read(self) -> bytes:
-        """The body as far as it can be read before the operation's type is known (see finish)."""
-        if self.data is None:
-            self._load(binary=None)
-        return self.data if self.data is not None else b""
-
-    def finish(self, binary: bool) -> bytes:
-        """The whole body, once the operation tells whether it is binary (then under the limit)."""
-        if self.data is None or self._partial:
-            self._load(binary)
-        assert self.data is not None
-        return self.data
-
-    def _load(self, binary: bool | None) -> None:
-        while True:
-            try:
-                self._read_body(binary)
-                return
-            except HTTPError as exc:
-                _discard(self.response)
-                self.data, self._partial = None, False
-                self.retry = self.client._retry_after_error(self.retry, self.request, exc)
-                self.response, self.retry = self.client._exchange(self.request, self.retry)
-                self.status, self.reason = self.response.status, self.response.reason
-
-    def _read_body(self, binary: bool | None) -> None:
-        """Read into `data`: whole, or (type unknown, JSON label, over the limit) in part or not
-        at all, for finish() to complete or refuse."""
-        resp = self.response
-        length = resp.headers.get("Content-Length", "")
-        known = int(length) if length.isdigit() else None
-        try:
-            if binary is not True and "json" in resp.headers.get("Content-Type", "").lower():
-                if self._partial:  # not binary after all: the rest of a large JSON answer
-                    self.data, self._partial = (self.data or b"") + resp.read(), False
-                elif binary is False or (known is not None and known <= self.limit):
-                    self.data = resp.data  # the usual case, read at once
-                elif known is None:  # no size told: read enough to know whether it is too large
-                    self.data = resp.read(self.limit + 1)
-                    self._partial = len(self.data) > self.limit
-                return  # with a size over the limit, nothing is read before finish()
-            if self._partial or (known is not None and known > self.limit):
-                raise self._too_large(known)
-            data = resp.read(self.limit + 1)
-            if len(data) > self.limit:
-                raise self._too_large(None)
-            self.data = data + resp.read()
-        except ResponseTooLargeError:
-            _discard(resp)  # its body is not read: the connection must not carry another answer
-            raise
-
-    def _too_large(self, size: int | None) -> ResponseTooLargeError:
-        return ResponseTooLargeError(
-            f"the answer is {'over ' if size is None else ''}{size or self.limit} bytes, more than "
-            f"max_binary_in_memory ({self.limit}): stream it with cytomine_sdk.downloads.download() "
-            "or the operation's _without_preload_content form",
-            method=self.method,
-            url=self.url,
-        )
+    status: int
+    headers: Mapping[str, str]
+    content: bytes
+    url: str  # absolute, as sent
 
 
 @dataclass(slots=True)
@@ -240,7 +158,7 @@ def _unanswered_on_kept_alive(exc: HTTPError) -> bool:
     return isinstance(cause, RemoteDisconnected) and not getattr(_opened, "connection", True)
 
 
-class ApiClient(ServiceApis, _GeneratedApiClient):
+class ApiClient(Services):
     """A client for one Cytomine server.
 
     Each service of the API is an attribute created on first use, e.g.
@@ -251,10 +169,7 @@ class ApiClient(ServiceApis, _GeneratedApiClient):
     def __init__(self, configuration: Configuration) -> None:
         if not isinstance(configuration, Configuration):
             raise TypeError("configuration: expected a cytomine_sdk.Configuration")
-        # The generated __init__ builds a transport of its own: set only what its methods read.
-        self.default_headers: dict[str, str] = {"User-Agent": USER_AGENT}
-        self.cookie = None
-        self.client_side_validation = True
+        self._invoke = Invoker(self)
         self._configure(configuration)
         self._http = _make_pool(configuration)
         self._lifecycle = _Lifecycle()
@@ -289,8 +204,9 @@ class ApiClient(ServiceApis, _GeneratedApiClient):
         """
         configuration = self.configuration.replace(**changes)
         clone = copy.copy(self)
-        for name in SERVICE_APIS:
-            clone.__dict__.pop(name, None)  # their api_client is this client
+        for name in SERVICE_NAMES:
+            clone.__dict__.pop(name, None)  # they run on this client
+        clone._invoke = Invoker(clone)
         clone._configure(configuration)
         if any(getattr(configuration, k) != getattr(self.configuration, k) for k in _POOL_SETTINGS):
             clone._http = _make_pool(configuration)
@@ -331,96 +247,6 @@ class ApiClient(ServiceApis, _GeneratedApiClient):
     def __repr__(self) -> str:
         return f"ApiClient({self.configuration!r})"
 
-    # -- hooks of the generated client -------------------------------------------------------
-
-    def update_params_for_auth(self, *args: Any, **kwargs: Any) -> None:
-        """Credentials are added by `send`, once the final request is known."""
-
-    def call_api(
-        self,
-        method: str,
-        url: str,
-        header_params: dict[str, str] | None = None,
-        body: Any = None,
-        post_params: Sequence[tuple[str, Any]] | None = None,
-        _request_timeout: Timeout = None,
-    ) -> RESTResponse:
-        """Encode the body, send the request signed and return the (unread) response."""
-        headers = dict(header_params or {})
-        payload = _encode_body(headers, body, post_params)
-        req = self._request(method, url, headers, payload, _request_timeout)
-        resp, retry = self._exchange(req, self._retry)
-        return _Response(self, req, resp, retry)
-
-    def response_deserialize(
-        self, response_data: RESTResponse, response_types_map: dict[str, Any] | None = None
-    ) -> ApiResponse[Any]:
-        """Parse an answer (already read) into the operation's declared type.
-
-        Models are parsed from the raw bytes, leniently (see cytomine_sdk.parsing). An answer that
-        does not fit at all raises InvalidResponseError: not JSON where JSON is declared, JSON
-        nested too deeply, or empty where a body is declared (an operation a server may answer
-        empty declares its type `Optional[...]` and gets None; spec: x-cytomine-empty-body).
-        """
-        types_map = response_types_map or {}
-        if isinstance(response_data, _Response):
-            # Binary operations keep to max_binary_in_memory whatever Content-Type says; the
-            # status is read after, as a retried read may have brought another answer.
-            success = next((t for k, t in types_map.items() if k.startswith("2")), None) or ""
-            raw: bytes = response_data.finish(binary=success in _BINARY_TYPES)
-        else:
-            raw = response_data.data or b""
-        status = response_data.status
-        key = str(status)
-        if key in types_map or f"{key[0]}XX" in types_map:
-            response_type = types_map.get(key) or types_map.get(f"{key[0]}XX")
-        elif 200 <= status < 300:
-            # A success status the operation does not declare (201, or 204 where 200 is): the
-            # answer is still the declared success answer, and an empty one is not a model.
-            response_type = next((t for k, t in types_map.items() if k.startswith("2")), None)
-        else:
-            response_type = None
-        try:
-            data = self._parse(response_type, raw, response_data.headers.get("content-type"))
-        except ValueError as exc:
-            empty = isinstance(exc, EmptyAnswerError)
-            raise InvalidResponseError(
-                str(exc) if empty else f"cannot parse the answer as {response_type}: {exc}",
-                status=status,
-                method=getattr(response_data, "method", "?"),
-                url=getattr(response_data, "url", "?"),
-                body=raw,
-            ) from exc
-        # Built without validation: every field is known good, and this runs on every call.
-        return ApiResponse.model_construct(status_code=status, data=data, headers=response_data.headers, raw_data=raw)
-
-    def _parse(self, response_type: str | None, raw: bytes, content_type: str | None) -> Any:
-        if response_type is None:
-            return None  # the operation declares no body
-        optional = response_type.startswith("Optional[")
-        if optional:
-            response_type = response_type[len("Optional[") : -1]
-        if response_type in _BINARY_TYPES:
-            return raw
-        body = raw.strip()
-        if body in (b"", b"null") and response_type != "str":  # an empty text is still a text (no logs yet)
-            if optional:
-                return None  # e.g. 2026 repository creates (an empty Optional on the server)
-            raise EmptyAnswerError(f"{'null' if body else 'empty'} answer where {response_type} was expected")
-        list_of = response_type[5:-1] if response_type.startswith("List[") else None
-        model = getattr(_generated_models, list_of or response_type, None)
-        if isinstance(model, type) and issubclass(model, BaseModel):
-            return parse_model_list(model, raw) if list_of else parse_model(model, raw)
-        try:
-            return self.deserialize(raw.decode("utf-8", "replace"), response_type, content_type)
-        except ValueError:
-            raise
-        except Exception as exc:
-            # The generated deserializer is a pure function of the answer and the declared type:
-            # whatever it raises means the answer does not fit (RecursionError for JSON nested too
-            # deeply, AttributeError for a list where a map is declared, ApiException for XML).
-            raise ValueError(f"{type(exc).__name__}: {exc}") from exc
-
     # -- transport ---------------------------------------------------------------------------
 
     def send(
@@ -442,6 +268,53 @@ class ApiClient(ServiceApis, _GeneratedApiClient):
         resp, _ = self._exchange(self._request(method, url, dict(headers or {}), body, timeout), self._retry)
         return resp
 
+    def fetch(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        body: Body = None,
+        timeout: Timeout = None,
+        binary: bool = False,
+    ) -> Fetched:
+        """Like `send`, and read the answer whole: status, headers, body and the URL sent to.
+
+        A body cut off or stalled is fetched again when the request may be retried. With `binary`
+        the body is read only up to `max_binary_in_memory` (ResponseTooLargeError beyond:
+        stream it with `send` or `cytomine_sdk.downloads`), whatever its Content-Type says.
+        """
+        req = self._request(method, url, dict(headers or {}), body, timeout)
+        resp, retry = self._exchange(req, self._retry)
+        while True:
+            try:
+                return Fetched(resp.status, resp.headers, self._read_whole(resp, req, binary), req.url)
+            except HTTPError as exc:
+                _discard(resp)
+                retry = self._retry_after_error(retry, req, exc)
+                resp, retry = self._exchange(req, retry)
+
+    def _read_whole(self, resp: urllib3.BaseHTTPResponse, req: _Request, binary: bool) -> bytes:
+        if not binary:
+            data: bytes = resp.data
+            return data
+        limit = self.configuration.max_binary_in_memory
+        length = resp.headers.get("Content-Length", "")
+        known = int(length) if length.isdigit() else None
+        if known is None or known <= limit:
+            data = resp.read(limit + 1)
+            if len(data) <= limit:
+                rest: bytes = resp.read()
+                return data + rest
+        _discard(resp)  # its body is not read: the connection must not carry another answer
+        raise ResponseTooLargeError(
+            f"the answer is {'over ' if known is None else ''}{known or limit} bytes, more than "
+            f"max_binary_in_memory ({limit}): stream it with cytomine_sdk.downloads.download() "
+            "or the operation's with_streaming_response form",
+            method=req.method,
+            url=req.url,
+        )
+
     def _request(self, method: str, url: str, headers: dict[str, str], body: Body, timeout: Timeout) -> _Request:
         if self._lifecycle.closed:
             raise ClientClosedError(f"{method} {redact_url(url)}: this client is closed; create a new ApiClient")
@@ -451,6 +324,7 @@ class ApiClient(ServiceApis, _GeneratedApiClient):
             url = (self.configuration.pims_url or self.configuration.host) + url[len(PIMS_PLACEHOLDER) :]
         elif not url.startswith(("http://", "https://")):
             url = self.configuration.host + url
+        headers.setdefault("User-Agent", USER_AGENT)
         pool, target = self._route(url)
         return _Request(
             method=method.upper(),
@@ -672,26 +546,6 @@ def _timeout(value: float | tuple[float, float]) -> urllib3.Timeout:
     if isinstance(value, tuple):
         return urllib3.Timeout(connect=value[0], read=value[1])
     return urllib3.Timeout(connect=value, read=value)
-
-
-def _encode_body(headers: dict[str, str], body: Any, post_params: Sequence[tuple[str, Any]] | None) -> bytes | None:
-    """The request body as bytes; sets the exact Content-Type header that is sent (and signed)."""
-    content_type = headers.get("Content-Type", "")
-    if post_params:
-        if content_type.startswith("multipart/form-data"):
-            payload, headers["Content-Type"] = urllib3.encode_multipart_formdata(list(post_params))
-            return payload
-        headers["Content-Type"] = "application/x-www-form-urlencoded"
-        return urlencode(list(post_params)).encode("ascii")
-    if body is None:
-        headers.pop("Content-Type", None)
-        return None
-    if isinstance(body, bytes):
-        return body
-    if isinstance(body, str):
-        return body.encode("utf-8")
-    headers["Content-Type"] = content_type or "application/json"
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
 _POOL_SETTINGS = ("verify_ssl", "ssl_ca_cert", "proxy", "pool_maxsize")

@@ -70,7 +70,7 @@ class Configuration:
             try the 2026 scheme; on a 401 retry once with the 2025/legacy scheme and keep using the
             scheme that was last accepted.
         connect_timeout, read_timeout: seconds (defaults 10 and 60); per call, pass
-            ``_request_timeout=(connect, read)`` to any operation.
+            ``timeout=seconds`` or ``timeout=(connect, read)`` to any operation.
         verify_ssl, ssl_ca_cert: TLS certificate checks (on by default) and a custom CA bundle.
         proxy: URL of an HTTP(S) proxy.
         pool_maxsize: connections kept open per host.

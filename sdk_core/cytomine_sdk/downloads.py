@@ -143,15 +143,15 @@ def download(
         IncompleteDownloadError: the server sent another size than it announced.
         APIConnectionError, APIStatusError: as any request.
     """
-    api = getattr(method, "__self__", None)
-    raw = getattr(api, f"{getattr(method, '__name__', '')}_without_preload_content", None)
+    streaming = getattr(getattr(method, "__self__", None), "with_streaming_response", None)
+    raw = getattr(streaming, getattr(method, "__name__", ""), None)
     if raw is None:
         raise TypeError(f"method: expected a binary operation of an API client, got {method!r}")
-    if "_headers" in kwargs:
-        raise TypeError("_headers: set by download itself")
+    if "extra_headers" in kwargs:
+        raise TypeError("extra_headers: set by download itself (Range, If-Range)")
 
     def fetch(headers: dict[str, str]) -> urllib3.BaseHTTPResponse:
-        response: urllib3.BaseHTTPResponse = raw(*args, _headers=headers, **kwargs)
+        response: urllib3.BaseHTTPResponse = raw(*args, extra_headers=headers, **kwargs).response
         return response
 
     return _stream_to_file(fetch, Path(dest), overwrite, progress, on_progress, chunk_size, max_resumes)

@@ -6,6 +6,7 @@
     ├── InvalidResponseError        the server answered something that cannot be parsed
     ├── ResponseTooLargeError       a binary answer too large for memory (stream it instead)
     ├── ClientClosedError           a call on a client that was closed
+    ├── InvalidArgumentError        a wrong argument (also a TypeError and a ValueError); nothing sent
     └── APIStatusError              the server answered with an error status
         ├── BadRequestError         400
         ├── AuthenticationError     401 (wrong keys, wrong signing scheme, expired token)
@@ -167,6 +168,11 @@ class APIConnectionError(CytomineError):
         self.request_sent = request_sent
         # urllib3's text may quote the URL (a proxy's, a pool's): redacted as well.
         super().__init__(f"{redact_secrets(message)} ({method} {self.url})")
+
+
+class InvalidArgumentError(CytomineError, TypeError, ValueError):
+    """An argument of a call is of the wrong type or value; nothing was sent. The message names
+    the method and the argument, e.g. ``project_api.retrieve(): id must be an integer, got str '42'``."""
 
 
 class ClientClosedError(CytomineError):

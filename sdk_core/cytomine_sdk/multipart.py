@@ -9,8 +9,9 @@ import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-Part = tuple[str, str | bytes | Path]
-"""(field name, value): text or bytes are sent as is, a Path is a file streamed from disk."""
+Part = tuple[str, str | bytes | Path | tuple[str, bytes]]
+"""(field name, value): text or bytes are sent as is, a Path is a file streamed from disk, a
+(file name, bytes) pair a file given in memory."""
 
 
 class MultipartBody(io.RawIOBase):
@@ -32,14 +33,15 @@ class MultipartBody(io.RawIOBase):
         for name, value in parts:
             if '"' in name or "\r" in name or "\n" in name:
                 raise ValueError(f"name: invalid multipart field name {name!r}")
-            if isinstance(value, Path):
-                filename = value.name.replace('"', "%22").replace("\r", "").replace("\n", "")
-                mime = mimetypes.guess_type(value.name)[0] or "application/octet-stream"
+            if isinstance(value, (Path, tuple)):
+                given = value.name if isinstance(value, Path) else value[0]
+                filename = given.replace('"', "%22").replace("\r", "").replace("\n", "")
+                mime = mimetypes.guess_type(given)[0] or "application/octet-stream"
                 head = (
                     f'--{self.boundary}\r\nContent-Disposition: form-data; name="{name}"; '
                     f'filename="{filename}"\r\nContent-Type: {mime}\r\n\r\n'
                 )
-                self._segments += [head.encode("utf-8"), value, b"\r\n"]
+                self._segments += [head.encode("utf-8"), value if isinstance(value, Path) else value[1], b"\r\n"]
             else:
                 data = value.encode("utf-8") if isinstance(value, str) else value
                 head = f'--{self.boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'

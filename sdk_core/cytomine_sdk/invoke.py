@@ -1,0 +1,390 @@
+"""Running an operation of the table: check the arguments, build the request, send, parse.
+
+Every generated method is one call of `Invoker` with its `Operation` (sdk/cytomine_sdk_gen/
+operations.py) and its arguments; this module is the only code that turns them into HTTP. The
+client (`cytomine_sdk.client`) signs, sends and retries; the answer is parsed here, leniently
+(`cytomine_sdk.parsing`), into what the operation declares.
+"""
+
+from __future__ import annotations
+
+import json
+import numbers
+import operator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import date, datetime, timezone
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import quote, urlencode
+
+import urllib3
+from pydantic import BaseModel
+from urllib3.exceptions import HTTPError
+
+from cytomine_sdk.exceptions import InvalidArgumentError, InvalidResponseError
+from cytomine_sdk.multipart import MultipartBody, Part
+from cytomine_sdk.parsing import EmptyAnswerError, loads, parse_model, parse_model_list, validate_lenient
+from cytomine_sdk_gen.runtime import ExtraBody, Headers, Operation, Param, Query, Timeout
+
+if TYPE_CHECKING:
+    from cytomine_sdk.client import ApiClient
+
+Mode = Literal["parsed", "raw", "streaming"]
+_SCALARS: dict[str, str] = {"int": "an integer", "float": "a number", "str": "a string", "bool": "True or False"}
+
+
+class Invoker:
+    """Runs operations for one client; `raw` and `streaming` answer without parsing."""
+
+    __slots__ = ("_client", "_mode", "_raw", "_streaming")
+
+    def __init__(self, client: ApiClient, mode: Mode = "parsed") -> None:
+        self._client = client
+        self._mode: Mode = mode
+        self._raw: Invoker | None = None
+        self._streaming: Invoker | None = None
+
+    @property
+    def raw(self) -> Invoker:
+        if self._raw is None:
+            self._raw = Invoker(self._client, "raw")
+        return self._raw
+
+    @property
+    def streaming(self) -> Invoker:
+        if self._streaming is None:
+            self._streaming = Invoker(self._client, "streaming")
+        return self._streaming
+
+    def __call__(
+        self,
+        op: Operation,
+        args: Sequence[Any],
+        timeout: Timeout = None,
+        extra_query: Query = None,
+        extra_headers: Headers = None,
+        extra_body: ExtraBody = None,
+    ) -> Any:
+        """Send `op` with `args` (in the order of `op.params`, then the body)."""
+        method, url, headers, body = build_request(op, args, extra_query, extra_headers, extra_body)
+        client = self._client
+        binary = op.returns == "bytes"
+        if self._mode == "streaming":
+            return StreamedAnswer(op, client.send(method, url, headers=headers, body=body, timeout=timeout))
+        got = client.fetch(method, url, headers=headers, body=body, timeout=timeout, binary=binary)
+        answer = RawAnswer(op, method, got.url, got.status, got.headers, got.content)
+        return answer if self._mode == "raw" else answer.parse()
+
+
+# -- requests ------------------------------------------------------------------------------------
+
+def _where(op: Operation) -> str:
+    return f"{op.service}.{op.verb}()"
+
+
+def _describe(value: object) -> str:
+    text = repr(value)
+    return f"{type(value).__name__} {text[:60] + '...' if len(text) > 60 else text}"
+
+
+def _check(op: Operation, param: Param, value: Any) -> Any:
+    """`value` as sent for `param`, or InvalidArgumentError naming the method and argument."""
+    kind = param.kind
+    if kind.startswith("list[") and kind.endswith("]"):
+        if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
+            raise InvalidArgumentError(
+                f"{_where(op)}: {param.name} must be a list of {kind[5:-1]}, got {_describe(value)}"
+            )
+        item = param._replace(kind=kind[5:-1])
+        return [_check(op, item._replace(name=f"{param.name}[{i}]"), v) for i, v in enumerate(value)]
+    if kind == "int":
+        if isinstance(value, bool) or not hasattr(value, "__index__"):
+            raise InvalidArgumentError(f"{_where(op)}: {param.name} must be an integer, got {_describe(value)}")
+        return _bounded(op, param, operator.index(value))  # numpy and pandas integers included
+    if kind == "float":
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise InvalidArgumentError(f"{_where(op)}: {param.name} must be a number, got {_describe(value)}")
+        return _bounded(op, param, float(value))
+    if kind == "bool":
+        if not isinstance(value, bool) and type(value).__name__ != "bool_":  # numpy.bool_
+            raise InvalidArgumentError(f"{_where(op)}: {param.name} must be True or False, got {_describe(value)}")
+        return bool(value)
+    if kind == "date-time":
+        if not isinstance(value, (datetime, date)):
+            raise InvalidArgumentError(f"{_where(op)}: {param.name} must be a datetime, got {_describe(value)}")
+        return value
+    if not isinstance(value, str):
+        raise InvalidArgumentError(f"{_where(op)}: {param.name} must be a string, got {_describe(value)}")
+    if param.enum and value not in param.enum:
+        raise InvalidArgumentError(
+            f"{_where(op)}: {param.name} must be one of {', '.join(map(repr, param.enum))}, got {value!r}"
+        )
+    return value
+
+
+def _bounded(op: Operation, param: Param, value: float) -> Any:
+    if param.minimum is not None and value < param.minimum:
+        raise InvalidArgumentError(f"{_where(op)}: {param.name} must be >= {param.minimum:g}, got {value!r}")
+    if param.maximum is not None and value > param.maximum:
+        raise InvalidArgumentError(f"{_where(op)}: {param.name} must be <= {param.maximum:g}, got {value!r}")
+    return value
+
+
+def _text(value: Any) -> str:
+    """A checked value as the servers read it in a path, query, header or form field."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        moment = value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+        return str(int(moment.timestamp() * 1000))  # Cytomine reads dates as epoch milliseconds
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def _query_pairs(name: str, value: Any, collection: str | None) -> list[tuple[str, str]]:
+    if isinstance(value, list):
+        if collection == "multi":
+            return [(name, _text(v)) for v in value]
+        return [(name, ",".join(_text(v) for v in value))]
+    return [(name, _text(value))]
+
+
+def _json_body(op: Operation, value: Any, extra_body: ExtraBody) -> Any:
+    assert op.body is not None
+    if isinstance(value, BaseModel):
+        data: Any = value.to_dict() if hasattr(value, "to_dict") else value.model_dump(by_alias=True, exclude_none=True)
+    elif isinstance(value, Mapping):
+        data = dict(value)
+    elif op.body.kind.startswith("list[") and isinstance(value, Iterable) and not isinstance(value, (str, bytes)):
+        data = [
+            (v.to_dict() if hasattr(v, "to_dict") else v.model_dump(by_alias=True, exclude_none=True))
+            if isinstance(v, BaseModel)
+            else v
+            for v in value
+        ]
+    elif value is None or isinstance(value, (str, int, float, bool)):
+        data = value
+    else:
+        raise InvalidArgumentError(f"{_where(op)}: {op.body.name} must be a {op.body.kind}, got {_describe(value)}")
+    if extra_body:
+        if not isinstance(data, dict):
+            raise InvalidArgumentError(f"{_where(op)}: extra_body needs a JSON object body, not {type(data).__name__}")
+        data.update(extra_body)
+    return data
+
+
+def build_request(
+    op: Operation, args: Sequence[Any], extra_query: Query, extra_headers: Headers, extra_body: ExtraBody
+) -> tuple[str, str, dict[str, str], bytes | MultipartBody | None]:
+    """(method, URL below the host or `{pims}`, headers, body) of a call of `op`."""
+    path = op.path
+    query: list[tuple[str, str]] = []
+    headers: dict[str, str] = {"Accept": "application/json"}
+    form: list[tuple[str, Any]] = []
+    files: list[tuple[Param, Any]] = []
+    for param, value in zip(op.params, args, strict=False):
+        if value is None:
+            if param.required:
+                raise InvalidArgumentError(f"{_where(op)}: {param.name} is required")
+            continue
+        if param.location != "file":
+            value = _check(op, param, value)
+        if param.location == "path":
+            path = path.replace("{" + param.wire + "}", quote(_text(value), safe=""))
+        elif param.location == "query":
+            query += _query_pairs(param.wire, value, param.collection)
+        elif param.location == "header":
+            headers[param.wire] = _text(value)
+        elif param.location == "form":
+            form.append((param.wire, value))
+        else:
+            files.append((param, value))
+    for name, value in (extra_query or {}).items():
+        values = value if isinstance(value, (list, tuple)) else [value]
+        query += [(str(name), _text(v)) for v in values]
+    headers.update(extra_headers or {})
+    body: bytes | MultipartBody | None = None
+    if files or (form and op.body is None and _is_multipart(op)):
+        parts: list[Part] = [(n, _text(v)) for n, v in form]
+        for param, value in files:
+            parts += _file_parts(op, param, value)
+        multipart = MultipartBody(parts)
+        headers["Content-Type"] = multipart.content_type
+        body = multipart
+    elif form:
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+        body = urlencode([(n, _text(v)) for n, v in form]).encode("ascii")
+    elif op.body is not None:
+        value = args[len(op.params)] if len(args) > len(op.params) else None
+        if value is None and extra_body is None:
+            if op.body.required:
+                raise InvalidArgumentError(f"{_where(op)}: {op.body.name} is required")
+        elif op.body.kind == "bytes":
+            if not isinstance(value, bytes):
+                raise InvalidArgumentError(f"{_where(op)}: {op.body.name} must be bytes, got {_describe(value)}")
+            headers["Content-Type"] = op.body.content_type
+            body = value
+        else:
+            data = _json_body(op, value if value is not None else {}, extra_body)
+            headers["Content-Type"] = "application/json"
+            body = json.dumps(data, separators=(",", ":"), ensure_ascii=False, default=_json_default).encode()
+    elif extra_body:
+        raise InvalidArgumentError(f"{_where(op)}: extra_body: this operation sends no JSON body")
+    url = op.server + path
+    if query:
+        url += "?" + urlencode(query, quote_via=quote, safe=",")
+    return op.method, url, headers, body
+
+
+def _is_multipart(op: Operation) -> bool:
+    return any(p.location == "file" for p in op.params)
+
+
+def _file_parts(op: Operation, param: Param, value: Any) -> list[Part]:
+    """A file argument: a path (streamed from disk), bytes, a (file name, bytes) pair, or a list
+    of them for a repeated part."""
+    if isinstance(value, list):
+        return [part for item in value for part in _file_parts(op, param, item)]
+    if isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], str) and isinstance(value[1], bytes):
+        return [(param.wire, (value[0], value[1]))]
+    if isinstance(value, bytes):
+        return [(param.wire, (param.wire, value))]
+    if isinstance(value, (str, Path)):
+        path = Path(value)
+        if not path.is_file():
+            raise InvalidArgumentError(f"{_where(op)}: {param.name}: no such file {str(path)!r}")
+        return [(param.wire, path)]
+    raise InvalidArgumentError(
+        f"{_where(op)}: {param.name} must be a file path, bytes or a (file name, bytes) pair, got {_describe(value)}"
+    )
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return _text(value)
+    if isinstance(value, BaseModel):
+        return value.model_dump(by_alias=True, exclude_none=True)
+    if hasattr(value, "__index__"):
+        return operator.index(value)
+    raise TypeError(f"cannot send {type(value).__name__} as JSON")
+
+
+# -- answers -------------------------------------------------------------------------------------
+
+class RawAnswer:
+    """An answer read whole: `status_code`, `headers`, `content`, and `parse()`."""
+
+    __slots__ = ("_op", "content", "headers", "method", "status_code", "url")
+
+    def __init__(self, op: Operation, method: str, url: str, status: int, headers: Mapping[str, str],
+                 content: bytes) -> None:
+        self._op = op
+        self.method = method
+        self.url = url
+        self.status_code = status
+        self.headers = headers
+        self.content = content
+
+    def parse(self) -> Any:
+        """The answer as the operation declares it (what its plain method returns)."""
+        op = self._op
+        status = str(self.status_code)
+        kind = op.responses.get(status, op.responses.get(f"{status[0]}XX", op.returns))
+        try:
+            return parse_answer(kind, self.content, op.empty_body)
+        except ValueError as exc:
+            message = str(exc) if isinstance(exc, EmptyAnswerError) else f"cannot parse the answer as {kind}: {exc}"
+            raise InvalidResponseError(
+                f"{_where(op)}: {message}", status=self.status_code, method=self.method, url=self.url,
+                body=self.content,
+            ) from exc
+
+    def __repr__(self) -> str:
+        return f"<RawAnswer {self.method} {self.status_code} {len(self.content)} bytes>"
+
+
+class StreamedAnswer:
+    """An answer whose body is not read yet; use it in a ``with`` block, or close it."""
+
+    __slots__ = ("_op", "_resp")
+
+    def __init__(self, op: Operation, resp: urllib3.BaseHTTPResponse) -> None:
+        self._op = op
+        self._resp = resp
+
+    @property
+    def status_code(self) -> int:
+        return self._resp.status
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        return self._resp.headers
+
+    @property
+    def response(self) -> urllib3.BaseHTTPResponse:
+        """The underlying urllib3 response (its reads raise urllib3 errors)."""
+        return self._resp
+
+    def iter_bytes(self, chunk_size: int = 1 << 20) -> Iterator[bytes]:
+        """The body, in chunks of at most `chunk_size` bytes; transport errors are typed."""
+        try:
+            yield from self._resp.stream(chunk_size)
+        except HTTPError as exc:
+            self.close()
+            from cytomine_sdk.client import _transport_error
+
+            raise _transport_error(exc, self._op.method, str(getattr(self._resp, "url", "") or "")) from exc
+
+    def read(self) -> bytes:
+        return b"".join(self.iter_bytes())
+
+    def close(self) -> None:
+        """Close the answer; a body not read to its end closes its connection."""
+        from cytomine_sdk.client import _discard
+
+        if not self._resp.closed:
+            _discard(self._resp)
+        else:
+            self._resp.release_conn()
+
+    def __enter__(self) -> StreamedAnswer:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+
+def parse_answer(kind: str | None, raw: bytes, empty_ok: bool) -> Any:
+    """`raw` parsed as `kind` (see runtime.Operation.responses); ValueError if it does not fit."""
+    if kind is None:
+        return None
+    if kind == "bytes":
+        return raw
+    if kind == "str":
+        return raw.decode("utf-8", "replace")
+    body = raw.strip()
+    if body in (b"", b"null"):
+        if empty_ok:
+            return None
+        raise EmptyAnswerError(f"{'null' if body else 'empty'} answer where {kind} was expected")
+    from cytomine_sdk_gen import models
+
+    list_of = kind[5:-1] if kind.startswith("list[") else None
+    model = getattr(models, list_of or kind, None)
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return parse_model_list(model, raw) if list_of else parse_model(model, raw)
+    data = loads(raw)
+    values = getattr(models, kind[10:-1], None) if kind.startswith("dict[str, ") else None
+    if isinstance(values, type) and issubclass(values, BaseModel):  # a map of models
+        if not isinstance(data, dict):
+            raise ValueError(f"expected a JSON object, got {type(data).__name__}")
+        return {key: validate_lenient(values, value) for key, value in data.items()}
+    if (kind.startswith("list") and not isinstance(data, list)) or (
+        kind.startswith("dict") and not isinstance(data, dict)
+    ):
+        expected = "array" if kind.startswith("list") else "object"
+        raise ValueError(f"expected a JSON {expected}, got {type(data).__name__}")
+    return data
