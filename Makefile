@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv spec-root generate check-generated validate-spec lint typecheck test pytest test-faults demo bench clean
+.PHONY: venv spec-root generate check-generated validate-spec lint typecheck typecheck-docs verifytypes test pytest test-faults demo bench clean
 
 venv: $(STAMP)
 
@@ -38,6 +38,15 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy sdk_core/cytomine_sdk
+	$(BIN)/pyright --pythonpath $(PY)
+
+## Type-check what users copy: README.md's python blocks and examples/ (mypy --strict, pyright strict).
+typecheck-docs: $(STAMP)
+	$(PY) -m tests.support.doc_blocks
+
+## pyright's type completeness of the public API (cytomine_sdk): fails below 100 %.
+verifytypes: $(STAMP)
+	$(PY) -m tests.support.verify_types
 
 pytest: $(STAMP)
 	$(BIN)/pytest -q
@@ -47,7 +56,7 @@ test-faults: $(STAMP)
 	$(BIN)/pytest -q tests/faults
 
 ## Everything CI runs.
-test: lint typecheck validate-spec check-generated pytest
+test: lint typecheck typecheck-docs verifytypes validate-spec check-generated pytest
 
 ## Run examples/quickstart.py against CYTOMINE_HOST, or against a local stub server.
 demo: $(STAMP)

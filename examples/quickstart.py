@@ -16,8 +16,9 @@ def main() -> None:
         print(f"{projects.size} project(s):")
         for project in projects.collection or []:
             print(f"  {project.id:>6}  {project.name}  (ontology {project.ontology})")
-        if projects.collection:
-            first = api_client.project_api.retrieve(projects.collection[0].id)
+        first_id = projects.collection[0].id if projects.collection else None
+        if first_id is not None:
+            first = api_client.project_api.retrieve(first_id)
             print(f"First project: {first.name!r}, {first.number_of_images or 0} image(s)")
 
 

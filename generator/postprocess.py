@@ -3,7 +3,8 @@
 openapi-generator renders only the models (generator/config.yaml); this step turns its output into
 the package sdk/ ships:
 - only the models are kept (models/*.py and their lazy-importing __init__.py);
-- models are made lenient with servers and strict with users (make_models_lenient);
+- models are made lenient with servers and strict with users (make_models_lenient), and typed
+  for type checkers: constructors take the Python names, JSON keeps the server's (_python_init_names);
 - render_api.py writes the rest from the spec: runtime.py, the operation table (operations.py),
   one API class per service (api/*.py), services.py and the package's __init__.py;
 - the package replaces the previous one at once (a concurrent import never sees half of it).
@@ -32,7 +33,8 @@ ENUM_MISSING = '''
         return member
 '''
 
-MODEL_CONFIG = """model_config = ConfigDict(
+# Annotated: BaseModel declares it `ClassVar[ConfigDict]`, an unannotated override is ambiguous.
+MODEL_CONFIG = """model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,
@@ -51,6 +53,25 @@ FROM_DICT_BODY = """        if obj is None:
 """
 EXCLUDED_ID = re.compile(r'(excluded_fields: Set\[str\] = set\(\[\n(?:            "\w+",\n)*?)            "id",\n')
 STRICT_TYPES = {"StrictStr": "str", "StrictInt": "int", "StrictFloat": "float", "StrictBool": "bool"}
+# `    name: Type = Field(..., alias="serverName")`, the alias always last (openapi-generator).
+ALIASED_FIELD = re.compile(r'^(    \w+): (.+?) = Field\((.*?), alias="([^"\\]+)"\)$')
+
+
+def _python_init_names(line: str) -> str:
+    """Move a field's server name (`alias`) from its `= Field(...)` into `Annotated[..., Field(alias=...)]`.
+
+    Type checkers read a pydantic model's constructor from the `= Field(...)` of each field
+    (dataclass_transform): with `alias` there, they take the server name as the argument name
+    (`Project(isRestricted=True)`). Annotated metadata is pydantic's alone, so they now take the
+    Python name (`Project(is_restricted=True)`); at run time the field is the same (same alias:
+    JSON in and out keeps the server names; `validate_by_name` accepts both names).
+    """
+    m = ALIASED_FIELD.match(line)
+    if m is None:
+        return line
+    name, type_, args, alias = m.groups()
+    default = "None" if args == "default=None" else f"Field({args})"
+    return f'{name}: Annotated[{type_}, Field(alias="{alias}")] = {default}'
 
 
 def _lenient_model(text: str, name: str) -> str:
@@ -69,6 +90,11 @@ def _lenient_model(text: str, name: str) -> str:
     # The JSON field `class` is `var_class` for the generator; `java_class` says what it holds.
     # (The generator's own name mapping would add a Python validator to every model instance.)
     lines = [re.sub(r"\bvar_class\b", "java_class", line) for line in lines]
+    lines = [_python_init_names(line) for line in lines]
+    if any(', alias="' in line for line in lines):
+        raise SystemExit(f"post-processing: {name}: a field alias in an unexpected form")
+    if any("Annotated[" in line for line in lines) and "from typing_extensions import Annotated" not in lines:
+        lines.insert(lines.index("from typing_extensions import Self"), "from typing_extensions import Annotated")
     text = "\n".join(lines)
     if text.count("model_config = ConfigDict(") != 1:
         raise SystemExit(f"post-processing: {name} has no single model_config")

@@ -60,7 +60,7 @@ SCALARS = {"integer": "int", "number": "float", "boolean": "bool", "string": "st
 # Python annotation of each kind of the table (models are annotated by their class).
 ANNOTATIONS = {
     "int": "int", "float": "float", "bool": "bool", "str": "str", "date-time": "datetime",
-    "bytes": "bytes", "object": "Any", "file": "str | PathLike[str] | bytes | tuple[str, bytes]",
+    "bytes": "bytes", "object": "object", "file": "str | PathLike[str] | bytes | tuple[str, bytes]",
 }
 
 
@@ -440,10 +440,8 @@ class ModuleWriter:
                 return f"Mapping[str, {value}]"
             return f"{self.builtin('dict')}[str, {value}]"
         if kind == "object":
-            if role == "item":
-                return "object"
-            self.typing.add("Any")
-            return "Any"
+            # Any JSON value: `object` (not Any) makes type checkers ask callers to narrow it.
+            return "object"
         if kind in ANNOTATIONS:
             if kind == "date-time":
                 self.checking.add("from datetime import datetime")
@@ -526,7 +524,7 @@ class ModuleWriter:
         call = f"self._invoke(_OPS[{literal(op.id)}], args, {extras})"
         if returns == "None":
             lines += fit(call, 8, len("self._invoke("))
-        elif returns == "Any":
+        elif returns == "object":
             lines += fit(f"return {call}", 8, len("return self._invoke("))
         else:
             self.typing.add("cast")
@@ -720,7 +718,7 @@ def wrap(text: str, indent: int, hang: int = 0) -> list[str]:
 
 
 def kind_text(kind: str | None) -> str:
-    return "None" if kind is None else "Any" if kind == "object" else kind
+    return "None" if kind is None else kind
 
 
 # -- services.py ----------------------------------------------------------------------------------

@@ -1,9 +1,11 @@
-"""Every Python example of README.md runs, against the stub server (each in its own process)."""
+"""Every Python example of README.md runs, against the stub server (each in its own process).
+
+All of them, the not-run ones included, are type-checked by `make typecheck-docs`.
+"""
 
 from __future__ import annotations
 
 import os
-import re
 import shlex
 import subprocess
 import sys
@@ -11,14 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.doc_blocks import readme_blocks
 from tests.support.stub import CytomineStub
 
-ROOT = Path(__file__).resolve().parent.parent
-BLOCK = re.compile(r"(?:<!-- (?P<marker>[^>]*) -->\n)?```python\n(?P<code>.*?)```", re.DOTALL)
-EXAMPLES = [
-    (m.group("marker") or "", m.group("code"), ROOT.joinpath("README.md").read_text()[: m.start()].count("\n") + 1)
-    for m in BLOCK.finditer(ROOT.joinpath("README.md").read_text(encoding="utf-8"))
-]
+# (marker, code, line); `make typecheck-docs` type-checks the same blocks.
+EXAMPLES = readme_blocks()
 
 
 def test_almost_every_example_runs() -> None:

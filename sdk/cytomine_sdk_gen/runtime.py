@@ -17,11 +17,11 @@ R = TypeVar("R")
 
 Timeout = float | tuple[float, float] | None
 """A number of seconds for the connect and the read timeouts each, or a (connect, read) pair."""
-Query = Mapping[str, Any] | None
+Query = Mapping[str, object] | None
 """Extra query parameters, sent (and signed) like declared ones: lists repeat the parameter."""
 Headers = Mapping[str, str] | None
 """Extra request headers."""
-ExtraBody = Mapping[str, Any] | None
+ExtraBody = Mapping[str, object] | None
 """Fields merged into a JSON object body."""
 
 Location = Literal["path", "query", "header", "form", "file"]

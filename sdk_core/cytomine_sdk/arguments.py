@@ -116,7 +116,7 @@ def _connection_args(namespace: object) -> tuple[str | None, dict[str, object]]:
     profile = given["profile"]
     if profile is not None and not isinstance(profile, str):
         raise ValueError(f"profile: expected a profile name, got {type(profile).__name__}")
-    settings = {
+    settings: dict[str, object] = {
         key: given[key] for key in ("host", "public_key", "private_key", "token", "signature")
         if given[key] is not None
     }

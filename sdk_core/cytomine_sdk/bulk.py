@@ -44,7 +44,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeGuard, TypeVar
 
 from cytomine_sdk.exceptions import APIConnectionError, APIStatusError, CytomineError
 from cytomine_sdk.geometry import to_wkt
@@ -192,7 +192,7 @@ def _unknown(entries: Iterable[tuple[int, Any]], reason: str) -> _Outcome:
     return _Outcome(unknown=[Unknown(i, item, reason) for i, item in entries])
 
 
-def _is_bulk_answer(body: Any) -> bool:
+def _is_bulk_answer(body: Any) -> TypeGuard[Mapping[str, Any]]:
     """Whether `body` answers item by item: `{"data": {...}, "status": ...}` (2025/2026), or the
     legacy data itself, whose `errors` is a list (an error body's is a text or an object)."""
     return isinstance(body, Mapping) and (isinstance(body.get("data"), Mapping) or isinstance(body.get("errors"), list))

@@ -53,7 +53,7 @@ from cytomine_sdk.invoke import Invoker
 from cytomine_sdk.signing import Generation, KeySigner, http_date
 from cytomine_sdk_gen.services import SERVICE_NAMES, Services
 
-logger = logging.getLogger("cytomine_sdk")
+logger: logging.Logger = logging.getLogger("cytomine_sdk")
 # urllib3 logs URLs at DEBUG: keep tokens passed in queries (downloads) out of them.
 redact_urllib3_logs()
 
@@ -140,11 +140,11 @@ class _HTTPSConnection(HTTPSConnection):
 
 
 class _HTTPPool(HTTPConnectionPool):
-    ConnectionCls = _HTTPConnection
+    ConnectionCls = _HTTPConnection  # pyright: ignore[reportAssignmentType]  # urllib3's Protocol is stricter than its classes
 
 
 class _HTTPSPool(HTTPSConnectionPool):
-    ConnectionCls = _HTTPSConnection
+    ConnectionCls = _HTTPSConnection  # pyright: ignore[reportAssignmentType]
 
 
 def _unanswered_on_kept_alive(exc: HTTPError) -> bool:
@@ -454,7 +454,7 @@ class ApiClient(Services):
             body=body,
             headers=headers,
             timeout=req.timeout,
-            retries=False,
+            retries=_NO_RETRY,
             redirect=False,
             preload_content=False,
         )
@@ -512,6 +512,8 @@ class ApiClient(Services):
         return "no credentials configured: set public_key and private_key, or token"
 
 
+# What urllib3 makes of retries=False, built once instead of on every request (send() retries).
+_NO_RETRY = Retry(total=False, redirect=False)
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"})
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 

@@ -119,7 +119,7 @@ class Configuration:
         pims_url: str | None = None,
         max_binary_in_memory: int = DEFAULT_MAX_BINARY_IN_MEMORY,
     ) -> None:
-        self.host = normalize_host(host)
+        self.host: str = normalize_host(host)
         if (public_key is None) != (private_key is None):
             missing = "private_key" if private_key is None else "public_key"
             raise ValueError(f"{missing}: both public_key and private_key are needed to sign requests")
@@ -144,17 +144,17 @@ class Configuration:
         self.private_key = private_key
         self.token = token
         self.signature: SignatureSetting = signature
-        self.connect_timeout = float(connect_timeout)
-        self.read_timeout = float(read_timeout)
+        self.connect_timeout: float = float(connect_timeout)
+        self.read_timeout: float = float(read_timeout)
         self.verify_ssl = verify_ssl
         self.ssl_ca_cert = ssl_ca_cert
         self.proxy = proxy
         self.pool_maxsize = pool_maxsize
         self.max_retries = max_retries
-        self.retry_backoff = float(retry_backoff)
-        self.max_retry_wait = float(max_retry_wait)
-        self.retry_non_idempotent = bool(retry_non_idempotent)
-        self.pims_url = normalize_host(pims_url, "pims_url") if pims_url is not None else None
+        self.retry_backoff: float = float(retry_backoff)
+        self.max_retry_wait: float = float(max_retry_wait)
+        self.retry_non_idempotent: bool = bool(retry_non_idempotent)
+        self.pims_url: str | None = normalize_host(pims_url, "pims_url") if pims_url is not None else None
         if (
             isinstance(max_binary_in_memory, bool)
             or not isinstance(max_binary_in_memory, int)

@@ -94,6 +94,7 @@ class RedactingFilter(logging.Filter):
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Redact `record` in place; always keep it."""
         args = record.args
         if isinstance(args, Mapping):
             record.args = {key: _redacted_arg(value) for key, value in args.items()}
@@ -164,7 +165,7 @@ class APIConnectionError(CytomineError):
 
     def __init__(self, message: str, *, method: str, url: str, request_sent: bool = True) -> None:
         self.method = method
-        self.url = redact_url(url)
+        self.url: str = redact_url(url)
         self.request_sent = request_sent
         # urllib3's text may quote the URL (a proxy's, a pool's): redacted as well.
         super().__init__(f"{redact_secrets(message)} ({method} {self.url})")
@@ -188,7 +189,7 @@ class ResponseTooLargeError(CytomineError):
 
     def __init__(self, message: str, *, method: str, url: str) -> None:
         self.method = method
-        self.url = redact_url(url)
+        self.url: str = redact_url(url)
         super().__init__(f"{message} ({method} {self.url})")
 
 
@@ -198,8 +199,8 @@ class InvalidResponseError(CytomineError):
     def __init__(self, message: str, *, status: int, method: str, url: str, body: bytes | str) -> None:
         self.status = status
         self.method = method
-        self.url = redact_url(url)
-        self.body_excerpt = _excerpt(body)
+        self.url: str = redact_url(url)
+        self.body_excerpt: str = _excerpt(body)
         super().__init__(f"{message} (HTTP {status}, {method} {self.url}): {self.body_excerpt!r}")
 
 
@@ -222,11 +223,11 @@ class APIStatusError(CytomineError):
         self.status = status
         self.reason = reason
         self.method = method
-        self.url = redact_url(url)
-        self.headers = dict(headers)
+        self.url: str = redact_url(url)
+        self.headers: dict[str, str] = dict(headers)
         self.body = body
-        self.body_excerpt = _excerpt(body)
-        self.server_message = error_message(body)
+        self.body_excerpt: str = _excerpt(body)
+        self.server_message: str | None = error_message(body)
         self.errors: Any = _json_or_none(body)
         self.hint = hint
         detail = self.server_message or self.body_excerpt or "(empty body)"

@@ -154,12 +154,12 @@ def _query_pairs(name: str, value: Any, collection: str | None) -> list[tuple[st
 def _json_body(op: Operation, value: Any, extra_body: ExtraBody) -> Any:
     assert op.body is not None
     if isinstance(value, BaseModel):
-        data: Any = value.to_dict() if hasattr(value, "to_dict") else value.model_dump(by_alias=True, exclude_none=True)
+        data: Any = value.to_dict() if hasattr(value, "to_dict") else value.model_dump(by_alias=True, exclude_none=True)  # pyright: ignore[reportAttributeAccessIssue]
     elif isinstance(value, Mapping):
         data = dict(value)
     elif op.body.kind.startswith("list[") and isinstance(value, Iterable) and not isinstance(value, (str, bytes)):
         data = [
-            (v.to_dict() if hasattr(v, "to_dict") else v.model_dump(by_alias=True, exclude_none=True))
+            (v.to_dict() if hasattr(v, "to_dict") else v.model_dump(by_alias=True, exclude_none=True))  # pyright: ignore[reportAttributeAccessIssue]
             if isinstance(v, BaseModel)
             else v
             for v in value
@@ -281,11 +281,11 @@ class RawAnswer:
     def __init__(self, op: Operation, method: str, url: str, status: int, headers: Mapping[str, str],
                  content: bytes) -> None:
         self._op = op
-        self.method = method
-        self.url = url
-        self.status_code = status
-        self.headers = headers
-        self.content = content
+        self.method: str = method
+        self.url: str = url
+        self.status_code: int = status
+        self.headers: Mapping[str, str] = headers
+        self.content: bytes = content
 
     def parse(self) -> Any:
         """The answer as the operation declares it (what its plain method returns)."""

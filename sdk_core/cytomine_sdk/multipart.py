@@ -25,8 +25,8 @@ class MultipartBody(io.RawIOBase):
 
     def __init__(self, parts: Sequence[Part], on_read: Callable[[int], None] | None = None) -> None:
         super().__init__()
-        self.boundary = uuid.uuid4().hex
-        self.content_type = f"multipart/form-data; boundary={self.boundary}"
+        self.boundary: str = uuid.uuid4().hex
+        self.content_type: str = f"multipart/form-data; boundary={self.boundary}"
         self._on_read = on_read
         # Each segment is bytes or a path, read in order.
         self._segments: list[bytes | Path] = []
@@ -56,12 +56,15 @@ class MultipartBody(io.RawIOBase):
         return self._length
 
     def readable(self) -> bool:
+        """True: the body is read like a file."""
         return True
 
     def seekable(self) -> bool:
+        """True: the body can be rewound to its start (to send it again)."""
         return True
 
     def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        """Rewind to the start (the only position supported)."""
         if (offset, whence) != (0, os.SEEK_SET):
             raise io.UnsupportedOperation("a multipart body can only be rewound to its start")
         self._close_file()
@@ -70,10 +73,12 @@ class MultipartBody(io.RawIOBase):
         return 0
 
     def tell(self) -> int:
+        """The number of bytes read so far."""
         done = sum(s.stat().st_size if isinstance(s, Path) else len(s) for s in self._segments[: self._index])
         return done + self._offset
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        """Read the next bytes of the body into `buffer`; 0 at the end."""
         view = memoryview(buffer).cast("B")
         while self._index < len(self._segments):
             segment = self._segments[self._index]
@@ -101,5 +106,6 @@ class MultipartBody(io.RawIOBase):
             self._file = None
 
     def close(self) -> None:
+        """Close the file being read, if any."""
         self._close_file()
         super().close()

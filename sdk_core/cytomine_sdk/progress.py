@@ -22,7 +22,7 @@ class Progress:
         description: str = "",
         unit: str = "B",
     ) -> None:
-        self.done = 0
+        self.done: int = 0
         self.total = total
         self._callback = callback
         self._bar: Any = None
@@ -34,6 +34,7 @@ class Progress:
             self._bar = tqdm(total=total, desc=description, unit=unit, unit_scale=unit == "B", leave=False)
 
     def advance(self, amount: int) -> None:
+        """Count `amount` more units done."""
         self.done += amount
         if self._bar is not None:
             self._bar.update(amount)
@@ -50,6 +51,7 @@ class Progress:
             self._callback(0, total)
 
     def close(self) -> None:
+        """Close the progress bar, if any."""
         if self._bar is not None:
             self._bar.close()
 

@@ -52,7 +52,7 @@ class KeySigner:
     __slots__ = ("_key", "public_key")
 
     def __init__(self, public_key: str, private_key: str) -> None:
-        self.public_key = public_key
+        self.public_key: str = public_key
         self._key = private_key.encode("utf-8")
 
     def authorization(

@@ -18,7 +18,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from cytomine_sdk.exceptions import CytomineError
@@ -29,6 +29,7 @@ from cytomine_sdk.validation import ids, positive_int
 
 if TYPE_CHECKING:
     from cytomine_sdk.client import ApiClient
+    from cytomine_sdk.models import UploadedFile, UploadResponse
 
 # Uploaded-file statuses (facts.md section 9). Legacy Grails servers used 0-6.
 STATUS_NAMES = {
@@ -86,8 +87,8 @@ class UploadResult:
             one in PIMS's answer.
     """
 
-    response: Any
-    uploaded_file: Any
+    response: UploadResponse
+    uploaded_file: UploadedFile
 
     @property
     def status(self) -> str:
@@ -161,17 +162,19 @@ def upload_image(
         finally:
             body.close()
     response = _parse_upload_answer(raw)
-    uploaded_file = getattr(response, "uploaded_file", None)
-    if uploaded_file is None:
+    uploaded_file = response.uploaded_file if response is not None else None
+    if response is None or uploaded_file is None:
         raise UploadError(f"the image server answered no uploaded file for {file.name}: {raw[:200]!r}")
     if wait:
+        if uploaded_file.id is None:
+            raise UploadError(f"the image server answered an uploaded file without id for {file.name}")
         uploaded_file = wait_until_ready(
             api_client, uploaded_file.id, timeout=wait_timeout, poll_interval=poll_interval
         )
     return UploadResult(response, uploaded_file)
 
 
-def _parse_upload_answer(raw: bytes) -> Any:
+def _parse_upload_answer(raw: bytes) -> UploadResponse | None:
     from cytomine_sdk.models import UploadResponse
 
     data = loads(raw)
@@ -187,7 +190,7 @@ def _parse_upload_answer(raw: bytes) -> Any:
 
 def wait_until_ready(
     api_client: ApiClient, uploaded_file_id: int, *, timeout: float = 3600.0, poll_interval: float = 2.0
-) -> Any:
+) -> UploadedFile:
     """Poll an uploaded file until the image is deployed; return its final state.
 
     Raises UploadError on an ERROR_* status, UploadTimeoutError after `timeout` seconds.

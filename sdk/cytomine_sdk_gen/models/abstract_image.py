@@ -12,6 +12,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional, Union
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -20,40 +21,40 @@ class AbstractImage(BaseModel):
     An image file as stored by the server (created from an uploaded file); projects use it through image instances. Size and format fields are read from the file by the image server.
     """ # noqa: E501
     id: Optional[int] = None
-    java_class: Optional[str] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).", alias="class")
+    java_class: Annotated[Optional[str], Field(alias="class")] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).")
     created: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     updated: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
-    uploaded_file: Optional[int] = Field(default=None, description="Id of the uploaded file the image comes from.", alias="uploadedFile")
-    original_filename: Optional[str] = Field(default=None, description="Name of the uploaded file.", alias="originalFilename")
+    uploaded_file: Annotated[Optional[int], Field(alias="uploadedFile")] = Field(default=None, description="Id of the uploaded file the image comes from.")
+    original_filename: Annotated[Optional[str], Field(alias="originalFilename")] = Field(default=None, description="Name of the uploaded file.")
     filename: Optional[str] = Field(default=None, description="Same as originalFilename.")
     path: Optional[str] = Field(default=None, description="Path of the file in the image server.")
-    content_type: Optional[str] = Field(default=None, description="Media type of the uploaded file.", alias="contentType")
+    content_type: Annotated[Optional[str], Field(alias="contentType")] = Field(default=None, description="Media type of the uploaded file.")
     width: Optional[int] = Field(default=None, description="Width in pixels.")
     height: Optional[int] = Field(default=None, description="Height in pixels.")
     depth: Optional[int] = Field(default=None, description="Number of z-stacks.")
     duration: Optional[int] = Field(default=None, description="Number of time points.")
     channels: Optional[int] = Field(default=None, description="Number of channels.")
-    extrinsic_channels: Optional[int] = Field(default=None, description="Number of apparent channels.", alias="extrinsicChannels")
-    apparent_channels: Optional[int] = Field(default=None, description="Same as extrinsicChannels.", alias="apparentChannels")
+    extrinsic_channels: Annotated[Optional[int], Field(alias="extrinsicChannels")] = Field(default=None, description="Number of apparent channels.")
+    apparent_channels: Annotated[Optional[int], Field(alias="apparentChannels")] = Field(default=None, description="Same as extrinsicChannels.")
     dimensions: Optional[str] = Field(default=None, description="Dimensions of the image as letters, e.g. `XY`, `XYC`, `XYCZT`.")
-    physical_size_x: Optional[Union[float, int]] = Field(default=None, description="Pixel width in micrometres.", alias="physicalSizeX")
-    physical_size_y: Optional[Union[float, int]] = Field(default=None, description="Pixel height in micrometres.", alias="physicalSizeY")
-    physical_size_z: Optional[Union[float, int]] = Field(default=None, description="Distance between z-stacks in micrometres.", alias="physicalSizeZ")
+    physical_size_x: Annotated[Optional[Union[float, int]], Field(alias="physicalSizeX")] = Field(default=None, description="Pixel width in micrometres.")
+    physical_size_y: Annotated[Optional[Union[float, int]], Field(alias="physicalSizeY")] = Field(default=None, description="Pixel height in micrometres.")
+    physical_size_z: Annotated[Optional[Union[float, int]], Field(alias="physicalSizeZ")] = Field(default=None, description="Distance between z-stacks in micrometres.")
     fps: Optional[Union[float, int]] = Field(default=None, description="Frames per second of time series.")
     zoom: Optional[int] = Field(default=None, description="Number of zoom levels.")
-    tile_size: Optional[int] = Field(default=None, description="Size of the tiles of the pyramid in pixels.", alias="tileSize")
-    is_virtual: Optional[bool] = Field(default=None, description="The uploaded file is virtual (no file on disk).", alias="isVirtual")
+    tile_size: Annotated[Optional[int], Field(alias="tileSize")] = Field(default=None, description="Size of the tiles of the pyramid in pixels.")
+    is_virtual: Annotated[Optional[bool], Field(alias="isVirtual")] = Field(default=None, description="The uploaded file is virtual (no file on disk).")
     magnification: Optional[int] = Field(default=None, description="Objective magnification.")
-    bit_per_sample: Optional[int] = Field(default=None, description="Bits per sample.", alias="bitPerSample")
-    sample_per_pixel: Optional[int] = Field(default=None, description="Samples per pixel.", alias="samplePerPixel")
+    bit_per_sample: Annotated[Optional[int], Field(alias="bitPerSample")] = Field(default=None, description="Bits per sample.")
+    sample_per_pixel: Annotated[Optional[int], Field(alias="samplePerPixel")] = Field(default=None, description="Samples per pixel.")
     colorspace: Optional[str] = Field(default=None, description="Colour space, e.g. `SRGB` or `GRAY`.")
     thumb: Optional[str] = Field(default=None, description="URL of the thumbnail.")
     preview: Optional[str] = Field(default=None, description="URL of the preview.")
-    macro_url: Optional[str] = Field(default=None, description="URL of the macro (associated) image.", alias="macroURL")
-    in_project: Optional[bool] = Field(default=None, description="Listed with the project parameter: the image is used in that project.", alias="inProject")
+    macro_url: Annotated[Optional[str], Field(alias="macroURL")] = Field(default=None, description="URL of the macro (associated) image.")
+    in_project: Annotated[Optional[bool], Field(alias="inProject")] = Field(default=None, description="Listed with the project parameter: the image is used in that project.")
     __properties: ClassVar[List[str]] = ["id", "class", "created", "updated", "uploadedFile", "originalFilename", "filename", "path", "contentType", "width", "height", "depth", "duration", "channels", "extrinsicChannels", "apparentChannels", "dimensions", "physicalSizeX", "physicalSizeY", "physicalSizeZ", "fps", "zoom", "tileSize", "isVirtual", "magnification", "bitPerSample", "samplePerPixel", "colorspace", "thumb", "preview", "macroURL", "inProject"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

@@ -11,6 +11,7 @@ import json
 from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -18,10 +19,10 @@ class AbstractImageServers(BaseModel):
     """
     Tile server URLs of an abstract image (legacy servers).
     """ # noqa: E501
-    image_servers_urls: Optional[List[str]] = Field(default=None, description="Base URLs of the tile servers for this image.", alias="imageServersURLs")
+    image_servers_urls: Annotated[Optional[List[str]], Field(alias="imageServersURLs")] = Field(default=None, description="Base URLs of the tile servers for this image.")
     __properties: ClassVar[List[str]] = ["imageServersURLs"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

@@ -12,6 +12,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -20,23 +21,23 @@ class AbstractSlice(BaseModel):
     A 2D plane of an abstract image, at one channel, z-stack and time point.
     """ # noqa: E501
     id: Optional[int] = None
-    java_class: Optional[str] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).", alias="class")
+    java_class: Annotated[Optional[str], Field(alias="class")] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).")
     created: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     updated: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     image: Optional[int] = Field(default=None, description="Id of the abstract image.")
-    uploaded_file: Optional[int] = Field(default=None, description="Id of the uploaded file holding the plane.", alias="uploadedFile")
+    uploaded_file: Annotated[Optional[int], Field(alias="uploadedFile")] = Field(default=None, description="Id of the uploaded file holding the plane.")
     path: Optional[str] = Field(default=None, description="Path of the file in the image server.")
     mime: Optional[str] = Field(default=None, description="2025 servers only; media type of the file holding the plane.")
     channel: Optional[int] = Field(default=None, description="Channel index.")
-    z_stack: Optional[int] = Field(default=None, description="Z-stack index.", alias="zStack")
+    z_stack: Annotated[Optional[int], Field(alias="zStack")] = Field(default=None, description="Z-stack index.")
     time: Optional[int] = Field(default=None, description="Time point index.")
     rank: Optional[int] = Field(default=None, description="Position of the slice in the image's C-Z-T order.")
-    channel_name: Optional[str] = Field(default=None, description="Name of the channel.", alias="channelName")
-    channel_color: Optional[str] = Field(default=None, description="Display colour of the channel, e.g. `#ff0000`.", alias="channelColor")
-    z_name: Optional[str] = Field(default=None, description="Name of the z-stack.", alias="zName")
+    channel_name: Annotated[Optional[str], Field(alias="channelName")] = Field(default=None, description="Name of the channel.")
+    channel_color: Annotated[Optional[str], Field(alias="channelColor")] = Field(default=None, description="Display colour of the channel, e.g. `#ff0000`.")
+    z_name: Annotated[Optional[str], Field(alias="zName")] = Field(default=None, description="Name of the z-stack.")
     __properties: ClassVar[List[str]] = ["id", "class", "created", "updated", "image", "uploadedFile", "path", "mime", "channel", "zStack", "time", "rank", "channelName", "channelColor", "zName"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

@@ -23,7 +23,7 @@ class ActiveProject(BaseModel):
     users: Optional[int] = Field(default=None, description="Number of users connected in the last two minutes.")
     __properties: ClassVar[List[str]] = ["project", "users"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

@@ -21,7 +21,7 @@ class AlgoAnnotationUnionResult(BaseModel):
     annotationunion: Optional[Dict[str, Any]] = Field(default=None, description="`{status: ok}` when done.")
     __properties: ClassVar[List[str]] = ["annotationunion"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

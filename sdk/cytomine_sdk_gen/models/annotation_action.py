@@ -12,6 +12,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -20,19 +21,19 @@ class AnnotationAction(BaseModel):
     One action of a user on an annotation (a record of the activity log).
     """ # noqa: E501
     id: Optional[int] = None
-    java_class: Optional[str] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).", alias="class")
+    java_class: Annotated[Optional[str], Field(alias="class")] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).")
     created: Optional[datetime] = Field(default=None, description="When the action was done.")
     user: Optional[int] = Field(default=None, description="Id of the user who did the action.")
     image: Optional[int] = Field(default=None, description="Id of the image instance of the annotation.")
     slice: Optional[int] = Field(default=None, description="Id of the slice instance of the annotation.")
     project: Optional[int] = Field(default=None, description="Id of the project.")
     action: Optional[str] = Field(default=None, description="What was done, as sent by the client (e.g. `select`).")
-    annotation_ident: Optional[int] = Field(default=None, description="Id of the annotation.", alias="annotationIdent")
-    annotation_class_name: Optional[str] = Field(default=None, description="Fully-qualified Java class of the annotation.", alias="annotationClassName")
-    annotation_creator: Optional[int] = Field(default=None, description="Id of the user who created the annotation.", alias="annotationCreator")
+    annotation_ident: Annotated[Optional[int], Field(alias="annotationIdent")] = Field(default=None, description="Id of the annotation.")
+    annotation_class_name: Annotated[Optional[str], Field(alias="annotationClassName")] = Field(default=None, description="Fully-qualified Java class of the annotation.")
+    annotation_creator: Annotated[Optional[int], Field(alias="annotationCreator")] = Field(default=None, description="Id of the user who created the annotation.")
     __properties: ClassVar[List[str]] = ["id", "class", "created", "user", "image", "slice", "project", "action", "annotationIdent", "annotationClassName", "annotationCreator"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

@@ -11,6 +11,7 @@ import json
 from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -18,11 +19,11 @@ class AnnotationActionInput(BaseModel):
     """
     What POST /api/annotation_action.json reads.
     """ # noqa: E501
-    annotation_ident: Optional[int] = Field(default=None, description="Id of the annotation (user or reviewed annotation).", alias="annotationIdent")
+    annotation_ident: Annotated[Optional[int], Field(alias="annotationIdent")] = Field(default=None, description="Id of the annotation (user or reviewed annotation).")
     action: Optional[str] = Field(default=None, description="What the user did (free text, e.g. `select`).")
     __properties: ClassVar[List[str]] = ["annotationIdent", "action"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

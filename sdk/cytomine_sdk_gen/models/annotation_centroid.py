@@ -22,7 +22,7 @@ class AnnotationCentroid(BaseModel):
     y: Optional[Union[float, int]] = None
     __properties: ClassVar[List[str]] = ["x", "y"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

@@ -14,6 +14,7 @@ from cytomine_sdk_gen.models.command_callback import CommandCallback
 from cytomine_sdk_gen.models.reviewed_annotation import ReviewedAnnotation
 from cytomine_sdk_gen.models.user_annotation import UserAnnotation
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -22,16 +23,16 @@ class AnnotationCommand(BaseModel):
     Command envelope of an annotation write. User annotations are under `annotation` (the server renames the `userannotation` key); reviewed annotations under `reviewedannotation`.
     """ # noqa: E501
     message: Optional[str] = Field(default=None, description="Human-readable outcome.")
-    print_message: Optional[bool] = Field(default=None, description="Whether the web UI shows the message.", alias="printMessage")
+    print_message: Annotated[Optional[bool], Field(alias="printMessage")] = Field(default=None, description="Whether the web UI shows the message.")
     callback: Optional[CommandCallback] = None
     command: Optional[Any] = Field(default=None, description="Legacy command id (integer) or 2026 command class name (string).")
-    command_id: Optional[str] = Field(default=None, description="2026 command uuid, usable with POST /api/commands/undo/{uuid}.", alias="commandId")
-    sub_commands: Optional[List[Dict[str, Any]]] = Field(default=None, description="2026 nested command responses.", alias="subCommands")
+    command_id: Annotated[Optional[str], Field(alias="commandId")] = Field(default=None, description="2026 command uuid, usable with POST /api/commands/undo/{uuid}.")
+    sub_commands: Annotated[Optional[List[Dict[str, Any]]], Field(alias="subCommands")] = Field(default=None, description="2026 nested command responses.")
     annotation: Optional[UserAnnotation] = None
     reviewedannotation: Optional[ReviewedAnnotation] = None
     __properties: ClassVar[List[str]] = ["message", "printMessage", "callback", "command", "commandId", "subCommands", "annotation", "reviewedannotation"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

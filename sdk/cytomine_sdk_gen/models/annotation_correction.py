@@ -26,7 +26,7 @@ class AnnotationCorrection(BaseModel):
     annotation: Optional[int] = Field(default=None, description="Correct only this annotation instead of the touched ones.")
     __properties: ClassVar[List[str]] = ["location", "image", "layers", "remove", "review", "annotation"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

@@ -12,6 +12,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -20,15 +21,15 @@ class AnnotationGroup(BaseModel):
     A group of annotations of the images of an image group (linked with annotation links).
     """ # noqa: E501
     id: Optional[int] = None
-    java_class: Optional[str] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).", alias="class")
+    java_class: Annotated[Optional[str], Field(alias="class")] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).")
     created: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     updated: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     project: Optional[int] = Field(default=None, description="Id of the project.")
-    image_group: Optional[int] = Field(default=None, description="Id of the image group.", alias="imageGroup")
+    image_group: Annotated[Optional[int], Field(alias="imageGroup")] = Field(default=None, description="Id of the image group.")
     type: Optional[str] = Field(default=None, description="Kind of group, `SAME_OBJECT` by default.")
     __properties: ClassVar[List[str]] = ["id", "class", "created", "updated", "project", "imageGroup", "type"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

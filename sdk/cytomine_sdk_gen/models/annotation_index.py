@@ -11,6 +11,7 @@ import json
 from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -20,11 +21,11 @@ class AnnotationIndex(BaseModel):
     """ # noqa: E501
     user: Optional[int] = Field(default=None, description="Id of the user.")
     slice: Optional[int] = Field(default=None, description="Id of the slice instance.")
-    count_annotation: Optional[int] = Field(default=None, description="Number of the user's annotations on the slice.", alias="countAnnotation")
-    count_reviewed_annotation: Optional[int] = Field(default=None, description="Number of reviewed annotations of the user on the slice.", alias="countReviewedAnnotation")
+    count_annotation: Annotated[Optional[int], Field(alias="countAnnotation")] = Field(default=None, description="Number of the user's annotations on the slice.")
+    count_reviewed_annotation: Annotated[Optional[int], Field(alias="countReviewedAnnotation")] = Field(default=None, description="Number of reviewed annotations of the user on the slice.")
     __properties: ClassVar[List[str]] = ["user", "slice", "countAnnotation", "countReviewedAnnotation"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

@@ -16,6 +16,7 @@ from cytomine_sdk_gen.models.annotation_listing_link import AnnotationListingLin
 from cytomine_sdk_gen.models.annotation_listing_track import AnnotationListingTrack
 from cytomine_sdk_gen.models.annotation_listing_user_by_term import AnnotationListingUserByTerm
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -24,45 +25,45 @@ class AnnotationListing(BaseModel):
     A row of the annotation listing. Which fields are present depends on the column groups asked (show*/hide* parameters); `id` and `class` are always there.
     """ # noqa: E501
     id: Optional[int] = Field(default=None, description="Basic group.")
-    java_class: Optional[str] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).", alias="class")
+    java_class: Annotated[Optional[str], Field(alias="class")] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).")
     created: Optional[datetime] = Field(default=None, description="Meta group (epoch-ms number).")
     updated: Optional[datetime] = Field(default=None, description="Meta group (epoch-ms number).")
     image: Optional[int] = Field(default=None, description="Meta group; id of the image instance.")
     slice: Optional[int] = Field(default=None, description="Meta group; id of the slice instance.")
     project: Optional[int] = Field(default=None, description="Meta group; id of the project.")
     user: Optional[int] = Field(default=None, description="Meta group; id of the creator.")
-    nb_comments: Optional[int] = Field(default=None, description="Meta group; number of comments.", alias="nbComments")
-    count_reviewed_annotations: Optional[int] = Field(default=None, description="Meta group; number of reviewed copies.", alias="countReviewedAnnotations")
+    nb_comments: Annotated[Optional[int], Field(alias="nbComments")] = Field(default=None, description="Meta group; number of comments.")
+    count_reviewed_annotations: Annotated[Optional[int], Field(alias="countReviewedAnnotations")] = Field(default=None, description="Meta group; number of reviewed copies.")
     reviewed: Optional[bool] = Field(default=None, description="Meta group; a reviewed copy exists.")
-    crop_url: Optional[str] = Field(default=None, description="Meta group; URL of a crop.", alias="cropURL")
-    small_crop_url: Optional[str] = Field(default=None, description="Meta group; URL of a small crop.", alias="smallCropURL")
+    crop_url: Annotated[Optional[str], Field(alias="cropURL")] = Field(default=None, description="Meta group; URL of a crop.")
+    small_crop_url: Annotated[Optional[str], Field(alias="smallCropURL")] = Field(default=None, description="Meta group; URL of a small crop.")
     url: Optional[str] = Field(default=None, description="Meta group; URL of a crop.")
-    image_url: Optional[str] = Field(default=None, description="Meta group; URL of the annotation in the web UI.", alias="imageURL")
-    review_user: Optional[int] = Field(default=None, description="Meta group of reviewed rows (reviewed=true); id of the reviewer.", alias="reviewUser")
-    parent_ident: Optional[int] = Field(default=None, description="Meta group of reviewed rows (reviewed=true); id of the reviewed user annotation.", alias="parentIdent")
+    image_url: Annotated[Optional[str], Field(alias="imageURL")] = Field(default=None, description="Meta group; URL of the annotation in the web UI.")
+    review_user: Annotated[Optional[int], Field(alias="reviewUser")] = Field(default=None, description="Meta group of reviewed rows (reviewed=true); id of the reviewer.")
+    parent_ident: Annotated[Optional[int], Field(alias="parentIdent")] = Field(default=None, description="Meta group of reviewed rows (reviewed=true); id of the reviewed user annotation.")
     location: Optional[str] = Field(default=None, description="WKT group; geometry as WKT.")
-    geometry_compression: Optional[Union[float, int]] = Field(default=None, description="WKT group; simplification rate.", alias="geometryCompression")
+    geometry_compression: Annotated[Optional[Union[float, int]], Field(alias="geometryCompression")] = Field(default=None, description="WKT group; simplification rate.")
     area: Optional[Union[float, int]] = Field(default=None, description="GIS group.")
-    area_unit: Optional[str] = Field(default=None, description="GIS group.", alias="areaUnit")
+    area_unit: Annotated[Optional[str], Field(alias="areaUnit")] = Field(default=None, description="GIS group.")
     perimeter: Optional[Union[float, int]] = Field(default=None, description="GIS group.")
-    perimeter_unit: Optional[str] = Field(default=None, description="GIS group.", alias="perimeterUnit")
+    perimeter_unit: Annotated[Optional[str], Field(alias="perimeterUnit")] = Field(default=None, description="GIS group.")
     centroid: Optional[AnnotationCentroid] = Field(default=None, description="GIS group.")
     term: Optional[List[int]] = Field(default=None, description="Term group; ids of the terms.")
-    user_by_term: Optional[List[AnnotationListingUserByTerm]] = Field(default=None, description="Term group; who gave each term.", alias="userByTerm")
+    user_by_term: Annotated[Optional[List[AnnotationListingUserByTerm]], Field(alias="userByTerm")] = Field(default=None, description="Term group; who gave each term.")
     track: Optional[List[int]] = Field(default=None, description="Track group; ids of the tracks.")
-    annotation_track: Optional[List[AnnotationListingTrack]] = Field(default=None, description="Track group; the annotation-track links.", alias="annotationTrack")
-    original_filename: Optional[str] = Field(default=None, description="Image group; name of the uploaded file.", alias="originalFilename")
-    instance_filename: Optional[str] = Field(default=None, description="Image group; name of the image in the project.", alias="instanceFilename")
+    annotation_track: Annotated[Optional[List[AnnotationListingTrack]], Field(alias="annotationTrack")] = Field(default=None, description="Track group; the annotation-track links.")
+    original_filename: Annotated[Optional[str], Field(alias="originalFilename")] = Field(default=None, description="Image group; name of the uploaded file.")
+    instance_filename: Annotated[Optional[str], Field(alias="instanceFilename")] = Field(default=None, description="Image group; name of the image in the project.")
     channel: Optional[int] = Field(default=None, description="Slice group.")
-    z_stack: Optional[int] = Field(default=None, description="Slice group.", alias="zStack")
+    z_stack: Annotated[Optional[int], Field(alias="zStack")] = Field(default=None, description="Slice group.")
     time: Optional[int] = Field(default=None, description="Slice group.")
     creator: Optional[str] = Field(default=None, description="User group; username of the creator.")
     name: Optional[str] = Field(default=None, description="User group; display name of the creator.")
     group: Optional[int] = Field(default=None, description="Annotation group id (group columns, not selectable by show* parameters).")
-    annotation_link: Optional[List[AnnotationListingLink]] = Field(default=None, description="Links to annotations of the same group (group columns, not selectable by show* parameters).", alias="annotationLink")
+    annotation_link: Annotated[Optional[List[AnnotationListingLink]], Field(alias="annotationLink")] = Field(default=None, description="Links to annotations of the same group (group columns, not selectable by show* parameters).")
     __properties: ClassVar[List[str]] = ["id", "class", "created", "updated", "image", "slice", "project", "user", "nbComments", "countReviewedAnnotations", "reviewed", "cropURL", "smallCropURL", "url", "imageURL", "reviewUser", "parentIdent", "location", "geometryCompression", "area", "areaUnit", "perimeter", "perimeterUnit", "centroid", "term", "userByTerm", "track", "annotationTrack", "originalFilename", "instanceFilename", "channel", "zStack", "time", "creator", "name", "group", "annotationLink"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

@@ -23,7 +23,7 @@ class AnnotationListingUserByTerm(BaseModel):
     user: Optional[List[int]] = None
     __properties: ClassVar[List[str]] = ["id", "term", "user"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

@@ -11,6 +11,7 @@ import json
 from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional, Union
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -18,13 +19,13 @@ class AnnotationPosition(BaseModel):
     """
     Centre of an annotation and the value of the requested property key.
     """ # noqa: E501
-    id_annotation: Optional[int] = Field(default=None, description="Id of the user annotation.", alias="idAnnotation")
+    id_annotation: Annotated[Optional[int], Field(alias="idAnnotation")] = Field(default=None, description="Id of the user annotation.")
     x: Optional[Union[float, int]] = Field(default=None, description="X of the centroid of its geometry.")
     y: Optional[Union[float, int]] = Field(default=None, description="Y of the centroid of its geometry.")
     value: Optional[str] = Field(default=None, description="Value of the property.")
     __properties: ClassVar[List[str]] = ["idAnnotation", "x", "y", "value"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

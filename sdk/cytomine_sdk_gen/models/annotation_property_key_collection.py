@@ -11,6 +11,7 @@ import json
 from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -19,13 +20,13 @@ class AnnotationPropertyKeyCollection(BaseModel):
     A page of distinct annotation property keys: strings, or with user=true PropertyKeyUser objects `{key, user}`.
     """ # noqa: E501
     offset: Optional[int] = Field(default=None, description="Index of the first item of this page.")
-    per_page: Optional[int] = Field(default=None, description="Page size.", alias="perPage")
+    per_page: Annotated[Optional[int], Field(alias="perPage")] = Field(default=None, description="Page size.")
     size: Optional[int] = Field(default=None, description="Total number of items across all pages.")
-    total_pages: Optional[int] = Field(default=None, description="Number of pages.", alias="totalPages")
+    total_pages: Annotated[Optional[int], Field(alias="totalPages")] = Field(default=None, description="Number of pages.")
     collection: Optional[List[Any]] = Field(default=None, description="Keys (strings), or `{key, user}` objects with user=true.")
     __properties: ClassVar[List[str]] = ["offset", "perPage", "size", "totalPages", "collection"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

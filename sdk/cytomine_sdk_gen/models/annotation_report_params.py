@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from cytomine_sdk_gen.models.annotation_report_format import AnnotationReportFormat
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -21,15 +22,15 @@ class AnnotationReportParams(BaseModel):
     """ # noqa: E501
     format: Optional[AnnotationReportFormat] = None
     users: Optional[List[int]] = Field(default=None, description="Only annotations of these users.")
-    review_users: Optional[List[int]] = Field(default=None, description="With reviewed: only annotations reviewed by these users.", alias="reviewUsers")
+    review_users: Annotated[Optional[List[int]], Field(alias="reviewUsers")] = Field(default=None, description="With reviewed: only annotations reviewed by these users.")
     reviewed: Optional[bool] = Field(default=None, description="Report the reviewed annotations instead of the user annotations.")
     terms: Optional[List[int]] = Field(default=None, description="Only annotations with one of these terms.")
     images: Optional[List[int]] = Field(default=None, description="Only annotations of these image instances.")
-    before_than: Optional[int] = Field(default=None, description="Only annotations created before this date.", alias="beforeThan")
-    after_than: Optional[int] = Field(default=None, description="Only annotations created after this date.", alias="afterThan")
+    before_than: Annotated[Optional[int], Field(alias="beforeThan")] = Field(default=None, description="Only annotations created before this date.")
+    after_than: Annotated[Optional[int], Field(alias="afterThan")] = Field(default=None, description="Only annotations created after this date.")
     __properties: ClassVar[List[str]] = ["format", "users", "reviewUsers", "reviewed", "terms", "images", "beforeThan", "afterThan"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

@@ -11,6 +11,7 @@ import json
 from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -18,13 +19,13 @@ class ApiKeys(BaseModel):
     """
     An API key pair. /api/user/current/keys answers primaryKey (the public key) and secondaryKey (the private key); the deprecated keys.json endpoints answer publicKey and privateKey.
     """ # noqa: E501
-    primary_key: Optional[str] = Field(default=None, description="Public key (current/keys).", alias="primaryKey")
-    secondary_key: Optional[str] = Field(default=None, description="Private key (current/keys).", alias="secondaryKey")
-    public_key: Optional[str] = Field(default=None, description="Public key (keys.json).", alias="publicKey")
-    private_key: Optional[str] = Field(default=None, description="Private key (keys.json).", alias="privateKey")
+    primary_key: Annotated[Optional[str], Field(alias="primaryKey")] = Field(default=None, description="Public key (current/keys).")
+    secondary_key: Annotated[Optional[str], Field(alias="secondaryKey")] = Field(default=None, description="Private key (current/keys).")
+    public_key: Annotated[Optional[str], Field(alias="publicKey")] = Field(default=None, description="Public key (keys.json).")
+    private_key: Annotated[Optional[str], Field(alias="privateKey")] = Field(default=None, description="Private key (keys.json).")
     __properties: ClassVar[List[str]] = ["primaryKey", "secondaryKey", "publicKey", "privateKey"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

@@ -11,6 +11,7 @@ import json
 from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional, Union
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -23,20 +24,20 @@ class AppEngineParameterType(BaseModel):
     geq: Optional[Union[float, int]] = Field(default=None, description="Inclusive lower bound (integer, number).")
     lt: Optional[Union[float, int]] = Field(default=None, description="Exclusive upper bound (integer, number).")
     leq: Optional[Union[float, int]] = Field(default=None, description="Inclusive upper bound (integer, number).")
-    infinity_allowed: Optional[bool] = Field(default=None, description="Whether infinite values are accepted (number).", alias="infinityAllowed")
-    nan_allowed: Optional[bool] = Field(default=None, description="Whether NaN is accepted (number).", alias="nanAllowed")
-    min_length: Optional[int] = Field(default=None, description="Minimum length (string).", alias="minLength")
-    max_length: Optional[int] = Field(default=None, description="Maximum length (string).", alias="maxLength")
+    infinity_allowed: Annotated[Optional[bool], Field(alias="infinityAllowed")] = Field(default=None, description="Whether infinite values are accepted (number).")
+    nan_allowed: Annotated[Optional[bool], Field(alias="nanAllowed")] = Field(default=None, description="Whether NaN is accepted (number).")
+    min_length: Annotated[Optional[int], Field(alias="minLength")] = Field(default=None, description="Minimum length (string).")
+    max_length: Annotated[Optional[int], Field(alias="maxLength")] = Field(default=None, description="Maximum length (string).")
     values: Optional[List[str]] = Field(default=None, description="Allowed values (enumeration).")
     formats: Optional[List[str]] = Field(default=None, description="Accepted formats (image, file).")
     before: Optional[str] = Field(default=None, description="Latest date allowed (datetime).")
     after: Optional[str] = Field(default=None, description="Earliest date allowed (datetime).")
-    min_size: Optional[int] = Field(default=None, description="Minimum number of items (array).", alias="minSize")
-    max_size: Optional[int] = Field(default=None, description="Maximum number of items (array).", alias="maxSize")
-    sub_type: Optional[AppEngineParameterType] = Field(default=None, alias="subType")
+    min_size: Annotated[Optional[int], Field(alias="minSize")] = Field(default=None, description="Minimum number of items (array).")
+    max_size: Annotated[Optional[int], Field(alias="maxSize")] = Field(default=None, description="Maximum number of items (array).")
+    sub_type: Annotated[Optional[AppEngineParameterType], Field(alias="subType")] = None
     __properties: ClassVar[List[str]] = ["id", "gt", "geq", "lt", "leq", "infinityAllowed", "nanAllowed", "minLength", "maxLength", "values", "formats", "before", "after", "minSize", "maxSize", "subType"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

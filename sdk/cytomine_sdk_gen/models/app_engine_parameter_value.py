@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from cytomine_sdk_gen.models.app_engine_value_type import AppEngineValueType
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -19,13 +20,13 @@ class AppEngineParameterValue(BaseModel):
     """
     The value of an input or output of a run.
     """ # noqa: E501
-    task_run_id: Optional[str] = Field(default=None, description="Identifier (UUID) of the run.", alias="taskRunId")
-    parameter_name: Optional[str] = Field(default=None, alias="parameterName")
+    task_run_id: Annotated[Optional[str], Field(alias="taskRunId")] = Field(default=None, description="Identifier (UUID) of the run.")
+    parameter_name: Annotated[Optional[str], Field(alias="parameterName")] = None
     type: Optional[AppEngineValueType] = None
     value: Optional[Any] = Field(default=None, description="The value (number, string, boolean, GeoJSON text, file reference or list, by type).")
     __properties: ClassVar[List[str]] = ["taskRunId", "parameterName", "type", "value"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

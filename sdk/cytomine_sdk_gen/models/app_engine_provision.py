@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from cytomine_sdk_gen.models.app_engine_parameter_type import AppEngineParameterType
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -19,12 +20,12 @@ class AppEngineProvision(BaseModel):
     """
     The value of one input of a run. `type` is the parameter's type as listed by the task's inputs (at least its `id`, and `subType` for arrays).
     """ # noqa: E501
-    parameter_name: Optional[str] = Field(default=None, description="Name of the input.", alias="parameterName")
+    parameter_name: Annotated[Optional[str], Field(alias="parameterName")] = Field(default=None, description="Name of the input.")
     type: Optional[AppEngineParameterType] = None
     value: Optional[Any] = Field(default=None, description="The value: a number, string, boolean, an annotation id (geometry), `{type, id}` (image) or `{type, ids}` (arrays of images or geometries).")
     __properties: ClassVar[List[str]] = ["parameterName", "type", "value"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

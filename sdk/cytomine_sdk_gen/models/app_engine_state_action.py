@@ -23,7 +23,7 @@ class AppEngineStateAction(BaseModel):
     resource: Optional[AppEngineTaskRun] = None
     __properties: ClassVar[List[str]] = ["status", "resource"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

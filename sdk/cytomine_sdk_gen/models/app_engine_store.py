@@ -12,6 +12,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -22,13 +23,13 @@ class AppEngineStore(BaseModel):
     id: Optional[str] = Field(default=None, description="Identifier (UUID) of the store.")
     name: Optional[str] = Field(default=None, description="Name of the store.")
     host: Optional[str] = Field(default=None, description="Base URL of the store.")
-    default_store: Optional[bool] = Field(default=None, description="Whether tasks are installed from this store by default.", alias="defaultStore")
-    created_date: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.", alias="createdDate")
-    last_modified_date: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.", alias="lastModifiedDate")
+    default_store: Annotated[Optional[bool], Field(alias="defaultStore")] = Field(default=None, description="Whether tasks are installed from this store by default.")
+    created_date: Annotated[Optional[datetime], Field(alias="createdDate")] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
+    last_modified_date: Annotated[Optional[datetime], Field(alias="lastModifiedDate")] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     vrsn: Optional[int] = Field(default=None, description="Version of the record (optimistic locking).")
     __properties: ClassVar[List[str]] = ["id", "name", "host", "defaultStore", "createdDate", "lastModifiedDate", "vrsn"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

@@ -27,7 +27,7 @@ class AppEngineTask(BaseModel):
     authors: Optional[List[AppEngineTaskAuthor]] = None
     __properties: ClassVar[List[str]] = ["id", "name", "namespace", "version", "description", "authors"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

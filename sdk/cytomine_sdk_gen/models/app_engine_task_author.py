@@ -11,6 +11,7 @@ import json
 from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -18,14 +19,14 @@ class AppEngineTaskAuthor(BaseModel):
     """
     An author of a task.
     """ # noqa: E501
-    first_name: Optional[str] = Field(default=None, alias="firstName")
-    last_name: Optional[str] = Field(default=None, alias="lastName")
+    first_name: Annotated[Optional[str], Field(alias="firstName")] = None
+    last_name: Annotated[Optional[str], Field(alias="lastName")] = None
     organization: Optional[str] = None
     email: Optional[str] = None
-    is_contact: Optional[bool] = Field(default=None, description="Whether to contact this author about the task.", alias="isContact")
+    is_contact: Annotated[Optional[bool], Field(alias="isContact")] = Field(default=None, description="Whether to contact this author about the task.")
     __properties: ClassVar[List[str]] = ["firstName", "lastName", "organization", "email", "isContact"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

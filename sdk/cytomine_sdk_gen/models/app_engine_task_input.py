@@ -28,7 +28,7 @@ class AppEngineTaskInput(BaseModel):
     type: Optional[AppEngineParameterType] = None
     __properties: ClassVar[List[str]] = ["id", "name", "display_name", "description", "optional", "default", "type"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

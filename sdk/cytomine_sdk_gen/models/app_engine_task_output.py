@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from cytomine_sdk_gen.models.app_engine_parameter_type import AppEngineParameterType
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -21,14 +22,14 @@ class AppEngineTaskOutput(BaseModel):
     """ # noqa: E501
     id: Optional[str] = None
     name: Optional[str] = Field(default=None, description="Name of the parameter (used to read it).")
-    display_name: Optional[str] = Field(default=None, description="Label to show.", alias="displayName")
+    display_name: Annotated[Optional[str], Field(alias="displayName")] = Field(default=None, description="Label to show.")
     description: Optional[str] = None
     optional: Optional[bool] = None
-    derived_from: Optional[str] = Field(default=None, description="Name of the input this output is computed from.", alias="derivedFrom")
+    derived_from: Annotated[Optional[str], Field(alias="derivedFrom")] = Field(default=None, description="Name of the input this output is computed from.")
     type: Optional[AppEngineParameterType] = None
     __properties: ClassVar[List[str]] = ["id", "name", "displayName", "description", "optional", "derivedFrom", "type"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

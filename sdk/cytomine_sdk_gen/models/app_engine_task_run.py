@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Dict, List, Optional
 from cytomine_sdk_gen.models.app_engine_task import AppEngineTask
 from cytomine_sdk_gen.models.app_engine_task_run_state import AppEngineTaskRunState
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -24,11 +25,11 @@ class AppEngineTaskRun(BaseModel):
     id: Optional[str] = Field(default=None, description="Identifier (UUID) of the run.")
     task: Optional[AppEngineTask] = None
     state: Optional[AppEngineTaskRunState] = None
-    created_at: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.", alias="createdAt")
-    updated_at: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.", alias="updatedAt")
+    created_at: Annotated[Optional[datetime], Field(alias="createdAt")] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
+    updated_at: Annotated[Optional[datetime], Field(alias="updatedAt")] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     __properties: ClassVar[List[str]] = ["id", "task", "state", "createdAt", "updatedAt"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

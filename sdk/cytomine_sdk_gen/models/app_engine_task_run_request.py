@@ -21,7 +21,7 @@ class AppEngineTaskRunRequest(BaseModel):
     image: Optional[int] = Field(default=None, description="Id of the image instance the run works on.")
     __properties: ClassVar[List[str]] = ["image"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

@@ -11,6 +11,7 @@ import json
 from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -21,12 +22,12 @@ class AuthInformation(BaseModel):
     admin: Optional[bool] = Field(default=None, description="The user holds the admin role.")
     user: Optional[bool] = Field(default=None, description="The user holds the user role (and not admin).")
     guest: Optional[bool] = Field(default=None, description="The user only holds the guest role.")
-    admin_by_now: Optional[bool] = Field(default=None, description="Admin rights are active now (admin session open or super admin).", alias="adminByNow")
-    user_by_now: Optional[bool] = Field(default=None, description="User rights are active now.", alias="userByNow")
-    guest_by_now: Optional[bool] = Field(default=None, description="Guest rights are active now.", alias="guestByNow")
+    admin_by_now: Annotated[Optional[bool], Field(alias="adminByNow")] = Field(default=None, description="Admin rights are active now (admin session open or super admin).")
+    user_by_now: Annotated[Optional[bool], Field(alias="userByNow")] = Field(default=None, description="User rights are active now.")
+    guest_by_now: Annotated[Optional[bool], Field(alias="guestByNow")] = Field(default=None, description="Guest rights are active now.")
     __properties: ClassVar[List[str]] = ["admin", "user", "guest", "adminByNow", "userByNow", "guestByNow"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

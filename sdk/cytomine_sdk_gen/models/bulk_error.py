@@ -22,7 +22,7 @@ class BulkError(BaseModel):
     message: Optional[str] = Field(default=None, description="Why it was refused.")
     __properties: ClassVar[List[str]] = ["data", "message"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

@@ -27,7 +27,7 @@ class BulkResult(BaseModel):
     errors: Optional[List[BulkError]] = Field(default=None, description="Legacy servers only.")
     __properties: ClassVar[List[str]] = ["status", "data", "success", "message", "errors"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

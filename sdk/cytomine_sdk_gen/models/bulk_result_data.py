@@ -24,7 +24,7 @@ class BulkResultData(BaseModel):
     errors: Optional[List[BulkError]] = None
     __properties: ClassVar[List[str]] = ["success", "message", "errors"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

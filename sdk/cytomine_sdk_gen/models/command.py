@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from cytomine_sdk_gen.models.command_kind import CommandKind
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -21,18 +22,18 @@ class Command(BaseModel):
     A command (a write done through the legacy command system, which undo/redo replay).
     """ # noqa: E501
     id: Optional[int] = None
-    java_class: Optional[str] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).", alias="class")
+    java_class: Annotated[Optional[str], Field(alias="class")] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).")
     created: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     updated: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
-    classname: Optional[str] = Field(default=None, description="Simple class name of the command, e.g. DeleteCommand.", alias="CLASSNAME")
-    service_name: Optional[str] = Field(default=None, description="Service that ran it, e.g. userAnnotationService.", alias="serviceName")
+    classname: Annotated[Optional[str], Field(alias="CLASSNAME")] = Field(default=None, description="Simple class name of the command, e.g. DeleteCommand.")
+    service_name: Annotated[Optional[str], Field(alias="serviceName")] = Field(default=None, description="Service that ran it, e.g. userAnnotationService.")
     action: Optional[str] = Field(default=None, description="Human-readable action and the id of its user.")
     data: Optional[str] = Field(default=None, description="The data of the command (the object before/after) as a JSON string.")
     user: Optional[int] = Field(default=None, description="Id of the user who ran the command.")
     type: Optional[CommandKind] = None
     __properties: ClassVar[List[str]] = ["id", "class", "created", "updated", "CLASSNAME", "serviceName", "action", "data", "user", "type"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

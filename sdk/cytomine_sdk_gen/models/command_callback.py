@@ -21,7 +21,7 @@ class CommandCallback(BaseModel):
     method: Optional[str] = Field(default=None, description="Name of the command, e.g. be.cytomine.AddProjectCommand.")
     __properties: ClassVar[List[str]] = ["method"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from cytomine_sdk_gen.models.command_callback import CommandCallback
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -20,14 +21,14 @@ class CommandEnvelope(BaseModel):
     Answer of a write. Legacy and 2025 servers (and non-repository 2026 endpoints) send `{message, callback, printMessage, command: <id>, <domain>: {...}}`; 2026 repository endpoints send an HttpCommandResponse `{printMessage, data: {...}, commandId, command: <class>, subCommands}`. Both parse into this schema; the object written is under the domain key or under `data`.
     """ # noqa: E501
     message: Optional[str] = Field(default=None, description="Human-readable outcome.")
-    print_message: Optional[bool] = Field(default=None, description="Whether the web UI shows the message.", alias="printMessage")
+    print_message: Annotated[Optional[bool], Field(alias="printMessage")] = Field(default=None, description="Whether the web UI shows the message.")
     callback: Optional[CommandCallback] = None
     command: Optional[Any] = Field(default=None, description="Legacy command id (integer) or 2026 command class name (string).")
-    command_id: Optional[str] = Field(default=None, description="2026 command uuid, usable with POST /api/commands/undo/{uuid}.", alias="commandId")
-    sub_commands: Optional[List[Dict[str, Any]]] = Field(default=None, description="2026 nested command responses.", alias="subCommands")
+    command_id: Annotated[Optional[str], Field(alias="commandId")] = Field(default=None, description="2026 command uuid, usable with POST /api/commands/undo/{uuid}.")
+    sub_commands: Annotated[Optional[List[Dict[str, Any]]], Field(alias="subCommands")] = Field(default=None, description="2026 nested command responses.")
     __properties: ClassVar[List[str]] = ["message", "printMessage", "callback", "command", "commandId", "subCommands"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

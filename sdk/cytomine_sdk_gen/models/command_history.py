@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from cytomine_sdk_gen.models.command import Command
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -21,22 +22,22 @@ class CommandHistory(BaseModel):
     One command of the history (a write, its user and when it ran). The history listings (list_history, list_history_by_project) answer id, created, message, prefix, prefixAction, user and project, plus data, serviceName, className and action with fullData=true; list_last_by_project answers the domain JSON with the command object under `command`.
     """ # noqa: E501
     id: Optional[int] = None
-    java_class: Optional[str] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).", alias="class")
+    java_class: Annotated[Optional[str], Field(alias="class")] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).")
     created: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     updated: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     user: Optional[int] = Field(default=None, description="Id of the user who ran the command.")
     project: Optional[int] = Field(default=None, description="Id of the project (history listings).")
-    prefix_action: Optional[str] = Field(default=None, description="Kind of action: empty, `UNDO` or `REDO`.", alias="prefixAction")
+    prefix_action: Annotated[Optional[str], Field(alias="prefixAction")] = Field(default=None, description="Kind of action: empty, `UNDO` or `REDO`.")
     prefix: Optional[str] = Field(default=None, description="Same as prefixAction (history listings).")
     message: Optional[str] = Field(default=None, description="Human-readable description of the command (history listings).")
     data: Optional[str] = Field(default=None, description="With fullData=true: the data of the command, as a JSON string.")
-    service_name: Optional[str] = Field(default=None, description="With fullData=true: the service that ran the command.", alias="serviceName")
-    class_name: Optional[str] = Field(default=None, description="With fullData=true: the class of the command.", alias="className")
+    service_name: Annotated[Optional[str], Field(alias="serviceName")] = Field(default=None, description="With fullData=true: the service that ran the command.")
+    class_name: Annotated[Optional[str], Field(alias="className")] = Field(default=None, description="With fullData=true: the class of the command.")
     action: Optional[str] = Field(default=None, description="With fullData=true: the action message and the username.")
     command: Optional[Command] = Field(default=None, description="The command itself (list_last_by_project).")
     __properties: ClassVar[List[str]] = ["id", "class", "created", "updated", "user", "project", "prefixAction", "prefix", "message", "data", "serviceName", "className", "action", "command"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from cytomine_sdk_gen.models.command_v2_request import CommandV2Request
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -22,10 +23,10 @@ class CommandV2(BaseModel):
     """ # noqa: E501
     id: Optional[str] = Field(default=None, description="Uuid of the command (usable with undo_repository_command).")
     created: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
-    command_request: Optional[CommandV2Request] = Field(default=None, alias="commandRequest")
+    command_request: Annotated[Optional[CommandV2Request], Field(alias="commandRequest")] = None
     __properties: ClassVar[List[str]] = ["id", "created", "commandRequest"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

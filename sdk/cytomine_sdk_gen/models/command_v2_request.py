@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from cytomine_sdk_gen.models.command_v2_type import CommandV2Type
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -19,15 +20,15 @@ class CommandV2Request(BaseModel):
     """
     What a 2026 repository command did: the record before and/or after the write, or for undo commands the command undone (target) and its uuid.
     """ # noqa: E501
-    command_type: Optional[CommandV2Type] = Field(default=None, alias="commandType")
-    user_id: Optional[int] = Field(default=None, description="Id of the user who ran the command.", alias="userId")
+    command_type: Annotated[Optional[CommandV2Type], Field(alias="commandType")] = None
+    user_id: Annotated[Optional[int], Field(alias="userId")] = Field(default=None, description="Id of the user who ran the command.")
     before: Optional[Dict[str, Any]] = Field(default=None, description="The record before the write (updates, deletes).")
     after: Optional[Dict[str, Any]] = Field(default=None, description="The record after the write (creates, updates).")
     target: Optional[Dict[str, Any]] = Field(default=None, description="Undo commands only; the command request undone.")
-    command_id: Optional[str] = Field(default=None, description="Undo commands only; uuid of the command undone.", alias="commandId")
+    command_id: Annotated[Optional[str], Field(alias="commandId")] = Field(default=None, description="Undo commands only; uuid of the command undone.")
     __properties: ClassVar[List[str]] = ["commandType", "userId", "before", "after", "target", "commandId"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

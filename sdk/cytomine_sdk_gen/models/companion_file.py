@@ -12,6 +12,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -20,21 +21,21 @@ class CompanionFile(BaseModel):
     A file that comes with an abstract image (e.g. an HDF5 profile), stored as an uploaded file.
     """ # noqa: E501
     id: Optional[int] = None
-    java_class: Optional[str] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).", alias="class")
+    java_class: Annotated[Optional[str], Field(alias="class")] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).")
     created: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     updated: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     image: Optional[int] = Field(default=None, description="Id of the abstract image.")
-    uploaded_file: Optional[int] = Field(default=None, description="Id of the uploaded file holding the content.", alias="uploadedFile")
-    original_filename: Optional[str] = Field(default=None, description="Name of the file as uploaded.", alias="originalFilename")
+    uploaded_file: Annotated[Optional[int], Field(alias="uploadedFile")] = Field(default=None, description="Id of the uploaded file holding the content.")
+    original_filename: Annotated[Optional[str], Field(alias="originalFilename")] = Field(default=None, description="Name of the file as uploaded.")
     filename: Optional[str] = Field(default=None, description="Name of the file on the server.")
     path: Optional[str] = Field(default=None, description="Path of the file in the image server.")
     type: Optional[str] = Field(default=None, description="Kind of companion file, e.g. `HDF5`.")
     progress: Optional[int] = Field(default=None, description="Progress of its processing in percent.")
     status: Optional[int] = Field(default=None, description="Status code of its uploaded file (100 deployed; see UploadedFile).")
-    status_text: Optional[str] = Field(default=None, description="2025 servers only; name of that status.", alias="statusText")
+    status_text: Annotated[Optional[str], Field(alias="statusText")] = Field(default=None, description="2025 servers only; name of that status.")
     __properties: ClassVar[List[str]] = ["id", "class", "created", "updated", "image", "uploadedFile", "originalFilename", "filename", "path", "type", "progress", "status", "statusText"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

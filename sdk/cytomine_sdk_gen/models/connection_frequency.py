@@ -24,7 +24,7 @@ class ConnectionFrequency(BaseModel):
     frequency: Optional[Union[float, int]] = Field(default=None, description="Number of connections (a fraction for the average).")
     __properties: ClassVar[List[str]] = ["time", "user", "frequency"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

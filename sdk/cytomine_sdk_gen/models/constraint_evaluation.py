@@ -21,7 +21,7 @@ class ConstraintEvaluation(BaseModel):
     result: Optional[bool] = Field(default=None, description="The value satisfies the constraint.")
     __properties: ClassVar[List[str]] = ["result"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from cytomine_sdk_gen.models.active_project import ActiveProject
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -21,10 +22,10 @@ class CurrentActivityStats(BaseModel):
     """ # noqa: E501
     users: Optional[int] = Field(default=None, description="Number of users online.")
     projects: Optional[int] = Field(default=None, description="Number of projects opened recently.")
-    most_active_project: Optional[ActiveProject] = Field(default=None, description="The project with the most connected users (null if none).", alias="mostActiveProject")
+    most_active_project: Annotated[Optional[ActiveProject], Field(alias="mostActiveProject")] = Field(default=None, description="The project with the most connected users (null if none).")
     __properties: ClassVar[List[str]] = ["users", "projects", "mostActiveProject"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

@@ -11,6 +11,7 @@ import json
 from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -18,11 +19,11 @@ class CustomUIProjectFlags(BaseModel):
     """
     Whether a project tab or panel is shown to the project's managers and to its contributors.
     """ # noqa: E501
-    admin_project: Optional[bool] = Field(default=None, description="Shown to project managers.", alias="ADMIN_PROJECT")
-    contributor_project: Optional[bool] = Field(default=None, description="Shown to contributors.", alias="CONTRIBUTOR_PROJECT")
+    admin_project: Annotated[Optional[bool], Field(alias="ADMIN_PROJECT")] = Field(default=None, description="Shown to project managers.")
+    contributor_project: Annotated[Optional[bool], Field(alias="CONTRIBUTOR_PROJECT")] = Field(default=None, description="Shown to contributors.")
     __properties: ClassVar[List[str]] = ["ADMIN_PROJECT", "CONTRIBUTOR_PROJECT"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

@@ -23,7 +23,7 @@ class DatasetImportJob(BaseModel):
     content: Optional[List[str]] = Field(default=None, description="Names of the entries of that folder (the datasets).")
     __properties: ClassVar[List[str]] = ["status", "path", "content"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

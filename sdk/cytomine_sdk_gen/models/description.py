@@ -12,6 +12,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -20,15 +21,15 @@ class Description(BaseModel):
     The rich-text (HTML) description of a domain object, named by domainClassName and domainIdent.
     """ # noqa: E501
     id: Optional[int] = None
-    java_class: Optional[str] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).", alias="class")
+    java_class: Annotated[Optional[str], Field(alias="class")] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).")
     created: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     updated: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     data: Optional[str] = Field(default=None, description="The text (HTML).")
-    domain_class_name: Optional[str] = Field(default=None, description="Fully-qualified Java class of the object, e.g. be.cytomine.domain.project.Project.", alias="domainClassName")
-    domain_ident: Optional[int] = Field(default=None, description="Id of the object.", alias="domainIdent")
+    domain_class_name: Annotated[Optional[str], Field(alias="domainClassName")] = Field(default=None, description="Fully-qualified Java class of the object, e.g. be.cytomine.domain.project.Project.")
+    domain_ident: Annotated[Optional[int], Field(alias="domainIdent")] = Field(default=None, description="Id of the object.")
     __properties: ClassVar[List[str]] = ["id", "class", "created", "updated", "data", "domainClassName", "domainIdent"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

@@ -11,6 +11,7 @@ import json
 from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -20,10 +21,10 @@ class ErrorBody(BaseModel):
     """ # noqa: E501
     success: Optional[bool] = None
     errors: Optional[Any] = Field(default=None, description="The message (string) or an object with a `message`.")
-    error_values: Optional[Dict[str, Any]] = Field(default=None, alias="errorValues")
+    error_values: Annotated[Optional[Dict[str, Any]], Field(alias="errorValues")] = None
     __properties: ClassVar[List[str]] = ["success", "errors", "errorValues"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

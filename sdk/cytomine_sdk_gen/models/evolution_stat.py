@@ -12,6 +12,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -19,12 +20,12 @@ class EvolutionStat(BaseModel):
     """
     How many objects in one period (or up to its end when accumulating).
     """ # noqa: E501
-    var_date: Optional[datetime] = Field(default=None, description="Start of the period.", alias="date")
-    end_date: Optional[datetime] = Field(default=None, description="End of the period.", alias="endDate")
+    var_date: Annotated[Optional[datetime], Field(alias="date")] = Field(default=None, description="Start of the period.")
+    end_date: Annotated[Optional[datetime], Field(alias="endDate")] = Field(default=None, description="End of the period.")
     size: Optional[int] = Field(default=None, description="Number of objects.")
     __properties: ClassVar[List[str]] = ["date", "endDate", "size"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

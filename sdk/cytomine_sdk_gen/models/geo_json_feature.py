@@ -24,7 +24,7 @@ class GeoJsonFeature(BaseModel):
     properties: Optional[GeoJsonFeatureProperties] = None
     __properties: ClassVar[List[str]] = ["type", "geometry", "properties"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

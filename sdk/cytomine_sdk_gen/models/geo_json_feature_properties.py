@@ -21,7 +21,7 @@ class GeoJsonFeatureProperties(BaseModel):
     path_class_name: Optional[str] = Field(default=None, description="Name of the annotation's first term (QuPath class).")
     __properties: ClassVar[List[str]] = ["path_class_name"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

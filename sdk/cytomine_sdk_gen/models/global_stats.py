@@ -11,6 +11,7 @@ import json
 from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -21,16 +22,16 @@ class GlobalStats(BaseModel):
     users: Optional[int] = None
     projects: Optional[int] = None
     images: Optional[int] = Field(default=None, description="Image instances.")
-    abstract_images: Optional[int] = Field(default=None, description="Abstract images (2025 and 2026).", alias="abstractImages")
-    user_annotations: Optional[int] = Field(default=None, alias="userAnnotations")
-    job_annotations: Optional[int] = Field(default=None, description="Algorithm annotations (always 0 on 2025 and 2026).", alias="jobAnnotations")
+    abstract_images: Annotated[Optional[int], Field(alias="abstractImages")] = Field(default=None, description="Abstract images (2025 and 2026).")
+    user_annotations: Annotated[Optional[int], Field(alias="userAnnotations")] = None
+    job_annotations: Annotated[Optional[int], Field(alias="jobAnnotations")] = Field(default=None, description="Algorithm annotations (always 0 on 2025 and 2026).")
     terms: Optional[int] = None
     ontologies: Optional[int] = None
     softwares: Optional[int] = Field(default=None, description="Legacy servers only.")
     jobs: Optional[int] = Field(default=None, description="Legacy servers only.")
     __properties: ClassVar[List[str]] = ["users", "projects", "images", "abstractImages", "userAnnotations", "jobAnnotations", "terms", "ontologies", "softwares", "jobs"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

@@ -11,6 +11,7 @@ import json
 from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -19,7 +20,7 @@ class ImageChannelHistogramBounds(BaseModel):
     Minimum and maximum intensity of one channel of an image.
     """ # noqa: E501
     channel: Optional[int] = Field(default=None, description="Index of the (concrete) channel.")
-    apparent_channel: Optional[int] = Field(default=None, description="Index of the apparent channel.", alias="apparentChannel")
+    apparent_channel: Annotated[Optional[int], Field(alias="apparentChannel")] = Field(default=None, description="Index of the apparent channel.")
     sample: Optional[int] = Field(default=None, description="Index of the sample in the channel.")
     color: Optional[str] = Field(default=None, description="Colour of the channel.")
     type: Optional[str] = Field(default=None, description="How the bounds were computed, e.g. `FAST` or `COMPLETE`.")
@@ -27,7 +28,7 @@ class ImageChannelHistogramBounds(BaseModel):
     maximum: Optional[int] = Field(default=None, description="Maximum intensity.")
     __properties: ClassVar[List[str]] = ["channel", "apparentChannel", "sample", "color", "type", "minimum", "maximum"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

@@ -12,6 +12,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -20,20 +21,20 @@ class ImageConsultation(BaseModel):
     A user opening an image instance. Listings that aggregate consultations (last images, distinct images) send a subset of these fields.
     """ # noqa: E501
     id: Optional[int] = None
-    java_class: Optional[str] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).", alias="class")
+    java_class: Annotated[Optional[str], Field(alias="class")] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).")
     created: Optional[datetime] = Field(default=None, description="When the image was opened.")
     user: Optional[int] = Field(default=None, description="Id of the user.")
     image: Optional[int] = Field(default=None, description="Id of the image instance.")
-    image_name: Optional[str] = Field(default=None, description="Name of the image (blinded in blind-mode projects).", alias="imageName")
-    image_thumb: Optional[str] = Field(default=None, description="URL of a thumbnail of the image.", alias="imageThumb")
+    image_name: Annotated[Optional[str], Field(alias="imageName")] = Field(default=None, description="Name of the image (blinded in blind-mode projects).")
+    image_thumb: Annotated[Optional[str], Field(alias="imageThumb")] = Field(default=None, description="URL of a thumbnail of the image.")
     mode: Optional[str] = Field(default=None, description="Viewing mode sent by the client.")
     project: Optional[int] = Field(default=None, description="Id of the project.")
-    project_connection: Optional[int] = Field(default=None, description="Id of the project connection during which the image was opened.", alias="projectConnection")
+    project_connection: Annotated[Optional[int], Field(alias="projectConnection")] = Field(default=None, description="Id of the project connection during which the image was opened.")
     time: Optional[int] = Field(default=None, description="Time spent on the image in ms (computed when the consultation is closed).")
-    count_created_annotations: Optional[int] = Field(default=None, description="Number of annotations created during the consultation.", alias="countCreatedAnnotations")
+    count_created_annotations: Annotated[Optional[int], Field(alias="countCreatedAnnotations")] = Field(default=None, description="Number of annotations created during the consultation.")
     __properties: ClassVar[List[str]] = ["id", "class", "created", "user", "image", "imageName", "imageThumb", "mode", "project", "projectConnection", "time", "countCreatedAnnotations"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

@@ -22,7 +22,7 @@ class ImageConsultationInput(BaseModel):
     image: Optional[int] = Field(default=None, description="Legacy servers only: id of the image instance (2025 and 2026 take it from the path).")
     __properties: ClassVar[List[str]] = ["mode", "image"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

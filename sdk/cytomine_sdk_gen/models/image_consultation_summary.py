@@ -12,6 +12,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -22,16 +23,16 @@ class ImageConsultationSummary(BaseModel):
     project: Optional[int] = Field(default=None, description="Id of the project.")
     user: Optional[int] = Field(default=None, description="Id of the user.")
     image: Optional[int] = Field(default=None, description="Id of the image instance.")
-    image_name: Optional[str] = Field(default=None, description="Name of the image (blinded in blind-mode projects).", alias="imageName")
-    image_thumb: Optional[str] = Field(default=None, description="URL of a thumbnail of the image.", alias="imageThumb")
+    image_name: Annotated[Optional[str], Field(alias="imageName")] = Field(default=None, description="Name of the image (blinded in blind-mode projects).")
+    image_thumb: Annotated[Optional[str], Field(alias="imageThumb")] = Field(default=None, description="URL of a thumbnail of the image.")
     time: Optional[int] = Field(default=None, description="Total time spent on the image in ms.")
     frequency: Optional[int] = Field(default=None, description="Number of consultations.")
-    count_created_annotations: Optional[int] = Field(default=None, description="Number of annotations created during these consultations.", alias="countCreatedAnnotations")
+    count_created_annotations: Annotated[Optional[int], Field(alias="countCreatedAnnotations")] = Field(default=None, description="Number of annotations created during these consultations.")
     first: Optional[datetime] = Field(default=None, description="First consultation.")
     last: Optional[datetime] = Field(default=None, description="Last consultation.")
     __properties: ClassVar[List[str]] = ["project", "user", "image", "imageName", "imageThumb", "time", "frequency", "countCreatedAnnotations", "first", "last"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

@@ -12,6 +12,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -20,16 +21,16 @@ class ImageFilter(BaseModel):
     An image processing filter (e.g. a binarisation) applied by the image server.
     """ # noqa: E501
     id: Optional[int] = None
-    java_class: Optional[str] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).", alias="class")
+    java_class: Annotated[Optional[str], Field(alias="class")] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).")
     created: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     updated: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     name: Optional[str] = Field(default=None, description="Name of the filter.")
     method: Optional[str] = Field(default=None, description="Name of the image server's filter method.")
     available: Optional[bool] = Field(default=None, description="The filter can be used.")
-    base_url: Optional[str] = Field(default=None, description="URL prefix of the filter on the image server.", alias="baseUrl")
+    base_url: Annotated[Optional[str], Field(alias="baseUrl")] = Field(default=None, description="URL prefix of the filter on the image server.")
     __properties: ClassVar[List[str]] = ["id", "class", "created", "updated", "name", "method", "available", "baseUrl"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

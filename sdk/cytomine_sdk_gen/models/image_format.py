@@ -28,7 +28,7 @@ class ImageFormat(BaseModel):
     plugin: Optional[str] = Field(default=None, description="Image server plugin providing the format.")
     __properties: ClassVar[List[str]] = ["id", "name", "remarks", "convertible", "readable", "writable", "importable", "plugin"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from cytomine_sdk_gen.models.image_instance import ImageInstance
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -21,16 +22,16 @@ class ImageGroup(BaseModel):
     A named group of images of a project.
     """ # noqa: E501
     id: Optional[int] = None
-    java_class: Optional[str] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).", alias="class")
+    java_class: Annotated[Optional[str], Field(alias="class")] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).")
     created: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     updated: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     name: Optional[str] = Field(default=None, description="Name of the group.")
     project: Optional[int] = Field(default=None, description="Id of the project.")
-    image_instances: Optional[List[ImageInstance]] = Field(default=None, description="Retrieve only; each image as id, instanceFilename, thumb, width and height.", alias="imageInstances")
-    number_of_images: Optional[int] = Field(default=None, description="Number of images listed in imageInstances.", alias="numberOfImages")
+    image_instances: Annotated[Optional[List[ImageInstance]], Field(alias="imageInstances")] = Field(default=None, description="Retrieve only; each image as id, instanceFilename, thumb, width and height.")
+    number_of_images: Annotated[Optional[int], Field(alias="numberOfImages")] = Field(default=None, description="Number of images listed in imageInstances.")
     __properties: ClassVar[List[str]] = ["id", "class", "created", "updated", "name", "project", "imageInstances", "numberOfImages"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

@@ -11,6 +11,7 @@ import json
 from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -21,13 +22,13 @@ class ImageHistogram(BaseModel):
     type: Optional[str] = Field(default=None, description="How the histogram was computed, e.g. `FAST` or `COMPLETE`.")
     minimum: Optional[int] = Field(default=None, description="Minimum intensity.")
     maximum: Optional[int] = Field(default=None, description="Maximum intensity.")
-    first_bin: Optional[int] = Field(default=None, description="Index of the first bin returned.", alias="firstBin")
-    last_bin: Optional[int] = Field(default=None, description="Index of the last bin returned.", alias="lastBin")
-    n_bins: Optional[int] = Field(default=None, description="Number of bins of the full-range histogram.", alias="nBins")
+    first_bin: Annotated[Optional[int], Field(alias="firstBin")] = Field(default=None, description="Index of the first bin returned.")
+    last_bin: Annotated[Optional[int], Field(alias="lastBin")] = Field(default=None, description="Index of the last bin returned.")
+    n_bins: Annotated[Optional[int], Field(alias="nBins")] = Field(default=None, description="Number of bins of the full-range histogram.")
     histogram: Optional[List[int]] = Field(default=None, description="Count of pixels in each bin.")
     __properties: ClassVar[List[str]] = ["type", "minimum", "maximum", "firstBin", "lastBin", "nBins", "histogram"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

@@ -23,7 +23,7 @@ class ImageHistogramBounds(BaseModel):
     maximum: Optional[int] = Field(default=None, description="Maximum intensity.")
     __properties: ClassVar[List[str]] = ["type", "minimum", "maximum"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

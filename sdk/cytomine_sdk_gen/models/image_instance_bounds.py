@@ -14,6 +14,7 @@ from cytomine_sdk_gen.models.image_instance_date_bounds import ImageInstanceDate
 from cytomine_sdk_gen.models.image_instance_number_bounds import ImageInstanceNumberBounds
 from cytomine_sdk_gen.models.image_instance_text_bounds import ImageInstanceTextBounds
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -23,24 +24,24 @@ class ImageInstanceBounds(BaseModel):
     """ # noqa: E501
     created: Optional[ImageInstanceDateBounds] = None
     updated: Optional[ImageInstanceDateBounds] = None
-    review_start: Optional[ImageInstanceDateBounds] = Field(default=None, alias="reviewStart")
-    review_stop: Optional[ImageInstanceDateBounds] = Field(default=None, alias="reviewStop")
+    review_start: Annotated[Optional[ImageInstanceDateBounds], Field(alias="reviewStart")] = None
+    review_stop: Annotated[Optional[ImageInstanceDateBounds], Field(alias="reviewStop")] = None
     magnification: Optional[ImageInstanceNumberBounds] = None
-    physical_size_x: Optional[ImageInstanceNumberBounds] = Field(default=None, alias="physicalSizeX")
-    physical_size_y: Optional[ImageInstanceNumberBounds] = Field(default=None, alias="physicalSizeY")
-    physical_size_z: Optional[ImageInstanceNumberBounds] = Field(default=None, alias="physicalSizeZ")
+    physical_size_x: Annotated[Optional[ImageInstanceNumberBounds], Field(alias="physicalSizeX")] = None
+    physical_size_y: Annotated[Optional[ImageInstanceNumberBounds], Field(alias="physicalSizeY")] = None
+    physical_size_z: Annotated[Optional[ImageInstanceNumberBounds], Field(alias="physicalSizeZ")] = None
     fps: Optional[ImageInstanceNumberBounds] = None
     format: Optional[ImageInstanceTextBounds] = None
-    mime_type: Optional[ImageInstanceTextBounds] = Field(default=None, alias="mimeType")
-    count_image_annotations: Optional[ImageInstanceNumberBounds] = Field(default=None, alias="countImageAnnotations")
-    count_image_job_annotations: Optional[ImageInstanceNumberBounds] = Field(default=None, alias="countImageJobAnnotations")
-    count_image_reviewed_annotations: Optional[ImageInstanceNumberBounds] = Field(default=None, alias="countImageReviewedAnnotations")
+    mime_type: Annotated[Optional[ImageInstanceTextBounds], Field(alias="mimeType")] = None
+    count_image_annotations: Annotated[Optional[ImageInstanceNumberBounds], Field(alias="countImageAnnotations")] = None
+    count_image_job_annotations: Annotated[Optional[ImageInstanceNumberBounds], Field(alias="countImageJobAnnotations")] = None
+    count_image_reviewed_annotations: Annotated[Optional[ImageInstanceNumberBounds], Field(alias="countImageReviewedAnnotations")] = None
     width: Optional[ImageInstanceNumberBounds] = None
     height: Optional[ImageInstanceNumberBounds] = None
-    instance_filename: Optional[ImageInstanceTextBounds] = Field(default=None, alias="instanceFilename")
+    instance_filename: Annotated[Optional[ImageInstanceTextBounds], Field(alias="instanceFilename")] = None
     __properties: ClassVar[List[str]] = ["created", "updated", "reviewStart", "reviewStop", "magnification", "physicalSizeX", "physicalSizeY", "physicalSizeZ", "fps", "format", "mimeType", "countImageAnnotations", "countImageJobAnnotations", "countImageReviewedAnnotations", "width", "height", "instanceFilename"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

@@ -23,7 +23,7 @@ class ImageInstanceNumberBounds(BaseModel):
     list: Optional[List[Union[float, int]]] = Field(default=None, description="Distinct values, for the fields that collect them.")
     __properties: ClassVar[List[str]] = ["min", "max", "list"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

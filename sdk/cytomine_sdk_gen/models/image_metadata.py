@@ -25,7 +25,7 @@ class ImageMetadata(BaseModel):
     namespace: Optional[str] = Field(default=None, description="Namespace of the key, e.g. `TIFF` or `OME`.")
     __properties: ClassVar[List[str]] = ["key", "value", "type", "namespace"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

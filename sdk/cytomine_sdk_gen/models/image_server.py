@@ -12,6 +12,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -20,17 +21,17 @@ class ImageServer(BaseModel):
     An image server registered in a legacy core (removed from the Spring cores).
     """ # noqa: E501
     id: Optional[int] = None
-    java_class: Optional[str] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).", alias="class")
+    java_class: Annotated[Optional[str], Field(alias="class")] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).")
     created: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     updated: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     deleted: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     name: Optional[str] = Field(default=None, description="Name of the image server.")
     url: Optional[str] = Field(default=None, description="Public URL of the image server.")
-    base_path: Optional[str] = Field(default=None, description="Root of its image storage.", alias="basePath")
+    base_path: Annotated[Optional[str], Field(alias="basePath")] = Field(default=None, description="Root of its image storage.")
     available: Optional[bool] = Field(default=None, description="The server is in use.")
     __properties: ClassVar[List[str]] = ["id", "class", "created", "updated", "deleted", "name", "url", "basePath", "available"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

@@ -24,7 +24,7 @@ class Invitation(BaseModel):
     mail: Optional[str] = Field(default=None, description="E-mail address the invitation is sent to.")
     __properties: ClassVar[List[str]] = ["name", "firstname", "lastname", "mail"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

@@ -22,30 +22,30 @@ class Job(BaseModel):
     A run of a software in a project. Status values: 0 not launched, 1 in queue, 2 running, 3 success, 4 failed, 5 indeterminate, 6 waiting, 7 previewed, 8 killed.
     """ # noqa: E501
     id: Optional[int] = None
-    java_class: Optional[str] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).", alias="class")
+    java_class: Annotated[Optional[str], Field(alias="class")] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).")
     created: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     updated: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     deleted: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
-    algo_type: Optional[str] = Field(default=None, description="Lower-case class name of the job (`job`, or `jobtemplate` for templates).", alias="algoType")
+    algo_type: Annotated[Optional[str], Field(alias="algoType")] = Field(default=None, description="Lower-case class name of the job (`job`, or `jobtemplate` for templates).")
     name: Optional[str] = Field(default=None, description="Community line: `<softwareName> : <number>`.")
     number: Optional[int] = Field(default=None, description="Rank of the job among the jobs of its software in its project.")
     status: Optional[Annotated[int, Field(le=8, strict=True, ge=0)]] = Field(default=None, description="Status: 0 not launched, 1 in queue, 2 running, 3 success, 4 failed, 5 indeterminate, 6 waiting, 7 previewed, 8 killed.")
     progress: Optional[Annotated[int, Field(le=100, strict=True, ge=0)]] = Field(default=None, description="Progress in percent.")
-    status_comment: Optional[str] = Field(default=None, description="Text describing the current status.", alias="statusComment")
+    status_comment: Annotated[Optional[str], Field(alias="statusComment")] = Field(default=None, description="Text describing the current status.")
     project: Optional[int] = Field(default=None, description="Id of the project.")
     software: Optional[int] = Field(default=None, description="Id of the software.")
-    software_name: Optional[str] = Field(default=None, description="Full name of the software (name and version).", alias="softwareName")
-    processing_server: Optional[int] = Field(default=None, description="Id of the processing server that runs the job.", alias="processingServer")
+    software_name: Annotated[Optional[str], Field(alias="softwareName")] = Field(default=None, description="Full name of the software (name and version).")
+    processing_server: Annotated[Optional[int], Field(alias="processingServer")] = Field(default=None, description="Id of the processing server that runs the job.")
     rate: Optional[Union[float, int]] = Field(default=None, description="Quality rate of the job's results.")
-    data_deleted: Optional[bool] = Field(default=None, description="The data the job produced was deleted.", alias="dataDeleted")
+    data_deleted: Annotated[Optional[bool], Field(alias="dataDeleted")] = Field(default=None, description="The data the job produced was deleted.")
     favorite: Optional[bool] = Field(default=None, description="ULiege line: the job is starred (see set_favorite).")
     username: Optional[str] = Field(default=None, description="Name of the user who created the job.")
-    user_job: Optional[int] = Field(default=None, description="Id of the user job the software authenticates as.", alias="userJob")
-    job_parameters: Optional[List[JobParameter]] = Field(default=None, description="Values of the software parameters (key values are masked).", alias="jobParameters")
+    user_job: Annotated[Optional[int], Field(alias="userJob")] = Field(default=None, description="Id of the user job the software authenticates as.")
+    job_parameters: Annotated[Optional[List[JobParameter]], Field(alias="jobParameters")] = Field(default=None, description="Values of the software parameters (key values are masked).")
     params: Optional[List[JobParameter]] = Field(default=None, description="Input only (create): values of the software parameters, each with softwareParameter and value.")
     __properties: ClassVar[List[str]] = ["id", "class", "created", "updated", "deleted", "algoType", "name", "number", "status", "progress", "statusComment", "project", "software", "softwareName", "processingServer", "rate", "dataDeleted", "favorite", "username", "userJob", "jobParameters", "params"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

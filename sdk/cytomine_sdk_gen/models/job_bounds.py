@@ -14,6 +14,7 @@ from cytomine_sdk_gen.models.job_bound import JobBound
 from cytomine_sdk_gen.models.job_software_bound import JobSoftwareBound
 from cytomine_sdk_gen.models.job_username_bound import JobUsernameBound
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -24,9 +25,9 @@ class JobBounds(BaseModel):
     progress: Optional[JobBound] = None
     status: Optional[JobBound] = None
     number: Optional[JobBound] = None
-    status_comment: Optional[JobBound] = Field(default=None, alias="statusComment")
+    status_comment: Annotated[Optional[JobBound], Field(alias="statusComment")] = None
     rate: Optional[JobBound] = None
-    data_deleted: Optional[JobBound] = Field(default=None, alias="dataDeleted")
+    data_deleted: Annotated[Optional[JobBound], Field(alias="dataDeleted")] = None
     favorite: Optional[JobBound] = None
     created: Optional[JobBound] = None
     updated: Optional[JobBound] = None
@@ -35,7 +36,7 @@ class JobBounds(BaseModel):
     username: Optional[JobUsernameBound] = None
     __properties: ClassVar[List[str]] = ["progress", "status", "number", "statusComment", "rate", "dataDeleted", "favorite", "created", "updated", "deleted", "software", "username"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

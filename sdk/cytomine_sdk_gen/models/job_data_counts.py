@@ -11,6 +11,7 @@ import json
 from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -19,12 +20,12 @@ class JobDataCounts(BaseModel):
     What a job produced.
     """ # noqa: E501
     annotations: Optional[int] = Field(default=None, description="Number of algo annotations.")
-    annotations_term: Optional[int] = Field(default=None, description="Number of terms given to them.", alias="annotationsTerm")
-    job_datas: Optional[int] = Field(default=None, description="Number of job data files.", alias="jobDatas")
+    annotations_term: Annotated[Optional[int], Field(alias="annotationsTerm")] = Field(default=None, description="Number of terms given to them.")
+    job_datas: Annotated[Optional[int], Field(alias="jobDatas")] = Field(default=None, description="Number of job data files.")
     reviewed: Optional[int] = Field(default=None, description="Number of its annotations that were reviewed.")
     __properties: ClassVar[List[str]] = ["annotations", "annotationsTerm", "jobDatas", "reviewed"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

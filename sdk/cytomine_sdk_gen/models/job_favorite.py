@@ -21,7 +21,7 @@ class JobFavorite(BaseModel):
     favorite: Optional[bool] = Field(default=None, description="Star (true) or unstar (false) the job.")
     __properties: ClassVar[List[str]] = ["favorite"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

@@ -12,6 +12,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -20,23 +21,23 @@ class JobParameter(BaseModel):
     The value a job gives to one parameter of its software; name, type, index and the uri fields are copied from the software parameter.
     """ # noqa: E501
     id: Optional[int] = None
-    java_class: Optional[str] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).", alias="class")
+    java_class: Annotated[Optional[str], Field(alias="class")] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).")
     created: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     updated: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     deleted: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     job: Optional[int] = Field(default=None, description="Id of the job.")
-    software_parameter: Optional[int] = Field(default=None, description="Id of the software parameter.", alias="softwareParameter")
+    software_parameter: Annotated[Optional[int], Field(alias="softwareParameter")] = Field(default=None, description="Id of the software parameter.")
     value: Optional[str] = Field(default=None, description="The value as text.")
     name: Optional[str] = Field(default=None, description="Name of the software parameter.")
-    human_name: Optional[str] = Field(default=None, description="Label of the software parameter.", alias="humanName")
+    human_name: Annotated[Optional[str], Field(alias="humanName")] = Field(default=None, description="Label of the software parameter.")
     type: Optional[str] = Field(default=None, description="Type of the software parameter (String, Number, Boolean, Date, List, ListDomain, Domain).")
     index: Optional[int] = Field(default=None, description="Position of the software parameter.")
     uri: Optional[str] = Field(default=None, description="For Domain/ListDomain types: API path listing the choices.")
-    uri_print_attribut: Optional[str] = Field(default=None, description="Field of the choices shown to users.", alias="uriPrintAttribut")
-    uri_sort_attribut: Optional[str] = Field(default=None, description="Field the choices are sorted by.", alias="uriSortAttribut")
+    uri_print_attribut: Annotated[Optional[str], Field(alias="uriPrintAttribut")] = Field(default=None, description="Field of the choices shown to users.")
+    uri_sort_attribut: Annotated[Optional[str], Field(alias="uriSortAttribut")] = Field(default=None, description="Field the choices are sorted by.")
     __properties: ClassVar[List[str]] = ["id", "class", "created", "updated", "deleted", "job", "softwareParameter", "value", "name", "humanName", "type", "index", "uri", "uriPrintAttribut", "uriSortAttribut"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

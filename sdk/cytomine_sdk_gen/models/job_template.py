@@ -22,29 +22,29 @@ class JobTemplate(BaseModel):
     A named job of a project kept as a template: the fields of a job (see Job) plus its name. Status values: 0 not launched, 1 in queue, 2 running, 3 success, 4 failed, 5 indeterminate, 6 waiting, 7 previewed, 8 killed.
     """ # noqa: E501
     id: Optional[int] = None
-    java_class: Optional[str] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).", alias="class")
+    java_class: Annotated[Optional[str], Field(alias="class")] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).")
     created: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     updated: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     deleted: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     name: Optional[str] = Field(default=None, description="Name of the template (unique within the project).")
-    algo_type: Optional[str] = Field(default=None, description="Lower-case class name (`jobtemplate`).", alias="algoType")
+    algo_type: Annotated[Optional[str], Field(alias="algoType")] = Field(default=None, description="Lower-case class name (`jobtemplate`).")
     number: Optional[int] = Field(default=None, description="Rank among the jobs of its software in its project.")
     status: Optional[Annotated[int, Field(le=8, strict=True, ge=0)]] = Field(default=None, description="Status of the job (see the schema description).")
     progress: Optional[Annotated[int, Field(le=100, strict=True, ge=0)]] = Field(default=None, description="Progress in percent.")
-    status_comment: Optional[str] = Field(default=None, description="Text describing the current status.", alias="statusComment")
+    status_comment: Annotated[Optional[str], Field(alias="statusComment")] = Field(default=None, description="Text describing the current status.")
     project: Optional[int] = Field(default=None, description="Id of the project.")
     software: Optional[int] = Field(default=None, description="Id of the software.")
-    software_name: Optional[str] = Field(default=None, description="Full name of the software (name and version).", alias="softwareName")
-    processing_server: Optional[int] = Field(default=None, description="Id of the processing server.", alias="processingServer")
+    software_name: Annotated[Optional[str], Field(alias="softwareName")] = Field(default=None, description="Full name of the software (name and version).")
+    processing_server: Annotated[Optional[int], Field(alias="processingServer")] = Field(default=None, description="Id of the processing server.")
     rate: Optional[Union[float, int]] = Field(default=None, description="Quality rate.")
-    data_deleted: Optional[bool] = Field(default=None, description="The data the job produced was deleted.", alias="dataDeleted")
+    data_deleted: Annotated[Optional[bool], Field(alias="dataDeleted")] = Field(default=None, description="The data the job produced was deleted.")
     favorite: Optional[bool] = Field(default=None, description="ULiege line: the job is starred.")
     username: Optional[str] = Field(default=None, description="Username of the user who created the job.")
-    user_job: Optional[int] = Field(default=None, description="Id of the user job.", alias="userJob")
-    job_parameters: Optional[List[JobParameter]] = Field(default=None, description="Values of the software parameters.", alias="jobParameters")
+    user_job: Annotated[Optional[int], Field(alias="userJob")] = Field(default=None, description="Id of the user job.")
+    job_parameters: Annotated[Optional[List[JobParameter]], Field(alias="jobParameters")] = Field(default=None, description="Values of the software parameters.")
     __properties: ClassVar[List[str]] = ["id", "class", "created", "updated", "deleted", "name", "algoType", "number", "status", "progress", "statusComment", "project", "software", "softwareName", "processingServer", "rate", "dataDeleted", "favorite", "username", "userJob", "jobParameters"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

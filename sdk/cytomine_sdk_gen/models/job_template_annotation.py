@@ -12,6 +12,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -20,16 +21,16 @@ class JobTemplateAnnotation(BaseModel):
     A job template applied to an annotation.
     """ # noqa: E501
     id: Optional[int] = None
-    java_class: Optional[str] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).", alias="class")
+    java_class: Annotated[Optional[str], Field(alias="class")] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).")
     created: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     updated: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     deleted: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
-    job_template: Optional[int] = Field(default=None, description="Id of the job template.", alias="jobTemplate")
-    annotation_ident: Optional[int] = Field(default=None, description="Id of the annotation (user, algo or ROI annotation).", alias="annotationIdent")
-    annotation_class_name: Optional[str] = Field(default=None, description="Fully-qualified Java class of the annotation (found by the server).", alias="annotationClassName")
+    job_template: Annotated[Optional[int], Field(alias="jobTemplate")] = Field(default=None, description="Id of the job template.")
+    annotation_ident: Annotated[Optional[int], Field(alias="annotationIdent")] = Field(default=None, description="Id of the annotation (user, algo or ROI annotation).")
+    annotation_class_name: Annotated[Optional[str], Field(alias="annotationClassName")] = Field(default=None, description="Fully-qualified Java class of the annotation (found by the server).")
     __properties: ClassVar[List[str]] = ["id", "class", "created", "updated", "deleted", "jobTemplate", "annotationIdent", "annotationClassName"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

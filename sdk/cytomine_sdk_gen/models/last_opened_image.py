@@ -12,6 +12,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -20,13 +21,13 @@ class LastOpenedImage(BaseModel):
     An image instance recently opened by the current user.
     """ # noqa: E501
     id: Optional[int] = Field(default=None, description="Id of the image instance.")
-    var_date: Optional[datetime] = Field(default=None, description="When it was last opened.", alias="date")
+    var_date: Annotated[Optional[datetime], Field(alias="date")] = Field(default=None, description="When it was last opened.")
     thumb: Optional[str] = Field(default=None, description="URL of a thumbnail of the image.")
-    instance_filename: Optional[str] = Field(default=None, description="Name of the image (blinded in blind-mode projects).", alias="instanceFilename")
+    instance_filename: Annotated[Optional[str], Field(alias="instanceFilename")] = Field(default=None, description="Name of the image (blinded in blind-mode projects).")
     project: Optional[int] = Field(default=None, description="Id of its project.")
     __properties: ClassVar[List[str]] = ["id", "date", "thumb", "instanceFilename", "project"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

@@ -12,6 +12,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -20,11 +21,11 @@ class LastOpenedProject(BaseModel):
     A project the current user opened recently (or, with opened=false, a recently created one).
     """ # noqa: E501
     id: Optional[int] = Field(default=None, description="Id of the project.")
-    var_date: Optional[datetime] = Field(default=None, description="Date of the last opening (or of the creation when opened is false).", alias="date")
+    var_date: Annotated[Optional[datetime], Field(alias="date")] = Field(default=None, description="Date of the last opening (or of the creation when opened is false).")
     opened: Optional[bool] = Field(default=None, description="The current user opened the project.")
     __properties: ClassVar[List[str]] = ["id", "date", "opened"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

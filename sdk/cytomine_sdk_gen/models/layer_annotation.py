@@ -12,6 +12,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -20,14 +21,14 @@ class LayerAnnotation(BaseModel):
     A geometry of an annotation layer. The stored geometry text (WKT) is sent base64-encoded in location. Listings answer `{id, annotationLayer, location}`; the domain JSON (annotation.retrieve_any) also has class and dates.
     """ # noqa: E501
     id: Optional[int] = None
-    java_class: Optional[str] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).", alias="class")
+    java_class: Annotated[Optional[str], Field(alias="class")] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).")
     created: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     updated: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
-    annotation_layer: Optional[Any] = Field(default=None, description="Id of the annotation layer (2026 and domain JSON); 2025 listings serialise the entity, so this may be the layer object there.", alias="annotationLayer")
+    annotation_layer: Annotated[Optional[Any], Field(alias="annotationLayer")] = Field(default=None, description="Id of the annotation layer (2026 and domain JSON); 2025 listings serialise the entity, so this may be the layer object there.")
     location: Optional[str] = Field(default=None, description="The geometry's WKT text, base64-encoded (a byte array in the server).")
     __properties: ClassVar[List[str]] = ["id", "class", "created", "updated", "annotationLayer", "location"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

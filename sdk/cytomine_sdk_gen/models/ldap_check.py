@@ -21,7 +21,7 @@ class LdapCheck(BaseModel):
     result: Optional[bool] = Field(default=None, description="True if the username exists in LDAP.")
     __properties: ClassVar[List[str]] = ["result"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

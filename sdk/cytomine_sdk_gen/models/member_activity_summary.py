@@ -12,6 +12,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -19,15 +20,15 @@ class MemberActivitySummary(BaseModel):
     """
     Activity of a user in a project.
     """ # noqa: E501
-    first_connection: Optional[datetime] = Field(default=None, description="Date of the first connection to the project.", alias="firstConnection")
-    last_connection: Optional[datetime] = Field(default=None, description="Date of the last connection to the project.", alias="lastConnection")
-    total_annotations: Optional[int] = Field(default=None, description="Number of annotations the user made in the project.", alias="totalAnnotations")
-    total_connections: Optional[int] = Field(default=None, description="Number of connections to the project.", alias="totalConnections")
-    total_consultations: Optional[int] = Field(default=None, description="Number of image consultations in the project.", alias="totalConsultations")
-    total_annotation_selections: Optional[int] = Field(default=None, description="Number of annotation selections in the project.", alias="totalAnnotationSelections")
+    first_connection: Annotated[Optional[datetime], Field(alias="firstConnection")] = Field(default=None, description="Date of the first connection to the project.")
+    last_connection: Annotated[Optional[datetime], Field(alias="lastConnection")] = Field(default=None, description="Date of the last connection to the project.")
+    total_annotations: Annotated[Optional[int], Field(alias="totalAnnotations")] = Field(default=None, description="Number of annotations the user made in the project.")
+    total_connections: Annotated[Optional[int], Field(alias="totalConnections")] = Field(default=None, description="Number of connections to the project.")
+    total_consultations: Annotated[Optional[int], Field(alias="totalConsultations")] = Field(default=None, description="Number of image consultations in the project.")
+    total_annotation_selections: Annotated[Optional[int], Field(alias="totalAnnotationSelections")] = Field(default=None, description="Number of annotation selections in the project.")
     __properties: ClassVar[List[str]] = ["firstConnection", "lastConnection", "totalAnnotations", "totalConnections", "totalConsultations", "totalAnnotationSelections"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

@@ -23,7 +23,7 @@ class MembershipResult(BaseModel):
     status: Optional[int] = Field(default=None, description="200, or 206 on partial failure (2025 and 2026 send 200 in the body even then).")
     __properties: ClassVar[List[str]] = ["data", "status"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

@@ -21,7 +21,7 @@ class MembershipResultData(BaseModel):
     message: Optional[str] = Field(default=None, description="`OK`, or the ids that could not be changed.")
     __properties: ClassVar[List[str]] = ["message"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

@@ -24,7 +24,7 @@ class MetadataBlock(BaseModel):
     block_preparation: Optional[MetadataCode] = None
     __properties: ClassVar[List[str]] = ["alias", "identifier", "block_preparation"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

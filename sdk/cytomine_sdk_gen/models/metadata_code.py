@@ -24,7 +24,7 @@ class MetadataCode(BaseModel):
     scheme_version: Optional[str] = None
     __properties: ClassVar[List[str]] = ["code", "scheme", "meaning", "scheme_version"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

@@ -26,7 +26,7 @@ class MetadataDataset(BaseModel):
     metadata_standard: Optional[str] = None
     __properties: ClassVar[List[str]] = ["alias", "accession", "title", "description", "study_duration_days", "metadata_standard"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

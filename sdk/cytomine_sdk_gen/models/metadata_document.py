@@ -33,7 +33,7 @@ class MetadataDocument(BaseModel):
     policy: Optional[MetadataPolicy] = None
     __properties: ClassVar[List[str]] = ["id", "image", "slide", "block", "specimens", "dataset", "policy"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

@@ -11,6 +11,7 @@ import json
 from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional, Union
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -18,17 +19,17 @@ class MetadataFacets(BaseModel):
     """
     For each filterable field (named by its dotted path), the number of documents per value. Fields the server does not know yet are kept as extra fields.
     """ # noqa: E501
-    block_block_preparation_meaning: Optional[Dict[str, Union[float, int]]] = Field(default=None, alias="block.block_preparation.meaning")
-    slide_staining_stains_compound_meaning: Optional[Dict[str, Union[float, int]]] = Field(default=None, alias="slide.staining.stains.compound.meaning")
-    specimens_age_at_extraction_interval_start: Optional[Dict[str, Union[float, int]]] = Field(default=None, alias="specimens.age_at_extraction.interval_start")
-    specimens_anatomical_site_meaning: Optional[Dict[str, Union[float, int]]] = Field(default=None, alias="specimens.anatomical_site.meaning")
-    specimens_biological_being_animal_species_meaning: Optional[Dict[str, Union[float, int]]] = Field(default=None, alias="specimens.biological_being.animal_species.meaning")
-    specimens_biological_being_sex: Optional[Dict[str, Union[float, int]]] = Field(default=None, alias="specimens.biological_being.sex")
-    specimens_fixation_type_meaning: Optional[Dict[str, Union[float, int]]] = Field(default=None, alias="specimens.fixation_type.meaning")
-    specimens_specimen_type_meaning: Optional[Dict[str, Union[float, int]]] = Field(default=None, alias="specimens.specimen_type.meaning")
+    block_block_preparation_meaning: Annotated[Optional[Dict[str, Union[float, int]]], Field(alias="block.block_preparation.meaning")] = None
+    slide_staining_stains_compound_meaning: Annotated[Optional[Dict[str, Union[float, int]]], Field(alias="slide.staining.stains.compound.meaning")] = None
+    specimens_age_at_extraction_interval_start: Annotated[Optional[Dict[str, Union[float, int]]], Field(alias="specimens.age_at_extraction.interval_start")] = None
+    specimens_anatomical_site_meaning: Annotated[Optional[Dict[str, Union[float, int]]], Field(alias="specimens.anatomical_site.meaning")] = None
+    specimens_biological_being_animal_species_meaning: Annotated[Optional[Dict[str, Union[float, int]]], Field(alias="specimens.biological_being.animal_species.meaning")] = None
+    specimens_biological_being_sex: Annotated[Optional[Dict[str, Union[float, int]]], Field(alias="specimens.biological_being.sex")] = None
+    specimens_fixation_type_meaning: Annotated[Optional[Dict[str, Union[float, int]]], Field(alias="specimens.fixation_type.meaning")] = None
+    specimens_specimen_type_meaning: Annotated[Optional[Dict[str, Union[float, int]]], Field(alias="specimens.specimen_type.meaning")] = None
     __properties: ClassVar[List[str]] = ["block.block_preparation.meaning", "slide.staining.stains.compound.meaning", "specimens.age_at_extraction.interval_start", "specimens.anatomical_site.meaning", "specimens.biological_being.animal_species.meaning", "specimens.biological_being.sex", "specimens.fixation_type.meaning", "specimens.specimen_type.meaning"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

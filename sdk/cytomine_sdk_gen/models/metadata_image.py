@@ -46,7 +46,7 @@ class MetadataImage(BaseModel):
     private_attributes: Optional[Dict[str, Any]] = None
     __properties: ClassVar[List[str]] = ["identifier", "abstract_image_id", "name", "uid", "slide", "scanner", "imaging_setting", "tile_size", "image_shape", "has_overview", "has_label", "biological_being_identifier_present", "tma_status", "color_profile", "compression_status", "compression_methods", "acquisition_date_time", "image_origin", "image_orientation", "image_type", "files", "reference", "attributes", "private_attributes"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

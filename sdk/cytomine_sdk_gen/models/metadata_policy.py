@@ -41,7 +41,7 @@ class MetadataPolicy(BaseModel):
     uid: Optional[str] = None
     __properties: ClassVar[List[str]] = ["identifier", "title", "policy_text", "type_of_dataset", "terms_of_use_version", "allowed_uses", "allowed_geographical_distribution", "duration_of_use", "defined_research_question_required", "type_of_access", "required_bigpicture_acknowledgements", "required_custom_acknowledgements", "required_citations", "licenses", "legal_basis_for_sharing_the_data", "informed_consent_form_defined_use_restrictions", "custom_use_restrictions", "reference", "attributes", "uid"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

@@ -23,7 +23,7 @@ class MetadataSlide(BaseModel):
     staining: Optional[Dict[str, Any]] = Field(default=None, description="Stains ({stains: [{type, compound}]}).")
     __properties: ClassVar[List[str]] = ["alias", "identifier", "staining"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

@@ -31,7 +31,7 @@ class MetadataSpecimen(BaseModel):
     observations: Optional[List[Dict[str, Any]]] = None
     __properties: ClassVar[List[str]] = ["alias", "identifier", "specimen_type", "extraction_method", "fixation_type", "anatomical_site", "anatomical_sites", "age_at_extraction", "biological_being", "observations"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

@@ -12,6 +12,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional, Union
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -20,52 +21,52 @@ class NestedImageInstance(BaseModel):
     An image instance placed at (x, y) inside another image instance (its parent) of the same project; it has every field of an image instance plus parent, x and y.
     """ # noqa: E501
     id: Optional[int] = None
-    java_class: Optional[str] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).", alias="class")
+    java_class: Annotated[Optional[str], Field(alias="class")] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).")
     created: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     updated: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
-    base_image: Optional[int] = Field(default=None, description="Id of the abstract image.", alias="baseImage")
+    base_image: Annotated[Optional[int], Field(alias="baseImage")] = Field(default=None, description="Id of the abstract image.")
     project: Optional[int] = Field(default=None, description="Id of the project.")
     user: Optional[int] = Field(default=None, description="Id of the user who added the image.")
-    instance_filename: Optional[str] = Field(default=None, description="Name of the image in the project (defaults to the original file name).", alias="instanceFilename")
-    original_filename: Optional[str] = Field(default=None, description="Name of the uploaded file.", alias="originalFilename")
+    instance_filename: Annotated[Optional[str], Field(alias="instanceFilename")] = Field(default=None, description="Name of the image in the project (defaults to the original file name).")
+    original_filename: Annotated[Optional[str], Field(alias="originalFilename")] = Field(default=None, description="Name of the uploaded file.")
     filename: Optional[str] = Field(default=None, description="File name of the abstract image on the server.")
-    blinded_name: Optional[str] = Field(default=None, description="In blind-mode projects the abstract image id (as a string); else null.", alias="blindedName")
+    blinded_name: Annotated[Optional[str], Field(alias="blindedName")] = Field(default=None, description="In blind-mode projects the abstract image id (as a string); else null.")
     path: Optional[str] = Field(default=None, description="Path of the file in the image server.")
-    content_type: Optional[str] = Field(default=None, description="Media type of the uploaded file.", alias="contentType")
+    content_type: Annotated[Optional[str], Field(alias="contentType")] = Field(default=None, description="Media type of the uploaded file.")
     width: Optional[int] = Field(default=None, description="Width in pixels.")
     height: Optional[int] = Field(default=None, description="Height in pixels.")
     depth: Optional[int] = Field(default=None, description="Number of z-stacks.")
     duration: Optional[int] = Field(default=None, description="Number of time points.")
     channels: Optional[int] = Field(default=None, description="Number of channels.")
-    extrinsic_channels: Optional[int] = Field(default=None, description="Number of apparent channels.", alias="extrinsicChannels")
-    sample_per_pixel: Optional[int] = Field(default=None, alias="samplePerPixel")
-    bit_per_sample: Optional[int] = Field(default=None, alias="bitPerSample")
+    extrinsic_channels: Annotated[Optional[int], Field(alias="extrinsicChannels")] = Field(default=None, description="Number of apparent channels.")
+    sample_per_pixel: Annotated[Optional[int], Field(alias="samplePerPixel")] = None
+    bit_per_sample: Annotated[Optional[int], Field(alias="bitPerSample")] = None
     colorspace: Optional[str] = None
-    tile_size: Optional[int] = Field(default=None, alias="tileSize")
+    tile_size: Annotated[Optional[int], Field(alias="tileSize")] = None
     zoom: Optional[int] = Field(default=None, description="Number of zoom levels.")
     magnification: Optional[int] = Field(default=None, description="Objective magnification (overrides the abstract image's).")
-    physical_size_x: Optional[Union[float, int]] = Field(default=None, description="Pixel width in micrometres.", alias="physicalSizeX")
-    physical_size_y: Optional[Union[float, int]] = Field(default=None, description="Pixel height in micrometres.", alias="physicalSizeY")
-    physical_size_z: Optional[Union[float, int]] = Field(default=None, description="Distance between z-stacks in micrometres.", alias="physicalSizeZ")
+    physical_size_x: Annotated[Optional[Union[float, int]], Field(alias="physicalSizeX")] = Field(default=None, description="Pixel width in micrometres.")
+    physical_size_y: Annotated[Optional[Union[float, int]], Field(alias="physicalSizeY")] = Field(default=None, description="Pixel height in micrometres.")
+    physical_size_z: Annotated[Optional[Union[float, int]], Field(alias="physicalSizeZ")] = Field(default=None, description="Distance between z-stacks in micrometres.")
     fps: Optional[Union[float, int]] = Field(default=None, description="Frames per second of time series.")
-    is_virtual: Optional[bool] = Field(default=None, description="The uploaded file of the abstract image is virtual.", alias="isVirtual")
+    is_virtual: Annotated[Optional[bool], Field(alias="isVirtual")] = Field(default=None, description="The uploaded file of the abstract image is virtual.")
     thumb: Optional[str] = Field(default=None, description="URL of the thumbnail.")
     preview: Optional[str] = Field(default=None, description="URL of the preview.")
-    macro_url: Optional[str] = Field(default=None, description="URL of the macro (associated) image.", alias="macroURL")
-    number_of_annotations: Optional[int] = Field(default=None, alias="numberOfAnnotations")
-    number_of_job_annotations: Optional[int] = Field(default=None, alias="numberOfJobAnnotations")
-    number_of_reviewed_annotations: Optional[int] = Field(default=None, alias="numberOfReviewedAnnotations")
-    review_start: Optional[datetime] = Field(default=None, description="Start of the review of this image.", alias="reviewStart")
-    review_stop: Optional[datetime] = Field(default=None, description="End of the review of this image.", alias="reviewStop")
-    review_user: Optional[int] = Field(default=None, description="Id of the reviewing user.", alias="reviewUser")
+    macro_url: Annotated[Optional[str], Field(alias="macroURL")] = Field(default=None, description="URL of the macro (associated) image.")
+    number_of_annotations: Annotated[Optional[int], Field(alias="numberOfAnnotations")] = None
+    number_of_job_annotations: Annotated[Optional[int], Field(alias="numberOfJobAnnotations")] = None
+    number_of_reviewed_annotations: Annotated[Optional[int], Field(alias="numberOfReviewedAnnotations")] = None
+    review_start: Annotated[Optional[datetime], Field(alias="reviewStart")] = Field(default=None, description="Start of the review of this image.")
+    review_stop: Annotated[Optional[datetime], Field(alias="reviewStop")] = Field(default=None, description="End of the review of this image.")
+    review_user: Annotated[Optional[int], Field(alias="reviewUser")] = Field(default=None, description="Id of the reviewing user.")
     reviewed: Optional[bool] = Field(default=None, description="The review is finished.")
-    in_review: Optional[bool] = Field(default=None, description="The review is started and not finished.", alias="inReview")
+    in_review: Annotated[Optional[bool], Field(alias="inReview")] = Field(default=None, description="The review is started and not finished.")
     parent: Optional[int] = Field(default=None, description="Id of the image instance this image is nested in.")
     x: Optional[int] = Field(default=None, description="Left of the nested image in the parent, in pixels.")
     y: Optional[int] = Field(default=None, description="Top of the nested image in the parent, in pixels.")
     __properties: ClassVar[List[str]] = ["id", "class", "created", "updated", "baseImage", "project", "user", "instanceFilename", "originalFilename", "filename", "blindedName", "path", "contentType", "width", "height", "depth", "duration", "channels", "extrinsicChannels", "samplePerPixel", "bitPerSample", "colorspace", "tileSize", "zoom", "magnification", "physicalSizeX", "physicalSizeY", "physicalSizeZ", "fps", "isVirtual", "thumb", "preview", "macroURL", "numberOfAnnotations", "numberOfJobAnnotations", "numberOfReviewedAnnotations", "reviewStart", "reviewStop", "reviewUser", "reviewed", "inReview", "parent", "x", "y"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

@@ -21,7 +21,7 @@ class OnlineUserIds(BaseModel):
     users: Optional[List[int]] = Field(default=None, description="Ids of the users.")
     __properties: ClassVar[List[str]] = ["users"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

@@ -17,6 +17,7 @@ from cytomine_sdk_gen.models.project import Project
 from cytomine_sdk_gen.models.record_type import RecordType
 from cytomine_sdk_gen.models.term import Term
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -25,8 +26,8 @@ class Ontology(BaseModel):
     An ontology: a named set of terms. 2026 answers the repository record (id, name, user, terms, ISO dates); 2025 and legacy servers the domain JSON, which also carries the term tree (`children`) and tree-widget fields (title, data, attr, key, isFolder, ...).
     """ # noqa: E501
     id: Optional[int] = None
-    java_class: Optional[str] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).", alias="class")
-    data_type: Optional[RecordType] = Field(default=None, description="2026 repository record type, `ONTOLOGY`.", alias="dataType")
+    java_class: Annotated[Optional[str], Field(alias="class")] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).")
+    data_type: Annotated[Optional[RecordType], Field(alias="dataType")] = Field(default=None, description="2026 repository record type, `ONTOLOGY`.")
     created: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     updated: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     deleted: Optional[datetime] = Field(default=None, description="2026 record only; null unless deleted.")
@@ -39,12 +40,12 @@ class Ontology(BaseModel):
     data: Optional[str] = Field(default=None, description="2025/legacy tree widget field; the name.")
     attr: Optional[OntologyNodeAttr] = None
     key: Optional[int] = Field(default=None, description="2025/legacy tree widget field; the id.")
-    is_folder: Optional[bool] = Field(default=None, description="2025/legacy tree widget field; always true.", alias="isFolder")
-    hide_checkbox: Optional[bool] = Field(default=None, description="2025/legacy tree widget field; always true.", alias="hideCheckbox")
+    is_folder: Annotated[Optional[bool], Field(alias="isFolder")] = Field(default=None, description="2025/legacy tree widget field; always true.")
+    hide_checkbox: Annotated[Optional[bool], Field(alias="hideCheckbox")] = Field(default=None, description="2025/legacy tree widget field; always true.")
     state: Optional[str] = Field(default=None, description="2025/legacy tree widget field; `open`.")
     __properties: ClassVar[List[str]] = ["id", "class", "dataType", "created", "updated", "deleted", "name", "user", "terms", "children", "projects", "title", "data", "attr", "key", "isFolder", "hideCheckbox", "state"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

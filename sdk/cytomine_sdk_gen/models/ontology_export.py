@@ -23,7 +23,7 @@ class OntologyExport(BaseModel):
     terms: Optional[List[OntologyExportTerm]] = Field(default=None, description="Its terms (flat; no hierarchy and no ids).")
     __properties: ClassVar[List[str]] = ["name", "terms"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

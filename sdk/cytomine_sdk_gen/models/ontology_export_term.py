@@ -22,7 +22,7 @@ class OntologyExportTerm(BaseModel):
     color: Optional[str] = Field(default=None, description="Colour of the term, `#rrggbb`.")
     __properties: ClassVar[List[str]] = ["name", "color"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

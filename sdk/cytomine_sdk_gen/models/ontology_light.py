@@ -22,7 +22,7 @@ class OntologyLight(BaseModel):
     name: Optional[str] = Field(default=None, description="Name of the ontology.")
     __properties: ClassVar[List[str]] = ["id", "name"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

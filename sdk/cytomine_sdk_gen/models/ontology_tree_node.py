@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from cytomine_sdk_gen.models.ontology_node_attr import OntologyNodeAttr
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -20,7 +21,7 @@ class OntologyTreeNode(BaseModel):
     A term as a node of the 2025/legacy ontology tree.
     """ # noqa: E501
     id: Optional[int] = Field(default=None, description="Id of the term.")
-    java_class: Optional[str] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).", alias="class")
+    java_class: Annotated[Optional[str], Field(alias="class")] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).")
     name: Optional[str] = None
     title: Optional[str] = Field(default=None, description="The name.")
     data: Optional[str] = Field(default=None, description="The name.")
@@ -29,12 +30,12 @@ class OntologyTreeNode(BaseModel):
     attr: Optional[OntologyNodeAttr] = None
     checked: Optional[bool] = None
     key: Optional[int] = Field(default=None, description="The id.")
-    is_folder: Optional[bool] = Field(default=None, description="The term has children.", alias="isFolder")
-    hide_checkbox: Optional[bool] = Field(default=None, alias="hideCheckbox")
+    is_folder: Annotated[Optional[bool], Field(alias="isFolder")] = Field(default=None, description="The term has children.")
+    hide_checkbox: Annotated[Optional[bool], Field(alias="hideCheckbox")] = None
     children: Optional[List[OntologyTreeNode]] = None
     __properties: ClassVar[List[str]] = ["id", "class", "name", "title", "data", "color", "parent", "attr", "checked", "key", "isFolder", "hideCheckbox", "children"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

@@ -21,7 +21,7 @@ class PasswordCheck(BaseModel):
     success: Optional[bool] = None
     __properties: ClassVar[List[str]] = ["success"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

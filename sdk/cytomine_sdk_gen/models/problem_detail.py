@@ -25,7 +25,7 @@ class ProblemDetail(BaseModel):
     instance: Optional[str] = None
     __properties: ClassVar[List[str]] = ["type", "title", "status", "detail", "instance"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

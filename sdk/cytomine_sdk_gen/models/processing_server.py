@@ -12,6 +12,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -20,7 +21,7 @@ class ProcessingServer(BaseModel):
     A machine jobs run on, reached over SSH. The ULiege line does not store persistentDirectory, workingDirectory and index on writes (`type` ends up holding index, 10 by default); the community line stores every field.
     """ # noqa: E501
     id: Optional[int] = None
-    java_class: Optional[str] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).", alias="class")
+    java_class: Annotated[Optional[str], Field(alias="class")] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).")
     created: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     updated: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     deleted: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
@@ -29,14 +30,14 @@ class ProcessingServer(BaseModel):
     port: Optional[int] = Field(default=None, description="SSH port (required by the community line).")
     username: Optional[str] = Field(default=None, description="Account used on the host.")
     type: Optional[str] = Field(default=None, description="Kind of server (e.g. cpu, gpu).")
-    processing_method_name: Optional[str] = Field(default=None, description="How jobs are started on it (e.g. SlurmProcessingMethod).", alias="processingMethodName")
-    persistent_directory: Optional[str] = Field(default=None, description="Absolute path of the directory for persistent data on the server.", alias="persistentDirectory")
-    working_directory: Optional[str] = Field(default=None, description="Absolute path of the directory for temporary data on the server.", alias="workingDirectory")
+    processing_method_name: Annotated[Optional[str], Field(alias="processingMethodName")] = Field(default=None, description="How jobs are started on it (e.g. SlurmProcessingMethod).")
+    persistent_directory: Annotated[Optional[str], Field(alias="persistentDirectory")] = Field(default=None, description="Absolute path of the directory for persistent data on the server.")
+    working_directory: Annotated[Optional[str], Field(alias="workingDirectory")] = Field(default=None, description="Absolute path of the directory for temporary data on the server.")
     index: Optional[int] = Field(default=None, description="Rank of the server; the lowest is the default processing server (10 when not given).")
-    amqp_queue: Optional[Any] = Field(default=None, description="The message queue of the server (an object, or null).", alias="amqpQueue")
+    amqp_queue: Annotated[Optional[Any], Field(alias="amqpQueue")] = Field(default=None, description="The message queue of the server (an object, or null).")
     __properties: ClassVar[List[str]] = ["id", "class", "created", "updated", "deleted", "name", "host", "port", "username", "type", "processingMethodName", "persistentDirectory", "workingDirectory", "index", "amqpQueue"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

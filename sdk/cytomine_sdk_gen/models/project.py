@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from cytomine_sdk_gen.models.project_current_user_roles import ProjectCurrentUserRoles
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -21,33 +22,33 @@ class Project(BaseModel):
     A project groups images, an ontology, members and their annotations.
     """ # noqa: E501
     id: Optional[int] = None
-    java_class: Optional[str] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).", alias="class")
+    java_class: Annotated[Optional[str], Field(alias="class")] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).")
     created: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     updated: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     name: Optional[str] = Field(default=None, description="Name of the project.")
     ontology: Optional[int] = Field(default=None, description="Id of the ontology whose terms annotate this project.")
-    ontology_name: Optional[str] = Field(default=None, description="Name of the ontology.", alias="ontologyName")
-    blind_mode: Optional[bool] = Field(default=None, description="Hide image file names from non-managers.", alias="blindMode")
-    are_images_downloadable: Optional[bool] = Field(default=None, description="Members may download original image files.", alias="areImagesDownloadable")
-    hide_users_layers: Optional[bool] = Field(default=None, description="Contributors cannot see each other's annotation layers.", alias="hideUsersLayers")
-    hide_admins_layers: Optional[bool] = Field(default=None, description="Contributors cannot see managers' annotation layers.", alias="hideAdminsLayers")
-    is_closed: Optional[bool] = Field(default=None, description="Closed projects are read-only and hidden from default listings.", alias="isClosed")
-    is_read_only: Optional[bool] = Field(default=None, description="Only managers can edit.", alias="isReadOnly")
-    is_restricted: Optional[bool] = Field(default=None, description="Contributors only edit their own annotations.", alias="isRestricted")
-    number_of_slides: Optional[int] = Field(default=None, alias="numberOfSlides")
-    number_of_images: Optional[int] = Field(default=None, alias="numberOfImages")
-    number_of_annotations: Optional[int] = Field(default=None, alias="numberOfAnnotations")
-    number_of_job_annotations: Optional[int] = Field(default=None, alias="numberOfJobAnnotations")
-    number_of_reviewed_annotations: Optional[int] = Field(default=None, alias="numberOfReviewedAnnotations")
+    ontology_name: Annotated[Optional[str], Field(alias="ontologyName")] = Field(default=None, description="Name of the ontology.")
+    blind_mode: Annotated[Optional[bool], Field(alias="blindMode")] = Field(default=None, description="Hide image file names from non-managers.")
+    are_images_downloadable: Annotated[Optional[bool], Field(alias="areImagesDownloadable")] = Field(default=None, description="Members may download original image files.")
+    hide_users_layers: Annotated[Optional[bool], Field(alias="hideUsersLayers")] = Field(default=None, description="Contributors cannot see each other's annotation layers.")
+    hide_admins_layers: Annotated[Optional[bool], Field(alias="hideAdminsLayers")] = Field(default=None, description="Contributors cannot see managers' annotation layers.")
+    is_closed: Annotated[Optional[bool], Field(alias="isClosed")] = Field(default=None, description="Closed projects are read-only and hidden from default listings.")
+    is_read_only: Annotated[Optional[bool], Field(alias="isReadOnly")] = Field(default=None, description="Only managers can edit.")
+    is_restricted: Annotated[Optional[bool], Field(alias="isRestricted")] = Field(default=None, description="Contributors only edit their own annotations.")
+    number_of_slides: Annotated[Optional[int], Field(alias="numberOfSlides")] = None
+    number_of_images: Annotated[Optional[int], Field(alias="numberOfImages")] = None
+    number_of_annotations: Annotated[Optional[int], Field(alias="numberOfAnnotations")] = None
+    number_of_job_annotations: Annotated[Optional[int], Field(alias="numberOfJobAnnotations")] = None
+    number_of_reviewed_annotations: Annotated[Optional[int], Field(alias="numberOfReviewedAnnotations")] = None
     users: Optional[List[int]] = Field(default=None, description="Input only, ids of the members to set on create/update.")
     admins: Optional[List[int]] = Field(default=None, description="Input only, ids of the managers to set on create/update.")
-    members_count: Optional[int] = Field(default=None, description="With withMembersCount=true.", alias="membersCount")
-    last_activity: Optional[datetime] = Field(default=None, description="With withLastActivity=true.", alias="lastActivity")
+    members_count: Annotated[Optional[int], Field(alias="membersCount")] = Field(default=None, description="With withMembersCount=true.")
+    last_activity: Annotated[Optional[datetime], Field(alias="lastActivity")] = Field(default=None, description="With withLastActivity=true.")
     description: Optional[str] = Field(default=None, description="With withDescription=true: the rich-text description (empty string if none).")
-    current_user_roles: Optional[ProjectCurrentUserRoles] = Field(default=None, description="With withCurrentUserRoles=true: the current user's roles in the project.", alias="currentUserRoles")
+    current_user_roles: Annotated[Optional[ProjectCurrentUserRoles], Field(alias="currentUserRoles")] = Field(default=None, description="With withCurrentUserRoles=true: the current user's roles in the project.")
     __properties: ClassVar[List[str]] = ["id", "class", "created", "updated", "name", "ontology", "ontologyName", "blindMode", "areImagesDownloadable", "hideUsersLayers", "hideAdminsLayers", "isClosed", "isReadOnly", "isRestricted", "numberOfSlides", "numberOfImages", "numberOfAnnotations", "numberOfJobAnnotations", "numberOfReviewedAnnotations", "users", "admins", "membersCount", "lastActivity", "description", "currentUserRoles"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

@@ -14,6 +14,7 @@ from cytomine_sdk_gen.models.project_date_bounds import ProjectDateBounds
 from cytomine_sdk_gen.models.project_integer_bounds import ProjectIntegerBounds
 from cytomine_sdk_gen.models.project_string_bounds import ProjectStringBounds
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -25,14 +26,14 @@ class ProjectBounds(BaseModel):
     updated: Optional[ProjectDateBounds] = None
     mode: Optional[ProjectStringBounds] = None
     name: Optional[ProjectStringBounds] = None
-    number_of_annotations: Optional[ProjectIntegerBounds] = Field(default=None, alias="numberOfAnnotations")
-    number_of_job_annotations: Optional[ProjectIntegerBounds] = Field(default=None, alias="numberOfJobAnnotations")
-    number_of_reviewed_annotations: Optional[ProjectIntegerBounds] = Field(default=None, alias="numberOfReviewedAnnotations")
-    number_of_images: Optional[ProjectIntegerBounds] = Field(default=None, alias="numberOfImages")
+    number_of_annotations: Annotated[Optional[ProjectIntegerBounds], Field(alias="numberOfAnnotations")] = None
+    number_of_job_annotations: Annotated[Optional[ProjectIntegerBounds], Field(alias="numberOfJobAnnotations")] = None
+    number_of_reviewed_annotations: Annotated[Optional[ProjectIntegerBounds], Field(alias="numberOfReviewedAnnotations")] = None
+    number_of_images: Annotated[Optional[ProjectIntegerBounds], Field(alias="numberOfImages")] = None
     members: Optional[ProjectIntegerBounds] = None
     __properties: ClassVar[List[str]] = ["created", "updated", "mode", "name", "numberOfAnnotations", "numberOfJobAnnotations", "numberOfReviewedAnnotations", "numberOfImages", "members"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

@@ -12,6 +12,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -20,7 +21,7 @@ class ProjectConnection(BaseModel):
     A user opening a project (a connection lasts until the next one). Last-connection listings send only `user` and `created`.
     """ # noqa: E501
     id: Optional[int] = None
-    java_class: Optional[str] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).", alias="class")
+    java_class: Annotated[Optional[str], Field(alias="class")] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).")
     created: Optional[datetime] = Field(default=None, description="When the project was opened.")
     updated: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     user: Optional[int] = Field(default=None, description="Id of the user.")
@@ -28,13 +29,13 @@ class ProjectConnection(BaseModel):
     time: Optional[int] = Field(default=None, description="Duration of the connection in ms (computed when it is closed).")
     os: Optional[str] = Field(default=None, description="Operating system sent by the client.")
     browser: Optional[str] = Field(default=None, description="Browser sent by the client.")
-    browser_version: Optional[str] = Field(default=None, description="Browser version sent by the client.", alias="browserVersion")
-    count_viewed_images: Optional[int] = Field(default=None, description="Number of images viewed during the connection.", alias="countViewedImages")
-    count_created_annotations: Optional[int] = Field(default=None, description="Number of annotations created during the connection.", alias="countCreatedAnnotations")
+    browser_version: Annotated[Optional[str], Field(alias="browserVersion")] = Field(default=None, description="Browser version sent by the client.")
+    count_viewed_images: Annotated[Optional[int], Field(alias="countViewedImages")] = Field(default=None, description="Number of images viewed during the connection.")
+    count_created_annotations: Annotated[Optional[int], Field(alias="countCreatedAnnotations")] = Field(default=None, description="Number of annotations created during the connection.")
     online: Optional[bool] = Field(default=None, description="Connection listings (2025/2026): true on the open connection while the user is online.")
     __properties: ClassVar[List[str]] = ["id", "class", "created", "updated", "user", "project", "time", "os", "browser", "browserVersion", "countViewedImages", "countCreatedAnnotations", "online"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

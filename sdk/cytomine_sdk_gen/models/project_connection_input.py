@@ -11,6 +11,7 @@ import json
 from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -20,11 +21,11 @@ class ProjectConnectionInput(BaseModel):
     """ # noqa: E501
     os: Optional[str] = Field(default=None, description="Operating system of the client.")
     browser: Optional[str] = Field(default=None, description="Browser of the client.")
-    browser_version: Optional[str] = Field(default=None, description="Version of the browser.", alias="browserVersion")
+    browser_version: Annotated[Optional[str], Field(alias="browserVersion")] = Field(default=None, description="Version of the browser.")
     project: Optional[int] = Field(default=None, description="Legacy servers only: id of the project (2025 and 2026 take it from the path).")
     __properties: ClassVar[List[str]] = ["os", "browser", "browserVersion", "project"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

@@ -22,7 +22,7 @@ class ProjectConnectionTotal(BaseModel):
     total: Optional[int] = Field(default=None, description="Number of connections.")
     __properties: ClassVar[List[str]] = ["project", "total"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

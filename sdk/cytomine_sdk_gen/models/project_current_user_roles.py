@@ -22,7 +22,7 @@ class ProjectCurrentUserRoles(BaseModel):
     representative: Optional[bool] = Field(default=None, description="The current user is a representative of the project.")
     __properties: ClassVar[List[str]] = ["admin", "representative"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

@@ -23,7 +23,7 @@ class ProjectDateBounds(BaseModel):
     max: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     __properties: ClassVar[List[str]] = ["min", "max"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

@@ -23,7 +23,7 @@ class ProjectOnlineUser(BaseModel):
     position: Optional[List[ProjectOnlineUserImage]] = Field(default=None, description="The images (slices) the user is on; empty if none.")
     __properties: ClassVar[List[str]] = ["id", "position"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

@@ -12,6 +12,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -23,11 +24,11 @@ class ProjectOnlineUserImage(BaseModel):
     image: Optional[int] = Field(default=None, description="Id of the image instance.")
     slice: Optional[int] = Field(default=None, description="Id of the slice instance (2025 and 2026).")
     filename: Optional[str] = Field(default=None, description="Name of the image.")
-    original_filename: Optional[str] = Field(default=None, description="Name of the image (same as filename).", alias="originalFilename")
-    var_date: Optional[datetime] = Field(default=None, description="Last position on it.", alias="date")
+    original_filename: Annotated[Optional[str], Field(alias="originalFilename")] = Field(default=None, description="Name of the image (same as filename).")
+    var_date: Annotated[Optional[datetime], Field(alias="date")] = Field(default=None, description="Last position on it.")
     __properties: ClassVar[List[str]] = ["id", "image", "slice", "filename", "originalFilename", "date"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

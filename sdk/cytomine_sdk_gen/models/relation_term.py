@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from cytomine_sdk_gen.models.record_type import RecordType
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -21,21 +22,21 @@ class RelationTerm(BaseModel):
     A relation between two terms; with the `parent` relation term1 is the parent of term2. 2026 answers the repository record (term1Id, term2Id, relationId, name, ISO dates); 2025 and legacy servers the domain JSON (term1, term2, relation). Inputs: create takes `term1` and `term2` on every generation (and `relation` on 2025/legacy); the 2026 update takes `term1Id`, `term2Id` and `relationId`.
     """ # noqa: E501
     id: Optional[int] = None
-    java_class: Optional[str] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).", alias="class")
-    data_type: Optional[RecordType] = Field(default=None, description="2026 repository record type, `TERM_RELATION`.", alias="dataType")
+    java_class: Annotated[Optional[str], Field(alias="class")] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).")
+    data_type: Annotated[Optional[RecordType], Field(alias="dataType")] = Field(default=None, description="2026 repository record type, `TERM_RELATION`.")
     created: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     updated: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     deleted: Optional[datetime] = Field(default=None, description="2026 record only; null unless deleted.")
     term1: Optional[int] = Field(default=None, description="Id of term1, the parent (2025/legacy answers; input of create on every generation).")
     term2: Optional[int] = Field(default=None, description="Id of term2, the child (2025/legacy answers; input of create on every generation).")
     relation: Optional[int] = Field(default=None, description="Id of the relation type (2025/legacy; defaults to `parent` on create).")
-    term1_id: Optional[int] = Field(default=None, description="Id of term1, the parent (2026 record; input of the 2026 update).", alias="term1Id")
-    term2_id: Optional[int] = Field(default=None, description="Id of term2, the child (2026 record; input of the 2026 update).", alias="term2Id")
-    relation_id: Optional[int] = Field(default=None, description="Id of the relation type (2026 record; input of the 2026 update).", alias="relationId")
+    term1_id: Annotated[Optional[int], Field(alias="term1Id")] = Field(default=None, description="Id of term1, the parent (2026 record; input of the 2026 update).")
+    term2_id: Annotated[Optional[int], Field(alias="term2Id")] = Field(default=None, description="Id of term2, the child (2026 record; input of the 2026 update).")
+    relation_id: Annotated[Optional[int], Field(alias="relationId")] = Field(default=None, description="Id of the relation type (2026 record; input of the 2026 update).")
     name: Optional[str] = Field(default=None, description="Name of the relation type, `parent` (2026 record).")
     __properties: ClassVar[List[str]] = ["id", "class", "dataType", "created", "updated", "deleted", "term1", "term2", "relation", "term1Id", "term2Id", "relationId", "name"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Dict, List, Optional
 from cytomine_sdk_gen.models.record_type import RecordType
 from cytomine_sdk_gen.models.relation_term import RelationTerm
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -22,26 +23,26 @@ class RelationTermOrCollection(BaseModel):
     Answer of GET /api/relation/term/{id}.json: one relation term (2026, its fields are set) or a page of relation terms (2025/legacy, `collection` and the page fields are set).
     """ # noqa: E501
     id: Optional[int] = None
-    java_class: Optional[str] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).", alias="class")
-    data_type: Optional[RecordType] = Field(default=None, description="2026 repository record type, `TERM_RELATION`.", alias="dataType")
+    java_class: Annotated[Optional[str], Field(alias="class")] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).")
+    data_type: Annotated[Optional[RecordType], Field(alias="dataType")] = Field(default=None, description="2026 repository record type, `TERM_RELATION`.")
     created: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     updated: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     deleted: Optional[datetime] = Field(default=None, description="2026 record only; null unless deleted.")
     term1: Optional[int] = Field(default=None, description="Id of term1, the parent (2025/legacy answers; input of create on every generation).")
     term2: Optional[int] = Field(default=None, description="Id of term2, the child (2025/legacy answers; input of create on every generation).")
     relation: Optional[int] = Field(default=None, description="Id of the relation type (2025/legacy; defaults to `parent` on create).")
-    term1_id: Optional[int] = Field(default=None, description="Id of term1, the parent (2026 record; input of the 2026 update).", alias="term1Id")
-    term2_id: Optional[int] = Field(default=None, description="Id of term2, the child (2026 record; input of the 2026 update).", alias="term2Id")
-    relation_id: Optional[int] = Field(default=None, description="Id of the relation type (2026 record; input of the 2026 update).", alias="relationId")
+    term1_id: Annotated[Optional[int], Field(alias="term1Id")] = Field(default=None, description="Id of term1, the parent (2026 record; input of the 2026 update).")
+    term2_id: Annotated[Optional[int], Field(alias="term2Id")] = Field(default=None, description="Id of term2, the child (2026 record; input of the 2026 update).")
+    relation_id: Annotated[Optional[int], Field(alias="relationId")] = Field(default=None, description="Id of the relation type (2026 record; input of the 2026 update).")
     name: Optional[str] = Field(default=None, description="Name of the relation type, `parent` (2026 record).")
     offset: Optional[int] = Field(default=None, description="Index of the first item of this page.")
-    per_page: Optional[int] = Field(default=None, description="Page size.", alias="perPage")
+    per_page: Annotated[Optional[int], Field(alias="perPage")] = Field(default=None, description="Page size.")
     size: Optional[int] = Field(default=None, description="Total number of items across all pages.")
-    total_pages: Optional[int] = Field(default=None, description="Number of pages.", alias="totalPages")
+    total_pages: Annotated[Optional[int], Field(alias="totalPages")] = Field(default=None, description="Number of pages.")
     collection: Optional[List[RelationTerm]] = None
     __properties: ClassVar[List[str]] = ["id", "class", "dataType", "created", "updated", "deleted", "term1", "term2", "relation", "term1Id", "term2Id", "relationId", "name", "offset", "perPage", "size", "totalPages", "collection"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

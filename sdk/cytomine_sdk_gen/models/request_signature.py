@@ -11,6 +11,7 @@ import json
 from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -19,10 +20,10 @@ class RequestSignature(BaseModel):
     A request signature computed by the server.
     """ # noqa: E501
     signature: Optional[str] = Field(default=None, description="Base64 HMAC-SHA1 signature; send `Authorization: CYTOMINE <publicKey>:<signature>`.")
-    public_key: Optional[str] = Field(default=None, description="Public key of the current user.", alias="publicKey")
+    public_key: Annotated[Optional[str], Field(alias="publicKey")] = Field(default=None, description="Public key of the current user.")
     __properties: ClassVar[List[str]] = ["signature", "publicKey"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

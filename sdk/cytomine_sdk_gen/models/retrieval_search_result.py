@@ -24,7 +24,7 @@ class RetrievalSearchResult(BaseModel):
     similarities: Optional[List[List[Any]]] = Field(default=None, description="Pairs `[annotationId (string), similarity percentage (number)]`, most similar first.")
     __properties: ClassVar[List[str]] = ["query", "index", "storage", "similarities"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

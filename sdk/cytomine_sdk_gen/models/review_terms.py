@@ -21,7 +21,7 @@ class ReviewTerms(BaseModel):
     terms: Optional[List[int]] = Field(default=None, description="Ids of the terms of the reviewed copy (default the annotation's own terms).")
     __properties: ClassVar[List[str]] = ["terms"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional, Union
 from cytomine_sdk_gen.models.annotation_centroid import AnnotationCentroid
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -21,7 +22,7 @@ class ReviewedAnnotation(BaseModel):
     A reviewed (validated) copy of a user annotation, with the terms the reviewer kept. Fields marked input only are read on create and never returned.
     """ # noqa: E501
     id: Optional[int] = None
-    java_class: Optional[str] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).", alias="class")
+    java_class: Annotated[Optional[str], Field(alias="class")] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).")
     created: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     updated: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     location: Optional[str] = Field(default=None, description="Geometry as WKT in image pixel coordinates (origin bottom-left).")
@@ -29,28 +30,28 @@ class ReviewedAnnotation(BaseModel):
     slice: Optional[int] = Field(default=None, description="Id of the slice instance.")
     project: Optional[int] = Field(default=None, description="Id of the project (from the image).")
     user: Optional[int] = Field(default=None, description="Id of the creator of the reviewed annotation.")
-    review_user: Optional[int] = Field(default=None, description="Id of the reviewer.", alias="reviewUser")
-    parent_ident: Optional[int] = Field(default=None, description="Id of the reviewed (parent) annotation.", alias="parentIdent")
-    parent_class_name: Optional[str] = Field(default=None, description="Java class of the parent annotation.", alias="parentClassName")
+    review_user: Annotated[Optional[int], Field(alias="reviewUser")] = Field(default=None, description="Id of the reviewer.")
+    parent_ident: Annotated[Optional[int], Field(alias="parentIdent")] = Field(default=None, description="Id of the reviewed (parent) annotation.")
+    parent_class_name: Annotated[Optional[str], Field(alias="parentClassName")] = Field(default=None, description="Java class of the parent annotation.")
     annotation: Optional[int] = Field(default=None, description="Input only, same as parentIdent.")
     status: Optional[int] = Field(default=None, description="Review status (0 by default).")
-    geometry_compression: Optional[Union[float, int]] = Field(default=None, description="Simplification rate applied to the geometry.", alias="geometryCompression")
+    geometry_compression: Annotated[Optional[Union[float, int]], Field(alias="geometryCompression")] = Field(default=None, description="Simplification rate applied to the geometry.")
     centroid: Optional[AnnotationCentroid] = None
     area: Optional[Union[float, int]] = None
-    area_unit: Optional[str] = Field(default=None, alias="areaUnit")
+    area_unit: Annotated[Optional[str], Field(alias="areaUnit")] = None
     perimeter: Optional[Union[float, int]] = None
-    perimeter_unit: Optional[str] = Field(default=None, alias="perimeterUnit")
+    perimeter_unit: Annotated[Optional[str], Field(alias="perimeterUnit")] = None
     terms: Optional[List[int]] = Field(default=None, description="Ids of the terms kept by the reviewer (required on create and update).")
     term: Optional[List[int]] = Field(default=None, description="Same as terms.")
-    nb_comments: Optional[int] = Field(default=None, description="Number of comments.", alias="nbComments")
+    nb_comments: Annotated[Optional[int], Field(alias="nbComments")] = Field(default=None, description="Number of comments.")
     reviewed: Optional[bool] = Field(default=None, description="Always true.")
-    crop_url: Optional[str] = Field(default=None, description="URL of a PNG crop of the annotation.", alias="cropURL")
-    small_crop_url: Optional[str] = Field(default=None, description="URL of a PNG crop at most 256 pixels wide.", alias="smallCropURL")
+    crop_url: Annotated[Optional[str], Field(alias="cropURL")] = Field(default=None, description="URL of a PNG crop of the annotation.")
+    small_crop_url: Annotated[Optional[str], Field(alias="smallCropURL")] = Field(default=None, description="URL of a PNG crop at most 256 pixels wide.")
     url: Optional[str] = Field(default=None, description="URL of a PNG crop of the annotation.")
-    image_url: Optional[str] = Field(default=None, description="URL of the annotation in the web UI.", alias="imageURL")
+    image_url: Annotated[Optional[str], Field(alias="imageURL")] = Field(default=None, description="URL of the annotation in the web UI.")
     __properties: ClassVar[List[str]] = ["id", "class", "created", "updated", "location", "image", "slice", "project", "user", "reviewUser", "parentIdent", "parentClassName", "annotation", "status", "geometryCompression", "centroid", "area", "areaUnit", "perimeter", "perimeterUnit", "terms", "term", "nbComments", "reviewed", "cropURL", "smallCropURL", "url", "imageURL"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

@@ -23,7 +23,7 @@ class ReviewedAnnotationStats(BaseModel):
     reviewed: Optional[int] = Field(default=None, description="Number of them that are reviewed.")
     __properties: ClassVar[List[str]] = ["user", "all", "reviewed"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

@@ -11,6 +11,7 @@ import json
 from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -20,11 +21,11 @@ class ServerPing(BaseModel):
     """ # noqa: E501
     alive: Optional[bool] = Field(default=None, description="Always true when the core answers.")
     version: Optional[str] = Field(default=None, description="Version of the core.")
-    server_url: Optional[str] = Field(default=None, description="Public URL the core is configured with.", alias="serverURL")
-    server_id: Optional[str] = Field(default=None, description="Identifier of this server instance.", alias="serverID")
+    server_url: Annotated[Optional[str], Field(alias="serverURL")] = Field(default=None, description="Public URL the core is configured with.")
+    server_id: Annotated[Optional[str], Field(alias="serverID")] = Field(default=None, description="Identifier of this server instance.")
     __properties: ClassVar[List[str]] = ["alive", "version", "serverURL", "serverID"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

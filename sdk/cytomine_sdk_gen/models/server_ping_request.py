@@ -21,7 +21,7 @@ class ServerPingRequest(BaseModel):
     project: Optional[int] = Field(default=None, description="Id of the project the client is in (recorded by legacy servers).")
     __properties: ClassVar[List[str]] = ["project"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

@@ -12,6 +12,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -20,14 +21,14 @@ class SharedAnnotation(BaseModel):
     A comment on an annotation, shared with receivers. The annotation is taken from the path; the sender defaults to the current user. Fields marked legacy input are read by legacy servers only.
     """ # noqa: E501
     id: Optional[int] = None
-    java_class: Optional[str] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).", alias="class")
+    java_class: Annotated[Optional[str], Field(alias="class")] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).")
     created: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     updated: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
-    annotation_ident: Optional[int] = Field(default=None, description="Id of the annotation.", alias="annotationIdent")
-    annotation_class_name: Optional[str] = Field(default=None, description="Java class of the annotation.", alias="annotationClassName")
+    annotation_ident: Annotated[Optional[int], Field(alias="annotationIdent")] = Field(default=None, description="Id of the annotation.")
+    annotation_class_name: Annotated[Optional[str], Field(alias="annotationClassName")] = Field(default=None, description="Java class of the annotation.")
     comment: Optional[str] = Field(default=None, description="Text of the comment.")
     sender: Optional[int] = Field(default=None, description="Id of the user who commented (defaults to the current user).")
-    sender_name: Optional[str] = Field(default=None, description="Display name of the sender.", alias="senderName")
+    sender_name: Annotated[Optional[str], Field(alias="senderName")] = Field(default=None, description="Display name of the sender.")
     receivers: Optional[List[int]] = Field(default=None, description="Ids of the users the comment is shared with.")
     subject: Optional[str] = Field(default=None, description="Legacy input: subject of the mail sent to the receivers.")
     message: Optional[str] = Field(default=None, description="Legacy input: text of the mail (and comment).")
@@ -35,7 +36,7 @@ class SharedAnnotation(BaseModel):
     emails: Optional[List[str]] = Field(default=None, description="Legacy input: e-mail addresses to share with (guest accounts are created).")
     __properties: ClassVar[List[str]] = ["id", "class", "created", "updated", "annotationIdent", "annotationClassName", "comment", "sender", "senderName", "receivers", "subject", "message", "users", "emails"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

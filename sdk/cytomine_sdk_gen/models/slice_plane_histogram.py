@@ -11,6 +11,7 @@ import json
 from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -19,21 +20,21 @@ class SlicePlaneHistogram(BaseModel):
     Intensity histogram of one channel sample of one plane (z-stack, time point).
     """ # noqa: E501
     channel: Optional[int] = Field(default=None, description="Index of the (concrete) channel.")
-    apparent_channel: Optional[int] = Field(default=None, description="Index of the apparent channel.", alias="apparentChannel")
+    apparent_channel: Annotated[Optional[int], Field(alias="apparentChannel")] = Field(default=None, description="Index of the apparent channel.")
     sample: Optional[int] = Field(default=None, description="Index of the sample in the channel.")
     color: Optional[str] = Field(default=None, description="Colour of the channel.")
-    z_slice: Optional[int] = Field(default=None, description="Z-stack index of the plane.", alias="zSlice")
+    z_slice: Annotated[Optional[int], Field(alias="zSlice")] = Field(default=None, description="Z-stack index of the plane.")
     timepoint: Optional[int] = Field(default=None, description="Time point index of the plane.")
     type: Optional[str] = Field(default=None, description="How the histogram was computed, e.g. `FAST` or `COMPLETE`.")
     minimum: Optional[int] = Field(default=None, description="Minimum intensity.")
     maximum: Optional[int] = Field(default=None, description="Maximum intensity.")
-    first_bin: Optional[int] = Field(default=None, description="Index of the first bin returned.", alias="firstBin")
-    last_bin: Optional[int] = Field(default=None, description="Index of the last bin returned.", alias="lastBin")
-    n_bins: Optional[int] = Field(default=None, description="Number of bins of the full-range histogram.", alias="nBins")
+    first_bin: Annotated[Optional[int], Field(alias="firstBin")] = Field(default=None, description="Index of the first bin returned.")
+    last_bin: Annotated[Optional[int], Field(alias="lastBin")] = Field(default=None, description="Index of the last bin returned.")
+    n_bins: Annotated[Optional[int], Field(alias="nBins")] = Field(default=None, description="Number of bins of the full-range histogram.")
     histogram: Optional[List[int]] = Field(default=None, description="Count of pixels in each bin.")
     __properties: ClassVar[List[str]] = ["channel", "apparentChannel", "sample", "color", "zSlice", "timepoint", "type", "minimum", "maximum", "firstBin", "lastBin", "nBins", "histogram"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

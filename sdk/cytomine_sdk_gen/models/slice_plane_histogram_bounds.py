@@ -11,6 +11,7 @@ import json
 from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -19,17 +20,17 @@ class SlicePlaneHistogramBounds(BaseModel):
     Minimum and maximum intensity of one channel sample of one plane.
     """ # noqa: E501
     channel: Optional[int] = Field(default=None, description="Index of the (concrete) channel.")
-    apparent_channel: Optional[int] = Field(default=None, description="Index of the apparent channel.", alias="apparentChannel")
+    apparent_channel: Annotated[Optional[int], Field(alias="apparentChannel")] = Field(default=None, description="Index of the apparent channel.")
     sample: Optional[int] = Field(default=None, description="Index of the sample in the channel.")
     color: Optional[str] = Field(default=None, description="Colour of the channel.")
-    z_slice: Optional[int] = Field(default=None, description="Z-stack index of the plane.", alias="zSlice")
+    z_slice: Annotated[Optional[int], Field(alias="zSlice")] = Field(default=None, description="Z-stack index of the plane.")
     timepoint: Optional[int] = Field(default=None, description="Time point index of the plane.")
     type: Optional[str] = Field(default=None, description="How the bounds were computed, e.g. `FAST` or `COMPLETE`.")
     minimum: Optional[int] = Field(default=None, description="Minimum intensity.")
     maximum: Optional[int] = Field(default=None, description="Maximum intensity.")
     __properties: ClassVar[List[str]] = ["channel", "apparentChannel", "sample", "color", "zSlice", "timepoint", "type", "minimum", "maximum"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

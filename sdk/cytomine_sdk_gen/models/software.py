@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from cytomine_sdk_gen.models.software_parameter import SoftwareParameter
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -21,34 +22,34 @@ class Software(BaseModel):
     An analysis algorithm that jobs run on a processing server. Read answers also carry its parameters and the number of its jobs in each status.
     """ # noqa: E501
     id: Optional[int] = None
-    java_class: Optional[str] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).", alias="class")
+    java_class: Annotated[Optional[str], Field(alias="class")] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).")
     created: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     updated: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     deleted: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     name: Optional[str] = Field(default=None, description="Name of the software.")
-    software_version: Optional[str] = Field(default=None, description="Version of the software.", alias="softwareVersion")
-    full_name: Optional[str] = Field(default=None, description="Name and version, e.g. `MySoftware (1.2)`.", alias="fullName")
+    software_version: Annotated[Optional[str], Field(alias="softwareVersion")] = Field(default=None, description="Version of the software.")
+    full_name: Annotated[Optional[str], Field(alias="fullName")] = Field(default=None, description="Name and version, e.g. `MySoftware (1.2)`.")
     executable: Optional[bool] = Field(default=None, description="The software can be run (it has both an executeCommand and a pullingCommand).")
     deprecated: Optional[bool] = Field(default=None, description="The software is kept for history but should not be run anymore.")
-    execute_command: Optional[str] = Field(default=None, description="Command line that runs the software, with the parameters' valueKey placeholders.", alias="executeCommand")
-    pulling_command: Optional[str] = Field(default=None, description="Command that fetches the software image on a processing server.", alias="pullingCommand")
-    result_name: Optional[str] = Field(default=None, description="Name of the result the software produces.", alias="resultName")
-    default_processing_server: Optional[int] = Field(default=None, description="Id of the processing server that runs its jobs by default.", alias="defaultProcessingServer")
-    software_user_repository: Optional[int] = Field(default=None, description="Id of the trusted source the software was fetched from.", alias="softwareUserRepository")
-    source_path: Optional[str] = Field(default=None, description="Community line: where the uploaded sources are stored (a path, or a URL that download redirects to).", alias="sourcePath")
+    execute_command: Annotated[Optional[str], Field(alias="executeCommand")] = Field(default=None, description="Command line that runs the software, with the parameters' valueKey placeholders.")
+    pulling_command: Annotated[Optional[str], Field(alias="pullingCommand")] = Field(default=None, description="Command that fetches the software image on a processing server.")
+    result_name: Annotated[Optional[str], Field(alias="resultName")] = Field(default=None, description="Name of the result the software produces.")
+    default_processing_server: Annotated[Optional[int], Field(alias="defaultProcessingServer")] = Field(default=None, description="Id of the processing server that runs its jobs by default.")
+    software_user_repository: Annotated[Optional[int], Field(alias="softwareUserRepository")] = Field(default=None, description="Id of the trusted source the software was fetched from.")
+    source_path: Annotated[Optional[str], Field(alias="sourcePath")] = Field(default=None, description="Community line: where the uploaded sources are stored (a path, or a URL that download redirects to).")
     parameters: Optional[List[SoftwareParameter]] = Field(default=None, description="Parameters of the software not set by the server, ordered by index.")
-    number_of_job: Optional[int] = Field(default=None, description="Number of jobs of the software.", alias="numberOfJob")
-    number_of_not_launch: Optional[int] = Field(default=None, description="Number of jobs not launched.", alias="numberOfNotLaunch")
-    number_of_in_queue: Optional[int] = Field(default=None, description="Number of jobs waiting in a queue.", alias="numberOfInQueue")
-    number_of_running: Optional[int] = Field(default=None, description="Number of running jobs.", alias="numberOfRunning")
-    number_of_success: Optional[int] = Field(default=None, description="Number of successful jobs.", alias="numberOfSuccess")
-    number_of_failed: Optional[int] = Field(default=None, description="Number of failed jobs.", alias="numberOfFailed")
-    number_of_indeterminate: Optional[int] = Field(default=None, description="Number of jobs in an indeterminate state.", alias="numberOfIndeterminate")
-    number_of_wait: Optional[int] = Field(default=None, description="Number of waiting jobs.", alias="numberOfWait")
-    number_of_killed: Optional[int] = Field(default=None, description="Number of killed jobs.", alias="numberOfKilled")
+    number_of_job: Annotated[Optional[int], Field(alias="numberOfJob")] = Field(default=None, description="Number of jobs of the software.")
+    number_of_not_launch: Annotated[Optional[int], Field(alias="numberOfNotLaunch")] = Field(default=None, description="Number of jobs not launched.")
+    number_of_in_queue: Annotated[Optional[int], Field(alias="numberOfInQueue")] = Field(default=None, description="Number of jobs waiting in a queue.")
+    number_of_running: Annotated[Optional[int], Field(alias="numberOfRunning")] = Field(default=None, description="Number of running jobs.")
+    number_of_success: Annotated[Optional[int], Field(alias="numberOfSuccess")] = Field(default=None, description="Number of successful jobs.")
+    number_of_failed: Annotated[Optional[int], Field(alias="numberOfFailed")] = Field(default=None, description="Number of failed jobs.")
+    number_of_indeterminate: Annotated[Optional[int], Field(alias="numberOfIndeterminate")] = Field(default=None, description="Number of jobs in an indeterminate state.")
+    number_of_wait: Annotated[Optional[int], Field(alias="numberOfWait")] = Field(default=None, description="Number of waiting jobs.")
+    number_of_killed: Annotated[Optional[int], Field(alias="numberOfKilled")] = Field(default=None, description="Number of killed jobs.")
     __properties: ClassVar[List[str]] = ["id", "class", "created", "updated", "deleted", "name", "softwareVersion", "fullName", "executable", "deprecated", "executeCommand", "pullingCommand", "resultName", "defaultProcessingServer", "softwareUserRepository", "sourcePath", "parameters", "numberOfJob", "numberOfNotLaunch", "numberOfInQueue", "numberOfRunning", "numberOfSuccess", "numberOfFailed", "numberOfIndeterminate", "numberOfWait", "numberOfKilled"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

@@ -11,6 +11,7 @@ import json
 from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -18,17 +19,17 @@ class SoftwareJobStats(BaseModel):
     """
     Number of jobs of a software in a project, in total and by status.
     """ # noqa: E501
-    number_of_job: Optional[int] = Field(default=None, description="Number of jobs.", alias="numberOfJob")
-    number_of_not_launch: Optional[int] = Field(default=None, description="Jobs not launched.", alias="numberOfNotLaunch")
-    number_of_in_queue: Optional[int] = Field(default=None, description="Jobs waiting in a queue.", alias="numberOfInQueue")
-    number_of_running: Optional[int] = Field(default=None, description="Running jobs.", alias="numberOfRunning")
-    number_of_success: Optional[int] = Field(default=None, description="Successful jobs.", alias="numberOfSuccess")
-    number_of_failed: Optional[int] = Field(default=None, description="Failed jobs.", alias="numberOfFailed")
-    number_of_indeterminate: Optional[int] = Field(default=None, description="Jobs in an indeterminate state.", alias="numberOfIndeterminate")
-    number_of_wait: Optional[int] = Field(default=None, description="Waiting jobs.", alias="numberOfWait")
+    number_of_job: Annotated[Optional[int], Field(alias="numberOfJob")] = Field(default=None, description="Number of jobs.")
+    number_of_not_launch: Annotated[Optional[int], Field(alias="numberOfNotLaunch")] = Field(default=None, description="Jobs not launched.")
+    number_of_in_queue: Annotated[Optional[int], Field(alias="numberOfInQueue")] = Field(default=None, description="Jobs waiting in a queue.")
+    number_of_running: Annotated[Optional[int], Field(alias="numberOfRunning")] = Field(default=None, description="Running jobs.")
+    number_of_success: Annotated[Optional[int], Field(alias="numberOfSuccess")] = Field(default=None, description="Successful jobs.")
+    number_of_failed: Annotated[Optional[int], Field(alias="numberOfFailed")] = Field(default=None, description="Failed jobs.")
+    number_of_indeterminate: Annotated[Optional[int], Field(alias="numberOfIndeterminate")] = Field(default=None, description="Jobs in an indeterminate state.")
+    number_of_wait: Annotated[Optional[int], Field(alias="numberOfWait")] = Field(default=None, description="Waiting jobs.")
     __properties: ClassVar[List[str]] = ["numberOfJob", "numberOfNotLaunch", "numberOfInQueue", "numberOfRunning", "numberOfSuccess", "numberOfFailed", "numberOfIndeterminate", "numberOfWait"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

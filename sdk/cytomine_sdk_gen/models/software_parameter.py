@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from cytomine_sdk_gen.models.software_parameter_type import SoftwareParameterType
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -21,27 +22,27 @@ class SoftwareParameter(BaseModel):
     A parameter of a software: its name, type, default value and how it is passed on the command line (valueKey, commandLineFlag).
     """ # noqa: E501
     id: Optional[int] = None
-    java_class: Optional[str] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).", alias="class")
+    java_class: Annotated[Optional[str], Field(alias="class")] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).")
     created: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     updated: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     deleted: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     name: Optional[str] = Field(default=None, description="Name of the parameter (unique within the software).")
-    human_name: Optional[str] = Field(default=None, description="Label shown to users (defaults to name).", alias="humanName")
+    human_name: Annotated[Optional[str], Field(alias="humanName")] = Field(default=None, description="Label shown to users (defaults to name).")
     type: Optional[SoftwareParameterType] = None
     software: Optional[int] = Field(default=None, description="Id of the software.")
-    default_param_value: Optional[str] = Field(default=None, description="Default value as text (the server also reads it from the request key `defaultValue`).", alias="defaultParamValue")
+    default_param_value: Annotated[Optional[str], Field(alias="defaultParamValue")] = Field(default=None, description="Default value as text (the server also reads it from the request key `defaultValue`).")
     required: Optional[bool] = Field(default=None, description="A value must be given when a job is created.")
     index: Optional[int] = Field(default=None, description="Position of the parameter in listings and on the command line.")
     uri: Optional[str] = Field(default=None, description="For Domain/ListDomain types: API path listing the choices (e.g. /api/project.json).")
-    uri_print_attribut: Optional[str] = Field(default=None, description="Field of the choices shown to users.", alias="uriPrintAttribut")
-    uri_sort_attribut: Optional[str] = Field(default=None, description="Field the choices are sorted by.", alias="uriSortAttribut")
-    set_by_server: Optional[bool] = Field(default=None, description="The server fills the value itself (hidden from users).", alias="setByServer")
-    server_parameter: Optional[bool] = Field(default=None, description="Parameter of the processing server rather than of the software.", alias="serverParameter")
-    value_key: Optional[str] = Field(default=None, description="Placeholder replaced by the value in the software's executeCommand (defaults to [NAME]).", alias="valueKey")
-    command_line_flag: Optional[str] = Field(default=None, description="Flag written before the value on the command line.", alias="commandLineFlag")
+    uri_print_attribut: Annotated[Optional[str], Field(alias="uriPrintAttribut")] = Field(default=None, description="Field of the choices shown to users.")
+    uri_sort_attribut: Annotated[Optional[str], Field(alias="uriSortAttribut")] = Field(default=None, description="Field the choices are sorted by.")
+    set_by_server: Annotated[Optional[bool], Field(alias="setByServer")] = Field(default=None, description="The server fills the value itself (hidden from users).")
+    server_parameter: Annotated[Optional[bool], Field(alias="serverParameter")] = Field(default=None, description="Parameter of the processing server rather than of the software.")
+    value_key: Annotated[Optional[str], Field(alias="valueKey")] = Field(default=None, description="Placeholder replaced by the value in the software's executeCommand (defaults to [NAME]).")
+    command_line_flag: Annotated[Optional[str], Field(alias="commandLineFlag")] = Field(default=None, description="Flag written before the value on the command line.")
     __properties: ClassVar[List[str]] = ["id", "class", "created", "updated", "deleted", "name", "humanName", "type", "software", "defaultParamValue", "required", "index", "uri", "uriPrintAttribut", "uriSortAttribut", "setByServer", "serverParameter", "valueKey", "commandLineFlag"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

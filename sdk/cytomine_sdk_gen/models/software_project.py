@@ -12,6 +12,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -20,20 +21,20 @@ class SoftwareProject(BaseModel):
     A software enabled in a project (legacy servers); the software's own fields are copied in.
     """ # noqa: E501
     id: Optional[int] = None
-    java_class: Optional[str] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).", alias="class")
+    java_class: Annotated[Optional[str], Field(alias="class")] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).")
     created: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     updated: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     deleted: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     software: Optional[int] = Field(default=None, description="Id of the software.")
     project: Optional[int] = Field(default=None, description="Id of the project.")
     name: Optional[str] = Field(default=None, description="Name of the software.")
-    full_name: Optional[str] = Field(default=None, description="Name and version of the software.", alias="fullName")
-    software_version: Optional[str] = Field(default=None, description="Version of the software.", alias="softwareVersion")
+    full_name: Annotated[Optional[str], Field(alias="fullName")] = Field(default=None, description="Name and version of the software.")
+    software_version: Annotated[Optional[str], Field(alias="softwareVersion")] = Field(default=None, description="Version of the software.")
     deprecated: Optional[bool] = Field(default=None, description="The software is deprecated.")
     executable: Optional[bool] = Field(default=None, description="The software can be run.")
     __properties: ClassVar[List[str]] = ["id", "class", "created", "updated", "deleted", "software", "project", "name", "fullName", "softwareVersion", "deprecated", "executable"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

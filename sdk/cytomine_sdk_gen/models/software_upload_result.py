@@ -25,7 +25,7 @@ class SoftwareUploadResult(BaseModel):
     object: Optional[Software] = None
     __properties: ClassVar[List[str]] = ["data", "status", "object"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

@@ -12,6 +12,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -20,17 +21,17 @@ class SoftwareUserRepository(BaseModel):
     A trusted source of softwares: an account on a code provider whose repositories starting with `prefix` are softwares, with their images on Docker Hub under dockerUsername.
     """ # noqa: E501
     id: Optional[int] = None
-    java_class: Optional[str] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).", alias="class")
+    java_class: Annotated[Optional[str], Field(alias="class")] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).")
     created: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     updated: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     deleted: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     provider: Optional[str] = Field(default=None, description="Code provider, e.g. github.")
     username: Optional[str] = Field(default=None, description="Account on the code provider.")
-    docker_username: Optional[str] = Field(default=None, description="Account on Docker Hub holding the software images.", alias="dockerUsername")
+    docker_username: Annotated[Optional[str], Field(alias="dockerUsername")] = Field(default=None, description="Account on Docker Hub holding the software images.")
     prefix: Optional[str] = Field(default=None, description="Prefix of the repository names that are softwares (e.g. S_).")
     __properties: ClassVar[List[str]] = ["id", "class", "created", "updated", "deleted", "provider", "username", "dockerUsername", "prefix"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

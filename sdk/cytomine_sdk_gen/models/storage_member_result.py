@@ -22,7 +22,7 @@ class StorageMemberResult(BaseModel):
     data: Optional[StorageMemberResultData] = None
     __properties: ClassVar[List[str]] = ["data"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

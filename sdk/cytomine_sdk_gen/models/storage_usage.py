@@ -11,6 +11,7 @@ import json
 from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional, Union
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -21,10 +22,10 @@ class StorageUsage(BaseModel):
     total: Optional[int] = Field(default=None, description="Total space.")
     available: Optional[int] = Field(default=None, description="Free space.")
     used: Optional[int] = Field(default=None, description="Used space.")
-    used_p: Optional[Union[float, int]] = Field(default=None, description="Used fraction (0 to 1).", alias="usedP")
+    used_p: Annotated[Optional[Union[float, int]], Field(alias="usedP")] = Field(default=None, description="Used fraction (0 to 1).")
     __properties: ClassVar[List[str]] = ["total", "available", "used", "usedP"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

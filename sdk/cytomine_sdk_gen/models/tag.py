@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from cytomine_sdk_gen.models.record_type import RecordType
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -21,17 +22,17 @@ class Tag(BaseModel):
     A tag. 2026 answers the repository record (ISO dates, `deleted`, `dataType`); 2025 and legacy servers the domain JSON (with `user`).
     """ # noqa: E501
     id: Optional[int] = None
-    java_class: Optional[str] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).", alias="class")
-    data_type: Optional[RecordType] = Field(default=None, description="2026 repository record type, `TAG`.", alias="dataType")
+    java_class: Annotated[Optional[str], Field(alias="class")] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).")
+    data_type: Annotated[Optional[RecordType], Field(alias="dataType")] = Field(default=None, description="2026 repository record type, `TAG`.")
     created: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     updated: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     deleted: Optional[datetime] = Field(default=None, description="2026 record only; null unless deleted.")
     name: Optional[str] = Field(default=None, description="Name of the tag (unique, case-insensitive).")
     user: Optional[int] = Field(default=None, description="Id of the creator (2025/legacy; set by the server from the current user).")
-    creator_name: Optional[str] = Field(default=None, description="Username of the creator.", alias="creatorName")
+    creator_name: Annotated[Optional[str], Field(alias="creatorName")] = Field(default=None, description="Username of the creator.")
     __properties: ClassVar[List[str]] = ["id", "class", "dataType", "created", "updated", "deleted", "name", "user", "creatorName"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

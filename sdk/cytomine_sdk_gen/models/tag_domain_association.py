@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from cytomine_sdk_gen.models.record_type import RecordType
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -21,20 +22,20 @@ class TagDomainAssociation(BaseModel):
     A tag associated with a domain object. 2026 answers the repository record (tagId, domainId, ISO dates); 2025 and legacy servers the domain JSON (tag, tagName, domainIdent).
     """ # noqa: E501
     id: Optional[int] = None
-    java_class: Optional[str] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).", alias="class")
-    data_type: Optional[RecordType] = Field(default=None, description="2026 repository record type, `TAG_DOMAIN_ASSOCIATION`.", alias="dataType")
+    java_class: Annotated[Optional[str], Field(alias="class")] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).")
+    data_type: Annotated[Optional[RecordType], Field(alias="dataType")] = Field(default=None, description="2026 repository record type, `TAG_DOMAIN_ASSOCIATION`.")
     created: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     updated: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     deleted: Optional[datetime] = Field(default=None, description="2026 record only; null unless deleted.")
     tag: Optional[int] = Field(default=None, description="Id of the tag (2025/legacy; input of their create).")
-    tag_id: Optional[int] = Field(default=None, description="Id of the tag (2026 record; input of the 2026 create).", alias="tagId")
-    tag_name: Optional[str] = Field(default=None, description="Name of the tag (2025/legacy).", alias="tagName")
-    domain_class_name: Optional[str] = Field(default=None, description="Fully-qualified Java class of the object, e.g. be.cytomine.domain.project.Project.", alias="domainClassName")
-    domain_ident: Optional[int] = Field(default=None, description="Id of the object (2025/legacy; input of their create).", alias="domainIdent")
-    domain_id: Optional[int] = Field(default=None, description="Id of the object (2026 record; input of the 2026 create).", alias="domainId")
+    tag_id: Annotated[Optional[int], Field(alias="tagId")] = Field(default=None, description="Id of the tag (2026 record; input of the 2026 create).")
+    tag_name: Annotated[Optional[str], Field(alias="tagName")] = Field(default=None, description="Name of the tag (2025/legacy).")
+    domain_class_name: Annotated[Optional[str], Field(alias="domainClassName")] = Field(default=None, description="Fully-qualified Java class of the object, e.g. be.cytomine.domain.project.Project.")
+    domain_ident: Annotated[Optional[int], Field(alias="domainIdent")] = Field(default=None, description="Id of the object (2025/legacy; input of their create).")
+    domain_id: Annotated[Optional[int], Field(alias="domainId")] = Field(default=None, description="Id of the object (2026 record; input of the 2026 create).")
     __properties: ClassVar[List[str]] = ["id", "class", "dataType", "created", "updated", "deleted", "tag", "tagId", "tagName", "domainClassName", "domainIdent", "domainId"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

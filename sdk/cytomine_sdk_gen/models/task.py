@@ -11,6 +11,7 @@ import json
 from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -22,11 +23,11 @@ class Task(BaseModel):
     progress: Optional[int] = Field(default=None, description="Progress from 0 to 100.")
     project: Optional[int] = Field(default=None, description="Id of the project concerned (-1 or null when none).")
     user: Optional[int] = Field(default=None, description="Id of the user who created the task.")
-    print_in_activity: Optional[bool] = Field(default=None, description="Show the task's comments in the project's activity.", alias="printInActivity")
+    print_in_activity: Annotated[Optional[bool], Field(alias="printInActivity")] = Field(default=None, description="Show the task's comments in the project's activity.")
     comments: Optional[List[str]] = Field(default=None, description="The last comments (at most 5), newest first.")
     __properties: ClassVar[List[str]] = ["id", "progress", "project", "user", "printInActivity", "comments"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

@@ -12,6 +12,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -21,10 +22,10 @@ class TaskComment(BaseModel):
     """ # noqa: E501
     comment: Optional[str] = Field(default=None, description="Text of the comment.")
     timestamp: Optional[datetime] = Field(default=None, description="When it was written (sent as epoch ms).")
-    task_ident: Optional[int] = Field(default=None, description="Id of the task (not filled by current servers).", alias="taskIdent")
+    task_ident: Annotated[Optional[int], Field(alias="taskIdent")] = Field(default=None, description="Id of the task (not filled by current servers).")
     __properties: ClassVar[List[str]] = ["comment", "timestamp", "taskIdent"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

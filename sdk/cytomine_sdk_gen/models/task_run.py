@@ -12,6 +12,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -20,17 +21,17 @@ class TaskRun(BaseModel):
     A run of an app-engine task in a project, as recorded by the core: the domain JSON (id, class, created, updated, project, user, taskRunId) or a project listing item (project, user, image, taskRunId and, 2026, createdAt).
     """ # noqa: E501
     id: Optional[int] = None
-    java_class: Optional[str] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).", alias="class")
+    java_class: Annotated[Optional[str], Field(alias="class")] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).")
     created: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     updated: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
-    created_at: Optional[datetime] = Field(default=None, description="When the run was created (2026 listing).", alias="createdAt")
+    created_at: Annotated[Optional[datetime], Field(alias="createdAt")] = Field(default=None, description="When the run was created (2026 listing).")
     project: Optional[int] = Field(default=None, description="Id of the project.")
     user: Optional[Any] = Field(default=None, description="The user who launched the run: an id (domain JSON, 2025 listing) or `{id, username, name}` (2026 listing).")
     image: Optional[int] = Field(default=None, description="Id of the image instance the run works on (listings).")
-    task_run_id: Optional[str] = Field(default=None, description="Identifier (UUID) of the run in the app engine.", alias="taskRunId")
+    task_run_id: Annotated[Optional[str], Field(alias="taskRunId")] = Field(default=None, description="Identifier (UUID) of the run in the app engine.")
     __properties: ClassVar[List[str]] = ["id", "class", "created", "updated", "createdAt", "project", "user", "image", "taskRunId"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

@@ -12,6 +12,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -20,17 +21,17 @@ class TaskRunLayer(BaseModel):
     An annotation layer holding the geometries a task run produced on an image.
     """ # noqa: E501
     id: Optional[int] = None
-    java_class: Optional[str] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).", alias="class")
+    java_class: Annotated[Optional[str], Field(alias="class")] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).")
     created: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     updated: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
-    annotation_layer: Optional[int] = Field(default=None, description="Id of the annotation layer.", alias="annotationLayer")
-    task_run: Optional[int] = Field(default=None, description="Id of the task run (core record).", alias="taskRun")
+    annotation_layer: Annotated[Optional[int], Field(alias="annotationLayer")] = Field(default=None, description="Id of the annotation layer.")
+    task_run: Annotated[Optional[int], Field(alias="taskRun")] = Field(default=None, description="Id of the task run (core record).")
     image: Optional[int] = Field(default=None, description="Id of the image instance.")
-    x_offset: Optional[int] = Field(default=None, description="Horizontal offset of the crop the run worked on (2025).", alias="xOffset")
-    y_offset: Optional[int] = Field(default=None, description="Vertical offset of the crop the run worked on (2025).", alias="yOffset")
+    x_offset: Annotated[Optional[int], Field(alias="xOffset")] = Field(default=None, description="Horizontal offset of the crop the run worked on (2025).")
+    y_offset: Annotated[Optional[int], Field(alias="yOffset")] = Field(default=None, description="Vertical offset of the crop the run worked on (2025).")
     __properties: ClassVar[List[str]] = ["id", "class", "created", "updated", "annotationLayer", "taskRun", "image", "xOffset", "yOffset"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

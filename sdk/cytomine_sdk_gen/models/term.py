@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from cytomine_sdk_gen.models.record_type import RecordType
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -21,8 +22,8 @@ class Term(BaseModel):
     A term of an ontology. 2026 answers the repository record (ontologyId, children, ISO dates); 2025 and legacy servers the domain JSON (ontology, parent). Create takes `ontology` on every generation.
     """ # noqa: E501
     id: Optional[int] = None
-    java_class: Optional[str] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).", alias="class")
-    data_type: Optional[RecordType] = Field(default=None, description="2026 repository record type, `TERM`.", alias="dataType")
+    java_class: Annotated[Optional[str], Field(alias="class")] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).")
+    data_type: Annotated[Optional[RecordType], Field(alias="dataType")] = Field(default=None, description="2026 repository record type, `TERM`.")
     created: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     updated: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     deleted: Optional[datetime] = Field(default=None, description="2026 record only; null unless deleted.")
@@ -30,12 +31,12 @@ class Term(BaseModel):
     color: Optional[str] = Field(default=None, description="Colour of the term, `#rrggbb`.")
     comment: Optional[str] = Field(default=None, description="Free comment (2026 sets it on create only).")
     ontology: Optional[int] = Field(default=None, description="Id of the ontology (2025/legacy answers; input of create on every generation).")
-    ontology_id: Optional[int] = Field(default=None, description="Id of the ontology (2026 record).", alias="ontologyId")
+    ontology_id: Annotated[Optional[int], Field(alias="ontologyId")] = Field(default=None, description="Id of the ontology (2026 record).")
     parent: Optional[int] = Field(default=None, description="Id of the parent term (2025/legacy; set through relation terms).")
     children: Optional[List[Term]] = Field(default=None, description="Child terms (2026 record).")
     __properties: ClassVar[List[str]] = ["id", "class", "dataType", "created", "updated", "deleted", "name", "color", "comment", "ontology", "ontologyId", "parent", "children"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

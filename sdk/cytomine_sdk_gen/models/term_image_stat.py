@@ -11,6 +11,7 @@ import json
 from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -19,13 +20,13 @@ class TermImageStat(BaseModel):
     The annotations of one image with one term. Legacy and 2025 servers send `image` and `term`; 2026 servers `imageId` and `termId`.
     """ # noqa: E501
     image: Optional[int] = Field(default=None, description="Id of the image instance (legacy and 2025).")
-    image_id: Optional[int] = Field(default=None, description="Id of the image instance (2026).", alias="imageId")
+    image_id: Annotated[Optional[int], Field(alias="imageId")] = Field(default=None, description="Id of the image instance (2026).")
     term: Optional[int] = Field(default=None, description="Id of the term (legacy and 2025; null for annotations without term).")
-    term_id: Optional[int] = Field(default=None, description="Id of the term (2026).", alias="termId")
-    count_annotations: Optional[int] = Field(default=None, description="Number of annotations.", alias="countAnnotations")
+    term_id: Annotated[Optional[int], Field(alias="termId")] = Field(default=None, description="Id of the term (2026).")
+    count_annotations: Annotated[Optional[int], Field(alias="countAnnotations")] = Field(default=None, description="Number of annotations.")
     __properties: ClassVar[List[str]] = ["image", "imageId", "term", "termId", "countAnnotations"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

@@ -27,7 +27,7 @@ class TermStat(BaseModel):
     count: Optional[int] = Field(default=None, description="The count (2026 termslide and user terms).")
     __properties: ClassVar[List[str]] = ["id", "key", "name", "username", "color", "value", "count"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

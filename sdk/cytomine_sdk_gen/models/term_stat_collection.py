@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from cytomine_sdk_gen.models.term_stat import TermStat
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -20,13 +21,13 @@ class TermStatCollection(BaseModel):
     A page of per-term counts.
     """ # noqa: E501
     offset: Optional[int] = Field(default=None, description="Index of the first item of this page.")
-    per_page: Optional[int] = Field(default=None, description="Page size.", alias="perPage")
+    per_page: Annotated[Optional[int], Field(alias="perPage")] = Field(default=None, description="Page size.")
     size: Optional[int] = Field(default=None, description="Total number of items across all pages.")
-    total_pages: Optional[int] = Field(default=None, description="Number of pages.", alias="totalPages")
+    total_pages: Annotated[Optional[int], Field(alias="totalPages")] = Field(default=None, description="Number of pages.")
     collection: Optional[List[TermStat]] = None
     __properties: ClassVar[List[str]] = ["offset", "perPage", "size", "totalPages", "collection"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from cytomine_sdk_gen.models.record_type import RecordType
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -19,11 +20,11 @@ class UndoRecord(BaseModel):
     """
     The `data` of a 2026 undo (dataType `UNDO_COMMAND`).
     """ # noqa: E501
-    data_type: Optional[RecordType] = Field(default=None, description="`UNDO_COMMAND`.", alias="dataType")
-    sub_command: Optional[Dict[str, Any]] = Field(default=None, description="The record restored or removed (with its own dataType).", alias="subCommand")
+    data_type: Annotated[Optional[RecordType], Field(alias="dataType")] = Field(default=None, description="`UNDO_COMMAND`.")
+    sub_command: Annotated[Optional[Dict[str, Any]], Field(alias="subCommand")] = Field(default=None, description="The record restored or removed (with its own dataType).")
     __properties: ClassVar[List[str]] = ["dataType", "subCommand"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

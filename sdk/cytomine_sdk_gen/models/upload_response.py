@@ -13,6 +13,7 @@ from typing import Any, ClassVar, Dict, List, Optional
 from cytomine_sdk_gen.models.uploaded_file import UploadedFile
 from cytomine_sdk_gen.models.uploaded_image import UploadedImage
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -23,11 +24,11 @@ class UploadResponse(BaseModel):
     status: Optional[int] = Field(default=None, description="200 when the upload was accepted.")
     name: Optional[str] = Field(default=None, description="Name of the file (sanitised).")
     size: Optional[int] = Field(default=None, description="Size of the request in bytes (its Content-Length, sent as a string).")
-    uploaded_file: Optional[UploadedFile] = Field(default=None, description="The uploaded file registered in the core.", alias="uploadedFile")
+    uploaded_file: Annotated[Optional[UploadedFile], Field(alias="uploadedFile")] = Field(default=None, description="The uploaded file registered in the core.")
     images: Optional[List[UploadedImage]] = Field(default=None, description="The images created from the file (empty unless sync=true).")
     __properties: ClassVar[List[str]] = ["status", "name", "size", "uploadedFile", "images"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

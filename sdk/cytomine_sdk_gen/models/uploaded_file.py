@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional, Union
 from cytomine_sdk_gen.models.record_type import RecordType
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -21,8 +22,8 @@ class UploadedFile(BaseModel):
     A file uploaded to a storage, or a file extracted or converted from one (`parent`). 2026 answers the repository record (`dataType`, ISO dates, `thumbnailUrl`); 2025 and legacy servers the domain JSON (`class`, epoch-ms dates, `statusText`, `isArchive`). Some 2025 listings (onlyRootsWithDetails, root) add the fields marked so.
     """ # noqa: E501
     id: Optional[int] = None
-    java_class: Optional[str] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).", alias="class")
-    data_type: Optional[RecordType] = Field(default=None, description="2026 repository record type, `UPLOADED_FILE`.", alias="dataType")
+    java_class: Annotated[Optional[str], Field(alias="class")] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).")
+    data_type: Annotated[Optional[RecordType], Field(alias="dataType")] = Field(default=None, description="2026 repository record type, `UPLOADED_FILE`.")
     created: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     updated: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     deleted: Optional[datetime] = Field(default=None, description="2026 record only; null unless deleted.")
@@ -31,32 +32,32 @@ class UploadedFile(BaseModel):
     parent: Optional[int] = Field(default=None, description="Id of the file this one was extracted or converted from.")
     projects: Optional[List[int]] = Field(default=None, description="Ids of the projects the images of this file are added to.")
     filename: Optional[str] = Field(default=None, description="Name of the file on the image server's disk.")
-    original_filename: Optional[str] = Field(default=None, description="Name of the file as uploaded.", alias="originalFilename")
+    original_filename: Annotated[Optional[str], Field(alias="originalFilename")] = Field(default=None, description="Name of the file as uploaded.")
     ext: Optional[str] = Field(default=None, description="Extension of the file.")
-    content_type: Optional[str] = Field(default=None, description="Content type (format) detected for the file.", alias="contentType")
+    content_type: Annotated[Optional[str], Field(alias="contentType")] = Field(default=None, description="Content type (format) detected for the file.")
     size: Optional[int] = Field(default=None, description="Size in bytes.")
     path: Optional[str] = Field(default=None, description="Path of the file on the image server.")
     status: Optional[int] = Field(default=None, description="Import status code: 0 UPLOADED, 10 DETECTING_FORMAT, 11 ERROR_FORMAT, 20 EXTRACTING_DATA, 21 ERROR_EXTRACTION, 30 CONVERTING, 31 ERROR_CONVERSION, 40 DEPLOYING, 41 ERROR_DEPLOYMENT, 50 UNPACKING, 51 ERROR_UNPACKING, 60 CHECKING_INTEGRITY, 61 ERROR_INTEGRITY, 100 DEPLOYED, 102 EXTRACTED, 104 CONVERTED, 106 UNPACKED. Even codes below 100 are in progress, odd codes errors, codes from 100 success. Older Grails servers (before PIMS) used 0 UPLOADED, 1 CONVERTED, 2 DEPLOYED, 3 ERROR_FORMAT, 4 ERROR_CONVERSION, 5 UNCOMPRESSED, 6 TO_DEPLOY, 7 TO_CONVERT, 8 ERROR_DEPLOYMENT.")
-    status_text: Optional[str] = Field(default=None, description="Name of the status code, e.g. DEPLOYED (2025/legacy).", alias="statusText")
-    is_archive: Optional[bool] = Field(default=None, description="Whether the file is an archive (2025/legacy and 2025 listings).", alias="isArchive")
-    thumbnail_url: Optional[str] = Field(default=None, description="URL of the thumbnail of the file's image (2026).", alias="thumbnailUrl")
-    storage_id: Optional[int] = Field(default=None, description="Id of the storage (2025 onlyRootsWithDetails listing).", alias="storageId")
-    user_id: Optional[int] = Field(default=None, description="Id of the uploader (2025 onlyRootsWithDetails listing).", alias="userId")
+    status_text: Annotated[Optional[str], Field(alias="statusText")] = Field(default=None, description="Name of the status code, e.g. DEPLOYED (2025/legacy).")
+    is_archive: Annotated[Optional[bool], Field(alias="isArchive")] = Field(default=None, description="Whether the file is an archive (2025/legacy and 2025 listings).")
+    thumbnail_url: Annotated[Optional[str], Field(alias="thumbnailUrl")] = Field(default=None, description="URL of the thumbnail of the file's image (2026).")
+    storage_id: Annotated[Optional[int], Field(alias="storageId")] = Field(default=None, description="Id of the storage (2025 onlyRootsWithDetails listing).")
+    user_id: Annotated[Optional[int], Field(alias="userId")] = Field(default=None, description="Id of the uploader (2025 onlyRootsWithDetails listing).")
     width: Optional[int] = Field(default=None, description="Width of the image in pixels (2025 onlyRootsWithDetails listing).")
     height: Optional[int] = Field(default=None, description="Height of the image in pixels (2025 onlyRootsWithDetails listing).")
     magnification: Optional[Union[float, int]] = Field(default=None, description="Magnification of the image (2025 onlyRootsWithDetails listing).")
     root: Optional[str] = Field(default=None, description="Id of the root file of the tree (2025 onlyRootsWithDetails listing).")
     image: Optional[int] = Field(default=None, description="Id of the abstract image made from the file (2025 listings).")
-    nb_children: Optional[int] = Field(default=None, description="Number of files under this one (2025 listing with withTreeDetails).", alias="nbChildren")
-    global_size: Optional[int] = Field(default=None, description="Size in bytes of this file and the files under it (2025 listing with withTreeDetails).", alias="globalSize")
-    thumb_url: Optional[str] = Field(default=None, description="URL of the thumbnail of the file's image (2025 listings).", alias="thumbURL")
-    macro_url: Optional[str] = Field(default=None, description="URL of the macro image of the file's image (2025 root listing).", alias="macroURL")
-    l_tree: Optional[str] = Field(default=None, description="Path of ids from the root file, dot-separated (2025 root listing).", alias="lTree")
+    nb_children: Annotated[Optional[int], Field(alias="nbChildren")] = Field(default=None, description="Number of files under this one (2025 listing with withTreeDetails).")
+    global_size: Annotated[Optional[int], Field(alias="globalSize")] = Field(default=None, description="Size in bytes of this file and the files under it (2025 listing with withTreeDetails).")
+    thumb_url: Annotated[Optional[str], Field(alias="thumbURL")] = Field(default=None, description="URL of the thumbnail of the file's image (2025 listings).")
+    macro_url: Annotated[Optional[str], Field(alias="macroURL")] = Field(default=None, description="URL of the macro image of the file's image (2025 root listing).")
+    l_tree: Annotated[Optional[str], Field(alias="lTree")] = Field(default=None, description="Path of ids from the root file, dot-separated (2025 root listing).")
     slices: Optional[List[int]] = Field(default=None, description="Ids of the abstract slices made from the file (2025 root listing).")
-    companion_file: Optional[int] = Field(default=None, description="Id of the companion file made from the file (2025 root listing).", alias="companionFile")
+    companion_file: Annotated[Optional[int], Field(alias="companionFile")] = Field(default=None, description="Id of the companion file made from the file (2025 root listing).")
     __properties: ClassVar[List[str]] = ["id", "class", "dataType", "created", "updated", "deleted", "user", "storage", "parent", "projects", "filename", "originalFilename", "ext", "contentType", "size", "path", "status", "statusText", "isArchive", "thumbnailUrl", "storageId", "userId", "width", "height", "magnification", "root", "image", "nbChildren", "globalSize", "thumbURL", "macroURL", "lTree", "slices", "companionFile"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

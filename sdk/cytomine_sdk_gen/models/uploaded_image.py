@@ -13,6 +13,7 @@ from typing import Any, ClassVar, Dict, List, Optional
 from cytomine_sdk_gen.models.abstract_image import AbstractImage
 from cytomine_sdk_gen.models.image_instance import ImageInstance
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -21,10 +22,10 @@ class UploadedImage(BaseModel):
     An abstract image created from an upload and its image instances in the requested projects.
     """ # noqa: E501
     image: Optional[AbstractImage] = None
-    image_instances: Optional[List[ImageInstance]] = Field(default=None, description="One image instance per requested project.", alias="imageInstances")
+    image_instances: Annotated[Optional[List[ImageInstance]], Field(alias="imageInstances")] = Field(default=None, description="One image instance per requested project.")
     __properties: ClassVar[List[str]] = ["image", "imageInstances"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

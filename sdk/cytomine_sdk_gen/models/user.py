@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Dict, List, Optional
 from cytomine_sdk_gen.models.record_type import RecordType
 from cytomine_sdk_gen.models.sec_role import SecRole
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -22,47 +23,47 @@ class User(BaseModel):
     A user account. Fields depend on the generation and endpoint: 2025 sends only id, username, name and fullName; 2026 the domain JSON (lists, current user) or the repository record (by id); legacy servers the Grails JSON with role flags on current.json.
     """ # noqa: E501
     id: Optional[int] = None
-    java_class: Optional[str] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).", alias="class")
-    data_type: Optional[RecordType] = Field(default=None, description="2026 repository record type, `USER`.", alias="dataType")
+    java_class: Annotated[Optional[str], Field(alias="class")] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).")
+    data_type: Annotated[Optional[RecordType], Field(alias="dataType")] = Field(default=None, description="2026 repository record type, `USER`.")
     created: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     updated: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     deleted: Optional[datetime] = Field(default=None, description="Deletion date (2026 record, legacy); null while the account exists.")
     username: Optional[str] = Field(default=None, description="Login name; set on create only.")
     name: Optional[str] = Field(default=None, description="Display name.")
-    full_name: Optional[str] = Field(default=None, description="First name and last name.", alias="fullName")
+    full_name: Annotated[Optional[str], Field(alias="fullName")] = Field(default=None, description="First name and last name.")
     firstname: Optional[str] = None
     lastname: Optional[str] = None
     email: Optional[str] = None
     language: Optional[str] = Field(default=None, description="Interface language code (2026 default `EN`).")
     origin: Optional[str] = Field(default=None, description="Where the account comes from (2026 record, legacy).")
-    is_developer: Optional[bool] = Field(default=None, description="Developer mode (2026). Create/update payloads use `developer`.", alias="isDeveloper")
+    is_developer: Annotated[Optional[bool], Field(alias="isDeveloper")] = Field(default=None, description="Developer mode (2026). Create/update payloads use `developer`.")
     developer: Optional[bool] = Field(default=None, description="Input only (2026 create/update): developer mode, shown as isDeveloper.")
     password: Optional[str] = Field(default=None, description="Input only (2026 create/update); never returned.")
     role: Optional[str] = Field(default=None, description="Input of 2026 create/update: the role to grant, `ROLE_GUEST`, `ROLE_USER` or `ROLE_ADMIN`. In 2026 user lists: the user's highest role. In project member lists: the project role, `contributor`, `manager` or `representative`.")
-    public_key: Optional[str] = Field(default=None, description="API public key (2026 record; legacy only for the user itself or an admin).", alias="publicKey")
-    private_key: Optional[str] = Field(default=None, description="API private key (2026 record; legacy only for the user itself or an admin).", alias="privateKey")
+    public_key: Annotated[Optional[str], Field(alias="publicKey")] = Field(default=None, description="API public key (2026 record; legacy only for the user itself or an admin).")
+    private_key: Annotated[Optional[str], Field(alias="privateKey")] = Field(default=None, description="API private key (2026 record; legacy only for the user itself or an admin).")
     roles: Optional[List[SecRole]] = Field(default=None, description="Roles of the user (2026 record).")
     color: Optional[str] = Field(default=None, description="Legacy only.")
     enabled: Optional[bool] = Field(default=None, description="Legacy only; disabled accounts cannot log in.")
     algo: Optional[bool] = Field(default=None, description="Legacy only; true for job (algorithm) users.")
-    password_expired: Optional[bool] = Field(default=None, description="Legacy only (the user itself or an admin).", alias="passwordExpired")
+    password_expired: Annotated[Optional[bool], Field(alias="passwordExpired")] = Field(default=None, description="Legacy only (the user itself or an admin).")
     admin: Optional[bool] = Field(default=None, description="Legacy current.json and user JSON only; the user is an admin.")
     user: Optional[Any] = Field(default=None, description="Legacy only: on current.json and GET by id a boolean (the user has the user role, not admin); elsewhere the integer id of the creator.")
     guest: Optional[bool] = Field(default=None, description="Legacy current.json and user JSON only; the user is only a guest.")
-    admin_by_now: Optional[bool] = Field(default=None, description="Legacy current.json only; admin rights are active in this session.", alias="adminByNow")
-    user_by_now: Optional[bool] = Field(default=None, description="Legacy current.json only; acting with the user role now.", alias="userByNow")
-    guest_by_now: Optional[bool] = Field(default=None, description="Legacy current.json only; acting with the guest role now.", alias="guestByNow")
-    is_switched: Optional[bool] = Field(default=None, description="Legacy current.json only; an admin is impersonating this user.", alias="isSwitched")
-    real_user: Optional[str] = Field(default=None, description="Legacy current.json only; username of the impersonating admin when isSwitched.", alias="realUser")
-    last_image: Optional[int] = Field(default=None, description="Project member lists with withLastImage=true: id of the last image the user opened.", alias="lastImage")
-    last_connection: Optional[datetime] = Field(default=None, description="Project member lists with withLastConsultation=true, and usersActivity: date of the last connection to the project.", alias="lastConnection")
-    number_connections: Optional[int] = Field(default=None, description="Project member lists with withNumberConsultations=true: number of connections to the project.", alias="numberConnections")
-    last_image_id: Optional[int] = Field(default=None, description="Project usersActivity only: id of the last image opened.", alias="lastImageId")
-    last_image_name: Optional[str] = Field(default=None, description="Project usersActivity only: name of the last image opened.", alias="lastImageName")
+    admin_by_now: Annotated[Optional[bool], Field(alias="adminByNow")] = Field(default=None, description="Legacy current.json only; admin rights are active in this session.")
+    user_by_now: Annotated[Optional[bool], Field(alias="userByNow")] = Field(default=None, description="Legacy current.json only; acting with the user role now.")
+    guest_by_now: Annotated[Optional[bool], Field(alias="guestByNow")] = Field(default=None, description="Legacy current.json only; acting with the guest role now.")
+    is_switched: Annotated[Optional[bool], Field(alias="isSwitched")] = Field(default=None, description="Legacy current.json only; an admin is impersonating this user.")
+    real_user: Annotated[Optional[str], Field(alias="realUser")] = Field(default=None, description="Legacy current.json only; username of the impersonating admin when isSwitched.")
+    last_image: Annotated[Optional[int], Field(alias="lastImage")] = Field(default=None, description="Project member lists with withLastImage=true: id of the last image the user opened.")
+    last_connection: Annotated[Optional[datetime], Field(alias="lastConnection")] = Field(default=None, description="Project member lists with withLastConsultation=true, and usersActivity: date of the last connection to the project.")
+    number_connections: Annotated[Optional[int], Field(alias="numberConnections")] = Field(default=None, description="Project member lists with withNumberConsultations=true: number of connections to the project.")
+    last_image_id: Annotated[Optional[int], Field(alias="lastImageId")] = Field(default=None, description="Project usersActivity only: id of the last image opened.")
+    last_image_name: Annotated[Optional[str], Field(alias="lastImageName")] = Field(default=None, description="Project usersActivity only: name of the last image opened.")
     frequency: Optional[int] = Field(default=None, description="Project usersActivity only: number of connections to the project.")
     __properties: ClassVar[List[str]] = ["id", "class", "dataType", "created", "updated", "deleted", "username", "name", "fullName", "firstname", "lastname", "email", "language", "origin", "isDeveloper", "developer", "password", "role", "publicKey", "privateKey", "roles", "color", "enabled", "algo", "passwordExpired", "admin", "user", "guest", "adminByNow", "userByNow", "guestByNow", "isSwitched", "realUser", "lastImage", "lastConnection", "numberConnections", "lastImageId", "lastImageName", "frequency"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional, Union
 from cytomine_sdk_gen.models.annotation_centroid import AnnotationCentroid
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -21,7 +22,7 @@ class UserAnnotation(BaseModel):
     An annotation drawn by a user: a WKT geometry on a slice of an image, with its terms. Fields marked input only are read on create/update and never returned.
     """ # noqa: E501
     id: Optional[int] = None
-    java_class: Optional[str] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).", alias="class")
+    java_class: Annotated[Optional[str], Field(alias="class")] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).")
     created: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     updated: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     location: Optional[str] = Field(default=None, description="Geometry as WKT in image pixel coordinates (origin bottom-left).")
@@ -29,30 +30,30 @@ class UserAnnotation(BaseModel):
     slice: Optional[int] = Field(default=None, description="Id of the slice instance (defaults to the image's reference slice).")
     project: Optional[int] = Field(default=None, description="Id of the project (from the image).")
     user: Optional[int] = Field(default=None, description="Id of the creator (defaults to the current user).")
-    geometry_compression: Optional[Union[float, int]] = Field(default=None, description="Simplification rate applied to the geometry.", alias="geometryCompression")
+    geometry_compression: Annotated[Optional[Union[float, int]], Field(alias="geometryCompression")] = Field(default=None, description="Simplification rate applied to the geometry.")
     centroid: Optional[AnnotationCentroid] = None
     area: Optional[Union[float, int]] = None
-    area_unit: Optional[str] = Field(default=None, description="Unit of area, e.g. `micron²` or `pixels²`.", alias="areaUnit")
+    area_unit: Annotated[Optional[str], Field(alias="areaUnit")] = Field(default=None, description="Unit of area, e.g. `micron²` or `pixels²`.")
     perimeter: Optional[Union[float, int]] = None
-    perimeter_unit: Optional[str] = Field(default=None, description="Unit of perimeter, e.g. `mm` or `pixels`.", alias="perimeterUnit")
+    perimeter_unit: Annotated[Optional[str], Field(alias="perimeterUnit")] = Field(default=None, description="Unit of perimeter, e.g. `mm` or `pixels`.")
     term: Optional[List[int]] = Field(default=None, description="Ids of the terms of the annotation; also read on create.")
     terms: Optional[List[int]] = Field(default=None, description="Input only, ids of terms to set on create (same as term).")
     track: Optional[List[int]] = Field(default=None, description="Input only, ids of tracks to add the annotation to.")
     tracks: Optional[List[int]] = Field(default=None, description="Input only, same as track.")
     properties: Optional[Dict[str, str]] = Field(default=None, description="Input only, key/value properties to create with the annotation.")
-    var_property: Optional[Dict[str, str]] = Field(default=None, description="Input only, same as properties.", alias="property")
+    var_property: Annotated[Optional[Dict[str, str]], Field(alias="property")] = Field(default=None, description="Input only, same as properties.")
     group: Optional[int] = Field(default=None, description="Input only, id of an annotation group to link the annotation into.")
-    min_point: Optional[int] = Field(default=None, description="Input only, simplify the geometry to at least this many points.", alias="minPoint")
-    max_point: Optional[int] = Field(default=None, description="Input only, simplify the geometry to at most this many points.", alias="maxPoint")
-    nb_comments: Optional[int] = Field(default=None, description="Number of comments.", alias="nbComments")
+    min_point: Annotated[Optional[int], Field(alias="minPoint")] = Field(default=None, description="Input only, simplify the geometry to at least this many points.")
+    max_point: Annotated[Optional[int], Field(alias="maxPoint")] = Field(default=None, description="Input only, simplify the geometry to at most this many points.")
+    nb_comments: Annotated[Optional[int], Field(alias="nbComments")] = Field(default=None, description="Number of comments.")
     reviewed: Optional[bool] = Field(default=None, description="A reviewed copy of this annotation exists.")
-    crop_url: Optional[str] = Field(default=None, description="URL of a PNG crop of the annotation.", alias="cropURL")
-    small_crop_url: Optional[str] = Field(default=None, description="URL of a PNG crop at most 256 pixels wide.", alias="smallCropURL")
+    crop_url: Annotated[Optional[str], Field(alias="cropURL")] = Field(default=None, description="URL of a PNG crop of the annotation.")
+    small_crop_url: Annotated[Optional[str], Field(alias="smallCropURL")] = Field(default=None, description="URL of a PNG crop at most 256 pixels wide.")
     url: Optional[str] = Field(default=None, description="URL of a PNG crop of the annotation.")
-    image_url: Optional[str] = Field(default=None, description="URL of the annotation in the web UI.", alias="imageURL")
+    image_url: Annotated[Optional[str], Field(alias="imageURL")] = Field(default=None, description="URL of the annotation in the web UI.")
     __properties: ClassVar[List[str]] = ["id", "class", "created", "updated", "location", "image", "slice", "project", "user", "geometryCompression", "centroid", "area", "areaUnit", "perimeter", "perimeterUnit", "term", "terms", "track", "tracks", "properties", "property", "group", "minPoint", "maxPoint", "nbComments", "reviewed", "cropURL", "smallCropURL", "url", "imageURL"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

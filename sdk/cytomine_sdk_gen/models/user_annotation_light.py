@@ -23,7 +23,7 @@ class UserAnnotationLight(BaseModel):
     url: Optional[str] = Field(default=None, description="URL of a small PNG crop (empty on some servers).")
     __properties: ClassVar[List[str]] = ["id", "container", "url"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

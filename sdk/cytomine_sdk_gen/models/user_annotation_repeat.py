@@ -22,7 +22,7 @@ class UserAnnotationRepeat(BaseModel):
     slice: Optional[int] = Field(default=None, description="Id of the slice to start from (legacy); read as the number of copies by the Spring cores.")
     __properties: ClassVar[List[str]] = ["repeat", "slice"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

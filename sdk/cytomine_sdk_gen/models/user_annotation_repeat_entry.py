@@ -24,7 +24,7 @@ class UserAnnotationRepeatEntry(BaseModel):
     object: Optional[Dict[str, Any]] = Field(default=None, description="The created annotation as the server serialised it (Spring cores).")
     __properties: ClassVar[List[str]] = ["status", "data", "object"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

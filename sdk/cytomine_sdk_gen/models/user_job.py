@@ -12,6 +12,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional, Union
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -20,22 +21,22 @@ class UserJob(BaseModel):
     The user account of a job: the software authenticates with its publicKey/privateKey and the algo annotations it creates belong to it.
     """ # noqa: E501
     id: Optional[int] = None
-    java_class: Optional[str] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).", alias="class")
+    java_class: Annotated[Optional[str], Field(alias="class")] = Field(default=None, description="Fully-qualified Java class name of the domain (e.g. be.cytomine.domain.project.Project).")
     created: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     updated: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     deleted: Optional[datetime] = Field(default=None, description="A date. Servers send epoch milliseconds as a string (domain JSON), as a number (annotation listing, 2026 user JSON) or an ISO local datetime without zone (2026 repository records); all three parse. Date inputs are epoch milliseconds.")
     username: Optional[str] = Field(default=None, description="Account name, `JOB[<parent username>], <date>`.")
-    human_username: Optional[str] = Field(default=None, description="Username of the parent user (who launched the job).", alias="humanUsername")
+    human_username: Annotated[Optional[str], Field(alias="humanUsername")] = Field(default=None, description="Username of the parent user (who launched the job).")
     origin: Optional[str] = Field(default=None, description="How the account was created (`JOB`).")
     algo: Optional[bool] = Field(default=None, description="Always true for a user job.")
     job: Optional[int] = Field(default=None, description="Id of the job.")
     user: Optional[int] = Field(default=None, description="Id of the parent user (who launched the job).")
     rate: Optional[Union[float, int]] = Field(default=None, description="Quality rate of the job's results.")
-    public_key: Optional[str] = Field(default=None, description="Public API key of the user job.", alias="publicKey")
-    private_key: Optional[str] = Field(default=None, description="Private API key of the user job.", alias="privateKey")
+    public_key: Annotated[Optional[str], Field(alias="publicKey")] = Field(default=None, description="Public API key of the user job.")
+    private_key: Annotated[Optional[str], Field(alias="privateKey")] = Field(default=None, description="Private API key of the user job.")
     __properties: ClassVar[List[str]] = ["id", "class", "created", "updated", "deleted", "username", "humanUsername", "origin", "algo", "job", "user", "rate", "publicKey", "privateKey"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

@@ -25,7 +25,7 @@ class UserJobCreateRequest(BaseModel):
     created: Optional[int] = Field(default=None, description="Creation date to record (epoch milliseconds; default now).")
     __properties: ClassVar[List[str]] = ["job", "software", "project", "parent", "created"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

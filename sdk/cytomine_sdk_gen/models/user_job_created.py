@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from cytomine_sdk_gen.models.user_job import UserJob
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -19,10 +20,10 @@ class UserJobCreated(BaseModel):
     """
     Answer of user_job.create.
     """ # noqa: E501
-    user_job: Optional[UserJob] = Field(default=None, alias="userJob")
+    user_job: Annotated[Optional[UserJob], Field(alias="userJob")] = None
     __properties: ClassVar[List[str]] = ["userJob"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

@@ -12,6 +12,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -20,15 +21,15 @@ class UserJobSummary(BaseModel):
     A row of user_job.list_by_project.
     """ # noqa: E501
     id: Optional[int] = Field(default=None, description="Id of the user job.")
-    id_job: Optional[int] = Field(default=None, description="Id of the job.", alias="idJob")
-    id_software: Optional[int] = Field(default=None, description="Id of the software.", alias="idSoftware")
-    software_name: Optional[str] = Field(default=None, description="Full name of the software (name and version).", alias="softwareName")
+    id_job: Annotated[Optional[int], Field(alias="idJob")] = Field(default=None, description="Id of the job.")
+    id_software: Annotated[Optional[int], Field(alias="idSoftware")] = Field(default=None, description="Id of the software.")
+    software_name: Annotated[Optional[str], Field(alias="softwareName")] = Field(default=None, description="Full name of the software (name and version).")
     created: Optional[datetime] = Field(default=None, description="Creation date of the job (epoch milliseconds as a number).")
     algo: Optional[bool] = Field(default=None, description="Always true.")
-    is_deleted: Optional[bool] = Field(default=None, description="The data of the job was deleted (dataDeleted).", alias="isDeleted")
+    is_deleted: Annotated[Optional[bool], Field(alias="isDeleted")] = Field(default=None, description="The data of the job was deleted (dataDeleted).")
     __properties: ClassVar[List[str]] = ["id", "idJob", "idSoftware", "softwareName", "created", "algo", "isDeleted"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

@@ -13,6 +13,7 @@ from typing import Any, ClassVar, Dict, List, Optional
 from cytomine_sdk_gen.models.user_job_summary import UserJobSummary
 from cytomine_sdk_gen.models.user_job_tree_node import UserJobTreeNode
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -21,21 +22,21 @@ class UserJobSummaryCollection(BaseModel):
     A page of user job rows; with tree=true the root node of the tree instead (its fields are the tree fields below).
     """ # noqa: E501
     offset: Optional[int] = Field(default=None, description="Index of the first item of this page.")
-    per_page: Optional[int] = Field(default=None, description="Page size.", alias="perPage")
+    per_page: Annotated[Optional[int], Field(alias="perPage")] = Field(default=None, description="Page size.")
     size: Optional[int] = Field(default=None, description="Total number of items across all pages.")
-    total_pages: Optional[int] = Field(default=None, description="Number of pages.", alias="totalPages")
+    total_pages: Annotated[Optional[int], Field(alias="totalPages")] = Field(default=None, description="Number of pages.")
     id: Optional[int] = Field(default=None, description="Id of the project / software / user job.")
     key: Optional[int] = Field(default=None, description="Same as id.")
     name: Optional[str] = Field(default=None, description="Name of the project or software (absent on leaves).")
     title: Optional[str] = Field(default=None, description="Label: project or software name, or the job date (dd MM yyyy HH:mm:ss).")
-    is_folder: Optional[bool] = Field(default=None, description="False on user job leaves.", alias="isFolder")
-    hide_checkbox: Optional[bool] = Field(default=None, description="True on the project and software nodes.", alias="hideCheckbox")
-    var_date: Optional[int] = Field(default=None, description="Leaves: creation date of the job (epoch milliseconds).", alias="date")
+    is_folder: Annotated[Optional[bool], Field(alias="isFolder")] = Field(default=None, description="False on user job leaves.")
+    hide_checkbox: Annotated[Optional[bool], Field(alias="hideCheckbox")] = Field(default=None, description="True on the project and software nodes.")
+    var_date: Annotated[Optional[int], Field(alias="date")] = Field(default=None, description="Leaves: creation date of the job (epoch milliseconds).")
     children: Optional[List[UserJobTreeNode]] = Field(default=None, description="Child nodes.")
     collection: Optional[List[UserJobSummary]] = None
     __properties: ClassVar[List[str]] = ["offset", "perPage", "size", "totalPages", "id", "key", "name", "title", "isFolder", "hideCheckbox", "date", "children", "collection"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

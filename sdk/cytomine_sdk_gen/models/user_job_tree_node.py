@@ -11,6 +11,7 @@ import json
 from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -22,13 +23,13 @@ class UserJobTreeNode(BaseModel):
     key: Optional[int] = Field(default=None, description="Same as id.")
     name: Optional[str] = Field(default=None, description="Name of the project or software (absent on leaves).")
     title: Optional[str] = Field(default=None, description="Label: project or software name, or the job date (dd MM yyyy HH:mm:ss).")
-    is_folder: Optional[bool] = Field(default=None, description="False on user job leaves.", alias="isFolder")
-    hide_checkbox: Optional[bool] = Field(default=None, description="True on the project and software nodes.", alias="hideCheckbox")
-    var_date: Optional[int] = Field(default=None, description="Leaves: creation date of the job (epoch milliseconds).", alias="date")
+    is_folder: Annotated[Optional[bool], Field(alias="isFolder")] = Field(default=None, description="False on user job leaves.")
+    hide_checkbox: Annotated[Optional[bool], Field(alias="hideCheckbox")] = Field(default=None, description="True on the project and software nodes.")
+    var_date: Annotated[Optional[int], Field(alias="date")] = Field(default=None, description="Leaves: creation date of the job (epoch milliseconds).")
     children: Optional[List[UserJobTreeNode]] = Field(default=None, description="Child nodes.")
     __properties: ClassVar[List[str]] = ["id", "key", "name", "title", "isFolder", "hideCheckbox", "date", "children"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

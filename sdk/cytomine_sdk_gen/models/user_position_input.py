@@ -11,6 +11,7 @@ import json
 from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional, Union
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -18,14 +19,14 @@ class UserPositionInput(BaseModel):
     """
     What the position POSTs read: the four corners of the viewport (image pixel coordinates), the zoom, the rotation and whether to broadcast.
     """ # noqa: E501
-    top_left_x: Optional[Union[float, int]] = Field(default=None, alias="topLeftX")
-    top_left_y: Optional[Union[float, int]] = Field(default=None, alias="topLeftY")
-    top_right_x: Optional[Union[float, int]] = Field(default=None, alias="topRightX")
-    top_right_y: Optional[Union[float, int]] = Field(default=None, alias="topRightY")
-    bottom_right_x: Optional[Union[float, int]] = Field(default=None, alias="bottomRightX")
-    bottom_right_y: Optional[Union[float, int]] = Field(default=None, alias="bottomRightY")
-    bottom_left_x: Optional[Union[float, int]] = Field(default=None, alias="bottomLeftX")
-    bottom_left_y: Optional[Union[float, int]] = Field(default=None, alias="bottomLeftY")
+    top_left_x: Annotated[Optional[Union[float, int]], Field(alias="topLeftX")] = None
+    top_left_y: Annotated[Optional[Union[float, int]], Field(alias="topLeftY")] = None
+    top_right_x: Annotated[Optional[Union[float, int]], Field(alias="topRightX")] = None
+    top_right_y: Annotated[Optional[Union[float, int]], Field(alias="topRightY")] = None
+    bottom_right_x: Annotated[Optional[Union[float, int]], Field(alias="bottomRightX")] = None
+    bottom_right_y: Annotated[Optional[Union[float, int]], Field(alias="bottomRightY")] = None
+    bottom_left_x: Annotated[Optional[Union[float, int]], Field(alias="bottomLeftX")] = None
+    bottom_left_y: Annotated[Optional[Union[float, int]], Field(alias="bottomLeftY")] = None
     zoom: Optional[int] = Field(default=None, description="Zoom level of the viewer.")
     rotation: Optional[Union[float, int]] = Field(default=None, description="Rotation of the viewer in degrees.")
     broadcast: Optional[bool] = Field(default=None, description="Broadcast the position to followers.")
@@ -33,7 +34,7 @@ class UserPositionInput(BaseModel):
     slice: Optional[int] = Field(default=None, description="Legacy servers only: id of the slice instance (2025 and 2026 take it from the path).")
     __properties: ClassVar[List[str]] = ["topLeftX", "topLeftY", "topRightX", "topRightY", "bottomRightX", "bottomRightY", "bottomLeftX", "bottomLeftY", "zoom", "rotation", "broadcast", "image", "slice"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

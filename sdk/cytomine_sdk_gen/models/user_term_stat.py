@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from typing import Any, ClassVar, Dict, List, Optional
 from cytomine_sdk_gen.models.term_stat import TermStat
 from typing import Optional, Set
+from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
@@ -20,13 +21,13 @@ class UserTermStat(BaseModel):
     The annotations of one user per term. Legacy and 2025 servers send `id` and `key` (the user name); 2026 servers `userId` and `username`.
     """ # noqa: E501
     id: Optional[int] = Field(default=None, description="Id of the user (legacy and 2025).")
-    user_id: Optional[int] = Field(default=None, description="Id of the user (2026).", alias="userId")
+    user_id: Annotated[Optional[int], Field(alias="userId")] = Field(default=None, description="Id of the user (2026).")
     key: Optional[str] = Field(default=None, description="Username (2025); legacy: first and last name.")
     username: Optional[str] = Field(default=None, description="Username (2026).")
     terms: Optional[List[TermStat]] = Field(default=None, description="One count per term.")
     __properties: ClassVar[List[str]] = ["id", "userId", "key", "username", "terms"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,

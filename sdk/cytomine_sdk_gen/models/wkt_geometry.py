@@ -21,7 +21,7 @@ class WktGeometry(BaseModel):
     wkt: Optional[str] = Field(default=None, description="Geometry as WKT.")
     __properties: ClassVar[List[str]] = ["wkt"]
 
-    model_config = ConfigDict(
+    model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
         # sdk_core), which coerces numbers and strings. Unknown fields are kept (model_extra).
         strict=True,
