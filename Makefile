@@ -38,7 +38,7 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy sdk_core/cytomine_sdk
-	$(BIN)/pyright --pythonpath $(PY)
+	$(BIN)/pyright --project . --pythonpath $(PY)
 
 ## Type-check what users copy: README.md's python blocks and examples/ (mypy --strict, pyright strict).
 typecheck-docs: $(STAMP)

@@ -12,11 +12,11 @@ def main() -> None:
     with ApiClient(config) as api_client:
         me = api_client.user_api.retrieve_current()
         print(f"Signed in as {me.username} (user {me.id}), signing scheme {api_client.generation}")
-        projects = api_client.project_api.list(max=50)
-        print(f"{projects.size} project(s):")
-        for project in projects.collection or []:
+        projects = api_client.project_api.list()  # the whole list, fetched a page at a time
+        print(f"{len(projects)} project(s):")
+        for project in projects:
             print(f"  {project.id:>6}  {project.name}  (ontology {project.ontology})")
-        first_id = projects.collection[0].id if projects.collection else None
+        first_id = projects[0].id if len(projects) else None
         if first_id is not None:
             first = api_client.project_api.retrieve(first_id)
             print(f"First project: {first.name!r}, {first.number_of_images or 0} image(s)")

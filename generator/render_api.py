@@ -202,6 +202,7 @@ class Reader:
                 body_arg = Argument(name, body_kind, required, text, None, is_body=True)
         responses: dict[str, str | None] = {}
         answer = ""
+        success: tuple[Any, Path] | None = None  # the schema of the first success answer
         for status, response in raw["responses"].items():
             response, response_base = self.spec.deref(response, base)
             content = response.get("content") or {}
@@ -210,6 +211,8 @@ class Reader:
             else:  # the first content type, as the generator chose (the others are binary variants)
                 media = next(iter(content.values()))
                 responses[str(status)] = self.kind(media.get("schema", {}), response_base, where)
+                if str(status).startswith("2") and success is None:
+                    success = (media.get("schema", {}), response_base)
             if str(status).startswith("2") and not answer:
                 answer = response.get("description", "")
         successes = [k for s, k in responses.items() if s.startswith("2")]
@@ -239,6 +242,8 @@ class Reader:
             body=body,
             responses=responses,
             returns=successes[0],
+            item=self.listed_item(sop, successes[0], success, where),
+            result=self.command_result(sop, success, where),
         )
         arguments = [a for _, a in params] + ([body_arg] if body_arg else [])
         # The generator's sort: required first, each group in the order above.
@@ -251,6 +256,36 @@ class Reader:
             arguments=tuple(arguments),
             answer=answer.strip(),
         )
+
+    def properties(self, schema: Any, base: Path) -> dict[str, tuple[Any, Path]]:
+        """The properties of an object schema, allOf parts merged, each with the file it is in."""
+        schema, base = self.spec.deref(schema, base)
+        found: dict[str, tuple[Any, Path]] = {}
+        for part in schema.get("allOf", []) if isinstance(schema, dict) else []:
+            found.update(self.properties(part, base))
+        for name, value in (schema.get("properties") or {}).items() if isinstance(schema, dict) else []:
+            found[name] = (value, base)
+        return found
+
+    def listed_item(self, sop: SpecOperation, returns: str | None, success: tuple[Any, Path] | None,
+                    where: str) -> str | None:
+        """The kind of a list operation's items: of a bare array, or of an envelope's `collection`."""
+        if sop.paging is None or returns is None or success is None:
+            return None
+        if returns.startswith("list["):
+            return returns[5:-1]
+        collection = self.properties(*success).get("collection")
+        if collection is None:
+            raise fail(where, "a list operation answering neither an array nor a `collection` envelope")
+        items = self.kind(*collection, where)
+        return items[5:-1] if items.startswith("list[") else None
+
+    def command_result(self, sop: SpecOperation, success: tuple[Any, Path] | None, where: str) -> str | None:
+        """The kind of the object a write's command envelope holds under its command key."""
+        if sop.command_key is None or sop.bulk_of or success is None:
+            return None
+        found = self.properties(*success).get(sop.command_key)
+        return self.kind(*found, where) if found is not None else None
 
     def parameter(self, p: dict[str, Any], base: Path, where: str) -> tuple[Any, Argument]:
         location = p["in"]
@@ -377,7 +412,8 @@ def render_operations(ops: list[Rendered]) -> str:
         op = r.op
         out.append(f"    {literal(op.id)}: Operation(\n")
         head = [literal(getattr(op, f)) for f in positional]
-        named = [f for f in op._fields[len(positional) :] if f not in ("params", "body", "responses", "returns")]
+        later = ("params", "body", "responses", "returns", "item", "result")
+        named = [f for f in op._fields[len(positional) :] if f not in later]
         head += [f"{f}={literal(getattr(op, f))}" for f in named]
         out += [line + "\n" for line in pack(head, " " * 8)]
         params = [literal(p) for p in op.params]
@@ -389,6 +425,7 @@ def render_operations(ops: list[Rendered]) -> str:
             out += [f"            {p},\n" for p in params]
             out.append("        ),\n")
         tail = [f"body={literal(op.body)}", f"responses={literal(op.responses)}", f"returns={literal(op.returns)}"]
+        tail += [f"{f}={literal(getattr(op, f))}" for f in ("item", "result") if getattr(op, f) is not None]
         out += [line + "\n" for line in pack(tail, " " * 8)]
         out.append("    ),\n")
     out.append("}\n")
@@ -420,6 +457,7 @@ class ModuleWriter:
         self.checking: set[str] = set()  # imports under TYPE_CHECKING besides models
         self.builtins = False
         self.extensions = False
+        self.listing = False  # a method returns a runtime.Listing
         self.flag_classes: list[str] = []  # TypedDicts of grouped flags (see method)
 
     def annotation(self, kind: str, role: str) -> str:
@@ -486,9 +524,12 @@ class ModuleWriter:
             options.append("extra_body: ExtraBody = None")
         if op.returns is None:
             returns = "None"
+        elif op.item is not None and not op.returns.startswith("list["):
+            self.listing = True
+            returns = f"Listing[{self.annotation(op.item, 'item')}]"
         else:
-            returns = self.annotation(op.returns, "return")
-            if op.empty_body:
+            returns = self.annotation(op.result or op.returns, "return")
+            if op.empty_body or (op.result and op.method == "DELETE"):
                 returns += " | None"
         if params[-1] == "*":  # no optional argument
             params.pop()
@@ -558,10 +599,25 @@ class ModuleWriter:
         if json_object:
             out.append("            extra_body: fields added to the JSON body.")
         out += ["", "        Returns:"]
-        answer = kind_text(op.returns)
+        described = r.answer.strip()
+        if op.item is not None and not (op.returns or "").startswith("list["):
+            answer = (
+                f"Listing[{op.item}]: every item, pages fetched as it is iterated (len(): the total); "
+                "with max/offset/page/size given, only that page"
+            )
+            described = ""
+        elif op.item is not None:
+            answer = f"list[{op.item}]: every item (pages fetched until the last)"
+        elif op.result is not None:
+            answer = f"{op.result}: the object written, from the server's command envelope ({op.returns}, "
+            answer += "with `with_raw_response`)"
+            described = ""
+        else:
+            answer = kind_text(op.returns)
         if op.empty_body:
             answer += " or None (an empty answer)"
-        described = r.answer.strip()
+        elif op.result is not None and op.method == "DELETE":
+            answer += " or None (when the server answers a message only)"
         out += wrap(f"{answer}: {described}" if described else answer, 12, hang=4)
         out += ["", "        Raises:", RAISES, '        """']
         return out
@@ -607,6 +663,7 @@ class ModuleWriter:
             "from cytomine_sdk_gen.operations import OPERATIONS as _OPS",
             "from cytomine_sdk_gen.runtime import "
             + ", ".join(sorted({"Headers", "Invoke", "Query", "Timeout", "as_raw", "as_streamed"}
+                               | ({"Listing"} if self.listing else set())
                                | ({"ExtraBody"} if any("extra_body: ExtraBody" in line for line in body) else set()),
                                key=isort_key)),
         ]

@@ -26,7 +26,7 @@ def client(request: pytest.FixtureRequest, server: CytomineTestServer) -> ApiCli
 def test_get_with_query_string(server: CytomineTestServer, client: ApiClient, sort: str) -> None:
     server.route("GET", "/api/project.json", ENVELOPE)
     page = client.project_api.list(sort=sort, order="desc", max=10, offset=0, with_members_count=True)
-    assert page.collection is not None and page.collection[0].name == "Lung"
+    assert page[0].name == "Lung"
     assert server.last.caller == server.public_key
     assert server.last.query["sort"] == [sort]
     assert server.last.query["withMembersCount"] == ["true"]
@@ -49,7 +49,7 @@ def test_post_json(server: CytomineTestServer, client: ApiClient) -> None:
     assert server.last.caller == server.public_key
     assert server.last.headers["Content-Type"] == "application/json"
     assert server.last.json() == {"name": "Lung", "ontology": 7}
-    assert result.project is not None and result.project.id == 42
+    assert result.id == 42
 
 
 def test_put_and_delete(server: CytomineTestServer, client: ApiClient) -> None:

@@ -70,6 +70,12 @@ class Operation(NamedTuple):
     # "bytes" (binary), "str", "object", "dict[str, object]", "list[object]", or None (no body).
     responses: Mapping[str, str | None]
     returns: str | None  # the success answer's kind, as above
+    # List operations (paging): the kind of the listed items; the method returns a Listing of
+    # them (or, for a bare JSON array, a list of every item).
+    item: str | None = None
+    # Writes answering a command envelope: the kind of the object under `command_key` (or
+    # `data`, 2026), which the method returns.
+    result: str | None = None
 
 
 class Invoke(Protocol):
@@ -110,6 +116,29 @@ class RawResponse(Protocol[T_co]):
     def parse(self) -> T_co:
         """The answer as the operation declares it (what the plain method returns)."""
         ...
+
+
+class Listing(Protocol[T_co]):
+    """What a list operation returns: the whole list, a page in hand, the next ones fetched as it
+    is iterated. ``len()`` is the number of items iteration yields (the server's total, or the
+    page's size when a page was asked for explicitly); indexing reads the page in hand."""
+
+    @property
+    def items(self) -> Sequence[T_co]:
+        """The items of the page in hand."""
+        ...
+
+    @property
+    def total(self) -> int | None:
+        """The number of items the server announced (None when it does not say)."""
+        ...
+
+    def __iter__(self) -> Iterator[T_co]: ...
+    def __len__(self) -> int: ...
+    def __getitem__(self, index: int) -> T_co: ...
+    def has_next_page(self) -> bool: ...
+    def next_page(self) -> Listing[T_co] | None: ...
+    def iter_pages(self) -> Iterator[Listing[T_co]]: ...
 
 
 class StreamedResponse(Protocol):

@@ -19,6 +19,7 @@ OPERATIONS: dict[str, Operation] = {
         params=(),
         body=Body("abstract_image", "application/json", "AbstractImage", True),
         responses={"200": "AbstractImageCommand", "default": "ErrorBody"}, returns="AbstractImageCommand",
+        result="AbstractImage",
     ),
     "abstract_image.create_many": Operation(
         "abstract_image.create_many", "abstract_image_api", "create_many", "POST", "/api/abstractimage.json",
@@ -32,7 +33,7 @@ OPERATIONS: dict[str, Operation] = {
         server="", servers=("2026", "2025", "legacy"), paging=None, command_key="abstractimage", empty_body=False,
         params=(Param("id", "id", "path", "int", True),),
         body=None, responses={"200": "AbstractImageCommand", "default": "ErrorBody"},
-        returns="AbstractImageCommand",
+        returns="AbstractImageCommand", result="AbstractImage",
     ),
     "abstract_image.download": Operation(
         "abstract_image.download", "abstract_image_api", "download", "GET", "/api/abstractimage/{id}/download",
@@ -284,7 +285,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "AbstractImageCollection", "default": "ErrorBody"},
-        returns="AbstractImageCollection",
+        returns="AbstractImageCollection", item="AbstractImage",
     ),
     "abstract_image.list_associated": Operation(
         "abstract_image.list_associated", "abstract_image_api", "list_associated", "GET",
@@ -296,7 +297,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "AssociatedImageLabelCollection", "default": "ErrorBody"},
-        returns="AssociatedImageLabelCollection",
+        returns="AssociatedImageLabelCollection", item="str",
     ),
     "abstract_image.list_metadata": Operation(
         "abstract_image.list_metadata", "abstract_image_api", "list_metadata", "GET",
@@ -308,7 +309,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "ImageMetadataCollection", "default": "ErrorBody"},
-        returns="ImageMetadataCollection",
+        returns="ImageMetadataCollection", item="ImageMetadata",
     ),
     "abstract_image.list_unused": Operation(
         "abstract_image.list_unused", "abstract_image_api", "list_unused", "GET", "/api/abstractimage/unused.json",
@@ -318,7 +319,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "AbstractImageCollection", "default": "ErrorBody"},
-        returns="AbstractImageCollection",
+        returns="AbstractImageCollection", item="AbstractImage",
     ),
     "abstract_image.regenerate_properties": Operation(
         "abstract_image.regenerate_properties", "abstract_image_api", "regenerate_properties", "POST",
@@ -361,6 +362,7 @@ OPERATIONS: dict[str, Operation] = {
         params=(Param("id", "id", "path", "int", True),),
         body=Body("abstract_image", "application/json", "AbstractImage", True),
         responses={"200": "AbstractImageCommand", "default": "ErrorBody"}, returns="AbstractImageCommand",
+        result="AbstractImage",
     ),
     "abstract_slice.create": Operation(
         "abstract_slice.create", "abstract_slice_api", "create", "POST", "/api/abstractslice.json", server="",
@@ -368,6 +370,7 @@ OPERATIONS: dict[str, Operation] = {
         params=(),
         body=Body("abstract_slice", "application/json", "AbstractSlice", True),
         responses={"200": "AbstractSliceCommand", "default": "ErrorBody"}, returns="AbstractSliceCommand",
+        result="AbstractSlice",
     ),
     "abstract_slice.create_many": Operation(
         "abstract_slice.create_many", "abstract_slice_api", "create_many", "POST", "/api/abstractslice.json",
@@ -381,7 +384,7 @@ OPERATIONS: dict[str, Operation] = {
         server="", servers=("2026", "2025", "legacy"), paging=None, command_key="abstractslice", empty_body=False,
         params=(Param("id", "id", "path", "int", True),),
         body=None, responses={"200": "AbstractSliceCommand", "default": "ErrorBody"},
-        returns="AbstractSliceCommand",
+        returns="AbstractSliceCommand", result="AbstractSlice",
     ),
     "abstract_slice.download_camera": Operation(
         "abstract_slice.download_camera", "abstract_slice_api", "download_camera", "GET",
@@ -576,7 +579,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "AbstractSliceCollection", "default": "ErrorBody"},
-        returns="AbstractSliceCollection",
+        returns="AbstractSliceCollection", item="AbstractSlice",
     ),
     "abstract_slice.list_by_uploaded_file": Operation(
         "abstract_slice.list_by_uploaded_file", "abstract_slice_api", "list_by_uploaded_file", "GET",
@@ -588,7 +591,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "AbstractSliceCollection", "default": "ErrorBody"},
-        returns="AbstractSliceCollection",
+        returns="AbstractSliceCollection", item="AbstractSlice",
     ),
     "abstract_slice.retrieve": Operation(
         "abstract_slice.retrieve", "abstract_slice_api", "retrieve", "GET", "/api/abstractslice/{id}.json",
@@ -621,6 +624,7 @@ OPERATIONS: dict[str, Operation] = {
         params=(Param("id", "id", "path", "int", True),),
         body=Body("abstract_slice", "application/json", "AbstractSlice", True),
         responses={"200": "AbstractSliceCommand", "default": "ErrorBody"}, returns="AbstractSliceCommand",
+        result="AbstractSlice",
     ),
     "admin_session.close": Operation(
         "admin_session.close", "admin_session_api", "close", "GET", "/session/admin/close.json", server="",
@@ -660,6 +664,7 @@ OPERATIONS: dict[str, Operation] = {
         ),
         body=Body("algo_annotation", "application/json", "AlgoAnnotation", True),
         responses={"200": "AlgoAnnotationCommand", "default": "ErrorBody"}, returns="AlgoAnnotationCommand",
+        result="AlgoAnnotation",
     ),
     "algo_annotation.create_many": Operation(
         "algo_annotation.create_many", "algo_annotation_api", "create_many", "POST", "/api/algoannotation.json",
@@ -676,7 +681,7 @@ OPERATIONS: dict[str, Operation] = {
         server="", servers=("legacy",), paging=None, command_key="algoannotation", empty_body=False,
         params=(Param("id", "id", "path", "int", True),),
         body=None, responses={"200": "AlgoAnnotationCommand", "default": "ErrorBody"},
-        returns="AlgoAnnotationCommand",
+        returns="AlgoAnnotationCommand", result="AlgoAnnotation",
     ),
     "algo_annotation.download_alpha_mask": Operation(
         "algo_annotation.download_alpha_mask", "algo_annotation_api", "download_alpha_mask", "GET",
@@ -804,7 +809,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "AlgoAnnotationCollection", "default": "ErrorBody"},
-        returns="AlgoAnnotationCollection",
+        returns="AlgoAnnotationCollection", item="AlgoAnnotation",
     ),
     "algo_annotation.merge_touching": Operation(
         "algo_annotation.merge_touching", "algo_annotation_api", "merge_touching", "PUT",
@@ -846,6 +851,7 @@ OPERATIONS: dict[str, Operation] = {
         params=(Param("id", "id", "path", "int", True),),
         body=Body("algo_annotation", "application/json", "AlgoAnnotation", True),
         responses={"200": "AlgoAnnotationCommand", "default": "ErrorBody"}, returns="AlgoAnnotationCommand",
+        result="AlgoAnnotation",
     ),
     "annotation.correct": Operation(
         "annotation.correct", "annotation_api", "correct", "POST", "/api/annotationcorrection.json", server="",
@@ -853,6 +859,7 @@ OPERATIONS: dict[str, Operation] = {
         params=(),
         body=Body("annotation_correction", "application/json", "AnnotationCorrection", True),
         responses={"200": "AnnotationCommand", "default": "ErrorBody"}, returns="AnnotationCommand",
+        result="UserAnnotation",
     ),
     "annotation.create": Operation(
         "annotation.create", "annotation_api", "create", "POST", "/api/annotation.json", server="",
@@ -864,6 +871,7 @@ OPERATIONS: dict[str, Operation] = {
         ),
         body=Body("user_annotation", "application/json", "UserAnnotation", True),
         responses={"200": "AnnotationCommand", "default": "ErrorBody"}, returns="AnnotationCommand",
+        result="UserAnnotation",
     ),
     "annotation.create_many": Operation(
         "annotation.create_many", "annotation_api", "create_many", "POST", "/api/annotation.json", server="",
@@ -881,6 +889,7 @@ OPERATIONS: dict[str, Operation] = {
         servers=("2026", "2025", "legacy"), paging=None, command_key="annotation", empty_body=False,
         params=(Param("id", "id", "path", "int", True),),
         body=None, responses={"200": "AnnotationCommand", "default": "ErrorBody"}, returns="AnnotationCommand",
+        result="UserAnnotation",
     ),
     "annotation.download_crop": Operation(
         "annotation.download_crop", "annotation_api", "download_crop", "GET", "/api/annotation/{id}/crop.{format}",
@@ -1067,6 +1076,7 @@ OPERATIONS: dict[str, Operation] = {
         servers=("2026", "2025"), paging=None, command_key="annotation", empty_body=False,
         params=(Param("id", "id", "path", "int", True),),
         body=None, responses={"200": "AnnotationCommand", "default": "ErrorBody"}, returns="AnnotationCommand",
+        result="UserAnnotation",
     ),
     "annotation.list": Operation(
         "annotation.list", "annotation_api", "list", "GET", "/api/annotation.json", server="",
@@ -1129,7 +1139,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "AnnotationListingCollection", "default": "ErrorBody"},
-        returns="AnnotationListingCollection",
+        returns="AnnotationListingCollection", item="AnnotationListing",
     ),
     "annotation.list_included": Operation(
         "annotation.list_included", "annotation_api", "list_included", "GET",
@@ -1164,7 +1174,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "AnnotationListingCollection", "default": "ErrorBody"},
-        returns="AnnotationListingCollection",
+        returns="AnnotationListingCollection", item="AnnotationListing",
     ),
     "annotation.refine": Operation(
         "annotation.refine", "annotation_api", "refine", "POST", "/api/annotations/{id}/refine", server="",
@@ -1245,7 +1255,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "AnnotationListingCollection", "default": "ErrorBody"},
-        returns="AnnotationListingCollection",
+        returns="AnnotationListingCollection", item="AnnotationListing",
     ),
     "annotation.search_via_post": Operation(
         "annotation.search_via_post", "annotation_api", "search_via_post", "POST", "/api/annotation/search.json",
@@ -1256,7 +1266,7 @@ OPERATIONS: dict[str, Operation] = {
         ),
         body=Body("annotation_search", "application/json", "AnnotationSearch", True),
         responses={"200": "AnnotationListingCollection", "default": "ErrorBody"},
-        returns="AnnotationListingCollection",
+        returns="AnnotationListingCollection", item="AnnotationListing",
     ),
     "annotation.simplify": Operation(
         "annotation.simplify", "annotation_api", "simplify", "PUT", "/api/annotation/{id}/simplify.json", server="",
@@ -1284,6 +1294,7 @@ OPERATIONS: dict[str, Operation] = {
         params=(Param("id", "id", "path", "int", True), Param("fill", "fill", "query", "bool", False)),
         body=Body("user_annotation", "application/json", "UserAnnotation", True),
         responses={"200": "AnnotationCommand", "default": "ErrorBody"}, returns="AnnotationCommand",
+        result="UserAnnotation",
     ),
     "annotation_action.count_by_project": Operation(
         "annotation_action.count_by_project", "annotation_action_api", "count_by_project", "GET",
@@ -1316,7 +1327,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "AnnotationActionCollection", "default": "ErrorBody"},
-        returns="AnnotationActionCollection",
+        returns="AnnotationActionCollection", item="AnnotationAction",
     ),
     "annotation_action.list_by_slice": Operation(
         "annotation_action.list_by_slice", "annotation_action_api", "list_by_slice", "GET",
@@ -1331,7 +1342,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "AnnotationActionCollection", "default": "ErrorBody"},
-        returns="AnnotationActionCollection",
+        returns="AnnotationActionCollection", item="AnnotationAction",
     ),
     "annotation_comment.create": Operation(
         "annotation_comment.create", "annotation_comment_api", "create", "POST",
@@ -1340,6 +1351,7 @@ OPERATIONS: dict[str, Operation] = {
         params=(Param("annotation", "annotation", "path", "int", True),),
         body=Body("shared_annotation", "application/json", "SharedAnnotation", True),
         responses={"200": "SharedAnnotationCommand", "default": "ErrorBody"}, returns="SharedAnnotationCommand",
+        result="SharedAnnotation",
     ),
     "annotation_comment.create_for_algo_annotation": Operation(
         "annotation_comment.create_for_algo_annotation", "annotation_comment_api", "create_for_algo_annotation",
@@ -1348,6 +1360,7 @@ OPERATIONS: dict[str, Operation] = {
         params=(Param("annotation", "annotation", "path", "int", True),),
         body=Body("shared_annotation", "application/json", "SharedAnnotation", True),
         responses={"200": "SharedAnnotationCommand", "default": "ErrorBody"}, returns="SharedAnnotationCommand",
+        result="SharedAnnotation",
     ),
     "annotation_comment.list": Operation(
         "annotation_comment.list", "annotation_comment_api", "list", "GET",
@@ -1359,7 +1372,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "SharedAnnotationCollection", "default": "ErrorBody"},
-        returns="SharedAnnotationCollection",
+        returns="SharedAnnotationCollection", item="SharedAnnotation",
     ),
     "annotation_comment.list_for_algo_annotation": Operation(
         "annotation_comment.list_for_algo_annotation", "annotation_comment_api", "list_for_algo_annotation", "GET",
@@ -1371,7 +1384,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "SharedAnnotationCollection", "default": "ErrorBody"},
-        returns="SharedAnnotationCollection",
+        returns="SharedAnnotationCollection", item="SharedAnnotation",
     ),
     "annotation_comment.retrieve": Operation(
         "annotation_comment.retrieve", "annotation_comment_api", "retrieve", "GET",
@@ -1393,6 +1406,7 @@ OPERATIONS: dict[str, Operation] = {
         params=(),
         body=Body("annotation_group", "application/json", "AnnotationGroup", True),
         responses={"200": "AnnotationGroupCommand", "default": "ErrorBody"}, returns="AnnotationGroupCommand",
+        result="AnnotationGroup",
     ),
     "annotation_group.create_many": Operation(
         "annotation_group.create_many", "annotation_group_api", "create_many", "POST", "/api/annotationgroup.json",
@@ -1406,7 +1420,7 @@ OPERATIONS: dict[str, Operation] = {
         server="", servers=("2026", "2025", "legacy"), paging=None, command_key="annotationgroup", empty_body=False,
         params=(Param("id", "id", "path", "int", True),),
         body=None, responses={"200": "AnnotationGroupCommand", "default": "ErrorBody"},
-        returns="AnnotationGroupCommand",
+        returns="AnnotationGroupCommand", result="AnnotationGroup",
     ),
     "annotation_group.list_by_image_group": Operation(
         "annotation_group.list_by_image_group", "annotation_group_api", "list_by_image_group", "GET",
@@ -1418,7 +1432,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "AnnotationGroupCollection", "default": "ErrorBody"},
-        returns="AnnotationGroupCollection",
+        returns="AnnotationGroupCollection", item="AnnotationGroup",
     ),
     "annotation_group.list_by_project": Operation(
         "annotation_group.list_by_project", "annotation_group_api", "list_by_project", "GET",
@@ -1430,7 +1444,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "AnnotationGroupCollection", "default": "ErrorBody"},
-        returns="AnnotationGroupCollection",
+        returns="AnnotationGroupCollection", item="AnnotationGroup",
     ),
     "annotation_group.merge": Operation(
         "annotation_group.merge", "annotation_group_api", "merge", "POST",
@@ -1438,7 +1452,7 @@ OPERATIONS: dict[str, Operation] = {
         servers=("2026", "2025", "legacy"), paging=None, command_key="annotationgroup", empty_body=False,
         params=(Param("id", "id", "path", "int", True), Param("merged_id", "mergedId", "path", "int", True)),
         body=None, responses={"200": "AnnotationGroupCommand", "default": "ErrorBody"},
-        returns="AnnotationGroupCommand",
+        returns="AnnotationGroupCommand", result="AnnotationGroup",
     ),
     "annotation_group.retrieve": Operation(
         "annotation_group.retrieve", "annotation_group_api", "retrieve", "GET", "/api/annotationgroup/{id}.json",
@@ -1452,6 +1466,7 @@ OPERATIONS: dict[str, Operation] = {
         params=(Param("id", "id", "path", "int", True),),
         body=Body("annotation_group", "application/json", "AnnotationGroup", True),
         responses={"200": "AnnotationGroupCommand", "default": "ErrorBody"}, returns="AnnotationGroupCommand",
+        result="AnnotationGroup",
     ),
     "annotation_index.list_by_slice": Operation(
         "annotation_index.list_by_slice", "annotation_index_api", "list_by_slice", "GET",
@@ -1463,7 +1478,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "AnnotationIndexCollection", "default": "ErrorBody"},
-        returns="AnnotationIndexCollection",
+        returns="AnnotationIndexCollection", item="AnnotationIndex",
     ),
     "annotation_layer.list_annotations": Operation(
         "annotation_layer.list_annotations", "annotation_layer_api", "list_annotations", "GET",
@@ -1471,7 +1486,7 @@ OPERATIONS: dict[str, Operation] = {
         command_key=None, empty_body=False,
         params=(Param("id", "id", "path", "int", True),),
         body=None, responses={"200": "list[LayerAnnotation]", "default": "ErrorBody"},
-        returns="list[LayerAnnotation]",
+        returns="list[LayerAnnotation]", item="LayerAnnotation",
     ),
     "annotation_layer.list_by_image": Operation(
         "annotation_layer.list_by_image", "annotation_layer_api", "list_by_image", "GET",
@@ -1479,7 +1494,7 @@ OPERATIONS: dict[str, Operation] = {
         command_key=None, empty_body=False,
         params=(Param("id", "id", "path", "int", True),),
         body=None, responses={"200": "list[AnnotationLayer]", "default": "ErrorBody"},
-        returns="list[AnnotationLayer]",
+        returns="list[AnnotationLayer]", item="AnnotationLayer",
     ),
     "annotation_layer.retrieve_task_run_layer": Operation(
         "annotation_layer.retrieve_task_run_layer", "annotation_layer_api", "retrieve_task_run_layer", "GET",
@@ -1494,6 +1509,7 @@ OPERATIONS: dict[str, Operation] = {
         params=(),
         body=Body("annotation_link", "application/json", "AnnotationLink", True),
         responses={"200": "AnnotationLinkCommand", "default": "ErrorBody"}, returns="AnnotationLinkCommand",
+        result="AnnotationLink",
     ),
     "annotation_link.delete": Operation(
         "annotation_link.delete", "annotation_link_api", "delete", "DELETE",
@@ -1504,7 +1520,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("annotation", "annotation", "path", "int", True),
         ),
         body=None, responses={"200": "AnnotationLinkCommand", "default": "ErrorBody"},
-        returns="AnnotationLinkCommand",
+        returns="AnnotationLinkCommand", result="AnnotationLink",
     ),
     "annotation_link.list_by_annotation": Operation(
         "annotation_link.list_by_annotation", "annotation_link_api", "list_by_annotation", "GET",
@@ -1516,7 +1532,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "AnnotationLinkCollection", "default": "ErrorBody"},
-        returns="AnnotationLinkCollection",
+        returns="AnnotationLinkCollection", item="AnnotationLink",
     ),
     "annotation_link.list_by_annotation_group": Operation(
         "annotation_link.list_by_annotation_group", "annotation_link_api", "list_by_annotation_group", "GET",
@@ -1528,7 +1544,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "AnnotationLinkCollection", "default": "ErrorBody"},
-        returns="AnnotationLinkCollection",
+        returns="AnnotationLinkCollection", item="AnnotationLink",
     ),
     "annotation_term.create": Operation(
         "annotation_term.create", "annotation_term_api", "create", "POST",
@@ -1540,6 +1556,7 @@ OPERATIONS: dict[str, Operation] = {
         ),
         body=Body("annotation_term", "application/json", "AnnotationTerm", True),
         responses={"200": "AnnotationTermCommand", "default": "ErrorBody"}, returns="AnnotationTermCommand",
+        result="AnnotationTerm",
     ),
     "annotation_term.delete": Operation(
         "annotation_term.delete", "annotation_term_api", "delete", "DELETE",
@@ -1550,7 +1567,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("id_term", "idTerm", "path", "int", True),
         ),
         body=None, responses={"200": "AnnotationTermCommand", "default": "ErrorBody"},
-        returns="AnnotationTermCommand",
+        returns="AnnotationTermCommand", result="AnnotationTerm",
     ),
     "annotation_term.delete_by_user": Operation(
         "annotation_term.delete_by_user", "annotation_term_api", "delete_by_user", "DELETE",
@@ -1562,7 +1579,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("id_user", "idUser", "path", "int", True),
         ),
         body=None, responses={"200": "AnnotationTermCommand", "default": "ErrorBody"},
-        returns="AnnotationTermCommand",
+        returns="AnnotationTermCommand", result="AnnotationTerm",
     ),
     "annotation_term.list_by_annotation": Operation(
         "annotation_term.list_by_annotation", "annotation_term_api", "list_by_annotation", "GET",
@@ -1575,7 +1592,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "AnnotationTermCollection", "default": "ErrorBody"},
-        returns="AnnotationTermCollection",
+        returns="AnnotationTermCollection", item="AnnotationTerm",
     ),
     "annotation_term.list_by_annotation_and_user": Operation(
         "annotation_term.list_by_annotation_and_user", "annotation_term_api", "list_by_annotation_and_user", "GET",
@@ -1588,7 +1605,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "AnnotationTermCollection", "default": "ErrorBody"},
-        returns="AnnotationTermCollection",
+        returns="AnnotationTermCollection", item="AnnotationTerm",
     ),
     "annotation_term.list_by_annotation_excluding_user": Operation(
         "annotation_term.list_by_annotation_excluding_user", "annotation_term_api",
@@ -1601,7 +1618,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "AnnotationTermCollection", "default": "ErrorBody"},
-        returns="AnnotationTermCollection",
+        returns="AnnotationTermCollection", item="AnnotationTerm",
     ),
     "annotation_term.replace": Operation(
         "annotation_term.replace", "annotation_term_api", "replace", "POST",
@@ -1613,7 +1630,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("clear_for_all", "clearForAll", "query", "bool", False),
         ),
         body=None, responses={"200": "AnnotationTermCommand", "default": "ErrorBody"},
-        returns="AnnotationTermCommand",
+        returns="AnnotationTermCommand", result="AnnotationTerm",
     ),
     "annotation_term.retrieve": Operation(
         "annotation_term.retrieve", "annotation_term_api", "retrieve", "GET",
@@ -1642,6 +1659,7 @@ OPERATIONS: dict[str, Operation] = {
         params=(),
         body=Body("annotation_track", "application/json", "AnnotationTrack", True),
         responses={"200": "AnnotationTrackCommand", "default": "ErrorBody"}, returns="AnnotationTrackCommand",
+        result="AnnotationTrack",
     ),
     "annotation_track.create_many": Operation(
         "annotation_track.create_many", "annotation_track_api", "create_many", "POST", "/api/annotationtrack.json",
@@ -1656,7 +1674,7 @@ OPERATIONS: dict[str, Operation] = {
         paging=None, command_key="annotationtrack", empty_body=False,
         params=(Param("annotation", "annotation", "path", "int", True), Param("track", "track", "path", "int", True)),
         body=None, responses={"200": "AnnotationTrackCommand", "default": "ErrorBody"},
-        returns="AnnotationTrackCommand",
+        returns="AnnotationTrackCommand", result="AnnotationTrack",
     ),
     "annotation_track.list_by_annotation": Operation(
         "annotation_track.list_by_annotation", "annotation_track_api", "list_by_annotation", "GET",
@@ -1668,7 +1686,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "AnnotationTrackCollection", "default": "ErrorBody"},
-        returns="AnnotationTrackCollection",
+        returns="AnnotationTrackCollection", item="AnnotationTrack",
     ),
     "annotation_track.list_by_track": Operation(
         "annotation_track.list_by_track", "annotation_track_api", "list_by_track", "GET",
@@ -1680,7 +1698,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "AnnotationTrackCollection", "default": "ErrorBody"},
-        returns="AnnotationTrackCollection",
+        returns="AnnotationTrackCollection", item="AnnotationTrack",
     ),
     "annotation_track.retrieve": Operation(
         "annotation_track.retrieve", "annotation_track_api", "retrieve", "GET",
@@ -1707,13 +1725,14 @@ OPERATIONS: dict[str, Operation] = {
         paging="none", command_key=None, empty_body=False,
         params=(),
         body=None, responses={"200": "list[AppEngineStore]", "default": "ErrorBody"},
-        returns="list[AppEngineStore]",
+        returns="list[AppEngineStore]", item="AppEngineStore",
     ),
     "app_engine_store.list_tasks": Operation(
         "app_engine_store.list_tasks", "app_engine_store_api", "list_tasks", "GET", "/api/stores/tasks", server="",
         servers=("2026",), paging="none", command_key=None, empty_body=False,
         params=(Param("host", "host", "query", "str", True),),
         body=None, responses={"200": "list[AppEngineTask]", "default": "ErrorBody"}, returns="list[AppEngineTask]",
+        item="AppEngineTask",
     ),
     "app_engine_store.set_default": Operation(
         "app_engine_store.set_default", "app_engine_store_api", "set_default", "PUT", "/api/stores/{id}/default",
@@ -1740,6 +1759,7 @@ OPERATIONS: dict[str, Operation] = {
         servers=("2026", "2025"), paging="none", command_key=None, empty_body=False,
         params=(),
         body=None, responses={"200": "list[AppEngineTask]", "default": "ErrorBody"}, returns="list[AppEngineTask]",
+        item="AppEngineTask",
     ),
     "app_engine_task.list_inputs": Operation(
         "app_engine_task.list_inputs", "app_engine_task_api", "list_inputs", "GET",
@@ -1747,7 +1767,7 @@ OPERATIONS: dict[str, Operation] = {
         empty_body=False,
         params=(Param("id", "id", "path", "str", True),),
         body=None, responses={"200": "list[AppEngineTaskInput]", "default": "ErrorBody"},
-        returns="list[AppEngineTaskInput]",
+        returns="list[AppEngineTaskInput]", item="AppEngineTaskInput",
     ),
     "app_engine_task.list_inputs_by_namespace_version": Operation(
         "app_engine_task.list_inputs_by_namespace_version", "app_engine_task_api",
@@ -1755,7 +1775,7 @@ OPERATIONS: dict[str, Operation] = {
         servers=("2026", "2025"), paging="none", command_key=None, empty_body=False,
         params=(Param("namespace", "namespace", "path", "str", True), Param("version", "version", "path", "str", True)),
         body=None, responses={"200": "list[AppEngineTaskInput]", "default": "ErrorBody"},
-        returns="list[AppEngineTaskInput]",
+        returns="list[AppEngineTaskInput]", item="AppEngineTaskInput",
     ),
     "app_engine_task.list_outputs": Operation(
         "app_engine_task.list_outputs", "app_engine_task_api", "list_outputs", "GET",
@@ -1763,7 +1783,7 @@ OPERATIONS: dict[str, Operation] = {
         empty_body=False,
         params=(Param("id", "id", "path", "str", True),),
         body=None, responses={"200": "list[AppEngineTaskOutput]", "default": "ErrorBody"},
-        returns="list[AppEngineTaskOutput]",
+        returns="list[AppEngineTaskOutput]", item="AppEngineTaskOutput",
     ),
     "app_engine_task.list_outputs_by_namespace_version": Operation(
         "app_engine_task.list_outputs_by_namespace_version", "app_engine_task_api",
@@ -1771,7 +1791,7 @@ OPERATIONS: dict[str, Operation] = {
         server="", servers=("2026", "2025"), paging="none", command_key=None, empty_body=False,
         params=(Param("namespace", "namespace", "path", "str", True), Param("version", "version", "path", "str", True)),
         body=None, responses={"200": "list[AppEngineTaskOutput]", "default": "ErrorBody"},
-        returns="list[AppEngineTaskOutput]",
+        returns="list[AppEngineTaskOutput]", item="AppEngineTaskOutput",
     ),
     "app_engine_task.retrieve": Operation(
         "app_engine_task.retrieve", "app_engine_task_api", "retrieve", "GET", "/api/app-engine/tasks/{id}",
@@ -1876,6 +1896,7 @@ OPERATIONS: dict[str, Operation] = {
         empty_body=False,
         params=(Param("id", "id", "path", "int", True),),
         body=None, responses={"200": "list[TaskRun]", "default": "ErrorBody"}, returns="list[TaskRun]",
+        item="TaskRun",
     ),
     "app_engine_task_run.list_inputs": Operation(
         "app_engine_task_run.list_inputs", "app_engine_task_run_api", "list_inputs", "GET",
@@ -1883,7 +1904,7 @@ OPERATIONS: dict[str, Operation] = {
         paging="none", command_key=None, empty_body=False,
         params=(Param("project", "project", "path", "int", True), Param("run", "run", "path", "str", True)),
         body=None, responses={"200": "list[AppEngineParameterValue]", "default": "ErrorBody"},
-        returns="list[AppEngineParameterValue]",
+        returns="list[AppEngineParameterValue]", item="AppEngineParameterValue",
     ),
     "app_engine_task_run.list_outputs": Operation(
         "app_engine_task_run.list_outputs", "app_engine_task_run_api", "list_outputs", "GET",
@@ -1891,7 +1912,7 @@ OPERATIONS: dict[str, Operation] = {
         paging="none", command_key=None, empty_body=False,
         params=(Param("project", "project", "path", "int", True), Param("run", "run", "path", "str", True)),
         body=None, responses={"200": "list[AppEngineParameterValue]", "default": "ErrorBody"},
-        returns="list[AppEngineParameterValue]",
+        returns="list[AppEngineParameterValue]", item="AppEngineParameterValue",
     ),
     "app_engine_task_run.retrieve": Operation(
         "app_engine_task_run.retrieve", "app_engine_task_run_api", "retrieve", "GET",
@@ -1932,6 +1953,7 @@ OPERATIONS: dict[str, Operation] = {
         servers=("2026", "2025", "legacy"), paging=None, command_key="attachedfile", empty_body=False,
         params=(Param("id", "id", "path", "int", True),),
         body=None, responses={"200": "AttachedFileCommand", "default": "ErrorBody"}, returns="AttachedFileCommand",
+        result="AttachedFile",
     ),
     "attached_file.download": Operation(
         "attached_file.download", "attached_file_api", "download", "GET", "/api/attachedfile/{id}/download",
@@ -1954,7 +1976,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "AttachedFileCollection", "default": "ErrorBody"},
-        returns="AttachedFileCollection",
+        returns="AttachedFileCollection", item="AttachedFile",
     ),
     "attached_file.list_by_domain": Operation(
         "attached_file.list_by_domain", "attached_file_api", "list_by_domain", "GET",
@@ -1967,7 +1989,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "AttachedFileCollection", "default": "ErrorBody"},
-        returns="AttachedFileCollection",
+        returns="AttachedFileCollection", item="AttachedFile",
     ),
     "attached_file.retrieve": Operation(
         "attached_file.retrieve", "attached_file_api", "retrieve", "GET", "/api/attachedfile/{id}.json", server="",
@@ -2005,6 +2027,7 @@ OPERATIONS: dict[str, Operation] = {
         params=(),
         body=Body("companion_file", "application/json", "CompanionFile", True),
         responses={"200": "CompanionFileCommand", "default": "ErrorBody"}, returns="CompanionFileCommand",
+        result="CompanionFile",
     ),
     "companion_file.create_many": Operation(
         "companion_file.create_many", "companion_file_api", "create_many", "POST", "/api/companionfile.json",
@@ -2018,7 +2041,7 @@ OPERATIONS: dict[str, Operation] = {
         server="", servers=("2026", "2025", "legacy"), paging=None, command_key="companionfile", empty_body=False,
         params=(Param("id", "id", "path", "int", True),),
         body=None, responses={"200": "CompanionFileCommand", "default": "ErrorBody"},
-        returns="CompanionFileCommand",
+        returns="CompanionFileCommand", result="CompanionFile",
     ),
     "companion_file.download": Operation(
         "companion_file.download", "companion_file_api", "download", "GET", "/api/companionfile/{id}/download",
@@ -2036,7 +2059,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "CompanionFileCollection", "default": "ErrorBody"},
-        returns="CompanionFileCollection",
+        returns="CompanionFileCollection", item="CompanionFile",
     ),
     "companion_file.list_by_uploaded_file": Operation(
         "companion_file.list_by_uploaded_file", "companion_file_api", "list_by_uploaded_file", "GET",
@@ -2048,7 +2071,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "CompanionFileCollection", "default": "ErrorBody"},
-        returns="CompanionFileCollection",
+        returns="CompanionFileCollection", item="CompanionFile",
     ),
     "companion_file.retrieve": Operation(
         "companion_file.retrieve", "companion_file_api", "retrieve", "GET", "/api/companionfile/{id}.json",
@@ -2069,6 +2092,7 @@ OPERATIONS: dict[str, Operation] = {
         params=(Param("id", "id", "path", "int", True),),
         body=Body("companion_file", "application/json", "CompanionFile", True),
         responses={"200": "CompanionFileCommand", "default": "ErrorBody"}, returns="CompanionFileCommand",
+        result="CompanionFile",
     ),
     "configuration.create": Operation(
         "configuration.create", "configuration_api", "create", "POST", "/api/configuration.json", server="",
@@ -2076,6 +2100,7 @@ OPERATIONS: dict[str, Operation] = {
         params=(),
         body=Body("configuration_entry", "application/json", "ConfigurationEntry", True),
         responses={"200": "ConfigurationEntryCommand", "default": "ErrorBody"}, returns="ConfigurationEntryCommand",
+        result="ConfigurationEntry",
     ),
     "configuration.create_many": Operation(
         "configuration.create_many", "configuration_api", "create_many", "POST", "/api/configuration.json",
@@ -2089,7 +2114,7 @@ OPERATIONS: dict[str, Operation] = {
         server="", servers=("2026", "2025", "legacy"), paging=None, command_key="configuration", empty_body=False,
         params=(Param("key", "key", "path", "str", True), Param("task", "task", "query", "int", False)),
         body=None, responses={"200": "ConfigurationEntryCommand", "default": "ErrorBody"},
-        returns="ConfigurationEntryCommand",
+        returns="ConfigurationEntryCommand", result="ConfigurationEntry",
     ),
     "configuration.list": Operation(
         "configuration.list", "configuration_api", "list", "GET", "/api/configuration.json", server="",
@@ -2099,7 +2124,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "ConfigurationEntryCollection", "default": "ErrorBody"},
-        returns="ConfigurationEntryCollection",
+        returns="ConfigurationEntryCollection", item="ConfigurationEntry",
     ),
     "configuration.retrieve": Operation(
         "configuration.retrieve", "configuration_api", "retrieve", "GET", "/api/configuration/key/{key}.json",
@@ -2113,6 +2138,7 @@ OPERATIONS: dict[str, Operation] = {
         params=(Param("key", "key", "path", "str", True),),
         body=Body("configuration_entry", "application/json", "ConfigurationEntry", True),
         responses={"200": "ConfigurationEntryCommand", "default": "ErrorBody"}, returns="ConfigurationEntryCommand",
+        result="ConfigurationEntry",
     ),
     "custom_ui.retrieve_config": Operation(
         "custom_ui.retrieve_config", "custom_ui_api", "retrieve_config", "GET", "/api/custom-ui/config.json",
@@ -2171,6 +2197,7 @@ OPERATIONS: dict[str, Operation] = {
         ),
         body=Body("description", "application/json", "Description", True),
         responses={"200": "DescriptionCommand", "default": "ErrorBody"}, returns="DescriptionCommand",
+        result="Description",
     ),
     "description.create_from_body": Operation(
         "description.create_from_body", "description_api", "create_from_body", "POST", "/api/description.json",
@@ -2178,6 +2205,7 @@ OPERATIONS: dict[str, Operation] = {
         params=(),
         body=Body("description", "application/json", "Description", True),
         responses={"200": "DescriptionCommand", "default": "ErrorBody"}, returns="DescriptionCommand",
+        result="Description",
     ),
     "description.delete": Operation(
         "description.delete", "description_api", "delete", "DELETE",
@@ -2188,6 +2216,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("domain_ident", "domainIdent", "path", "int", True),
         ),
         body=None, responses={"200": "DescriptionCommand", "default": "ErrorBody"}, returns="DescriptionCommand",
+        result="Description",
     ),
     "description.list": Operation(
         "description.list", "description_api", "list", "GET", "/api/description.json", server="",
@@ -2197,7 +2226,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "DescriptionCollection", "default": "ErrorBody"},
-        returns="DescriptionCollection",
+        returns="DescriptionCollection", item="Description",
     ),
     "description.retrieve": Operation(
         "description.retrieve", "description_api", "retrieve", "GET",
@@ -2219,6 +2248,7 @@ OPERATIONS: dict[str, Operation] = {
         ),
         body=Body("description", "application/json", "Description", True),
         responses={"200": "DescriptionCommand", "default": "ErrorBody"}, returns="DescriptionCommand",
+        result="Description",
     ),
     "image_consultation.count_by_project": Operation(
         "image_consultation.count_by_project", "image_consultation_api", "count_by_project", "GET",
@@ -2251,7 +2281,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "ImageConsultationCollection", "default": "ErrorBody"},
-        returns="ImageConsultationCollection",
+        returns="ImageConsultationCollection", item="ImageConsultation",
     ),
     "image_consultation.list_last_by_project": Operation(
         "image_consultation.list_last_by_project", "image_consultation_api", "list_last_by_project", "GET",
@@ -2263,7 +2293,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "ImageConsultationCollection", "default": "ErrorBody"},
-        returns="ImageConsultationCollection",
+        returns="ImageConsultationCollection", item="ImageConsultation",
     ),
     "image_consultation.list_last_opened": Operation(
         "image_consultation.list_last_opened", "image_consultation_api", "list_last_opened", "GET",
@@ -2274,7 +2304,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "LastOpenedImageCollection", "default": "ErrorBody"},
-        returns="LastOpenedImageCollection",
+        returns="LastOpenedImageCollection", item="LastOpenedImage",
     ),
     "image_consultation.summarize_by_image": Operation(
         "image_consultation.summarize_by_image", "image_consultation_api", "summarize_by_image", "GET",
@@ -2288,7 +2318,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "ImageConsultationSummaryCollection", "default": "ErrorBody"},
-        returns="ImageConsultationSummaryCollection",
+        returns="ImageConsultationSummaryCollection", item="ImageConsultationSummary",
     ),
     "image_filter.list": Operation(
         "image_filter.list", "image_filter_api", "list", "GET", "/api/imagefilter.json", server="",
@@ -2298,7 +2328,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "ImageFilterCollection", "default": "ErrorBody"},
-        returns="ImageFilterCollection",
+        returns="ImageFilterCollection", item="ImageFilter",
     ),
     "image_group.create": Operation(
         "image_group.create", "image_group_api", "create", "POST", "/api/imagegroup.json", server="",
@@ -2306,6 +2336,7 @@ OPERATIONS: dict[str, Operation] = {
         params=(),
         body=Body("image_group", "application/json", "ImageGroup", True),
         responses={"200": "ImageGroupCommand", "default": "ErrorBody"}, returns="ImageGroupCommand",
+        result="ImageGroup",
     ),
     "image_group.create_many": Operation(
         "image_group.create_many", "image_group_api", "create_many", "POST", "/api/imagegroup.json", server="",
@@ -2319,6 +2350,7 @@ OPERATIONS: dict[str, Operation] = {
         servers=("2026", "2025", "legacy"), paging=None, command_key="imagegroup", empty_body=False,
         params=(Param("id", "id", "path", "int", True),),
         body=None, responses={"200": "ImageGroupCommand", "default": "ErrorBody"}, returns="ImageGroupCommand",
+        result="ImageGroup",
     ),
     "image_group.list_by_project": Operation(
         "image_group.list_by_project", "image_group_api", "list_by_project", "GET",
@@ -2330,7 +2362,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "ImageGroupCollection", "default": "ErrorBody"},
-        returns="ImageGroupCollection",
+        returns="ImageGroupCollection", item="ImageGroup",
     ),
     "image_group.retrieve": Operation(
         "image_group.retrieve", "image_group_api", "retrieve", "GET", "/api/imagegroup/{id}.json", server="",
@@ -2344,6 +2376,7 @@ OPERATIONS: dict[str, Operation] = {
         params=(Param("id", "id", "path", "int", True),),
         body=Body("image_group", "application/json", "ImageGroup", True),
         responses={"200": "ImageGroupCommand", "default": "ErrorBody"}, returns="ImageGroupCommand",
+        result="ImageGroup",
     ),
     "image_group_member.create": Operation(
         "image_group_member.create", "image_group_member_api", "create", "POST",
@@ -2352,7 +2385,7 @@ OPERATIONS: dict[str, Operation] = {
         params=(Param("group", "group", "path", "int", True), Param("image", "image", "path", "int", True)),
         body=Body("image_group_image_instance", "application/json", "ImageGroupImageInstance", True),
         responses={"200": "ImageGroupImageInstanceCommand", "default": "ErrorBody"},
-        returns="ImageGroupImageInstanceCommand",
+        returns="ImageGroupImageInstanceCommand", result="ImageGroupImageInstance",
     ),
     "image_group_member.delete": Operation(
         "image_group_member.delete", "image_group_member_api", "delete", "DELETE",
@@ -2360,7 +2393,7 @@ OPERATIONS: dict[str, Operation] = {
         paging=None, command_key="imagegroupimageinstance", empty_body=False,
         params=(Param("group", "group", "path", "int", True), Param("image", "image", "path", "int", True)),
         body=None, responses={"200": "ImageGroupImageInstanceCommand", "default": "ErrorBody"},
-        returns="ImageGroupImageInstanceCommand",
+        returns="ImageGroupImageInstanceCommand", result="ImageGroupImageInstance",
     ),
     "image_group_member.list_by_image_group": Operation(
         "image_group_member.list_by_image_group", "image_group_member_api", "list_by_image_group", "GET",
@@ -2372,7 +2405,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "ImageGroupImageInstanceCollection", "default": "ErrorBody"},
-        returns="ImageGroupImageInstanceCollection",
+        returns="ImageGroupImageInstanceCollection", item="ImageGroupImageInstance",
     ),
     "image_group_member.list_by_image_instance": Operation(
         "image_group_member.list_by_image_instance", "image_group_member_api", "list_by_image_instance", "GET",
@@ -2384,7 +2417,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "ImageGroupImageInstanceCollection", "default": "ErrorBody"},
-        returns="ImageGroupImageInstanceCollection",
+        returns="ImageGroupImageInstanceCollection", item="ImageGroupImageInstance",
     ),
     "image_group_member.retrieve": Operation(
         "image_group_member.retrieve", "image_group_member_api", "retrieve", "GET",
@@ -2422,6 +2455,7 @@ OPERATIONS: dict[str, Operation] = {
         params=(),
         body=Body("image_instance", "application/json", "ImageInstance", True),
         responses={"200": "ImageInstanceCommand", "default": "ErrorBody"}, returns="ImageInstanceCommand",
+        result="ImageInstance",
     ),
     "image_instance.create_many": Operation(
         "image_instance.create_many", "image_instance_api", "create_many", "POST", "/api/imageinstance.json",
@@ -2435,7 +2469,7 @@ OPERATIONS: dict[str, Operation] = {
         server="", servers=("2026", "2025", "legacy"), paging=None, command_key="imageinstance", empty_body=False,
         params=(Param("id", "id", "path", "int", True),),
         body=None, responses={"200": "ImageInstanceCommand", "default": "ErrorBody"},
-        returns="ImageInstanceCommand",
+        returns="ImageInstanceCommand", result="ImageInstance",
     ),
     "image_instance.download": Operation(
         "image_instance.download", "image_instance_api", "download", "GET", "/api/imageinstance/{id}/download",
@@ -2675,7 +2709,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "AssociatedImageLabelCollection", "default": "ErrorBody"},
-        returns="AssociatedImageLabelCollection",
+        returns="AssociatedImageLabelCollection", item="str",
     ),
     "image_instance.list_by_abstract_image": Operation(
         "image_instance.list_by_abstract_image", "image_instance_api", "list_by_abstract_image", "GET",
@@ -2687,7 +2721,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "ImageInstanceCollection", "default": "ErrorBody"},
-        returns="ImageInstanceCollection",
+        returns="ImageInstanceCollection", item="ImageInstance",
     ),
     "image_instance.list_by_image_group": Operation(
         "image_instance.list_by_image_group", "image_instance_api", "list_by_image_group", "GET",
@@ -2699,7 +2733,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "ImageInstanceCollection", "default": "ErrorBody"},
-        returns="ImageInstanceCollection",
+        returns="ImageInstanceCollection", item="ImageInstance",
     ),
     "image_instance.list_by_project": Operation(
         "image_instance.list_by_project", "image_instance_api", "list_by_project", "GET",
@@ -2717,7 +2751,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "ImageInstanceCollection", "default": "ErrorBody"},
-        returns="ImageInstanceCollection",
+        returns="ImageInstanceCollection", item="ImageInstance",
     ),
     "image_instance.list_by_user": Operation(
         "image_instance.list_by_user", "image_instance_api", "list_by_user", "GET",
@@ -2731,7 +2765,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "ImageInstanceCollection", "default": "ErrorBody"},
-        returns="ImageInstanceCollection",
+        returns="ImageInstanceCollection", item="ImageInstance",
     ),
     "image_instance.list_channel_histogram_bounds": Operation(
         "image_instance.list_channel_histogram_bounds", "image_instance_api", "list_channel_histogram_bounds",
@@ -2743,7 +2777,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "ImageChannelHistogramBoundsCollection", "default": "ErrorBody"},
-        returns="ImageChannelHistogramBoundsCollection",
+        returns="ImageChannelHistogramBoundsCollection", item="ImageChannelHistogramBounds",
     ),
     "image_instance.list_channel_histograms": Operation(
         "image_instance.list_channel_histograms", "image_instance_api", "list_channel_histograms", "GET",
@@ -2756,7 +2790,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "ImageChannelHistogramCollection", "default": "ErrorBody"},
-        returns="ImageChannelHistogramCollection",
+        returns="ImageChannelHistogramCollection", item="ImageChannelHistogram",
     ),
     "image_instance.list_light_by_user": Operation(
         "image_instance.list_light_by_user", "image_instance_api", "list_light_by_user", "GET",
@@ -2768,7 +2802,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "ImageInstanceCollection", "default": "ErrorBody"},
-        returns="ImageInstanceCollection",
+        returns="ImageInstanceCollection", item="ImageInstance",
     ),
     "image_instance.list_metadata": Operation(
         "image_instance.list_metadata", "image_instance_api", "list_metadata", "GET",
@@ -2780,7 +2814,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "ImageMetadataCollection", "default": "ErrorBody"},
-        returns="ImageMetadataCollection",
+        returns="ImageMetadataCollection", item="ImageMetadata",
     ),
     "image_instance.retrieve": Operation(
         "image_instance.retrieve", "image_instance_api", "retrieve", "GET", "/api/imageinstance/{id}.json",
@@ -2830,6 +2864,7 @@ OPERATIONS: dict[str, Operation] = {
         params=(Param("id", "id", "path", "int", True),),
         body=Body("image_instance", "application/json", "ImageInstance", True),
         responses={"200": "ImageInstanceCommand", "default": "ErrorBody"}, returns="ImageInstanceCommand",
+        result="ImageInstance",
     ),
     "image_server.list": Operation(
         "image_server.list", "image_server_api", "list", "GET", "/api/imageserver.json", server="",
@@ -2839,7 +2874,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "ImageServerCollection", "default": "ErrorBody"},
-        returns="ImageServerCollection",
+        returns="ImageServerCollection", item="ImageServer",
     ),
     "image_server.list_formats": Operation(
         "image_server.list_formats", "image_server_api", "list_formats", "GET", "/api/imageserver/format.json",
@@ -2849,7 +2884,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "ImageFormatCollection", "default": "ErrorBody"},
-        returns="ImageFormatCollection",
+        returns="ImageFormatCollection", item="ImageFormat",
     ),
     "image_server.retrieve": Operation(
         "image_server.retrieve", "image_server_api", "retrieve", "GET", "/api/imageserver/{id}.json", server="",
@@ -2875,7 +2910,7 @@ OPERATIONS: dict[str, Operation] = {
         "job.copy", "job_api", "copy", "POST", "/api/job/{id}/copy.json", server="", servers=("legacy",),
         paging=None, command_key="job", empty_body=False,
         params=(Param("id", "id", "path", "int", True),),
-        body=None, responses={"200": "JobCommand", "default": "ErrorBody"}, returns="JobCommand",
+        body=None, responses={"200": "JobCommand", "default": "ErrorBody"}, returns="JobCommand", result="Job",
     ),
     "job.count_data": Operation(
         "job.count_data", "job_api", "count_data", "GET", "/api/job/{id}/alldata.json", server="",
@@ -2888,19 +2923,19 @@ OPERATIONS: dict[str, Operation] = {
         command_key="job", empty_body=False,
         params=(),
         body=Body("job", "application/json", "Job", True), responses={"200": "JobCommand", "default": "ErrorBody"},
-        returns="JobCommand",
+        returns="JobCommand", result="Job",
     ),
     "job.delete": Operation(
         "job.delete", "job_api", "delete", "DELETE", "/api/job/{id}.json", server="", servers=("legacy",),
         paging=None, command_key="job", empty_body=False,
         params=(Param("id", "id", "path", "int", True),),
-        body=None, responses={"200": "JobCommand", "default": "ErrorBody"}, returns="JobCommand",
+        body=None, responses={"200": "JobCommand", "default": "ErrorBody"}, returns="JobCommand", result="Job",
     ),
     "job.delete_data": Operation(
         "job.delete_data", "job_api", "delete_data", "DELETE", "/api/job/{id}/alldata.json", server="",
         servers=("legacy",), paging=None, command_key="job", empty_body=False,
         params=(Param("id", "id", "path", "int", True), Param("task", "task", "query", "int", False)),
-        body=None, responses={"200": "JobCommand", "default": "ErrorBody"}, returns="JobCommand",
+        body=None, responses={"200": "JobCommand", "default": "ErrorBody"}, returns="JobCommand", result="Job",
     ),
     "job.download_preview": Operation(
         "job.download_preview", "job_api", "download_preview", "GET", "/api/job/{id}/preview.json", server="",
@@ -2972,7 +3007,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("max", "max", "query", "int", False, minimum=0),
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
-        body=None, responses={"200": "JobCollection", "default": "ErrorBody"}, returns="JobCollection",
+        body=None, responses={"200": "JobCollection", "default": "ErrorBody"}, returns="JobCollection", item="Job",
     ),
     "job.retrieve": Operation(
         "job.retrieve", "job_api", "retrieve", "GET", "/api/job/{id}.json", server="", servers=("legacy",),
@@ -3011,14 +3046,14 @@ OPERATIONS: dict[str, Operation] = {
         command_key="job", empty_body=False,
         params=(Param("id", "id", "path", "int", True),),
         body=Body("job", "application/json", "Job", True), responses={"200": "JobCommand", "default": "ErrorBody"},
-        returns="JobCommand",
+        returns="JobCommand", result="Job",
     ),
     "job_data.create": Operation(
         "job_data.create", "job_data_api", "create", "POST", "/api/jobdata.json", server="", servers=("legacy",),
         paging=None, command_key="jobdata", empty_body=False,
         params=(),
         body=Body("job_data", "application/json", "JobData", True),
-        responses={"200": "JobDataCommand", "default": "ErrorBody"}, returns="JobDataCommand",
+        responses={"200": "JobDataCommand", "default": "ErrorBody"}, returns="JobDataCommand", result="JobData",
     ),
     "job_data.create_many": Operation(
         "job_data.create_many", "job_data_api", "create_many", "POST", "/api/jobdata.json", server="",
@@ -3032,6 +3067,7 @@ OPERATIONS: dict[str, Operation] = {
         servers=("legacy",), paging=None, command_key="jobdata", empty_body=False,
         params=(Param("id", "id", "path", "int", True),),
         body=None, responses={"200": "JobDataCommand", "default": "ErrorBody"}, returns="JobDataCommand",
+        result="JobData",
     ),
     "job_data.download": Operation(
         "job_data.download", "job_data_api", "download", "GET", "/api/jobdata/{id}/download", server="",
@@ -3053,6 +3089,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "JobDataCollection", "default": "ErrorBody"}, returns="JobDataCollection",
+        item="JobData",
     ),
     "job_data.list_by_job": Operation(
         "job_data.list_by_job", "job_data_api", "list_by_job", "GET", "/api/job/{id}/jobdata.json", server="",
@@ -3063,6 +3100,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "JobDataCollection", "default": "ErrorBody"}, returns="JobDataCollection",
+        item="JobData",
     ),
     "job_data.retrieve": Operation(
         "job_data.retrieve", "job_data_api", "retrieve", "GET", "/api/jobdata/{id}.json", server="",
@@ -3075,7 +3113,7 @@ OPERATIONS: dict[str, Operation] = {
         servers=("legacy",), paging=None, command_key="jobdata", empty_body=False,
         params=(Param("id", "id", "path", "int", True),),
         body=Body("job_data", "application/json", "JobData", True),
-        responses={"200": "JobDataCommand", "default": "ErrorBody"}, returns="JobDataCommand",
+        responses={"200": "JobDataCommand", "default": "ErrorBody"}, returns="JobDataCommand", result="JobData",
     ),
     "job_data.upload": Operation(
         "job_data.upload", "job_data_api", "upload", "PUT", "/api/jobdata/{id}/upload", server="",
@@ -3095,6 +3133,7 @@ OPERATIONS: dict[str, Operation] = {
         params=(),
         body=Body("job_parameter", "application/json", "JobParameter", True),
         responses={"200": "JobParameterCommand", "default": "ErrorBody"}, returns="JobParameterCommand",
+        result="JobParameter",
     ),
     "job_parameter.create_many": Operation(
         "job_parameter.create_many", "job_parameter_api", "create_many", "POST", "/api/jobparameter.json",
@@ -3108,6 +3147,7 @@ OPERATIONS: dict[str, Operation] = {
         servers=("legacy",), paging=None, command_key="jobparameter", empty_body=False,
         params=(Param("id", "id", "path", "int", True),),
         body=None, responses={"200": "JobParameterCommand", "default": "ErrorBody"}, returns="JobParameterCommand",
+        result="JobParameter",
     ),
     "job_parameter.list": Operation(
         "job_parameter.list", "job_parameter_api", "list", "GET", "/api/jobparameter.json", server="",
@@ -3117,7 +3157,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "JobParameterCollection", "default": "ErrorBody"},
-        returns="JobParameterCollection",
+        returns="JobParameterCollection", item="JobParameter",
     ),
     "job_parameter.list_by_job": Operation(
         "job_parameter.list_by_job", "job_parameter_api", "list_by_job", "GET", "/api/job/{id}/parameter.json",
@@ -3128,7 +3168,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "JobParameterCollection", "default": "ErrorBody"},
-        returns="JobParameterCollection",
+        returns="JobParameterCollection", item="JobParameter",
     ),
     "job_parameter.retrieve": Operation(
         "job_parameter.retrieve", "job_parameter_api", "retrieve", "GET", "/api/jobparameter/{id}.json", server="",
@@ -3142,6 +3182,7 @@ OPERATIONS: dict[str, Operation] = {
         params=(Param("id", "id", "path", "int", True),),
         body=Body("job_parameter", "application/json", "JobParameter", True),
         responses={"200": "JobParameterCommand", "default": "ErrorBody"}, returns="JobParameterCommand",
+        result="JobParameter",
     ),
     "job_template.create": Operation(
         "job_template.create", "job_template_api", "create", "POST", "/api/jobtemplate.json", server="",
@@ -3149,12 +3190,14 @@ OPERATIONS: dict[str, Operation] = {
         params=(),
         body=Body("job_template", "application/json", "JobTemplate", True),
         responses={"200": "JobTemplateCommand", "default": "ErrorBody"}, returns="JobTemplateCommand",
+        result="JobTemplate",
     ),
     "job_template.delete": Operation(
         "job_template.delete", "job_template_api", "delete", "DELETE", "/api/jobtemplate/{id}.json", server="",
         servers=("legacy",), paging=None, command_key="jobtemplate", empty_body=False,
         params=(Param("id", "id", "path", "int", True),),
         body=None, responses={"200": "JobTemplateCommand", "default": "ErrorBody"}, returns="JobTemplateCommand",
+        result="JobTemplate",
     ),
     "job_template.list_by_project": Operation(
         "job_template.list_by_project", "job_template_api", "list_by_project", "GET",
@@ -3167,7 +3210,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "JobTemplateCollection", "default": "ErrorBody"},
-        returns="JobTemplateCollection",
+        returns="JobTemplateCollection", item="JobTemplate",
     ),
     "job_template.retrieve": Operation(
         "job_template.retrieve", "job_template_api", "retrieve", "GET", "/api/jobtemplate/{id}.json", server="",
@@ -3181,6 +3224,7 @@ OPERATIONS: dict[str, Operation] = {
         params=(Param("id", "id", "path", "int", True),),
         body=Body("job_template", "application/json", "JobTemplate", True),
         responses={"200": "JobTemplateCommand", "default": "ErrorBody"}, returns="JobTemplateCommand",
+        result="JobTemplate",
     ),
     "job_template_annotation.create": Operation(
         "job_template_annotation.create", "job_template_annotation_api", "create", "POST",
@@ -3189,7 +3233,7 @@ OPERATIONS: dict[str, Operation] = {
         params=(),
         body=Body("job_template_annotation", "application/json", "JobTemplateAnnotation", True),
         responses={"200": "JobTemplateAnnotationCommand", "default": "ErrorBody"},
-        returns="JobTemplateAnnotationCommand",
+        returns="JobTemplateAnnotationCommand", result="JobTemplateAnnotation",
     ),
     "job_template_annotation.delete": Operation(
         "job_template_annotation.delete", "job_template_annotation_api", "delete", "DELETE",
@@ -3197,7 +3241,7 @@ OPERATIONS: dict[str, Operation] = {
         command_key="jobtemplateannotation", empty_body=False,
         params=(Param("id", "id", "path", "int", True),),
         body=None, responses={"200": "JobTemplateAnnotationCommand", "default": "ErrorBody"},
-        returns="JobTemplateAnnotationCommand",
+        returns="JobTemplateAnnotationCommand", result="JobTemplateAnnotation",
     ),
     "job_template_annotation.list": Operation(
         "job_template_annotation.list", "job_template_annotation_api", "list", "GET",
@@ -3210,7 +3254,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "JobTemplateAnnotationCollection", "default": "ErrorBody"},
-        returns="JobTemplateAnnotationCollection",
+        returns="JobTemplateAnnotationCollection", item="JobTemplateAnnotation",
     ),
     "job_template_annotation.retrieve": Operation(
         "job_template_annotation.retrieve", "job_template_annotation_api", "retrieve", "GET",
@@ -3253,7 +3297,7 @@ OPERATIONS: dict[str, Operation] = {
         params=(Param("image_instance_id", "imageInstanceId", "path", "int", True),),
         body=Body("nested_image_instance", "application/json", "NestedImageInstance", True),
         responses={"200": "NestedImageInstanceCommand", "default": "ErrorBody"},
-        returns="NestedImageInstanceCommand",
+        returns="NestedImageInstanceCommand", result="NestedImageInstance",
     ),
     "nested_image_instance.delete": Operation(
         "nested_image_instance.delete", "nested_image_instance_api", "delete", "DELETE",
@@ -3264,7 +3308,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("id", "id", "path", "int", True),
         ),
         body=None, responses={"200": "NestedImageInstanceCommand", "default": "ErrorBody"},
-        returns="NestedImageInstanceCommand",
+        returns="NestedImageInstanceCommand", result="NestedImageInstance",
     ),
     "nested_image_instance.list": Operation(
         "nested_image_instance.list", "nested_image_instance_api", "list", "GET",
@@ -3276,7 +3320,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "NestedImageInstanceCollection", "default": "ErrorBody"},
-        returns="NestedImageInstanceCollection",
+        returns="NestedImageInstanceCollection", item="NestedImageInstance",
     ),
     "nested_image_instance.retrieve": Operation(
         "nested_image_instance.retrieve", "nested_image_instance_api", "retrieve", "GET",
@@ -3298,20 +3342,21 @@ OPERATIONS: dict[str, Operation] = {
         ),
         body=Body("nested_image_instance", "application/json", "NestedImageInstance", True),
         responses={"200": "NestedImageInstanceCommand", "default": "ErrorBody"},
-        returns="NestedImageInstanceCommand",
+        returns="NestedImageInstanceCommand", result="NestedImageInstance",
     ),
     "ontology.create": Operation(
         "ontology.create", "ontology_api", "create", "POST", "/api/ontology.json", server="",
         servers=("2026", "2025", "legacy"), paging=None, command_key="ontology", empty_body=True,
         params=(),
         body=Body("ontology", "application/json", "Ontology", True),
-        responses={"200": "OntologyCommand", "default": "ErrorBody"}, returns="OntologyCommand",
+        responses={"200": "OntologyCommand", "default": "ErrorBody"}, returns="OntologyCommand", result="Ontology",
     ),
     "ontology.delete": Operation(
         "ontology.delete", "ontology_api", "delete", "DELETE", "/api/ontology/{id}.json", server="",
         servers=("2026", "2025", "legacy"), paging=None, command_key="ontology", empty_body=False,
         params=(Param("id", "id", "path", "int", True), Param("task", "task", "query", "int", False)),
         body=None, responses={"200": "OntologyCommand", "default": "ErrorBody"}, returns="OntologyCommand",
+        result="Ontology",
     ),
     "ontology.export": Operation(
         "ontology.export", "ontology_api", "export", "GET", "/api/ontology/{id}/export", server="",
@@ -3331,6 +3376,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "OntologyCollection", "default": "ErrorBody"}, returns="OntologyCollection",
+        item="Ontology",
     ),
     "ontology.list_light": Operation(
         "ontology.list_light", "ontology_api", "list_light", "GET", "/api/ontology_light.json", server="",
@@ -3341,7 +3387,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("sort", "sort", "query", "list[str]", False, collection="multi"),
         ),
         body=None, responses={"200": "OntologyLightCollection", "default": "ErrorBody"},
-        returns="OntologyLightCollection",
+        returns="OntologyLightCollection", item="OntologyLight",
     ),
     "ontology.retrieve": Operation(
         "ontology.retrieve", "ontology_api", "retrieve", "GET", "/api/ontology/{id}.json", server="",
@@ -3354,7 +3400,7 @@ OPERATIONS: dict[str, Operation] = {
         servers=("2026", "2025", "legacy"), paging=None, command_key="ontology", empty_body=False,
         params=(Param("id", "id", "path", "int", True),),
         body=Body("ontology", "application/json", "Ontology", True),
-        responses={"200": "OntologyCommand", "default": "ErrorBody"}, returns="OntologyCommand",
+        responses={"200": "OntologyCommand", "default": "ErrorBody"}, returns="OntologyCommand", result="Ontology",
     ),
     "parameter_constraint.create": Operation(
         "parameter_constraint.create", "parameter_constraint_api", "create", "POST",
@@ -3363,7 +3409,7 @@ OPERATIONS: dict[str, Operation] = {
         params=(),
         body=Body("parameter_constraint", "application/json", "ParameterConstraint", True),
         responses={"200": "ParameterConstraintCommand", "default": "ErrorBody"},
-        returns="ParameterConstraintCommand",
+        returns="ParameterConstraintCommand", result="ParameterConstraint",
     ),
     "parameter_constraint.create_many": Operation(
         "parameter_constraint.create_many", "parameter_constraint_api", "create_many", "POST",
@@ -3379,7 +3425,7 @@ OPERATIONS: dict[str, Operation] = {
         command_key="parameterconstraint", empty_body=False,
         params=(Param("id", "id", "path", "int", True),),
         body=None, responses={"200": "ParameterConstraintCommand", "default": "ErrorBody"},
-        returns="ParameterConstraintCommand",
+        returns="ParameterConstraintCommand", result="ParameterConstraint",
     ),
     "parameter_constraint.list": Operation(
         "parameter_constraint.list", "parameter_constraint_api", "list", "GET", "/api/parameter_constraint.json",
@@ -3389,7 +3435,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "ParameterConstraintCollection", "default": "ErrorBody"},
-        returns="ParameterConstraintCollection",
+        returns="ParameterConstraintCollection", item="ParameterConstraint",
     ),
     "parameter_constraint.retrieve": Operation(
         "parameter_constraint.retrieve", "parameter_constraint_api", "retrieve", "GET",
@@ -3405,7 +3451,7 @@ OPERATIONS: dict[str, Operation] = {
         params=(Param("id", "id", "path", "int", True),),
         body=Body("parameter_constraint", "application/json", "ParameterConstraint", True),
         responses={"200": "ParameterConstraintCommand", "default": "ErrorBody"},
-        returns="ParameterConstraintCommand",
+        returns="ParameterConstraintCommand", result="ParameterConstraint",
     ),
     "processing_server.create": Operation(
         "processing_server.create", "processing_server_api", "create", "POST", "/api/processing_server.json",
@@ -3413,6 +3459,7 @@ OPERATIONS: dict[str, Operation] = {
         params=(),
         body=Body("processing_server", "application/json", "ProcessingServer", True),
         responses={"200": "ProcessingServerCommand", "default": "ErrorBody"}, returns="ProcessingServerCommand",
+        result="ProcessingServer",
     ),
     "processing_server.create_many": Operation(
         "processing_server.create_many", "processing_server_api", "create_many", "POST",
@@ -3427,7 +3474,7 @@ OPERATIONS: dict[str, Operation] = {
         server="", servers=("legacy",), paging=None, command_key="processingserver", empty_body=False,
         params=(Param("id", "id", "path", "int", True),),
         body=None, responses={"200": "ProcessingServerCommand", "default": "ErrorBody"},
-        returns="ProcessingServerCommand",
+        returns="ProcessingServerCommand", result="ProcessingServer",
     ),
     "processing_server.list": Operation(
         "processing_server.list", "processing_server_api", "list", "GET", "/api/processing_server.json", server="",
@@ -3437,7 +3484,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "ProcessingServerCollection", "default": "ErrorBody"},
-        returns="ProcessingServerCollection",
+        returns="ProcessingServerCollection", item="ProcessingServer",
     ),
     "processing_server.retrieve": Operation(
         "processing_server.retrieve", "processing_server_api", "retrieve", "GET",
@@ -3452,19 +3499,21 @@ OPERATIONS: dict[str, Operation] = {
         params=(Param("id", "id", "path", "int", True),),
         body=Body("processing_server", "application/json", "ProcessingServer", True),
         responses={"200": "ProcessingServerCommand", "default": "ErrorBody"}, returns="ProcessingServerCommand",
+        result="ProcessingServer",
     ),
     "project.create": Operation(
         "project.create", "project_api", "create", "POST", "/api/project.json", server="",
         servers=("2026", "2025", "legacy"), paging=None, command_key="project", empty_body=False,
         params=(Param("task", "task", "query", "int", False),),
         body=Body("project", "application/json", "Project", True),
-        responses={"200": "ProjectCommand", "default": "ErrorBody"}, returns="ProjectCommand",
+        responses={"200": "ProjectCommand", "default": "ErrorBody"}, returns="ProjectCommand", result="Project",
     ),
     "project.delete": Operation(
         "project.delete", "project_api", "delete", "DELETE", "/api/project/{id}.json", server="",
         servers=("2026", "2025", "legacy"), paging=None, command_key="project", empty_body=False,
         params=(Param("id", "id", "path", "int", True), Param("task", "task", "query", "int", False)),
         body=None, responses={"200": "ProjectCommand", "default": "ErrorBody"}, returns="ProjectCommand",
+        result="Project",
     ),
     "project.list": Operation(
         "project.list", "project_api", "list", "GET", "/api/project.json", server="",
@@ -3480,6 +3529,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "ProjectCollection", "default": "ErrorBody"}, returns="ProjectCollection",
+        item="Project",
     ),
     "project.list_by_ontology": Operation(
         "project.list_by_ontology", "project_api", "list_by_ontology", "GET", "/api/ontology/{id}/project.json",
@@ -3490,6 +3540,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "ProjectCollection", "default": "ErrorBody"}, returns="ProjectCollection",
+        item="Project",
     ),
     "project.list_by_user": Operation(
         "project.list_by_user", "project_api", "list_by_user", "GET", "/api/user/{id}/project.json", server="",
@@ -3500,6 +3551,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "ProjectCollection", "default": "ErrorBody"}, returns="ProjectCollection",
+        item="Project",
     ),
     "project.list_last_opened": Operation(
         "project.list_last_opened", "project_api", "list_last_opened", "GET", "/api/project/method/lastopened.json",
@@ -3509,7 +3561,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "LastOpenedProjectCollection", "default": "ErrorBody"},
-        returns="LastOpenedProjectCollection",
+        returns="LastOpenedProjectCollection", item="LastOpenedProject",
     ),
     "project.list_light_by_user": Operation(
         "project.list_light_by_user", "project_api", "list_light_by_user", "GET",
@@ -3524,6 +3576,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "ProjectCollection", "default": "ErrorBody"}, returns="ProjectCollection",
+        item="Project",
     ),
     "project.retrieve": Operation(
         "project.retrieve", "project_api", "retrieve", "GET", "/api/project/{id}.json", server="",
@@ -3542,7 +3595,7 @@ OPERATIONS: dict[str, Operation] = {
         servers=("2026", "2025", "legacy"), paging=None, command_key="project", empty_body=False,
         params=(Param("id", "id", "path", "int", True), Param("task", "task", "query", "int", False)),
         body=Body("project", "application/json", "Project", True),
-        responses={"200": "ProjectCommand", "default": "ErrorBody"}, returns="ProjectCommand",
+        responses={"200": "ProjectCommand", "default": "ErrorBody"}, returns="ProjectCommand", result="Project",
     ),
     "project_command.list_deleted": Operation(
         "project_command.list_deleted", "project_command_api", "list_deleted", "GET", "/api/deletecommand.json",
@@ -3554,6 +3607,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "CommandCollection", "default": "ErrorBody"}, returns="CommandCollection",
+        item="Command",
     ),
     "project_command.list_deleted_without_json_suffix": Operation(
         "project_command.list_deleted_without_json_suffix", "project_command_api",
@@ -3566,6 +3620,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "CommandCollection", "default": "ErrorBody"}, returns="CommandCollection",
+        item="Command",
     ),
     "project_command.list_history": Operation(
         "project_command.list_history", "project_command_api", "list_history", "GET", "/api/commandhistory.json",
@@ -3579,7 +3634,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "list[CommandHistory]", "default": "ErrorBody"},
-        returns="list[CommandHistory]",
+        returns="list[CommandHistory]", item="CommandHistory",
     ),
     "project_command.list_history_by_project": Operation(
         "project_command.list_history_by_project", "project_command_api", "list_history_by_project", "GET",
@@ -3595,7 +3650,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "list[CommandHistory]", "default": "ErrorBody"},
-        returns="list[CommandHistory]",
+        returns="list[CommandHistory]", item="CommandHistory",
     ),
     "project_command.list_last_by_project": Operation(
         "project_command.list_last_by_project", "project_command_api", "list_last_by_project", "GET",
@@ -3608,7 +3663,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "CommandHistoryCollection", "default": "ErrorBody"},
-        returns="CommandHistoryCollection",
+        returns="CommandHistoryCollection", item="CommandHistory",
     ),
     "project_command.list_repository_commands": Operation(
         "project_command.list_repository_commands", "project_command_api", "list_repository_commands", "GET",
@@ -3619,6 +3674,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("sort", "sort", "query", "list[str]", False, collection="multi"),
         ),
         body=None, responses={"200": "CommandV2Collection", "default": "ErrorBody"}, returns="CommandV2Collection",
+        item="CommandV2",
     ),
     "project_command.redo": Operation(
         "project_command.redo", "project_command_api", "redo", "GET", "/api/command/{id}/redo.json", server="",
@@ -3670,7 +3726,7 @@ OPERATIONS: dict[str, Operation] = {
         empty_body=True,
         params=(Param("command_id", "commandId", "path", "str", True),),
         body=None, responses={"200": "UndoRepositoryCommandResult", "default": "ErrorBody"},
-        returns="UndoRepositoryCommandResult",
+        returns="UndoRepositoryCommandResult", result="UndoRecord",
     ),
     "project_command.undo_without_api_prefix": Operation(
         "project_command.undo_without_api_prefix", "project_command_api", "undo_without_api_prefix", "GET",
@@ -3711,7 +3767,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "ConnectionFrequencyCollection", "default": "ErrorBody"},
-        returns="ConnectionFrequencyCollection",
+        returns="ConnectionFrequencyCollection", item="ConnectionFrequency",
     ),
     "project_connection.list_by_project_and_user": Operation(
         "project_connection.list_by_project_and_user", "project_connection_api", "list_by_project_and_user", "GET",
@@ -3724,7 +3780,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "ProjectConnectionCollection", "default": "ErrorBody"},
-        returns="ProjectConnectionCollection",
+        returns="ProjectConnectionCollection", item="ProjectConnection",
     ),
     "project_connection.list_frequency": Operation(
         "project_connection.list_frequency", "project_connection_api", "list_frequency", "GET",
@@ -3738,7 +3794,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "ConnectionFrequencyCollection", "default": "ErrorBody"},
-        returns="ConnectionFrequencyCollection",
+        returns="ConnectionFrequencyCollection", item="ConnectionFrequency",
     ),
     "project_connection.list_frequency_by_project": Operation(
         "project_connection.list_frequency_by_project", "project_connection_api", "list_frequency_by_project",
@@ -3753,7 +3809,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "ConnectionFrequencyCollection", "default": "ErrorBody"},
-        returns="ConnectionFrequencyCollection",
+        returns="ConnectionFrequencyCollection", item="ConnectionFrequency",
     ),
     "project_connection.list_frequency_by_project_and_user": Operation(
         "project_connection.list_frequency_by_project_and_user", "project_connection_api",
@@ -3769,7 +3825,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "ConnectionFrequencyCollection", "default": "ErrorBody"},
-        returns="ConnectionFrequencyCollection",
+        returns="ConnectionFrequencyCollection", item="ConnectionFrequency",
     ),
     "project_connection.list_history_by_project_and_user": Operation(
         "project_connection.list_history_by_project_and_user", "project_connection_api",
@@ -3783,7 +3839,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "ProjectConnectionCollection", "default": "ErrorBody"},
-        returns="ProjectConnectionCollection",
+        returns="ProjectConnectionCollection", item="ProjectConnection",
     ),
     "project_connection.list_image_consultations": Operation(
         "project_connection.list_image_consultations", "project_connection_api", "list_image_consultations", "GET",
@@ -3796,7 +3852,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("export", "export", "query", "str", False, enum=("csv",)),
         ),
         body=None, responses={"200": "ImageConsultationCollection", "default": "ErrorBody"},
-        returns="ImageConsultationCollection",
+        returns="ImageConsultationCollection", item="ImageConsultation",
     ),
     "project_connection.list_last_by_project": Operation(
         "project_connection.list_last_by_project", "project_connection_api", "list_last_by_project", "GET",
@@ -3808,7 +3864,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "ProjectConnectionCollection", "default": "ErrorBody"},
-        returns="ProjectConnectionCollection",
+        returns="ProjectConnectionCollection", item="ProjectConnection",
     ),
     "project_connection.list_last_by_project_and_user": Operation(
         "project_connection.list_last_by_project_and_user", "project_connection_api",
@@ -3821,7 +3877,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "ProjectConnectionCollection", "default": "ErrorBody"},
-        returns="ProjectConnectionCollection",
+        returns="ProjectConnectionCollection", item="ProjectConnection",
     ),
     "project_default_layer.create": Operation(
         "project_default_layer.create", "project_default_layer_api", "create", "POST",
@@ -3830,7 +3886,7 @@ OPERATIONS: dict[str, Operation] = {
         params=(Param("id", "id", "path", "int", True),),
         body=Body("project_default_layer", "application/json", "ProjectDefaultLayer", True),
         responses={"200": "ProjectDefaultLayerCommand", "default": "ErrorBody"},
-        returns="ProjectDefaultLayerCommand",
+        returns="ProjectDefaultLayerCommand", result="ProjectDefaultLayer",
     ),
     "project_default_layer.delete": Operation(
         "project_default_layer.delete", "project_default_layer_api", "delete", "DELETE",
@@ -3842,7 +3898,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("task", "task", "query", "int", False),
         ),
         body=None, responses={"200": "ProjectDefaultLayerCommand", "default": "ErrorBody"},
-        returns="ProjectDefaultLayerCommand",
+        returns="ProjectDefaultLayerCommand", result="ProjectDefaultLayer",
     ),
     "project_default_layer.list_by_project": Operation(
         "project_default_layer.list_by_project", "project_default_layer_api", "list_by_project", "GET",
@@ -3854,7 +3910,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "ProjectDefaultLayerCollection", "default": "ErrorBody"},
-        returns="ProjectDefaultLayerCollection",
+        returns="ProjectDefaultLayerCollection", item="ProjectDefaultLayer",
     ),
     "project_default_layer.retrieve": Operation(
         "project_default_layer.retrieve", "project_default_layer_api", "retrieve", "GET",
@@ -3870,7 +3926,7 @@ OPERATIONS: dict[str, Operation] = {
         params=(Param("project", "project", "path", "int", True), Param("id", "id", "path", "int", True)),
         body=Body("project_default_layer", "application/json", "ProjectDefaultLayer", True),
         responses={"200": "ProjectDefaultLayerCommand", "default": "ErrorBody"},
-        returns="ProjectDefaultLayerCommand",
+        returns="ProjectDefaultLayerCommand", result="ProjectDefaultLayer",
     ),
     "project_image_filter.create": Operation(
         "project_image_filter.create", "project_image_filter_api", "create", "POST", "/api/imagefilterproject.json",
@@ -3879,6 +3935,7 @@ OPERATIONS: dict[str, Operation] = {
         params=(),
         body=Body("image_filter_project", "application/json", "ImageFilterProject", True),
         responses={"200": "ImageFilterProjectCommand", "default": "ErrorBody"}, returns="ImageFilterProjectCommand",
+        result="ImageFilterProject",
     ),
     "project_image_filter.create_many": Operation(
         "project_image_filter.create_many", "project_image_filter_api", "create_many", "POST",
@@ -3894,7 +3951,7 @@ OPERATIONS: dict[str, Operation] = {
         command_key="imagefilterproject", empty_body=False,
         params=(Param("id", "id", "path", "int", True),),
         body=None, responses={"200": "ImageFilterProjectCommand", "default": "ErrorBody"},
-        returns="ImageFilterProjectCommand",
+        returns="ImageFilterProjectCommand", result="ImageFilterProject",
     ),
     "project_image_filter.list": Operation(
         "project_image_filter.list", "project_image_filter_api", "list", "GET", "/api/imagefilterproject.json",
@@ -3904,7 +3961,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "ImageFilterProjectCollection", "default": "ErrorBody"},
-        returns="ImageFilterProjectCollection",
+        returns="ImageFilterProjectCollection", item="ImageFilterProject",
     ),
     "project_image_filter.list_by_project": Operation(
         "project_image_filter.list_by_project", "project_image_filter_api", "list_by_project", "GET",
@@ -3916,7 +3973,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "ImageFilterProjectCollection", "default": "ErrorBody"},
-        returns="ImageFilterProjectCollection",
+        returns="ImageFilterProjectCollection", item="ImageFilterProject",
     ),
     "project_member.add_manager": Operation(
         "project_member.add_manager", "project_member_api", "add_manager", "POST",
@@ -3969,6 +4026,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "UserCollection", "default": "ErrorBody"}, returns="UserCollection",
+        item="User",
     ),
     "project_member.list_by_project": Operation(
         "project_member.list_by_project", "project_member_api", "list_by_project", "GET",
@@ -3989,6 +4047,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "UserCollection", "default": "ErrorBody"}, returns="UserCollection",
+        item="User",
     ),
     "project_member.list_creator": Operation(
         "project_member.list_creator", "project_member_api", "list_creator", "GET",
@@ -4000,6 +4059,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "UserCollection", "default": "ErrorBody"}, returns="UserCollection",
+        item="User",
     ),
     "project_member.list_layers": Operation(
         "project_member.list_layers", "project_member_api", "list_layers", "GET",
@@ -4012,6 +4072,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "UserCollection", "default": "ErrorBody"}, returns="UserCollection",
+        item="User",
     ),
     "project_member.list_managers": Operation(
         "project_member.list_managers", "project_member_api", "list_managers", "GET",
@@ -4023,6 +4084,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "UserCollection", "default": "ErrorBody"}, returns="UserCollection",
+        item="User",
     ),
     "project_member.remove_manager": Operation(
         "project_member.remove_manager", "project_member_api", "remove_manager", "DELETE",
@@ -4064,7 +4126,7 @@ OPERATIONS: dict[str, Operation] = {
         params=(Param("id", "id", "path", "int", True),),
         body=Body("project_representative_user", "application/json", "ProjectRepresentativeUser", True),
         responses={"200": "ProjectRepresentativeUserCommand", "default": "ErrorBody"},
-        returns="ProjectRepresentativeUserCommand",
+        returns="ProjectRepresentativeUserCommand", result="ProjectRepresentativeUser",
     ),
     "project_representative.delete": Operation(
         "project_representative.delete", "project_representative_api", "delete", "DELETE",
@@ -4076,7 +4138,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("task", "task", "query", "int", False),
         ),
         body=None, responses={"200": "ProjectRepresentativeUserCommand", "default": "ErrorBody"},
-        returns="ProjectRepresentativeUserCommand",
+        returns="ProjectRepresentativeUserCommand", result="ProjectRepresentativeUser",
     ),
     "project_representative.delete_by_user": Operation(
         "project_representative.delete_by_user", "project_representative_api", "delete_by_user", "DELETE",
@@ -4088,7 +4150,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("task", "task", "query", "int", False),
         ),
         body=None, responses={"200": "ProjectRepresentativeUserCommand", "default": "ErrorBody"},
-        returns="ProjectRepresentativeUserCommand",
+        returns="ProjectRepresentativeUserCommand", result="ProjectRepresentativeUser",
     ),
     "project_representative.list_by_project": Operation(
         "project_representative.list_by_project", "project_representative_api", "list_by_project", "GET",
@@ -4100,7 +4162,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "ProjectRepresentativeUserCollection", "default": "ErrorBody"},
-        returns="ProjectRepresentativeUserCollection",
+        returns="ProjectRepresentativeUserCollection", item="ProjectRepresentativeUser",
     ),
     "project_representative.list_users_by_project": Operation(
         "project_representative.list_users_by_project", "project_representative_api", "list_users_by_project",
@@ -4112,6 +4174,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "UserCollection", "default": "ErrorBody"}, returns="UserCollection",
+        item="User",
     ),
     "project_representative.retrieve": Operation(
         "project_representative.retrieve", "project_representative_api", "retrieve", "GET",
@@ -4127,6 +4190,7 @@ OPERATIONS: dict[str, Operation] = {
         params=(),
         body=Body("software_project", "application/json", "SoftwareProject", True),
         responses={"200": "SoftwareProjectCommand", "default": "ErrorBody"}, returns="SoftwareProjectCommand",
+        result="SoftwareProject",
     ),
     "project_software.create_many": Operation(
         "project_software.create_many", "project_software_api", "create_many", "POST", "/api/softwareproject.json",
@@ -4140,7 +4204,7 @@ OPERATIONS: dict[str, Operation] = {
         server="", servers=("legacy",), paging=None, command_key="softwareproject", empty_body=False,
         params=(Param("id", "id", "path", "int", True),),
         body=None, responses={"200": "SoftwareProjectCommand", "default": "ErrorBody"},
-        returns="SoftwareProjectCommand",
+        returns="SoftwareProjectCommand", result="SoftwareProject",
     ),
     "project_software.list": Operation(
         "project_software.list", "project_software_api", "list", "GET", "/api/softwareproject.json", server="",
@@ -4150,7 +4214,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "SoftwareProjectCollection", "default": "ErrorBody"},
-        returns="SoftwareProjectCollection",
+        returns="SoftwareProjectCollection", item="SoftwareProject",
     ),
     "project_software.list_by_project": Operation(
         "project_software.list_by_project", "project_software_api", "list_by_project", "GET",
@@ -4162,7 +4226,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "SoftwareProjectCollection", "default": "ErrorBody"},
-        returns="SoftwareProjectCollection",
+        returns="SoftwareProjectCollection", item="SoftwareProject",
     ),
     "project_software.retrieve": Operation(
         "project_software.retrieve", "project_software_api", "retrieve", "GET", "/api/softwareproject/{id}.json",
@@ -4180,6 +4244,7 @@ OPERATIONS: dict[str, Operation] = {
         ),
         body=Body("property_entry", "application/json", "PropertyEntry", True),
         responses={"200": "PropertyCommand", "default": "ErrorBody"}, returns="PropertyCommand",
+        result="PropertyEntry",
     ),
     "property.create_from_body": Operation(
         "property.create_from_body", "property_api", "create_from_body", "POST", "/api/property.json", server="",
@@ -4187,6 +4252,7 @@ OPERATIONS: dict[str, Operation] = {
         params=(),
         body=Body("property_entry", "application/json", "PropertyEntry", True),
         responses={"200": "PropertyCommand", "default": "ErrorBody"}, returns="PropertyCommand",
+        result="PropertyEntry",
     ),
     "property.create_many": Operation(
         "property.create_many", "property_api", "create_many", "POST",
@@ -4209,6 +4275,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("id", "id", "path", "int", True),
         ),
         body=None, responses={"200": "PropertyCommand", "default": "ErrorBody"}, returns="PropertyCommand",
+        result="PropertyEntry",
     ),
     "property.list_annotation_keys": Operation(
         "property.list_annotation_keys", "property_api", "list_annotation_keys", "GET",
@@ -4222,7 +4289,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "AnnotationPropertyKeyCollection", "default": "ErrorBody"},
-        returns="AnnotationPropertyKeyCollection",
+        returns="AnnotationPropertyKeyCollection", item="object",
     ),
     "property.list_annotation_positions": Operation(
         "property.list_annotation_positions", "property_api", "list_annotation_positions", "GET",
@@ -4237,7 +4304,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "AnnotationPositionCollection", "default": "ErrorBody"},
-        returns="AnnotationPositionCollection",
+        returns="AnnotationPositionCollection", item="AnnotationPosition",
     ),
     "property.list_by_annotation": Operation(
         "property.list_by_annotation", "property_api", "list_by_annotation", "GET",
@@ -4249,6 +4316,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "PropertyCollection", "default": "ErrorBody"}, returns="PropertyCollection",
+        item="PropertyEntry",
     ),
     "property.list_by_domain": Operation(
         "property.list_by_domain", "property_api", "list_by_domain", "GET",
@@ -4261,6 +4329,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "PropertyCollection", "default": "ErrorBody"}, returns="PropertyCollection",
+        item="PropertyEntry",
     ),
     "property.list_by_image_instance": Operation(
         "property.list_by_image_instance", "property_api", "list_by_image_instance", "GET",
@@ -4272,6 +4341,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "PropertyCollection", "default": "ErrorBody"}, returns="PropertyCollection",
+        item="PropertyEntry",
     ),
     "property.list_by_project": Operation(
         "property.list_by_project", "property_api", "list_by_project", "GET",
@@ -4283,6 +4353,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "PropertyCollection", "default": "ErrorBody"}, returns="PropertyCollection",
+        item="PropertyEntry",
     ),
     "property.list_image_instance_keys": Operation(
         "property.list_image_instance_keys", "property_api", "list_image_instance_keys", "GET",
@@ -4294,7 +4365,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "PropertyKeyCollection", "default": "ErrorBody"},
-        returns="PropertyKeyCollection",
+        returns="PropertyKeyCollection", item="str",
     ),
     "property.retrieve": Operation(
         "property.retrieve", "property_api", "retrieve", "GET",
@@ -4374,6 +4445,7 @@ OPERATIONS: dict[str, Operation] = {
         ),
         body=Body("property_entry", "application/json", "PropertyEntry", True),
         responses={"200": "PropertyCommand", "default": "ErrorBody"}, returns="PropertyCommand",
+        result="PropertyEntry",
     ),
     "relation.list": Operation(
         "relation.list", "relation_api", "list", "GET", "/api/relation.json", server="", servers=("legacy",),
@@ -4383,6 +4455,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "RelationCollection", "default": "ErrorBody"}, returns="RelationCollection",
+        item="Relation",
     ),
     "relation.retrieve": Operation(
         "relation.retrieve", "relation_api", "retrieve", "GET", "/api/relation/{id}.json", server="",
@@ -4396,6 +4469,7 @@ OPERATIONS: dict[str, Operation] = {
         params=(),
         body=Body("relation_term", "application/json", "RelationTerm", True),
         responses={"200": "RelationTermCommand", "default": "ErrorBody"}, returns="RelationTermCommand",
+        result="RelationTerm",
     ),
     "relation_term.create_for_relation": Operation(
         "relation_term.create_for_relation", "relation_term_api", "create_for_relation", "POST",
@@ -4404,6 +4478,7 @@ OPERATIONS: dict[str, Operation] = {
         params=(Param("id", "id", "path", "int", True),),
         body=Body("relation_term", "application/json", "RelationTerm", True),
         responses={"200": "RelationTermCommand", "default": "ErrorBody"}, returns="RelationTermCommand",
+        result="RelationTerm",
     ),
     "relation_term.create_parent_relation": Operation(
         "relation_term.create_parent_relation", "relation_term_api", "create_parent_relation", "POST",
@@ -4412,12 +4487,14 @@ OPERATIONS: dict[str, Operation] = {
         params=(),
         body=Body("relation_term", "application/json", "RelationTerm", True),
         responses={"200": "RelationTermCommand", "default": "ErrorBody"}, returns="RelationTermCommand",
+        result="RelationTerm",
     ),
     "relation_term.delete": Operation(
         "relation_term.delete", "relation_term_api", "delete", "DELETE", "/api/relation/term/{id}.json", server="",
         servers=("2026",), paging=None, command_key="relationterm", empty_body=False,
         params=(Param("id", "id", "path", "int", True),),
         body=None, responses={"200": "RelationTermCommand", "default": "ErrorBody"}, returns="RelationTermCommand",
+        result="RelationTerm",
     ),
     "relation_term.delete_by_terms": Operation(
         "relation_term.delete_by_terms", "relation_term_api", "delete_by_terms", "DELETE",
@@ -4429,6 +4506,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("id_term2", "idTerm2", "path", "int", True),
         ),
         body=None, responses={"200": "RelationTermCommand", "default": "ErrorBody"}, returns="RelationTermCommand",
+        result="RelationTerm",
     ),
     "relation_term.delete_parent_relation": Operation(
         "relation_term.delete_parent_relation", "relation_term_api", "delete_parent_relation", "DELETE",
@@ -4436,6 +4514,7 @@ OPERATIONS: dict[str, Operation] = {
         paging=None, command_key="relationterm", empty_body=False,
         params=(Param("id_term1", "idTerm1", "path", "int", True), Param("id_term2", "idTerm2", "path", "int", True)),
         body=None, responses={"200": "RelationTermCommand", "default": "ErrorBody"}, returns="RelationTermCommand",
+        result="RelationTerm",
     ),
     "relation_term.list_by_term_position": Operation(
         "relation_term.list_by_term_position", "relation_term_api", "list_by_term_position", "GET",
@@ -4448,7 +4527,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "RelationTermCollection", "default": "ErrorBody"},
-        returns="RelationTermCollection",
+        returns="RelationTermCollection", item="RelationTerm",
     ),
     "relation_term.retrieve": Operation(
         "relation_term.retrieve", "relation_term_api", "retrieve", "GET", "/api/relation/term/{id}.json", server="",
@@ -4459,7 +4538,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "RelationTermOrCollection", "default": "ErrorBody"},
-        returns="RelationTermOrCollection",
+        returns="RelationTermOrCollection", item="RelationTerm",
     ),
     "relation_term.retrieve_by_terms": Operation(
         "relation_term.retrieve_by_terms", "relation_term_api", "retrieve_by_terms", "GET",
@@ -4485,6 +4564,7 @@ OPERATIONS: dict[str, Operation] = {
         params=(Param("id", "id", "path", "int", True),),
         body=Body("relation_term", "application/json", "RelationTerm", True),
         responses={"200": "RelationTermCommand", "default": "ErrorBody"}, returns="RelationTermCommand",
+        result="RelationTerm",
     ),
     "retrieval.index_annotation": Operation(
         "retrieval.index_annotation", "retrieval_api", "index_annotation", "GET", "/api/retrieval/index/{id}",
@@ -4513,6 +4593,7 @@ OPERATIONS: dict[str, Operation] = {
         ),
         body=Body("review_terms", "application/json", "ReviewTerms", False),
         responses={"200": "ReviewedAnnotationCommand", "default": "ErrorBody"}, returns="ReviewedAnnotationCommand",
+        result="ReviewedAnnotation",
     ),
     "reviewed_annotation.add_review_via_get": Operation(
         "reviewed_annotation.add_review_via_get", "reviewed_annotation_api", "add_review_via_get", "GET",
@@ -4523,7 +4604,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("terms", "terms", "query", "list[int]", False, collection="csv"),
         ),
         body=None, responses={"200": "ReviewedAnnotationCommand", "default": "ErrorBody"},
-        returns="ReviewedAnnotationCommand",
+        returns="ReviewedAnnotationCommand", result="ReviewedAnnotation",
     ),
     "reviewed_annotation.add_review_via_put": Operation(
         "reviewed_annotation.add_review_via_put", "reviewed_annotation_api", "add_review_via_put", "PUT",
@@ -4534,7 +4615,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("terms", "terms", "query", "list[int]", False, collection="csv"),
         ),
         body=None, responses={"200": "ReviewedAnnotationCommand", "default": "ErrorBody"},
-        returns="ReviewedAnnotationCommand",
+        returns="ReviewedAnnotationCommand", result="ReviewedAnnotation",
     ),
     "reviewed_annotation.count_by_project": Operation(
         "reviewed_annotation.count_by_project", "reviewed_annotation_api", "count_by_project", "GET",
@@ -4561,6 +4642,7 @@ OPERATIONS: dict[str, Operation] = {
         params=(),
         body=Body("reviewed_annotation", "application/json", "ReviewedAnnotation", True),
         responses={"200": "ReviewedAnnotationCommand", "default": "ErrorBody"}, returns="ReviewedAnnotationCommand",
+        result="ReviewedAnnotation",
     ),
     "reviewed_annotation.create_for_user": Operation(
         "reviewed_annotation.create_for_user", "reviewed_annotation_api", "create_for_user", "POST",
@@ -4569,6 +4651,7 @@ OPERATIONS: dict[str, Operation] = {
         params=(Param("id_user", "idUser", "path", "int", True),),
         body=Body("reviewed_annotation", "application/json", "ReviewedAnnotation", True),
         responses={"200": "ReviewedAnnotationCommand", "default": "ErrorBody"}, returns="ReviewedAnnotationCommand",
+        result="ReviewedAnnotation",
     ),
     "reviewed_annotation.create_many": Operation(
         "reviewed_annotation.create_many", "reviewed_annotation_api", "create_many", "POST",
@@ -4584,7 +4667,7 @@ OPERATIONS: dict[str, Operation] = {
         command_key="reviewedannotation", empty_body=False,
         params=(Param("id", "id", "path", "int", True),),
         body=None, responses={"200": "ReviewedAnnotationCommand", "default": "ErrorBody"},
-        returns="ReviewedAnnotationCommand",
+        returns="ReviewedAnnotationCommand", result="ReviewedAnnotation",
     ),
     "reviewed_annotation.download_alpha_mask": Operation(
         "reviewed_annotation.download_alpha_mask", "reviewed_annotation_api", "download_alpha_mask", "GET",
@@ -4830,7 +4913,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "AnnotationListingCollection", "default": "ErrorBody"},
-        returns="AnnotationListingCollection",
+        returns="AnnotationListingCollection", item="AnnotationListing",
     ),
     "reviewed_annotation.list_stats_by_image": Operation(
         "reviewed_annotation.list_stats_by_image", "reviewed_annotation_api", "list_stats_by_image", "GET",
@@ -4842,7 +4925,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "ReviewedAnnotationStatsCollection", "default": "ErrorBody"},
-        returns="ReviewedAnnotationStatsCollection",
+        returns="ReviewedAnnotationStatsCollection", item="ReviewedAnnotationStats",
     ),
     "reviewed_annotation.remove_review": Operation(
         "reviewed_annotation.remove_review", "reviewed_annotation_api", "remove_review", "DELETE",
@@ -4850,7 +4933,7 @@ OPERATIONS: dict[str, Operation] = {
         command_key="reviewedannotation", empty_body=False,
         params=(Param("annotation", "annotation", "path", "int", True),),
         body=None, responses={"200": "ReviewedAnnotationCommand", "default": "ErrorBody"},
-        returns="ReviewedAnnotationCommand",
+        returns="ReviewedAnnotationCommand", result="ReviewedAnnotation",
     ),
     "reviewed_annotation.retrieve": Operation(
         "reviewed_annotation.retrieve", "reviewed_annotation_api", "retrieve", "GET",
@@ -4921,6 +5004,7 @@ OPERATIONS: dict[str, Operation] = {
         params=(Param("id", "id", "path", "int", True),),
         body=Body("reviewed_annotation", "application/json", "ReviewedAnnotation", True),
         responses={"200": "ReviewedAnnotationCommand", "default": "ErrorBody"}, returns="ReviewedAnnotationCommand",
+        result="ReviewedAnnotation",
     ),
     "roi_annotation.create": Operation(
         "roi_annotation.create", "roi_annotation_api", "create", "POST", "/api/roiannotation.json", server="",
@@ -4931,6 +5015,7 @@ OPERATIONS: dict[str, Operation] = {
         ),
         body=Body("roi_annotation", "application/json", "RoiAnnotation", True),
         responses={"200": "RoiAnnotationCommand", "default": "ErrorBody"}, returns="RoiAnnotationCommand",
+        result="RoiAnnotation",
     ),
     "roi_annotation.create_many": Operation(
         "roi_annotation.create_many", "roi_annotation_api", "create_many", "POST", "/api/roiannotation.json",
@@ -4947,7 +5032,7 @@ OPERATIONS: dict[str, Operation] = {
         server="", servers=("legacy",), paging=None, command_key="roiannotation", empty_body=False,
         params=(Param("id", "id", "path", "int", True),),
         body=None, responses={"200": "RoiAnnotationCommand", "default": "ErrorBody"},
-        returns="RoiAnnotationCommand",
+        returns="RoiAnnotationCommand", result="RoiAnnotation",
     ),
     "roi_annotation.download_alpha_mask": Operation(
         "roi_annotation.download_alpha_mask", "roi_annotation_api", "download_alpha_mask", "GET",
@@ -5058,7 +5143,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "RoiAnnotationCollection", "default": "ErrorBody"},
-        returns="RoiAnnotationCollection",
+        returns="RoiAnnotationCollection", item="RoiAnnotation",
     ),
     "roi_annotation.retrieve": Operation(
         "roi_annotation.retrieve", "roi_annotation_api", "retrieve", "GET", "/api/roiannotation/{id}.json",
@@ -5072,19 +5157,21 @@ OPERATIONS: dict[str, Operation] = {
         params=(Param("id", "id", "path", "int", True),),
         body=Body("roi_annotation", "application/json", "RoiAnnotation", True),
         responses={"200": "RoiAnnotationCommand", "default": "ErrorBody"}, returns="RoiAnnotationCommand",
+        result="RoiAnnotation",
     ),
     "role.create": Operation(
         "role.create", "role_api", "create", "POST", "/api/role.json", server="", servers=("2026",), paging=None,
         command_key="data", empty_body=True,
         params=(),
         body=Body("sec_role", "application/json", "SecRole", True),
-        responses={"200": "SecRoleCommand", "default": "ErrorBody"}, returns="SecRoleCommand",
+        responses={"200": "SecRoleCommand", "default": "ErrorBody"}, returns="SecRoleCommand", result="SecRole",
     ),
     "role.delete": Operation(
         "role.delete", "role_api", "delete", "DELETE", "/api/role/{id}.json", server="", servers=("2026",),
         paging=None, command_key="data", empty_body=False,
         params=(Param("id", "id", "path", "int", True),),
         body=None, responses={"200": "SecRoleCommand", "default": "ErrorBody"}, returns="SecRoleCommand",
+        result="SecRole",
     ),
     "role.list": Operation(
         "role.list", "role_api", "list", "GET", "/api/role.json", server="", servers=("2026", "2025", "legacy"),
@@ -5097,6 +5184,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "SecRoleCollection", "default": "ErrorBody"}, returns="SecRoleCollection",
+        item="SecRole",
     ),
     "role.retrieve": Operation(
         "role.retrieve", "role_api", "retrieve", "GET", "/api/role/{id}.json", server="",
@@ -5109,7 +5197,7 @@ OPERATIONS: dict[str, Operation] = {
         paging=None, command_key="data", empty_body=False,
         params=(Param("id", "id", "path", "int", True),),
         body=Body("sec_role", "application/json", "SecRole", True),
-        responses={"200": "SecRoleCommand", "default": "ErrorBody"}, returns="SecRoleCommand",
+        responses={"200": "SecRoleCommand", "default": "ErrorBody"}, returns="SecRoleCommand", result="SecRole",
     ),
     "server.ping": Operation(
         "server.ping", "server_api", "ping", "GET", "/server/ping", server="", servers=("2026", "2025", "legacy"),
@@ -5154,6 +5242,7 @@ OPERATIONS: dict[str, Operation] = {
         params=(),
         body=Body("slice_instance", "application/json", "SliceInstance", True),
         responses={"200": "SliceInstanceCommand", "default": "ErrorBody"}, returns="SliceInstanceCommand",
+        result="SliceInstance",
     ),
     "slice_instance.create_many": Operation(
         "slice_instance.create_many", "slice_instance_api", "create_many", "POST", "/api/sliceinstance.json",
@@ -5167,7 +5256,7 @@ OPERATIONS: dict[str, Operation] = {
         server="", servers=("2026", "2025", "legacy"), paging=None, command_key="sliceinstance", empty_body=False,
         params=(Param("id", "id", "path", "int", True),),
         body=None, responses={"200": "SliceInstanceCommand", "default": "ErrorBody"},
-        returns="SliceInstanceCommand",
+        returns="SliceInstanceCommand", result="SliceInstance",
     ),
     "slice_instance.download_camera": Operation(
         "slice_instance.download_camera", "slice_instance_api", "download_camera", "GET",
@@ -5362,7 +5451,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "SliceInstanceCollection", "default": "ErrorBody"},
-        returns="SliceInstanceCollection",
+        returns="SliceInstanceCollection", item="SliceInstance",
     ),
     "slice_instance.list_channel_histogram_bounds": Operation(
         "slice_instance.list_channel_histogram_bounds", "slice_instance_api", "list_channel_histogram_bounds",
@@ -5374,7 +5463,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "SlicePlaneHistogramBoundsCollection", "default": "ErrorBody"},
-        returns="SlicePlaneHistogramBoundsCollection",
+        returns="SlicePlaneHistogramBoundsCollection", item="SlicePlaneHistogramBounds",
     ),
     "slice_instance.list_channel_histograms": Operation(
         "slice_instance.list_channel_histograms", "slice_instance_api", "list_channel_histograms", "GET",
@@ -5387,7 +5476,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "SlicePlaneHistogramCollection", "default": "ErrorBody"},
-        returns="SlicePlaneHistogramCollection",
+        returns="SlicePlaneHistogramCollection", item="SlicePlaneHistogram",
     ),
     "slice_instance.list_histogram_bounds": Operation(
         "slice_instance.list_histogram_bounds", "slice_instance_api", "list_histogram_bounds", "GET",
@@ -5399,7 +5488,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "SlicePlaneHistogramBoundsCollection", "default": "ErrorBody"},
-        returns="SlicePlaneHistogramBoundsCollection",
+        returns="SlicePlaneHistogramBoundsCollection", item="SlicePlaneHistogramBounds",
     ),
     "slice_instance.list_histograms": Operation(
         "slice_instance.list_histograms", "slice_instance_api", "list_histograms", "GET",
@@ -5412,7 +5501,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "SlicePlaneHistogramCollection", "default": "ErrorBody"},
-        returns="SlicePlaneHistogramCollection",
+        returns="SlicePlaneHistogramCollection", item="SlicePlaneHistogram",
     ),
     "slice_instance.retrieve": Operation(
         "slice_instance.retrieve", "slice_instance_api", "retrieve", "GET", "/api/sliceinstance/{id}.json",
@@ -5445,6 +5534,7 @@ OPERATIONS: dict[str, Operation] = {
         params=(Param("id", "id", "path", "int", True),),
         body=Body("slice_instance", "application/json", "SliceInstance", True),
         responses={"200": "SliceInstanceCommand", "default": "ErrorBody"}, returns="SliceInstanceCommand",
+        result="SliceInstance",
     ),
     "software.count_jobs_by_project": Operation(
         "software.count_jobs_by_project", "software_api", "count_jobs_by_project", "GET",
@@ -5461,7 +5551,7 @@ OPERATIONS: dict[str, Operation] = {
         paging=None, command_key="software", empty_body=False,
         params=(),
         body=Body("software", "application/json", "Software", True),
-        responses={"200": "SoftwareCommand", "default": "ErrorBody"}, returns="SoftwareCommand",
+        responses={"200": "SoftwareCommand", "default": "ErrorBody"}, returns="SoftwareCommand", result="Software",
     ),
     "software.create_many": Operation(
         "software.create_many", "software_api", "create_many", "POST", "/api/software.json", server="",
@@ -5475,6 +5565,7 @@ OPERATIONS: dict[str, Operation] = {
         servers=("legacy",), paging=None, command_key="software", empty_body=False,
         params=(Param("id", "id", "path", "int", True),),
         body=None, responses={"200": "SoftwareCommand", "default": "ErrorBody"}, returns="SoftwareCommand",
+        result="Software",
     ),
     "software.download": Operation(
         "software.download", "software_api", "download", "GET", "/api/software/{id}/download", server="",
@@ -5493,6 +5584,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "SoftwareCollection", "default": "ErrorBody"}, returns="SoftwareCollection",
+        item="Software",
     ),
     "software.list_by_project": Operation(
         "software.list_by_project", "software_api", "list_by_project", "GET", "/api/project/{id}/software.json",
@@ -5503,6 +5595,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "SoftwareCollection", "default": "ErrorBody"}, returns="SoftwareCollection",
+        item="Software",
     ),
     "software.list_by_trusted_source": Operation(
         "software.list_by_trusted_source", "software_api", "list_by_trusted_source", "GET",
@@ -5514,6 +5607,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "SoftwareCollection", "default": "ErrorBody"}, returns="SoftwareCollection",
+        item="Software",
     ),
     "software.list_projects": Operation(
         "software.list_projects", "software_api", "list_projects", "GET", "/api/software/{id}/project.json",
@@ -5524,6 +5618,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "ProjectCollection", "default": "ErrorBody"}, returns="ProjectCollection",
+        item="Project",
     ),
     "software.retrieve": Operation(
         "software.retrieve", "software_api", "retrieve", "GET", "/api/software/{id}.json", server="",
@@ -5536,7 +5631,7 @@ OPERATIONS: dict[str, Operation] = {
         servers=("legacy",), paging=None, command_key="software", empty_body=False,
         params=(Param("id", "id", "path", "int", True),),
         body=Body("software", "application/json", "Software", True),
-        responses={"200": "SoftwareCommand", "default": "ErrorBody"}, returns="SoftwareCommand",
+        responses={"200": "SoftwareCommand", "default": "ErrorBody"}, returns="SoftwareCommand", result="Software",
     ),
     "software.upload": Operation(
         "software.upload", "software_api", "upload", "POST", "/api/software/upload", server="", servers=("legacy",),
@@ -5561,6 +5656,7 @@ OPERATIONS: dict[str, Operation] = {
         params=(),
         body=Body("software_parameter", "application/json", "SoftwareParameter", True),
         responses={"200": "SoftwareParameterCommand", "default": "ErrorBody"}, returns="SoftwareParameterCommand",
+        result="SoftwareParameter",
     ),
     "software_parameter.create_many": Operation(
         "software_parameter.create_many", "software_parameter_api", "create_many", "POST",
@@ -5585,6 +5681,7 @@ OPERATIONS: dict[str, Operation] = {
         params=(),
         body=Body("software_parameter", "application/json", "SoftwareParameter", True),
         responses={"200": "SoftwareParameterCommand", "default": "ErrorBody"}, returns="SoftwareParameterCommand",
+        result="SoftwareParameter",
     ),
     "software_parameter.delete": Operation(
         "software_parameter.delete", "software_parameter_api", "delete", "DELETE",
@@ -5592,7 +5689,7 @@ OPERATIONS: dict[str, Operation] = {
         command_key="softwareparameter", empty_body=False,
         params=(Param("id", "id", "path", "int", True),),
         body=None, responses={"200": "SoftwareParameterCommand", "default": "ErrorBody"},
-        returns="SoftwareParameterCommand",
+        returns="SoftwareParameterCommand", result="SoftwareParameter",
     ),
     "software_parameter.delete_via_alias": Operation(
         "software_parameter.delete_via_alias", "software_parameter_api", "delete_via_alias", "DELETE",
@@ -5600,7 +5697,7 @@ OPERATIONS: dict[str, Operation] = {
         command_key="softwareparameter", empty_body=False,
         params=(Param("id", "id", "path", "int", True),),
         body=None, responses={"200": "SoftwareParameterCommand", "default": "ErrorBody"},
-        returns="SoftwareParameterCommand",
+        returns="SoftwareParameterCommand", result="SoftwareParameter",
     ),
     "software_parameter.list": Operation(
         "software_parameter.list", "software_parameter_api", "list", "GET", "/api/softwareparameter.json",
@@ -5610,7 +5707,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "SoftwareParameterCollection", "default": "ErrorBody"},
-        returns="SoftwareParameterCollection",
+        returns="SoftwareParameterCollection", item="SoftwareParameter",
     ),
     "software_parameter.list_by_software": Operation(
         "software_parameter.list_by_software", "software_parameter_api", "list_by_software", "GET",
@@ -5623,7 +5720,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "SoftwareParameterCollection", "default": "ErrorBody"},
-        returns="SoftwareParameterCollection",
+        returns="SoftwareParameterCollection", item="SoftwareParameter",
     ),
     "software_parameter.list_by_software_via_alias": Operation(
         "software_parameter.list_by_software_via_alias", "software_parameter_api", "list_by_software_via_alias",
@@ -5636,7 +5733,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "SoftwareParameterCollection", "default": "ErrorBody"},
-        returns="SoftwareParameterCollection",
+        returns="SoftwareParameterCollection", item="SoftwareParameter",
     ),
     "software_parameter.list_via_alias": Operation(
         "software_parameter.list_via_alias", "software_parameter_api", "list_via_alias", "GET",
@@ -5647,7 +5744,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "SoftwareParameterCollection", "default": "ErrorBody"},
-        returns="SoftwareParameterCollection",
+        returns="SoftwareParameterCollection", item="SoftwareParameter",
     ),
     "software_parameter.retrieve": Operation(
         "software_parameter.retrieve", "software_parameter_api", "retrieve", "GET",
@@ -5669,6 +5766,7 @@ OPERATIONS: dict[str, Operation] = {
         params=(Param("id", "id", "path", "int", True),),
         body=Body("software_parameter", "application/json", "SoftwareParameter", True),
         responses={"200": "SoftwareParameterCommand", "default": "ErrorBody"}, returns="SoftwareParameterCommand",
+        result="SoftwareParameter",
     ),
     "software_parameter.update_via_alias": Operation(
         "software_parameter.update_via_alias", "software_parameter_api", "update_via_alias", "PUT",
@@ -5677,6 +5775,7 @@ OPERATIONS: dict[str, Operation] = {
         params=(Param("id", "id", "path", "int", True),),
         body=Body("software_parameter", "application/json", "SoftwareParameter", True),
         responses={"200": "SoftwareParameterCommand", "default": "ErrorBody"}, returns="SoftwareParameterCommand",
+        result="SoftwareParameter",
     ),
     "software_parameter_constraint.create": Operation(
         "software_parameter_constraint.create", "software_parameter_constraint_api", "create", "POST",
@@ -5685,7 +5784,7 @@ OPERATIONS: dict[str, Operation] = {
         params=(),
         body=Body("software_parameter_constraint", "application/json", "SoftwareParameterConstraint", True),
         responses={"200": "SoftwareParameterConstraintCommand", "default": "ErrorBody"},
-        returns="SoftwareParameterConstraintCommand",
+        returns="SoftwareParameterConstraintCommand", result="SoftwareParameterConstraint",
     ),
     "software_parameter_constraint.create_many": Operation(
         "software_parameter_constraint.create_many", "software_parameter_constraint_api", "create_many", "POST",
@@ -5701,7 +5800,7 @@ OPERATIONS: dict[str, Operation] = {
         command_key="softwareparameterconstraint", empty_body=False,
         params=(Param("id", "id", "path", "int", True),),
         body=None, responses={"200": "SoftwareParameterConstraintCommand", "default": "ErrorBody"},
-        returns="SoftwareParameterConstraintCommand",
+        returns="SoftwareParameterConstraintCommand", result="SoftwareParameterConstraint",
     ),
     "software_parameter_constraint.list_by_software_parameter": Operation(
         "software_parameter_constraint.list_by_software_parameter", "software_parameter_constraint_api",
@@ -5713,7 +5812,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "SoftwareParameterConstraintCollection", "default": "ErrorBody"},
-        returns="SoftwareParameterConstraintCollection",
+        returns="SoftwareParameterConstraintCollection", item="SoftwareParameterConstraint",
     ),
     "software_parameter_constraint.list_by_software_parameter_via_alias": Operation(
         "software_parameter_constraint.list_by_software_parameter_via_alias", "software_parameter_constraint_api",
@@ -5726,7 +5825,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "SoftwareParameterConstraintCollection", "default": "ErrorBody"},
-        returns="SoftwareParameterConstraintCollection",
+        returns="SoftwareParameterConstraintCollection", item="SoftwareParameterConstraint",
     ),
     "software_parameter_constraint.retrieve": Operation(
         "software_parameter_constraint.retrieve", "software_parameter_constraint_api", "retrieve", "GET",
@@ -5743,7 +5842,7 @@ OPERATIONS: dict[str, Operation] = {
         params=(Param("id", "id", "path", "int", True),),
         body=Body("software_parameter_constraint", "application/json", "SoftwareParameterConstraint", True),
         responses={"200": "SoftwareParameterConstraintCommand", "default": "ErrorBody"},
-        returns="SoftwareParameterConstraintCommand",
+        returns="SoftwareParameterConstraintCommand", result="SoftwareParameterConstraint",
     ),
     "software_parameter_constraint.validate_value": Operation(
         "software_parameter_constraint.validate_value", "software_parameter_constraint_api", "validate_value",
@@ -5789,6 +5888,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "TermStatCollection", "default": "ErrorBody"}, returns="TermStatCollection",
+        item="TermStat",
     ),
     "statistics.count_annotations_by_term_and_image": Operation(
         "statistics.count_annotations_by_term_and_image", "statistics_api", "count_annotations_by_term_and_image",
@@ -5802,7 +5902,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "TermImageStatCollection", "default": "ErrorBody"},
-        returns="TermImageStatCollection",
+        returns="TermImageStatCollection", item="TermImageStat",
     ),
     "statistics.count_annotations_by_user": Operation(
         "statistics.count_annotations_by_user", "statistics_api", "count_annotations_by_user", "GET",
@@ -5816,6 +5916,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "UserStatCollection", "default": "ErrorBody"}, returns="UserStatCollection",
+        item="UserStat",
     ),
     "statistics.count_annotations_by_user_and_term": Operation(
         "statistics.count_annotations_by_user_and_term", "statistics_api", "count_annotations_by_user_and_term",
@@ -5827,7 +5928,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "UserTermStatCollection", "default": "ErrorBody"},
-        returns="UserTermStatCollection",
+        returns="UserTermStatCollection", item="UserTermStat",
     ),
     "statistics.count_connections_by_project": Operation(
         "statistics.count_connections_by_project", "statistics_api", "count_connections_by_project", "GET",
@@ -5838,7 +5939,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "ProjectConnectionTotalCollection", "default": "ErrorBody"},
-        returns="ProjectConnectionTotalCollection",
+        returns="ProjectConnectionTotalCollection", item="ProjectConnectionTotal",
     ),
     "statistics.count_domain": Operation(
         "statistics.count_domain", "statistics_api", "count_domain", "GET", "/api/total/{domain}.json", server="",
@@ -5858,6 +5959,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "TermStatCollection", "default": "ErrorBody"}, returns="TermStatCollection",
+        item="TermStat",
     ),
     "statistics.count_images_by_user": Operation(
         "statistics.count_images_by_user", "statistics_api", "count_images_by_user", "GET",
@@ -5871,6 +5973,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "UserStatCollection", "default": "ErrorBody"}, returns="UserStatCollection",
+        item="UserStat",
     ),
     "statistics.count_term_annotations_by_project": Operation(
         "statistics.count_term_annotations_by_project", "statistics_api", "count_term_annotations_by_project",
@@ -5882,7 +5985,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "ProjectTermStatCollection", "default": "ErrorBody"},
-        returns="ProjectTermStatCollection",
+        returns="ProjectTermStatCollection", item="ProjectTermStat",
     ),
     "statistics.list_algo_annotation_evolution": Operation(
         "statistics.list_algo_annotation_evolution", "statistics_api", "list_algo_annotation_evolution", "GET",
@@ -5900,7 +6003,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "EvolutionStatCollection", "default": "ErrorBody"},
-        returns="EvolutionStatCollection",
+        returns="EvolutionStatCollection", item="EvolutionStat",
     ),
     "statistics.list_annotation_action_evolution": Operation(
         "statistics.list_annotation_action_evolution", "statistics_api", "list_annotation_action_evolution", "GET",
@@ -5917,7 +6020,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "EvolutionStatCollection", "default": "ErrorBody"},
-        returns="EvolutionStatCollection",
+        returns="EvolutionStatCollection", item="EvolutionStat",
     ),
     "statistics.list_annotation_evolution": Operation(
         "statistics.list_annotation_evolution", "statistics_api", "list_annotation_evolution", "GET",
@@ -5935,7 +6038,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "EvolutionStatCollection", "default": "ErrorBody"},
-        returns="EvolutionStatCollection",
+        returns="EvolutionStatCollection", item="EvolutionStat",
     ),
     "statistics.list_connection_evolution": Operation(
         "statistics.list_connection_evolution", "statistics_api", "list_connection_evolution", "GET",
@@ -5951,7 +6054,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "EvolutionStatCollection", "default": "ErrorBody"},
-        returns="EvolutionStatCollection",
+        returns="EvolutionStatCollection", item="EvolutionStat",
     ),
     "statistics.list_image_consultation_evolution": Operation(
         "statistics.list_image_consultation_evolution", "statistics_api", "list_image_consultation_evolution",
@@ -5967,7 +6070,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "EvolutionStatCollection", "default": "ErrorBody"},
-        returns="EvolutionStatCollection",
+        returns="EvolutionStatCollection", item="EvolutionStat",
     ),
     "statistics.list_reviewed_annotation_evolution": Operation(
         "statistics.list_reviewed_annotation_evolution", "statistics_api", "list_reviewed_annotation_evolution",
@@ -5985,7 +6088,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "EvolutionStatCollection", "default": "ErrorBody"},
-        returns="EvolutionStatCollection",
+        returns="EvolutionStatCollection", item="EvolutionStat",
     ),
     "statistics.retrieve_current_activity": Operation(
         "statistics.retrieve_current_activity", "statistics_api", "retrieve_current_activity", "GET",
@@ -6007,7 +6110,7 @@ OPERATIONS: dict[str, Operation] = {
         servers=("2026", "2025", "legacy"), paging=None, command_key="storage", empty_body=True,
         params=(),
         body=Body("storage", "application/json", "Storage", True),
-        responses={"200": "StorageCommand", "default": "ErrorBody"}, returns="StorageCommand",
+        responses={"200": "StorageCommand", "default": "ErrorBody"}, returns="StorageCommand", result="Storage",
     ),
     "storage.create_many": Operation(
         "storage.create_many", "storage_api", "create_many", "POST", "/api/storage.json", server="",
@@ -6021,6 +6124,7 @@ OPERATIONS: dict[str, Operation] = {
         servers=("2026", "2025", "legacy"), paging=None, command_key="storage", empty_body=False,
         params=(Param("id", "id", "path", "int", True), Param("task", "task", "query", "int", False)),
         body=None, responses={"200": "StorageCommand", "default": "ErrorBody"}, returns="StorageCommand",
+        result="Storage",
     ),
     "storage.list": Operation(
         "storage.list", "storage_api", "list", "GET", "/api/storage.json", server="",
@@ -6034,6 +6138,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "StorageCollection", "default": "ErrorBody"}, returns="StorageCollection",
+        item="Storage",
     ),
     "storage.retrieve": Operation(
         "storage.retrieve", "storage_api", "retrieve", "GET", "/api/storage/{id}.json", server="",
@@ -6046,7 +6151,7 @@ OPERATIONS: dict[str, Operation] = {
         servers=("2026", "2025", "legacy"), paging=None, command_key="storage", empty_body=False,
         params=(Param("id", "id", "path", "int", True),),
         body=Body("storage", "application/json", "Storage", True),
-        responses={"200": "StorageCommand", "default": "ErrorBody"}, returns="StorageCommand",
+        responses={"200": "StorageCommand", "default": "ErrorBody"}, returns="StorageCommand", result="Storage",
     ),
     "storage_member.add": Operation(
         "storage_member.add", "storage_member_api", "add", "POST", "/api/storage/{storage}/user/{user}.json",
@@ -6063,7 +6168,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "StorageMemberCollection", "default": "ErrorBody"},
-        returns="StorageMemberCollection",
+        returns="StorageMemberCollection", item="User",
     ),
     "storage_member.remove": Operation(
         "storage_member.remove", "storage_member_api", "remove", "DELETE",
@@ -6077,13 +6182,13 @@ OPERATIONS: dict[str, Operation] = {
         paging=None, command_key="tag", empty_body=True,
         params=(),
         body=Body("tag", "application/json", "Tag", True), responses={"200": "TagCommand", "default": "ErrorBody"},
-        returns="TagCommand",
+        returns="TagCommand", result="Tag",
     ),
     "tag.delete": Operation(
         "tag.delete", "tag_api", "delete", "DELETE", "/api/tag/{id}.json", server="",
         servers=("2026", "2025", "legacy"), paging=None, command_key="tag", empty_body=False,
         params=(Param("id", "id", "path", "int", True), Param("task", "task", "query", "int", False)),
-        body=None, responses={"200": "TagCommand", "default": "ErrorBody"}, returns="TagCommand",
+        body=None, responses={"200": "TagCommand", "default": "ErrorBody"}, returns="TagCommand", result="Tag",
     ),
     "tag.list": Operation(
         "tag.list", "tag_api", "list", "GET", "/api/tag.json", server="", servers=("2026", "2025", "legacy"),
@@ -6095,7 +6200,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("max", "max", "query", "int", False, minimum=0),
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
-        body=None, responses={"200": "TagCollection", "default": "ErrorBody"}, returns="TagCollection",
+        body=None, responses={"200": "TagCollection", "default": "ErrorBody"}, returns="TagCollection", item="Tag",
     ),
     "tag.retrieve": Operation(
         "tag.retrieve", "tag_api", "retrieve", "GET", "/api/tag/{id}.json", server="",
@@ -6108,7 +6213,7 @@ OPERATIONS: dict[str, Operation] = {
         servers=("2026", "2025", "legacy"), paging=None, command_key="tag", empty_body=False,
         params=(Param("id", "id", "path", "int", True),),
         body=Body("tag", "application/json", "Tag", True), responses={"200": "TagCommand", "default": "ErrorBody"},
-        returns="TagCommand",
+        returns="TagCommand", result="Tag",
     ),
     "tag_association.create": Operation(
         "tag_association.create", "tag_association_api", "create", "POST", "/api/tag_domain_association.json",
@@ -6117,7 +6222,7 @@ OPERATIONS: dict[str, Operation] = {
         params=(),
         body=Body("tag_domain_association", "application/json", "TagDomainAssociation", True),
         responses={"200": "TagDomainAssociationCommand", "default": "ErrorBody"},
-        returns="TagDomainAssociationCommand",
+        returns="TagDomainAssociationCommand", result="TagDomainAssociation",
     ),
     "tag_association.create_for_domain": Operation(
         "tag_association.create_for_domain", "tag_association_api", "create_for_domain", "POST",
@@ -6129,7 +6234,7 @@ OPERATIONS: dict[str, Operation] = {
         ),
         body=Body("tag_domain_association", "application/json", "TagDomainAssociation", True),
         responses={"200": "TagDomainAssociationCommand", "default": "ErrorBody"},
-        returns="TagDomainAssociationCommand",
+        returns="TagDomainAssociationCommand", result="TagDomainAssociation",
     ),
     "tag_association.delete": Operation(
         "tag_association.delete", "tag_association_api", "delete", "DELETE",
@@ -6137,7 +6242,7 @@ OPERATIONS: dict[str, Operation] = {
         command_key="tagdomainassociation", empty_body=False,
         params=(Param("id", "id", "path", "int", True), Param("task", "task", "query", "int", False)),
         body=None, responses={"200": "TagDomainAssociationCommand", "default": "ErrorBody"},
-        returns="TagDomainAssociationCommand",
+        returns="TagDomainAssociationCommand", result="TagDomainAssociation",
     ),
     "tag_association.list": Operation(
         "tag_association.list", "tag_association_api", "list", "GET", "/api/tag_domain_association.json", server="",
@@ -6154,7 +6259,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "TagDomainAssociationCollection", "default": "ErrorBody"},
-        returns="TagDomainAssociationCollection",
+        returns="TagDomainAssociationCollection", item="TagDomainAssociation",
     ),
     "tag_association.list_by_domain": Operation(
         "tag_association.list_by_domain", "tag_association_api", "list_by_domain", "GET",
@@ -6170,7 +6275,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "TagDomainAssociationCollection", "default": "ErrorBody"},
-        returns="TagDomainAssociationCollection",
+        returns="TagDomainAssociationCollection", item="TagDomainAssociation",
     ),
     "tag_association.retrieve": Operation(
         "tag_association.retrieve", "tag_association_api", "retrieve", "GET",
@@ -6197,7 +6302,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "TaskCommentCollection", "default": "ErrorBody"},
-        returns="TaskCommentCollection",
+        returns="TaskCommentCollection", item="TaskComment",
     ),
     "task.retrieve": Operation(
         "task.retrieve", "task_api", "retrieve", "GET", "/api/task/{id}.json", server="",
@@ -6210,13 +6315,13 @@ OPERATIONS: dict[str, Operation] = {
         servers=("2026", "2025", "legacy"), paging=None, command_key="term", empty_body=True,
         params=(),
         body=Body("term", "application/json", "Term", True),
-        responses={"200": "TermCommand", "default": "ErrorBody"}, returns="TermCommand",
+        responses={"200": "TermCommand", "default": "ErrorBody"}, returns="TermCommand", result="Term",
     ),
     "term.delete": Operation(
         "term.delete", "term_api", "delete", "DELETE", "/api/term/{id}.json", server="",
         servers=("2026", "2025", "legacy"), paging=None, command_key="term", empty_body=False,
         params=(Param("id", "id", "path", "int", True),),
-        body=None, responses={"200": "TermCommand", "default": "ErrorBody"}, returns="TermCommand",
+        body=None, responses={"200": "TermCommand", "default": "ErrorBody"}, returns="TermCommand", result="Term",
     ),
     "term.list": Operation(
         "term.list", "term_api", "list", "GET", "/api/term.json", server="", servers=("2025", "legacy"),
@@ -6226,6 +6331,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "TermCollection", "default": "ErrorBody"}, returns="TermCollection",
+        item="Term",
     ),
     "term.list_by_ontology": Operation(
         "term.list_by_ontology", "term_api", "list_by_ontology", "GET", "/api/ontology/{id}/term.json", server="",
@@ -6239,6 +6345,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "TermCollection", "default": "ErrorBody"}, returns="TermCollection",
+        item="Term",
     ),
     "term.list_by_project": Operation(
         "term.list_by_project", "term_api", "list_by_project", "GET", "/api/project/{id}/term.json", server="",
@@ -6252,6 +6359,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "TermCollection", "default": "ErrorBody"}, returns="TermCollection",
+        item="Term",
     ),
     "term.retrieve": Operation(
         "term.retrieve", "term_api", "retrieve", "GET", "/api/term/{id}.json", server="",
@@ -6264,14 +6372,14 @@ OPERATIONS: dict[str, Operation] = {
         servers=("2026", "2025", "legacy"), paging=None, command_key="term", empty_body=False,
         params=(Param("id", "id", "path", "int", True),),
         body=Body("term", "application/json", "Term", True),
-        responses={"200": "TermCommand", "default": "ErrorBody"}, returns="TermCommand",
+        responses={"200": "TermCommand", "default": "ErrorBody"}, returns="TermCommand", result="Term",
     ),
     "track.create": Operation(
         "track.create", "track_api", "create", "POST", "/api/track.json", server="",
         servers=("2026", "2025", "legacy"), paging=None, command_key="track", empty_body=False,
         params=(),
         body=Body("track", "application/json", "Track", True),
-        responses={"200": "TrackCommand", "default": "ErrorBody"}, returns="TrackCommand",
+        responses={"200": "TrackCommand", "default": "ErrorBody"}, returns="TrackCommand", result="Track",
     ),
     "track.create_many": Operation(
         "track.create_many", "track_api", "create_many", "POST", "/api/track.json", server="",
@@ -6285,6 +6393,7 @@ OPERATIONS: dict[str, Operation] = {
         servers=("2026", "2025", "legacy"), paging=None, command_key="track", empty_body=False,
         params=(Param("id", "id", "path", "int", True),),
         body=None, responses={"200": "TrackCommand", "default": "ErrorBody"}, returns="TrackCommand",
+        result="Track",
     ),
     "track.list_by_image_instance": Operation(
         "track.list_by_image_instance", "track_api", "list_by_image_instance", "GET",
@@ -6296,6 +6405,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "TrackCollection", "default": "ErrorBody"}, returns="TrackCollection",
+        item="Track",
     ),
     "track.list_by_project": Operation(
         "track.list_by_project", "track_api", "list_by_project", "GET", "/api/project/{id}/track.json", server="",
@@ -6306,6 +6416,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "TrackCollection", "default": "ErrorBody"}, returns="TrackCollection",
+        item="Track",
     ),
     "track.retrieve": Operation(
         "track.retrieve", "track_api", "retrieve", "GET", "/api/track/{id}.json", server="",
@@ -6318,7 +6429,7 @@ OPERATIONS: dict[str, Operation] = {
         servers=("2026", "2025", "legacy"), paging=None, command_key="track", empty_body=False,
         params=(Param("id", "id", "path", "int", True),),
         body=Body("track", "application/json", "Track", True),
-        responses={"200": "TrackCommand", "default": "ErrorBody"}, returns="TrackCommand",
+        responses={"200": "TrackCommand", "default": "ErrorBody"}, returns="TrackCommand", result="Track",
     ),
     "trusted_source.create": Operation(
         "trusted_source.create", "trusted_source_api", "create", "POST", "/api/software_user_repository.json",
@@ -6326,7 +6437,7 @@ OPERATIONS: dict[str, Operation] = {
         params=(),
         body=Body("software_user_repository", "application/json", "SoftwareUserRepository", True),
         responses={"200": "SoftwareUserRepositoryCommand", "default": "ErrorBody"},
-        returns="SoftwareUserRepositoryCommand",
+        returns="SoftwareUserRepositoryCommand", result="SoftwareUserRepository",
     ),
     "trusted_source.create_many": Operation(
         "trusted_source.create_many", "trusted_source_api", "create_many", "POST",
@@ -6342,7 +6453,7 @@ OPERATIONS: dict[str, Operation] = {
         command_key="softwareuserrepository", empty_body=False,
         params=(Param("id", "id", "path", "int", True),),
         body=None, responses={"200": "SoftwareUserRepositoryCommand", "default": "ErrorBody"},
-        returns="SoftwareUserRepositoryCommand",
+        returns="SoftwareUserRepositoryCommand", result="SoftwareUserRepository",
     ),
     "trusted_source.list": Operation(
         "trusted_source.list", "trusted_source_api", "list", "GET", "/api/software_user_repository.json", server="",
@@ -6352,7 +6463,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "SoftwareUserRepositoryCollection", "default": "ErrorBody"},
-        returns="SoftwareUserRepositoryCollection",
+        returns="SoftwareUserRepositoryCollection", item="SoftwareUserRepository",
     ),
     "trusted_source.refresh": Operation(
         "trusted_source.refresh", "trusted_source_api", "refresh", "GET",
@@ -6384,7 +6495,7 @@ OPERATIONS: dict[str, Operation] = {
         params=(Param("id", "id", "path", "int", True),),
         body=Body("software_user_repository", "application/json", "SoftwareUserRepository", True),
         responses={"200": "SoftwareUserRepositoryCommand", "default": "ErrorBody"},
-        returns="SoftwareUserRepositoryCommand",
+        returns="SoftwareUserRepositoryCommand", result="SoftwareUserRepository",
     ),
     "upload.import_datasets": Operation(
         "upload.import_datasets", "upload_api", "import_datasets", "POST", "/import", server="{pims}", servers=(),
@@ -6416,6 +6527,7 @@ OPERATIONS: dict[str, Operation] = {
         params=(),
         body=Body("uploaded_file", "application/json", "UploadedFile", True),
         responses={"200": "UploadedFileCommand", "default": "ErrorBody"}, returns="UploadedFileCommand",
+        result="UploadedFile",
     ),
     "uploaded_file.create_many": Operation(
         "uploaded_file.create_many", "uploaded_file_api", "create_many", "POST", "/api/uploadedfile.json",
@@ -6429,6 +6541,7 @@ OPERATIONS: dict[str, Operation] = {
         servers=("2026", "2025", "legacy"), paging=None, command_key="uploadedfile", empty_body=False,
         params=(Param("id", "id", "path", "int", True),),
         body=None, responses={"200": "UploadedFileCommand", "default": "ErrorBody"}, returns="UploadedFileCommand",
+        result="UploadedFile",
     ),
     "uploaded_file.download": Operation(
         "uploaded_file.download", "uploaded_file_api", "download", "GET", "/api/uploadedfile/{id}/download",
@@ -6456,7 +6569,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "UploadedFileCollection", "default": "ErrorBody"},
-        returns="UploadedFileCollection",
+        returns="UploadedFileCollection", item="UploadedFile",
     ),
     "uploaded_file.retrieve": Operation(
         "uploaded_file.retrieve", "uploaded_file_api", "retrieve", "GET", "/api/uploadedfile/{id}.json", server="",
@@ -6470,6 +6583,7 @@ OPERATIONS: dict[str, Operation] = {
         params=(Param("id", "id", "path", "int", True),),
         body=Body("uploaded_file", "application/json", "UploadedFile", True),
         responses={"200": "UploadedFileCommand", "default": "ErrorBody"}, returns="UploadedFileCommand",
+        result="UploadedFile",
     ),
     "user.change_password": Operation(
         "user.change_password", "user_api", "change_password", "PUT", "/api/user/{id}/password.json", server="",
@@ -6496,7 +6610,7 @@ OPERATIONS: dict[str, Operation] = {
         paging=None, command_key="user", empty_body=True,
         params=(),
         body=Body("user", "application/json", "User", True),
-        responses={"200": "UserCommand", "default": "ErrorBody"}, returns="UserCommand",
+        responses={"200": "UserCommand", "default": "ErrorBody"}, returns="UserCommand", result="User",
     ),
     "user.create_from_ldap": Operation(
         "user.create_from_ldap", "user_api", "create_from_ldap", "POST", "/api/ldap/user.json", server="",
@@ -6508,7 +6622,7 @@ OPERATIONS: dict[str, Operation] = {
         "user.delete", "user_api", "delete", "DELETE", "/api/user/{id}.json", server="", servers=("2026", "legacy"),
         paging=None, command_key="user", empty_body=False,
         params=(Param("id", "id", "path", "int", True),),
-        body=None, responses={"200": "UserCommand", "default": "ErrorBody"}, returns="UserCommand",
+        body=None, responses={"200": "UserCommand", "default": "ErrorBody"}, returns="UserCommand", result="User",
     ),
     "user.list": Operation(
         "user.list", "user_api", "list", "GET", "/api/user.json", server="", servers=("2026", "2025", "legacy"),
@@ -6520,6 +6634,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "UserCollection", "default": "ErrorBody"}, returns="UserCollection",
+        item="User",
     ),
     "user.list_by_ontology": Operation(
         "user.list_by_ontology", "user_api", "list_by_ontology", "GET", "/api/ontology/{id}/user.json", server="",
@@ -6530,6 +6645,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "UserCollection", "default": "ErrorBody"}, returns="UserCollection",
+        item="User",
     ),
     "user.list_friends": Operation(
         "user.list_friends", "user_api", "list_friends", "GET", "/api/user/{id}/friends.json", server="",
@@ -6542,6 +6658,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "UserCollection", "default": "ErrorBody"}, returns="UserCollection",
+        item="User",
     ),
     "user.retrieve": Operation(
         "user.retrieve", "user_api", "retrieve", "GET", "/api/user/{id}.json", server="",
@@ -6560,7 +6677,7 @@ OPERATIONS: dict[str, Operation] = {
         paging=None, command_key="user", empty_body=False,
         params=(Param("id", "id", "path", "int", True),),
         body=Body("user", "application/json", "User", True),
-        responses={"200": "UserCommand", "default": "ErrorBody"}, returns="UserCommand",
+        responses={"200": "UserCommand", "default": "ErrorBody"}, returns="UserCommand", result="User",
     ),
     "user_acl.list_permissions": Operation(
         "user_acl.list_permissions", "user_acl_api", "list_permissions", "GET",
@@ -6574,7 +6691,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "AclPermissionCollection", "default": "ErrorBody"},
-        returns="AclPermissionCollection",
+        returns="AclPermissionCollection", item="int",
     ),
     "user_annotation.copy_to_next_slices": Operation(
         "user_annotation.copy_to_next_slices", "user_annotation_api", "copy_to_next_slices", "POST",
@@ -6612,6 +6729,7 @@ OPERATIONS: dict[str, Operation] = {
         ),
         body=Body("user_annotation", "application/json", "UserAnnotation", True),
         responses={"200": "UserAnnotationCommand", "default": "ErrorBody"}, returns="UserAnnotationCommand",
+        result="UserAnnotation",
     ),
     "user_annotation.create_many": Operation(
         "user_annotation.create_many", "user_annotation_api", "create_many", "POST", "/api/userannotation.json",
@@ -6628,7 +6746,7 @@ OPERATIONS: dict[str, Operation] = {
         server="", servers=("2026", "2025", "legacy"), paging=None, command_key="annotation", empty_body=False,
         params=(Param("id", "id", "path", "int", True),),
         body=None, responses={"200": "UserAnnotationCommand", "default": "ErrorBody"},
-        returns="UserAnnotationCommand",
+        returns="UserAnnotationCommand", result="UserAnnotation",
     ),
     "user_annotation.download_alpha_mask": Operation(
         "user_annotation.download_alpha_mask", "user_annotation_api", "download_alpha_mask", "GET",
@@ -6857,7 +6975,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "UserAnnotationLightCollection", "default": "ErrorBody"},
-        returns="UserAnnotationLightCollection",
+        returns="UserAnnotationLightCollection", item="UserAnnotationLight",
     ),
     "user_annotation.retrieve": Operation(
         "user_annotation.retrieve", "user_annotation_api", "retrieve", "GET", "/api/userannotation/{id}.json",
@@ -6871,6 +6989,7 @@ OPERATIONS: dict[str, Operation] = {
         params=(Param("id", "id", "path", "int", True),),
         body=Body("user_annotation", "application/json", "UserAnnotation", True),
         responses={"200": "UserAnnotationCommand", "default": "ErrorBody"}, returns="UserAnnotationCommand",
+        result="UserAnnotation",
     ),
     "user_job.create": Operation(
         "user_job.create", "user_job_api", "create", "POST", "/api/userJob.json", server="", servers=("legacy",),
@@ -6890,7 +7009,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "UserJobSummaryCollection", "default": "ErrorBody"},
-        returns="UserJobSummaryCollection",
+        returns="UserJobSummaryCollection", item="UserJobSummary",
     ),
     "user_job.retrieve": Operation(
         "user_job.retrieve", "user_job_api", "retrieve", "GET", "/api/userJob/{id}.json", server="",
@@ -6903,7 +7022,7 @@ OPERATIONS: dict[str, Operation] = {
         servers=("legacy",), paging=None, command_key="userjob", empty_body=False,
         params=(Param("id", "id", "path", "int", True),),
         body=Body("user_job", "application/json", "UserJob", True),
-        responses={"200": "UserJobCommand", "default": "ErrorBody"}, returns="UserJobCommand",
+        responses={"200": "UserJobCommand", "default": "ErrorBody"}, returns="UserJobCommand", result="UserJob",
     ),
     "user_key.compute_signature": Operation(
         "user_key.compute_signature", "user_key_api", "compute_signature", "GET", "/api/signature.json", server="",
@@ -6973,7 +7092,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "UserPositionListingCollection", "default": "ErrorBody"},
-        returns="UserPositionListingCollection",
+        returns="UserPositionListingCollection", item="UserPositionListing",
     ),
     "user_position.list_by_image_alias": Operation(
         "user_position.list_by_image_alias", "user_position_api", "list_by_image_alias", "GET",
@@ -6990,7 +7109,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "UserPositionListingCollection", "default": "ErrorBody"},
-        returns="UserPositionListingCollection",
+        returns="UserPositionListingCollection", item="UserPositionListing",
     ),
     "user_position.list_followers": Operation(
         "user_position.list_followers", "user_position_api", "list_followers", "GET",
@@ -7003,7 +7122,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "FollowerIdCollection", "default": "ErrorBody"},
-        returns="FollowerIdCollection",
+        returns="FollowerIdCollection", item="str",
     ),
     "user_position.list_online_users_by_image": Operation(
         "user_position.list_online_users_by_image", "user_position_api", "list_online_users_by_image", "GET",
@@ -7026,7 +7145,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "ProjectOnlineUserCollection", "default": "ErrorBody"},
-        returns="ProjectOnlineUserCollection",
+        returns="ProjectOnlineUserCollection", item="ProjectOnlineUser",
     ),
     "user_position.retrieve_last": Operation(
         "user_position.retrieve_last", "user_position_api", "retrieve_last", "GET",
@@ -7047,6 +7166,7 @@ OPERATIONS: dict[str, Operation] = {
         params=(Param("user_id", "userId", "path", "int", True),),
         body=Body("sec_user_sec_role", "application/json", "SecUserSecRole", True),
         responses={"200": "SecUserSecRoleCommand", "default": "ErrorBody"}, returns="SecUserSecRoleCommand",
+        result="SecUserSecRole",
     ),
     "user_role.define": Operation(
         "user_role.define", "user_role_api", "define", "PUT", "/api/user/{userId}/role/{role}/define.json",
@@ -7061,14 +7181,14 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "SecUserSecRoleCollection", "default": "ErrorBody"},
-        returns="SecUserSecRoleCollection",
+        returns="SecUserSecRoleCollection", item="SecUserSecRole",
     ),
     "user_role.delete": Operation(
         "user_role.delete", "user_role_api", "delete", "DELETE", "/api/user/{userId}/role/{roleId}.json", server="",
         servers=("2026", "2025", "legacy"), paging=None, command_key="secusersecrole", empty_body=False,
         params=(Param("user_id", "userId", "path", "int", True), Param("role_id", "roleId", "path", "int", True)),
         body=None, responses={"200": "SecUserSecRoleCommand", "default": "ErrorBody"},
-        returns="SecUserSecRoleCommand",
+        returns="SecUserSecRoleCommand", result="SecUserSecRole",
     ),
     "user_role.list_by_user": Operation(
         "user_role.list_by_user", "user_role_api", "list_by_user", "GET", "/api/user/{userId}/role.json", server="",
@@ -7083,7 +7203,7 @@ OPERATIONS: dict[str, Operation] = {
             Param("offset", "offset", "query", "int", False, minimum=0),
         ),
         body=None, responses={"200": "SecUserSecRoleCollection", "default": "ErrorBody"},
-        returns="SecUserSecRoleCollection",
+        returns="SecUserSecRoleCollection", item="SecUserSecRole",
     ),
     "user_role.retrieve": Operation(
         "user_role.retrieve", "user_role_api", "retrieve", "GET", "/api/user/{userId}/role/{roleId}.json",

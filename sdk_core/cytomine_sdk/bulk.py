@@ -406,8 +406,7 @@ def add_terms(
             )
         except CytomineError as exc:
             return _whole([entry], exc)
-        created = getattr(result, "annotationterm", None) or getattr(result, "data", None)
-        return _Outcome(created=[Created(index, getattr(created, "id", None))])
+        return _Outcome(created=[Created(index, result.id)])
 
     return _run(list(enumerate(pairs)), send, entries, workers, len(pairs), progress, on_progress)
 

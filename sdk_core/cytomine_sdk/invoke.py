@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import numbers
 import operator
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime, timezone
 from pathlib import Path
 from types import TracebackType
@@ -24,6 +24,7 @@ from urllib3.exceptions import HTTPError
 
 from cytomine_sdk.exceptions import InvalidArgumentError, InvalidResponseError
 from cytomine_sdk.multipart import MultipartBody, Part
+from cytomine_sdk.pagination import DEFAULT_PAGE_SIZE, PAGING_PARAMS, Lister, OnePage
 from cytomine_sdk.parsing import EmptyAnswerError, loads, parse_model, parse_model_list, validate_lenient
 from cytomine_sdk_gen.runtime import ExtraBody, Headers, Operation, Param, Query, Timeout
 
@@ -67,6 +68,8 @@ class Invoker:
         extra_body: ExtraBody = None,
     ) -> Any:
         """Send `op` with `args` (in the order of `op.params`, then the body)."""
+        if op.item is not None and self._mode == "parsed":
+            return self._listing(op, args, timeout, extra_query, extra_headers)
         method, url, headers, body = build_request(op, args, extra_query, extra_headers, extra_body)
         client = self._client
         binary = op.returns == "bytes"
@@ -75,6 +78,32 @@ class Invoker:
         got = client.fetch(method, url, headers=headers, body=body, timeout=timeout, binary=binary)
         answer = RawAnswer(op, method, got.url, got.status, got.headers, got.content)
         return answer if self._mode == "raw" else answer.parse()
+
+    def _listing(self, op: Operation, args: Sequence[Any], timeout: Timeout, extra_query: Query,
+                 extra_headers: Headers) -> Any:
+        """A list operation: the whole list (a Page fetching the next ones as it is iterated), or
+        exactly the page asked for when paging arguments are given; a bare array: a list."""
+        slots = {p.name: i for i, p in enumerate(op.params) if p.name in PAGING_PARAMS}
+        explicit = any(args[i] is not None for i in slots.values() if i < len(args))
+
+        def call(paging: dict[str, int]) -> OnePage:
+            sent = list(args)
+            for name, value in paging.items():
+                sent[slots[name]] = value
+            answer: RawAnswer = self.raw(op, sent, timeout, extra_query, extra_headers)
+            return answer.page()
+
+        asked = [args[slots[n]] for n in ("max", "size") if n in slots]
+        size = next((v for v in asked if isinstance(v, int) and not isinstance(v, bool) and v > 0), DEFAULT_PAGE_SIZE)
+        lister: Lister[Any] = Lister(op, size, call, single=explicit)
+        if explicit:
+            items, total, answered = call({})
+            first = lister.checked(items, total, answered or 0, 0, answered)
+        else:
+            first = lister.fetch(0, 0)
+        if (op.returns or "").startswith("list["):
+            return list(first)  # a bare array: every item of every page
+        return first
 
 
 # -- requests ------------------------------------------------------------------------------------
@@ -288,16 +317,46 @@ class RawAnswer:
         self.content: bytes = content
 
     def parse(self) -> Any:
-        """The answer as the operation declares it (what its plain method returns)."""
+        """The answer as the plain method returns it: a write's object taken from its command
+        envelope, a list operation's page (only this page), or the declared answer."""
+        op = self._op
+        if op.item is not None:
+            items, total, answered = self.page()
+            if (op.returns or "").startswith("list["):
+                return items
+            lister: Lister[Any] = Lister(op, max(len(items), 1), lambda paging: self.page(), single=True)
+            return lister.checked(items, total, 0, 0, answered)
+        declared = self.declared()
+        if op.result is None or declared is None:
+            return declared
+        return self._guard(lambda: _written(op, self.content))
+
+    def declared(self) -> Any:
+        """The answer parsed as the operation declares it (a command envelope, a page of a list)."""
         op = self._op
         status = str(self.status_code)
         kind = op.responses.get(status, op.responses.get(f"{status[0]}XX", op.returns))
+        return self._guard(lambda: parse_answer(kind, self.content, op.empty_body), kind)
+
+    def page(self) -> OnePage:
+        """(items, total, offset answered) of an answer to a list operation."""
+        declared = self.declared()
+        if isinstance(declared, list):
+            return declared, None, None
+        items = getattr(declared, "collection", None)
+        if not isinstance(items, list):
+            items = self._guard(lambda: _no_collection(self._op))
+        return items, getattr(declared, "size", None), getattr(declared, "offset", None)
+
+    def _guard(self, parse: Callable[[], Any], kind: str | None = None) -> Any:
         try:
-            return parse_answer(kind, self.content, op.empty_body)
+            return parse()
         except ValueError as exc:
-            message = str(exc) if isinstance(exc, EmptyAnswerError) else f"cannot parse the answer as {kind}: {exc}"
+            reason = str(exc) if isinstance(exc, EmptyAnswerError) or kind is None else (
+                f"cannot parse the answer as {kind}: {exc}"
+            )
             raise InvalidResponseError(
-                f"{_where(op)}: {message}", status=self.status_code, method=self.method, url=self.url,
+                f"{_where(self._op)}: {reason}", status=self.status_code, method=self.method, url=self.url,
                 body=self.content,
             ) from exc
 
@@ -355,6 +414,29 @@ class StreamedAnswer:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.close()
+
+
+def _no_collection(op: Operation) -> Any:
+    raise ValueError(f"expected a page of {op.item} (a `collection` list), got none")
+
+
+def _written(op: Operation, raw: bytes) -> Any:
+    """The object a write's command envelope holds: under its command key (2025, legacy), or
+    `data` (2026 repository writes); None for an empty answer where one is allowed."""
+    assert op.result is not None
+    if not raw.strip() and op.empty_body:
+        return None
+    envelope = loads(raw)
+    found = envelope.get(op.command_key) if isinstance(envelope, dict) else None
+    if found is None and isinstance(envelope, dict):
+        found = envelope.get("data")
+    if not isinstance(found, dict):
+        if op.method == "DELETE":
+            return None  # servers answer a delete with the object, or with a message only
+        raise ValueError(f"no {op.command_key!r} object in the server's command envelope")
+    from cytomine_sdk_gen import models
+
+    return validate_lenient(getattr(models, op.result), found)
 
 
 def parse_answer(kind: str | None, raw: bytes, empty_ok: bool) -> Any:

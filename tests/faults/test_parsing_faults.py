@@ -58,7 +58,7 @@ def test_an_empty_answer_where_a_body_is_declared_is_an_error(
         call(server.client(max_retries=0))
     error = info.value
     assert (error.status, error.method) == (status, method)
-    assert error.url == server.host + path
+    assert error.url.partition("?")[0] == server.host + path
     assert f"{'null' if body == b'null' else 'empty'} answer where {type_name} was expected" in str(error)
 
 
@@ -137,7 +137,7 @@ def test_json_nested_thousands_deep_is_an_invalid_response(server: CytomineTestS
     server.route(method, path, DEEP_BODIES[body])
     with pytest.raises(InvalidResponseError) as info:
         call(server.client(max_retries=0))
-    assert (info.value.status, info.value.method, info.value.url) == (200, method, server.host + path)
+    assert (info.value.status, info.value.method, info.value.url.partition("?")[0]) == (200, method, server.host + path)
     assert re.search("nested too deeply|recursion depth", str(info.value)), str(info.value)
 
 

@@ -204,7 +204,7 @@ def test_a_post_on_a_connection_closed_before_the_answer_is_sent_again_on_a_new_
     with FaultServer(closes_kept_alive) as server:
         api = make_client(server, max_retries=0)
         created = [api.project_api.create(Project(name=f"P{i}")) for i in range(5)]
-        assert all(c.project is not None for c in created)
+        assert all(c.id is not None for c in created)
         # each POST after the first went out on a kept-alive connection, was dropped unanswered,
         # and was answered on a new connection; none was answered twice
         answered = [r for r in server.requests if r.on_connection == 0]

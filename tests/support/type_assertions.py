@@ -13,17 +13,22 @@ from typing_extensions import assert_type
 
 from cytomine_sdk import ApiClient, Configuration, Page, models, pages, paginate
 from cytomine_sdk_gen.api.project_api import ProjectApi
-from cytomine_sdk_gen.runtime import RawResponse, StreamedResponse
+from cytomine_sdk_gen.runtime import Listing, RawResponse, StreamedResponse
 
 
 def services(api_client: ApiClient) -> None:
     """Service attributes, methods, arguments and answers are typed."""
     assert_type(api_client.project_api, ProjectApi)
     assert_type(api_client.project_api.retrieve(42), models.Project)
-    assert_type(api_client.project_api.list(max=10, offset=0), models.ProjectCollection)
-    assert_type(api_client.annotation_api.list(project=1), models.AnnotationListingCollection)
+    assert_type(api_client.project_api.list(max=10, offset=0), Listing[models.Project])
+    assert_type(api_client.annotation_api.list(project=1), Listing[models.AnnotationListing])
+    for project in api_client.project_api.list():
+        assert_type(project, models.Project)  # iterating any list operation gives its items
+    assert_type(api_client.project_api.list()[0], models.Project)
+    assert_type(api_client.project_api.create(models.Project(name="p")), models.Project)
+    assert_type(api_client.term_api.create(models.Term(name="t")), models.Term | None)  # 2026 may answer empty
     assert_type(api_client.image_instance_api.download_window(7, 0, 0, 512, 512, "png"), bytes)
-    assert_type(api_client.project_api.delete(42), models.ProjectCommand)
+    assert_type(api_client.project_api.delete(42), models.Project | None)
     assert_type(api_client.project_api.with_raw_response.retrieve(42), RawResponse[models.Project])
     assert_type(api_client.project_api.with_raw_response.retrieve(42).parse(), models.Project)
     assert_type(api_client.project_api.with_streaming_response.retrieve(42), StreamedResponse)

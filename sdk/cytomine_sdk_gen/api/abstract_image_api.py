@@ -11,16 +11,13 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, cast
 
 from cytomine_sdk_gen.operations import OPERATIONS as _OPS
-from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Query, Timeout, as_raw, as_streamed
+from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Listing, Query, Timeout, as_raw, as_streamed
 
 if TYPE_CHECKING:
     from cytomine_sdk_gen.models.abstract_image import AbstractImage
-    from cytomine_sdk_gen.models.abstract_image_collection import AbstractImageCollection
-    from cytomine_sdk_gen.models.abstract_image_command import AbstractImageCommand
     from cytomine_sdk_gen.models.abstract_image_servers import AbstractImageServers
-    from cytomine_sdk_gen.models.associated_image_label_collection import AssociatedImageLabelCollection
     from cytomine_sdk_gen.models.bulk_result import BulkResult
-    from cytomine_sdk_gen.models.image_metadata_collection import ImageMetadataCollection
+    from cytomine_sdk_gen.models.image_metadata import ImageMetadata
     from cytomine_sdk_gen.models.user import User
 
 
@@ -52,7 +49,7 @@ class AbstractImageApi:
         self, *, project: int | None = None, sort: str | None = None, order: str | None = None,
         max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> AbstractImageCollection:
+    ) -> Listing[AbstractImage]:
         """List the abstract images of the storages the current user can access (an admin sees all).
 
         ``GET /api/abstractimage.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -69,20 +66,21 @@ class AbstractImageApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            AbstractImageCollection: A page of abstract images.
+            Listing[AbstractImage]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (project, sort, order, max, offset)
         answer = self._invoke(_OPS["abstract_image.list"], args, timeout, extra_query, extra_headers)
-        return cast("AbstractImageCollection", answer)
+        return cast("Listing[AbstractImage]", answer)
 
     def create(
         self, abstract_image: AbstractImage,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> AbstractImageCommand:
+    ) -> AbstractImage:
         """Create an abstract image (usually done by the image server after an upload).
 
         ``POST /api/abstractimage.json`` · servers: 2026, 2025, legacy
@@ -94,14 +92,15 @@ class AbstractImageApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            AbstractImageCommand: The command that created the abstract image, with it under `abstractimage`.
+            AbstractImage: the object written, from the server's command envelope (AbstractImageCommand, with
+                `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (abstract_image,)
         answer = self._invoke(_OPS["abstract_image.create"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("AbstractImageCommand", answer)
+        return cast("AbstractImage", answer)
 
     def create_many(
         self, abstract_image: Sequence[AbstractImage],
@@ -128,7 +127,7 @@ class AbstractImageApi:
     def list_unused(
         self, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> AbstractImageCollection:
+    ) -> Listing[AbstractImage]:
         """List the abstract images of the current user's storages that no project uses.
 
         ``GET /api/abstractimage/unused.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -139,14 +138,15 @@ class AbstractImageApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            AbstractImageCollection: A page of abstract images.
+            Listing[AbstractImage]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (max, offset)
         answer = self._invoke(_OPS["abstract_image.list_unused"], args, timeout, extra_query, extra_headers)
-        return cast("AbstractImageCollection", answer)
+        return cast("Listing[AbstractImage]", answer)
 
     def retrieve(
         self, id: int,
@@ -174,7 +174,7 @@ class AbstractImageApi:
         self, id: int, abstract_image: AbstractImage,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> AbstractImageCommand:
+    ) -> AbstractImage:
         """Update an abstract image (send the whole object, with its id).
 
         ``PUT /api/abstractimage/{id}.json`` · servers: 2026, 2025, legacy
@@ -187,19 +187,20 @@ class AbstractImageApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            AbstractImageCommand: The command that updated the abstract image, with it under `abstractimage`.
+            AbstractImage: the object written, from the server's command envelope (AbstractImageCommand, with
+                `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, abstract_image)
         answer = self._invoke(_OPS["abstract_image.update"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("AbstractImageCommand", answer)
+        return cast("AbstractImage", answer)
 
     def delete(
         self, id: int,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> AbstractImageCommand:
+    ) -> AbstractImage | None:
         """Delete an abstract image (refused while a project uses it).
 
         ``DELETE /api/abstractimage/{id}.json`` · servers: 2026, 2025, legacy
@@ -209,19 +210,20 @@ class AbstractImageApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            AbstractImageCommand: The command that deleted the abstract image, with it under `abstractimage`.
+            AbstractImage: the object written, from the server's command envelope (AbstractImageCommand, with
+                `with_raw_response`) or None (when the server answers a message only)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id,)
         answer = self._invoke(_OPS["abstract_image.delete"], args, timeout, extra_query, extra_headers)
-        return cast("AbstractImageCommand", answer)
+        return cast("AbstractImage | None", answer)
 
     def list_associated(
         self, id: int, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> AssociatedImageLabelCollection:
+    ) -> Listing[str]:
         """List the labels of the associated images of an abstract image (macro, label, thumb).
 
         ``GET /api/abstractimage/{id}/associated.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -233,14 +235,15 @@ class AbstractImageApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            AssociatedImageLabelCollection: A page of labels.
+            Listing[str]: every item, pages fetched as it is iterated (len(): the total); with max/offset/page/size
+                given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, max, offset)
         answer = self._invoke(_OPS["abstract_image.list_associated"], args, timeout, extra_query, extra_headers)
-        return cast("AssociatedImageLabelCollection", answer)
+        return cast("Listing[str]", answer)
 
     def download_associated(
         self, id: int, label: str, format: str, *, max_size: int | None = None,
@@ -593,7 +596,7 @@ class AbstractImageApi:
     def list_metadata(
         self, id: int, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> ImageMetadataCollection:
+    ) -> Listing[ImageMetadata]:
         """List the raw metadata of the file of an abstract image (key, value, type).
 
         ``GET /api/abstractimage/{id}/metadata.json`` · servers: 2026, 2025 · paging: max-offset
@@ -605,14 +608,15 @@ class AbstractImageApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            ImageMetadataCollection: A page of metadata entries.
+            Listing[ImageMetadata]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, max, offset)
         answer = self._invoke(_OPS["abstract_image.list_metadata"], args, timeout, extra_query, extra_headers)
-        return cast("ImageMetadataCollection", answer)
+        return cast("Listing[ImageMetadata]", answer)
 
     def download_preview(
         self, id: int, format: str, *, max_size: int | None = None, colormap: str | None = None,

@@ -11,12 +11,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, cast
 
 from cytomine_sdk_gen.operations import OPERATIONS as _OPS
-from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Query, Timeout, as_raw, as_streamed
+from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Listing, Query, Timeout, as_raw, as_streamed
 
 if TYPE_CHECKING:
     from cytomine_sdk_gen.models.abstract_slice import AbstractSlice
-    from cytomine_sdk_gen.models.abstract_slice_collection import AbstractSliceCollection
-    from cytomine_sdk_gen.models.abstract_slice_command import AbstractSliceCommand
     from cytomine_sdk_gen.models.bulk_result import BulkResult
     from cytomine_sdk_gen.models.user import User
 
@@ -48,7 +46,7 @@ class AbstractSliceApi:
     def list_by_abstract_image(
         self, id: int, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> AbstractSliceCollection:
+    ) -> Listing[AbstractSlice]:
         """List the slices of an abstract image.
 
         ``GET /api/abstractimage/{id}/abstractslice.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -60,14 +58,15 @@ class AbstractSliceApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            AbstractSliceCollection: A page of abstract slices.
+            Listing[AbstractSlice]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, max, offset)
         answer = self._invoke(_OPS["abstract_slice.list_by_abstract_image"], args, timeout, extra_query, extra_headers)
-        return cast("AbstractSliceCollection", answer)
+        return cast("Listing[AbstractSlice]", answer)
 
     def retrieve_by_coordinates(
         self, id: int, channel: int, z_stack: int, time: int,
@@ -98,7 +97,7 @@ class AbstractSliceApi:
         self, abstract_slice: AbstractSlice,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> AbstractSliceCommand:
+    ) -> AbstractSlice:
         """Create a slice of an abstract image (usually done by the image server).
 
         ``POST /api/abstractslice.json`` · servers: 2026, 2025, legacy
@@ -109,14 +108,15 @@ class AbstractSliceApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            AbstractSliceCommand: The command that created the slice, with it under `abstractslice`.
+            AbstractSlice: the object written, from the server's command envelope (AbstractSliceCommand, with
+                `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (abstract_slice,)
         answer = self._invoke(_OPS["abstract_slice.create"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("AbstractSliceCommand", answer)
+        return cast("AbstractSlice", answer)
 
     def create_many(
         self, abstract_slice: Sequence[AbstractSlice],
@@ -166,7 +166,7 @@ class AbstractSliceApi:
         self, id: int, abstract_slice: AbstractSlice,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> AbstractSliceCommand:
+    ) -> AbstractSlice:
         """Update an abstract slice (send the whole object, with its id).
 
         ``PUT /api/abstractslice/{id}.json`` · servers: 2026, 2025, legacy
@@ -178,19 +178,20 @@ class AbstractSliceApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            AbstractSliceCommand: The command that updated the slice, with it under `abstractslice`.
+            AbstractSlice: the object written, from the server's command envelope (AbstractSliceCommand, with
+                `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, abstract_slice)
         answer = self._invoke(_OPS["abstract_slice.update"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("AbstractSliceCommand", answer)
+        return cast("AbstractSlice", answer)
 
     def delete(
         self, id: int,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> AbstractSliceCommand:
+    ) -> AbstractSlice | None:
         """Delete an abstract slice.
 
         ``DELETE /api/abstractslice/{id}.json`` · servers: 2026, 2025, legacy
@@ -200,14 +201,15 @@ class AbstractSliceApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            AbstractSliceCommand: The command that deleted the slice, with it under `abstractslice`.
+            AbstractSlice: the object written, from the server's command envelope (AbstractSliceCommand, with
+                `with_raw_response`) or None (when the server answers a message only)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id,)
         answer = self._invoke(_OPS["abstract_slice.delete"], args, timeout, extra_query, extra_headers)
-        return cast("AbstractSliceCommand", answer)
+        return cast("AbstractSlice | None", answer)
 
     def download_window(
         self, id: int, x: int, y: int, w: int, h: int, format: str, *, with_exterior: bool | None = None,
@@ -610,7 +612,7 @@ class AbstractSliceApi:
     def list_by_uploaded_file(
         self, id: int, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> AbstractSliceCollection:
+    ) -> Listing[AbstractSlice]:
         """List the abstract slices stored in an uploaded file.
 
         ``GET /api/uploadedfile/{id}/abstractslice.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -622,14 +624,15 @@ class AbstractSliceApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            AbstractSliceCollection: A page of abstract slices.
+            Listing[AbstractSlice]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, max, offset)
         answer = self._invoke(_OPS["abstract_slice.list_by_uploaded_file"], args, timeout, extra_query, extra_headers)
-        return cast("AbstractSliceCollection", answer)
+        return cast("Listing[AbstractSlice]", answer)
 
 
 class AbstractSliceApiWithRawResponse:

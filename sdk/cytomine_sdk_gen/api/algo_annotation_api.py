@@ -11,12 +11,10 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, cast
 
 from cytomine_sdk_gen.operations import OPERATIONS as _OPS
-from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Query, Timeout, as_raw, as_streamed
+from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Listing, Query, Timeout, as_raw, as_streamed
 
 if TYPE_CHECKING:
     from cytomine_sdk_gen.models.algo_annotation import AlgoAnnotation
-    from cytomine_sdk_gen.models.algo_annotation_collection import AlgoAnnotationCollection
-    from cytomine_sdk_gen.models.algo_annotation_command import AlgoAnnotationCommand
     from cytomine_sdk_gen.models.algo_annotation_union_result import AlgoAnnotationUnionResult
     from cytomine_sdk_gen.models.annotation_count import AnnotationCount
     from cytomine_sdk_gen.models.bulk_result import BulkResult
@@ -49,7 +47,7 @@ class AlgoAnnotationApi:
     def list(
         self, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> AlgoAnnotationCollection:
+    ) -> Listing[AlgoAnnotation]:
         """List the algo annotations of every project of the current user (legacy only).
 
         ``GET /api/algoannotation.json`` · servers: legacy · paging: max-offset
@@ -62,20 +60,21 @@ class AlgoAnnotationApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            AlgoAnnotationCollection: A page of algo annotations.
+            Listing[AlgoAnnotation]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (max, offset)
         answer = self._invoke(_OPS["algo_annotation.list"], args, timeout, extra_query, extra_headers)
-        return cast("AlgoAnnotationCollection", answer)
+        return cast("Listing[AlgoAnnotation]", answer)
 
     def create(
         self, algo_annotation: AlgoAnnotation, *, min_point: int | None = None, max_point: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> AlgoAnnotationCommand:
+    ) -> AlgoAnnotation:
         """Create an algo annotation, as a user job (legacy only).
 
         ``POST /api/algoannotation.json`` · servers: legacy
@@ -90,14 +89,15 @@ class AlgoAnnotationApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            AlgoAnnotationCommand: The command that created the annotation, under `algoannotation`.
+            AlgoAnnotation: the object written, from the server's command envelope (AlgoAnnotationCommand, with
+                `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (min_point, max_point, algo_annotation)
         answer = self._invoke(_OPS["algo_annotation.create"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("AlgoAnnotationCommand", answer)
+        return cast("AlgoAnnotation", answer)
 
     def create_many(
         self, algo_annotation: Sequence[AlgoAnnotation], *, min_point: int | None = None,
@@ -152,7 +152,7 @@ class AlgoAnnotationApi:
         self, id: int, algo_annotation: AlgoAnnotation,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> AlgoAnnotationCommand:
+    ) -> AlgoAnnotation:
         """Update an algo annotation (legacy only).
 
         ``PUT /api/algoannotation/{id}.json`` · servers: legacy
@@ -164,19 +164,20 @@ class AlgoAnnotationApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            AlgoAnnotationCommand: The command that updated the annotation, under `algoannotation`.
+            AlgoAnnotation: the object written, from the server's command envelope (AlgoAnnotationCommand, with
+                `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, algo_annotation)
         answer = self._invoke(_OPS["algo_annotation.update"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("AlgoAnnotationCommand", answer)
+        return cast("AlgoAnnotation", answer)
 
     def delete(
         self, id: int,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> AlgoAnnotationCommand:
+    ) -> AlgoAnnotation | None:
         """Delete an algo annotation (legacy only).
 
         ``DELETE /api/algoannotation/{id}.json`` · servers: legacy
@@ -186,14 +187,15 @@ class AlgoAnnotationApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            AlgoAnnotationCommand: The command that deleted the annotation, under `algoannotation`.
+            AlgoAnnotation: the object written, from the server's command envelope (AlgoAnnotationCommand, with
+                `with_raw_response`) or None (when the server answers a message only)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id,)
         answer = self._invoke(_OPS["algo_annotation.delete"], args, timeout, extra_query, extra_headers)
-        return cast("AlgoAnnotationCommand", answer)
+        return cast("AlgoAnnotation | None", answer)
 
     def download_crop(
         self, id: int, format: str, *, max_size: int | None = None, geometry: str | None = None,

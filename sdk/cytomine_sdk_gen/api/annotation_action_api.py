@@ -10,11 +10,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, cast
 
 from cytomine_sdk_gen.operations import OPERATIONS as _OPS
-from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Query, Timeout, as_raw, as_streamed
+from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Listing, Query, Timeout, as_raw, as_streamed
 
 if TYPE_CHECKING:
     from cytomine_sdk_gen.models.annotation_action import AnnotationAction
-    from cytomine_sdk_gen.models.annotation_action_collection import AnnotationActionCollection
     from cytomine_sdk_gen.models.annotation_action_input import AnnotationActionInput
     from cytomine_sdk_gen.models.total_count import TotalCount
 
@@ -74,7 +73,7 @@ class AnnotationActionApi:
         self, image: int, *, user: int | None = None, after_than: int | None = None, before_than: int | None = None,
         max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> AnnotationActionCollection:
+    ) -> Listing[AnnotationAction]:
         """List the annotation actions done on an image instance, oldest first (project managers).
 
         ``GET /api/imageinstance/{image}/annotation_action.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -89,20 +88,21 @@ class AnnotationActionApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            AnnotationActionCollection: A page of annotation actions.
+            Listing[AnnotationAction]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (image, user, after_than, before_than, max, offset)
         answer = self._invoke(_OPS["annotation_action.list_by_image"], args, timeout, extra_query, extra_headers)
-        return cast("AnnotationActionCollection", answer)
+        return cast("Listing[AnnotationAction]", answer)
 
     def list_by_slice(
         self, slice: int, *, user: int | None = None, after_than: int | None = None, before_than: int | None = None,
         max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> AnnotationActionCollection:
+    ) -> Listing[AnnotationAction]:
         """List the annotation actions done on a slice instance, oldest first (project managers).
 
         ``GET /api/sliceinstance/{slice}/annotation_action.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -117,14 +117,15 @@ class AnnotationActionApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            AnnotationActionCollection: A page of annotation actions.
+            Listing[AnnotationAction]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (slice, user, after_than, before_than, max, offset)
         answer = self._invoke(_OPS["annotation_action.list_by_slice"], args, timeout, extra_query, extra_headers)
-        return cast("AnnotationActionCollection", answer)
+        return cast("Listing[AnnotationAction]", answer)
 
     def count_by_project(
         self, project: int, *, start_date: int | None = None, end_date: int | None = None,

@@ -13,12 +13,11 @@ from typing import TYPE_CHECKING, TypedDict, cast
 from typing_extensions import Unpack
 
 from cytomine_sdk_gen.operations import OPERATIONS as _OPS
-from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Query, Timeout, as_raw, as_streamed
+from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Listing, Query, Timeout, as_raw, as_streamed
 
 if TYPE_CHECKING:
-    from cytomine_sdk_gen.models.annotation_command import AnnotationCommand
     from cytomine_sdk_gen.models.annotation_correction import AnnotationCorrection
-    from cytomine_sdk_gen.models.annotation_listing_collection import AnnotationListingCollection
+    from cytomine_sdk_gen.models.annotation_listing import AnnotationListing
     from cytomine_sdk_gen.models.annotation_report_params import AnnotationReportParams
     from cytomine_sdk_gen.models.annotation_search import AnnotationSearch
     from cytomine_sdk_gen.models.bulk_result import BulkResult
@@ -161,7 +160,7 @@ class AnnotationApi:
         max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         **flags: Unpack[AnnotationApiListFlags],
-    ) -> AnnotationListingCollection:
+    ) -> Listing[AnnotationListing]:
         """Search annotations with filters; rows only hold the requested column groups.
 
         ``GET /api/annotation.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -229,7 +228,8 @@ class AnnotationApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            AnnotationListingCollection: A page of annotation rows.
+            Listing[AnnotationListing]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
@@ -252,14 +252,14 @@ class AnnotationApi:
         if flags:
             raise TypeError(f"list() got an unexpected keyword argument {next(iter(flags))!r}")
         answer = self._invoke(_OPS["annotation.list"], args, timeout, extra_query, extra_headers)
-        return cast("AnnotationListingCollection", answer)
+        return cast("Listing[AnnotationListing]", answer)
 
     def create(
         self, user_annotation: UserAnnotation, *, min_point: int | None = None, max_point: int | None = None,
         roi: bool | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> AnnotationCommand:
+    ) -> UserAnnotation:
         """Create a user annotation.
 
         ``POST /api/annotation.json`` · servers: 2026, 2025, legacy
@@ -276,14 +276,15 @@ class AnnotationApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            AnnotationCommand: The command that created the annotation, with the annotation under `annotation`.
+            UserAnnotation: the object written, from the server's command envelope (AnnotationCommand, with
+                `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (min_point, max_point, roi, user_annotation)
         answer = self._invoke(_OPS["annotation.create"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("AnnotationCommand", answer)
+        return cast("UserAnnotation", answer)
 
     def create_many(
         self, user_annotation: Sequence[UserAnnotation], *, min_point: int | None = None,
@@ -327,7 +328,7 @@ class AnnotationApi:
         max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         **flags: Unpack[AnnotationApiSearchFlags],
-    ) -> AnnotationListingCollection:
+    ) -> Listing[AnnotationListing]:
         """Search annotations with filters (same as list).
 
         ``GET /api/annotation/search.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -394,7 +395,8 @@ class AnnotationApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            AnnotationListingCollection: A page of annotation rows.
+            Listing[AnnotationListing]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
@@ -417,13 +419,13 @@ class AnnotationApi:
         if flags:
             raise TypeError(f"search() got an unexpected keyword argument {next(iter(flags))!r}")
         answer = self._invoke(_OPS["annotation.search"], args, timeout, extra_query, extra_headers)
-        return cast("AnnotationListingCollection", answer)
+        return cast("Listing[AnnotationListing]", answer)
 
     def search_via_post(
         self, annotation_search: AnnotationSearch, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> AnnotationListingCollection:
+    ) -> Listing[AnnotationListing]:
         """Search annotations with the filters sent as a JSON body (for long id lists).
 
         ``POST /api/annotation/search.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -441,14 +443,15 @@ class AnnotationApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            AnnotationListingCollection: A page of annotation rows.
+            Listing[AnnotationListing]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (max, offset, annotation_search)
         answer = self._invoke(_OPS["annotation.search_via_post"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("AnnotationListingCollection", answer)
+        return cast("Listing[AnnotationListing]", answer)
 
     def retrieve(
         self, id: int,
@@ -476,7 +479,7 @@ class AnnotationApi:
         self, id: int, user_annotation: UserAnnotation, *, fill: bool | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> AnnotationCommand:
+    ) -> UserAnnotation:
         """Update an annotation (send the whole object), or fill its holes with fill=true.
 
         ``PUT /api/annotation/{id}.json`` · servers: 2026, 2025, legacy
@@ -492,19 +495,20 @@ class AnnotationApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            AnnotationCommand: The command that updated the annotation, with the annotation under `annotation`.
+            UserAnnotation: the object written, from the server's command envelope (AnnotationCommand, with
+                `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, fill, user_annotation)
         answer = self._invoke(_OPS["annotation.update"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("AnnotationCommand", answer)
+        return cast("UserAnnotation", answer)
 
     def delete(
         self, id: int,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> AnnotationCommand:
+    ) -> UserAnnotation | None:
         """Delete an annotation (user or reviewed).
 
         ``DELETE /api/annotation/{id}.json`` · servers: 2026, 2025, legacy
@@ -514,14 +518,15 @@ class AnnotationApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            AnnotationCommand: The command that deleted the annotation, with the annotation under `annotation`.
+            UserAnnotation: the object written, from the server's command envelope (AnnotationCommand, with
+                `with_raw_response`) or None (when the server answers a message only)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id,)
         answer = self._invoke(_OPS["annotation.delete"], args, timeout, extra_query, extra_headers)
-        return cast("AnnotationCommand", answer)
+        return cast("UserAnnotation | None", answer)
 
     def download_crop(
         self, id: int, format: str, *, max_size: int | None = None, geometry: str | None = None,
@@ -657,7 +662,7 @@ class AnnotationApi:
     def fill(
         self, id: int,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> AnnotationCommand:
+    ) -> UserAnnotation:
         """Fill the holes of an annotation's polygon (user or reviewed annotation).
 
         ``POST /api/annotation/{id}/fill.json`` · servers: 2026, 2025
@@ -667,15 +672,15 @@ class AnnotationApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            AnnotationCommand: The command that updated the annotation, under `annotation` (user annotation) or
-                `reviewedannotation`.
+            UserAnnotation: the object written, from the server's command envelope (AnnotationCommand, with
+                `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id,)
         answer = self._invoke(_OPS["annotation.fill"], args, timeout, extra_query, extra_headers)
-        return cast("AnnotationCommand", answer)
+        return cast("UserAnnotation", answer)
 
     def simplify(
         self, id: int, *, min_point: int | None = None, max_point: int | None = None,
@@ -733,7 +738,7 @@ class AnnotationApi:
         self, annotation_correction: AnnotationCorrection,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> AnnotationCommand:
+    ) -> UserAnnotation:
         """Add a geometry to (or cut it from) the annotations it touches.
 
         ``POST /api/annotationcorrection.json`` · servers: 2026, 2025, legacy
@@ -748,15 +753,15 @@ class AnnotationApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            AnnotationCommand: The command that updated the corrected annotation, under `annotation` (user annotation)
-                or `reviewedannotation`.
+            UserAnnotation: the object written, from the server's command envelope (AnnotationCommand, with
+                `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (annotation_correction,)
         answer = self._invoke(_OPS["annotation.correct"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("AnnotationCommand", answer)
+        return cast("UserAnnotation", answer)
 
     def retrieve_any(
         self, id: int,
@@ -819,7 +824,7 @@ class AnnotationApi:
         hide_slice: bool | None = None, hide_track: bool | None = None, max: int | None = None,
         offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> AnnotationListingCollection:
+    ) -> Listing[AnnotationListing]:
         """List the annotations of an image that lie inside a geometry or another annotation.
 
         ``GET /api/imageinstance/{image}/annotation/included.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -857,7 +862,8 @@ class AnnotationApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            AnnotationListingCollection: A page of annotation rows.
+            Listing[AnnotationListing]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
@@ -868,7 +874,7 @@ class AnnotationApi:
             hide_term, hide_image, hide_user, hide_slice, hide_track, max, offset,
         )
         answer = self._invoke(_OPS["annotation.list_included"], args, timeout, extra_query, extra_headers)
-        return cast("AnnotationListingCollection", answer)
+        return cast("Listing[AnnotationListing]", answer)
 
     def download_report(
         self, project: int, format: str, *, users: Iterable[int] | None = None,

@@ -10,12 +10,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, cast
 
 from cytomine_sdk_gen.operations import OPERATIONS as _OPS
-from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Query, Timeout, as_raw, as_streamed
+from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Listing, Query, Timeout, as_raw, as_streamed
 
 if TYPE_CHECKING:
     from cytomine_sdk_gen.models.shared_annotation import SharedAnnotation
-    from cytomine_sdk_gen.models.shared_annotation_collection import SharedAnnotationCollection
-    from cytomine_sdk_gen.models.shared_annotation_command import SharedAnnotationCommand
 
 
 class AnnotationCommentApi:
@@ -45,7 +43,7 @@ class AnnotationCommentApi:
     def list(
         self, annotation: int, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> SharedAnnotationCollection:
+    ) -> Listing[SharedAnnotation]:
         """List the comments on a user annotation.
 
         ``GET /api/userannotation/{annotation}/comment.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -57,20 +55,21 @@ class AnnotationCommentApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            SharedAnnotationCollection: A page of comments.
+            Listing[SharedAnnotation]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (annotation, max, offset)
         answer = self._invoke(_OPS["annotation_comment.list"], args, timeout, extra_query, extra_headers)
-        return cast("SharedAnnotationCollection", answer)
+        return cast("Listing[SharedAnnotation]", answer)
 
     def create(
         self, annotation: int, shared_annotation: SharedAnnotation,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> SharedAnnotationCommand:
+    ) -> SharedAnnotation:
         """Comment on a user annotation and share it with other users.
 
         ``POST /api/userannotation/{annotation}/comment.json`` · servers: 2026, 2025, legacy
@@ -85,14 +84,15 @@ class AnnotationCommentApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            SharedAnnotationCommand: The command that created the comment, under `sharedannotation`.
+            SharedAnnotation: the object written, from the server's command envelope (SharedAnnotationCommand, with
+                `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (annotation, shared_annotation)
         answer = self._invoke(_OPS["annotation_comment.create"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("SharedAnnotationCommand", answer)
+        return cast("SharedAnnotation", answer)
 
     def retrieve(
         self, annotation: int, id: int,
@@ -120,7 +120,7 @@ class AnnotationCommentApi:
     def list_for_algo_annotation(
         self, annotation: int, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> SharedAnnotationCollection:
+    ) -> Listing[SharedAnnotation]:
         """List the comments on an algo annotation (legacy only).
 
         ``GET /api/algoannotation/{annotation}/comment.json`` · servers: legacy · paging: max-offset
@@ -132,7 +132,8 @@ class AnnotationCommentApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            SharedAnnotationCollection: A page of comments.
+            Listing[SharedAnnotation]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
@@ -141,13 +142,13 @@ class AnnotationCommentApi:
         answer = self._invoke(
             _OPS["annotation_comment.list_for_algo_annotation"], args, timeout, extra_query, extra_headers,
         )
-        return cast("SharedAnnotationCollection", answer)
+        return cast("Listing[SharedAnnotation]", answer)
 
     def create_for_algo_annotation(
         self, annotation: int, shared_annotation: SharedAnnotation,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> SharedAnnotationCommand:
+    ) -> SharedAnnotation:
         """Comment on an algo annotation and share it with other users (legacy only).
 
         ``POST /api/algoannotation/{annotation}/comment.json`` · servers: legacy
@@ -159,7 +160,8 @@ class AnnotationCommentApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            SharedAnnotationCommand: The command that created the comment, under `sharedannotation`.
+            SharedAnnotation: the object written, from the server's command envelope (SharedAnnotationCommand, with
+                `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
@@ -169,7 +171,7 @@ class AnnotationCommentApi:
             _OPS["annotation_comment.create_for_algo_annotation"], args, timeout, extra_query, extra_headers,
             extra_body,
         )
-        return cast("SharedAnnotationCommand", answer)
+        return cast("SharedAnnotation", answer)
 
     def retrieve_for_algo_annotation(
         self, annotation: int, id: int,

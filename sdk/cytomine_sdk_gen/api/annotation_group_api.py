@@ -11,12 +11,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, cast
 
 from cytomine_sdk_gen.operations import OPERATIONS as _OPS
-from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Query, Timeout, as_raw, as_streamed
+from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Listing, Query, Timeout, as_raw, as_streamed
 
 if TYPE_CHECKING:
     from cytomine_sdk_gen.models.annotation_group import AnnotationGroup
-    from cytomine_sdk_gen.models.annotation_group_collection import AnnotationGroupCollection
-    from cytomine_sdk_gen.models.annotation_group_command import AnnotationGroupCommand
     from cytomine_sdk_gen.models.bulk_result import BulkResult
 
 
@@ -48,7 +46,7 @@ class AnnotationGroupApi:
         self, annotation_group: AnnotationGroup,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> AnnotationGroupCommand:
+    ) -> AnnotationGroup:
         """Create an annotation group in an image group.
 
         ``POST /api/annotationgroup.json`` · servers: 2026, 2025, legacy
@@ -61,14 +59,15 @@ class AnnotationGroupApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            AnnotationGroupCommand: The command that created the group, under `annotationgroup`.
+            AnnotationGroup: the object written, from the server's command envelope (AnnotationGroupCommand, with
+                `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (annotation_group,)
         answer = self._invoke(_OPS["annotation_group.create"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("AnnotationGroupCommand", answer)
+        return cast("AnnotationGroup", answer)
 
     def create_many(
         self, annotation_group: Sequence[AnnotationGroup],
@@ -120,7 +119,7 @@ class AnnotationGroupApi:
         self, id: int, annotation_group: AnnotationGroup,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> AnnotationGroupCommand:
+    ) -> AnnotationGroup:
         """Update an annotation group (send the whole object, id included).
 
         ``PUT /api/annotationgroup/{id}.json`` · servers: 2026, 2025, legacy
@@ -132,19 +131,20 @@ class AnnotationGroupApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            AnnotationGroupCommand: The command that updated the group, under `annotationgroup`.
+            AnnotationGroup: the object written, from the server's command envelope (AnnotationGroupCommand, with
+                `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, annotation_group)
         answer = self._invoke(_OPS["annotation_group.update"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("AnnotationGroupCommand", answer)
+        return cast("AnnotationGroup", answer)
 
     def delete(
         self, id: int,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> AnnotationGroupCommand:
+    ) -> AnnotationGroup | None:
         """Delete an annotation group and its links.
 
         ``DELETE /api/annotationgroup/{id}.json`` · servers: 2026, 2025, legacy
@@ -154,19 +154,20 @@ class AnnotationGroupApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            AnnotationGroupCommand: The command that deleted the group, under `annotationgroup`.
+            AnnotationGroup: the object written, from the server's command envelope (AnnotationGroupCommand, with
+                `with_raw_response`) or None (when the server answers a message only)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id,)
         answer = self._invoke(_OPS["annotation_group.delete"], args, timeout, extra_query, extra_headers)
-        return cast("AnnotationGroupCommand", answer)
+        return cast("AnnotationGroup | None", answer)
 
     def merge(
         self, id: int, merged_id: int,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> AnnotationGroupCommand:
+    ) -> AnnotationGroup:
         """Merge a second annotation group into a first one (the second is deleted).
 
         ``POST /api/annotationgroup/{id}/annotationgroup/{mergedId}/merge.json`` · servers: 2026, 2025, legacy
@@ -180,19 +181,20 @@ class AnnotationGroupApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            AnnotationGroupCommand: The command that updated the kept group, under `annotationgroup`.
+            AnnotationGroup: the object written, from the server's command envelope (AnnotationGroupCommand, with
+                `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, merged_id)
         answer = self._invoke(_OPS["annotation_group.merge"], args, timeout, extra_query, extra_headers)
-        return cast("AnnotationGroupCommand", answer)
+        return cast("AnnotationGroup", answer)
 
     def list_by_project(
         self, id: int, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> AnnotationGroupCollection:
+    ) -> Listing[AnnotationGroup]:
         """List the annotation groups of a project.
 
         ``GET /api/project/{id}/annotationgroup.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -204,19 +206,20 @@ class AnnotationGroupApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            AnnotationGroupCollection: A page of annotation groups.
+            Listing[AnnotationGroup]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, max, offset)
         answer = self._invoke(_OPS["annotation_group.list_by_project"], args, timeout, extra_query, extra_headers)
-        return cast("AnnotationGroupCollection", answer)
+        return cast("Listing[AnnotationGroup]", answer)
 
     def list_by_image_group(
         self, id: int, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> AnnotationGroupCollection:
+    ) -> Listing[AnnotationGroup]:
         """List the annotation groups of an image group.
 
         ``GET /api/imagegroup/{id}/annotationgroup.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -228,14 +231,15 @@ class AnnotationGroupApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            AnnotationGroupCollection: A page of annotation groups.
+            Listing[AnnotationGroup]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, max, offset)
         answer = self._invoke(_OPS["annotation_group.list_by_image_group"], args, timeout, extra_query, extra_headers)
-        return cast("AnnotationGroupCollection", answer)
+        return cast("Listing[AnnotationGroup]", answer)
 
 
 class AnnotationGroupApiWithRawResponse:

@@ -10,10 +10,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, cast
 
 from cytomine_sdk_gen.operations import OPERATIONS as _OPS
-from cytomine_sdk_gen.runtime import Headers, Invoke, Query, Timeout, as_raw, as_streamed
+from cytomine_sdk_gen.runtime import Headers, Invoke, Listing, Query, Timeout, as_raw, as_streamed
 
 if TYPE_CHECKING:
-    from cytomine_sdk_gen.models.annotation_index_collection import AnnotationIndexCollection
+    from cytomine_sdk_gen.models.annotation_index import AnnotationIndex
 
 
 class AnnotationIndexApi:
@@ -43,7 +43,7 @@ class AnnotationIndexApi:
     def list_by_slice(
         self, id: int, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> AnnotationIndexCollection:
+    ) -> Listing[AnnotationIndex]:
         """For each user, count their annotations and reviewed annotations on a slice.
 
         ``GET /api/sliceinstance/{id}/annotationindex.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -55,14 +55,15 @@ class AnnotationIndexApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            AnnotationIndexCollection: A page of per-user counts.
+            Listing[AnnotationIndex]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, max, offset)
         answer = self._invoke(_OPS["annotation_index.list_by_slice"], args, timeout, extra_query, extra_headers)
-        return cast("AnnotationIndexCollection", answer)
+        return cast("Listing[AnnotationIndex]", answer)
 
 
 class AnnotationIndexApiWithRawResponse:

@@ -57,7 +57,7 @@ class AnnotationLayerApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            list[AnnotationLayer]: The annotation layers.
+            list[AnnotationLayer]: every item (pages fetched until the last): The annotation layers.
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
@@ -82,7 +82,7 @@ class AnnotationLayerApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            list[LayerAnnotation]: The annotations of the layer.
+            list[LayerAnnotation]: every item (pages fetched until the last): The annotations of the layer.
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.

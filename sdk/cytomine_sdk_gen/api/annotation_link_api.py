@@ -10,12 +10,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, cast
 
 from cytomine_sdk_gen.operations import OPERATIONS as _OPS
-from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Query, Timeout, as_raw, as_streamed
+from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Listing, Query, Timeout, as_raw, as_streamed
 
 if TYPE_CHECKING:
     from cytomine_sdk_gen.models.annotation_link import AnnotationLink
-    from cytomine_sdk_gen.models.annotation_link_collection import AnnotationLinkCollection
-    from cytomine_sdk_gen.models.annotation_link_command import AnnotationLinkCommand
 
 
 class AnnotationLinkApi:
@@ -46,7 +44,7 @@ class AnnotationLinkApi:
         self, annotation_link: AnnotationLink,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> AnnotationLinkCommand:
+    ) -> AnnotationLink:
         """Add an annotation to an annotation group.
 
         ``POST /api/annotationlink.json`` · servers: 2026, 2025, legacy
@@ -60,19 +58,20 @@ class AnnotationLinkApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            AnnotationLinkCommand: The command that created the link, under `annotationlink`.
+            AnnotationLink: the object written, from the server's command envelope (AnnotationLinkCommand, with
+                `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (annotation_link,)
         answer = self._invoke(_OPS["annotation_link.create"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("AnnotationLinkCommand", answer)
+        return cast("AnnotationLink", answer)
 
     def delete(
         self, annotation_group: int, annotation: int,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> AnnotationLinkCommand:
+    ) -> AnnotationLink | None:
         """Remove an annotation from its annotation group.
 
         ``DELETE /api/annotationgroup/{annotationGroup}/annotation/{annotation}.json`` · servers: 2026, 2025, legacy
@@ -85,19 +84,20 @@ class AnnotationLinkApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            AnnotationLinkCommand: The command that deleted the link, under `annotationlink`.
+            AnnotationLink: the object written, from the server's command envelope (AnnotationLinkCommand, with
+                `with_raw_response`) or None (when the server answers a message only)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (annotation_group, annotation)
         answer = self._invoke(_OPS["annotation_link.delete"], args, timeout, extra_query, extra_headers)
-        return cast("AnnotationLinkCommand", answer)
+        return cast("AnnotationLink | None", answer)
 
     def list_by_annotation_group(
         self, id: int, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> AnnotationLinkCollection:
+    ) -> Listing[AnnotationLink]:
         """List the annotations of an annotation group (as links).
 
         ``GET /api/annotationgroup/{id}/annotationlink.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -109,7 +109,8 @@ class AnnotationLinkApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            AnnotationLinkCollection: A page of annotation links.
+            Listing[AnnotationLink]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
@@ -118,12 +119,12 @@ class AnnotationLinkApi:
         answer = self._invoke(
             _OPS["annotation_link.list_by_annotation_group"], args, timeout, extra_query, extra_headers,
         )
-        return cast("AnnotationLinkCollection", answer)
+        return cast("Listing[AnnotationLink]", answer)
 
     def list_by_annotation(
         self, id: int, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> AnnotationLinkCollection:
+    ) -> Listing[AnnotationLink]:
         """List the links of the group of an annotation (empty when it is in no group).
 
         ``GET /api/annotation/{id}/annotationlink.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -135,14 +136,15 @@ class AnnotationLinkApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            AnnotationLinkCollection: A page of annotation links.
+            Listing[AnnotationLink]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, max, offset)
         answer = self._invoke(_OPS["annotation_link.list_by_annotation"], args, timeout, extra_query, extra_headers)
-        return cast("AnnotationLinkCollection", answer)
+        return cast("Listing[AnnotationLink]", answer)
 
 
 class AnnotationLinkApiWithRawResponse:

@@ -10,12 +10,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, cast
 
 from cytomine_sdk_gen.operations import OPERATIONS as _OPS
-from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Query, Timeout, as_raw, as_streamed
+from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Listing, Query, Timeout, as_raw, as_streamed
 
 if TYPE_CHECKING:
     from cytomine_sdk_gen.models.annotation_term import AnnotationTerm
-    from cytomine_sdk_gen.models.annotation_term_collection import AnnotationTermCollection
-    from cytomine_sdk_gen.models.annotation_term_command import AnnotationTermCommand
 
 
 class AnnotationTermApi:
@@ -45,7 +43,7 @@ class AnnotationTermApi:
     def list_by_annotation(
         self, id_annotation: int, *, id_user: int | None = None, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> AnnotationTermCollection:
+    ) -> Listing[AnnotationTerm]:
         """List the terms given to an annotation, optionally only those given by one user.
 
         ``GET /api/annotation/{idAnnotation}/term.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -60,19 +58,20 @@ class AnnotationTermApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            AnnotationTermCollection: A page of annotation-term links.
+            Listing[AnnotationTerm]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id_annotation, id_user, max, offset)
         answer = self._invoke(_OPS["annotation_term.list_by_annotation"], args, timeout, extra_query, extra_headers)
-        return cast("AnnotationTermCollection", answer)
+        return cast("Listing[AnnotationTerm]", answer)
 
     def list_by_annotation_excluding_user(
         self, id_annotation: int, id_not_user: int, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> AnnotationTermCollection:
+    ) -> Listing[AnnotationTerm]:
         """List the terms given to a user annotation by every user except one.
 
         ``GET /api/annotation/{idAnnotation}/notuser/{idNotUser}/term.json`` · servers: 2026, 2025, legacy · paging:
@@ -86,7 +85,8 @@ class AnnotationTermApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            AnnotationTermCollection: A page of annotation-term links.
+            Listing[AnnotationTerm]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
@@ -95,12 +95,12 @@ class AnnotationTermApi:
         answer = self._invoke(
             _OPS["annotation_term.list_by_annotation_excluding_user"], args, timeout, extra_query, extra_headers,
         )
-        return cast("AnnotationTermCollection", answer)
+        return cast("Listing[AnnotationTerm]", answer)
 
     def list_by_annotation_and_user(
         self, id_annotation: int, id_user: int, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> AnnotationTermCollection:
+    ) -> Listing[AnnotationTerm]:
         """List the terms a user gave to a user annotation (legacy only; use list_by_annotation with id_user).
 
         ``GET /api/userannotation/{idAnnotation}/user/{idUser}/term.json`` · servers: legacy · paging: max-offset
@@ -115,7 +115,8 @@ class AnnotationTermApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            AnnotationTermCollection: A page of annotation-term links.
+            Listing[AnnotationTerm]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
@@ -124,7 +125,7 @@ class AnnotationTermApi:
         answer = self._invoke(
             _OPS["annotation_term.list_by_annotation_and_user"], args, timeout, extra_query, extra_headers,
         )
-        return cast("AnnotationTermCollection", answer)
+        return cast("Listing[AnnotationTerm]", answer)
 
     def retrieve(
         self, id_annotation: int, id_term: int,
@@ -153,7 +154,7 @@ class AnnotationTermApi:
         self, id_annotation: int, id_term: int, annotation_term: AnnotationTerm,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> AnnotationTermCommand:
+    ) -> AnnotationTerm:
         """Give a term to a user annotation (as the current user).
 
         ``POST /api/annotation/{idAnnotation}/term/{idTerm}.json`` · servers: 2026, 2025, legacy
@@ -169,19 +170,20 @@ class AnnotationTermApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            AnnotationTermCommand: The command that created the link, under `annotationterm`.
+            AnnotationTerm: the object written, from the server's command envelope (AnnotationTermCommand, with
+                `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id_annotation, id_term, annotation_term)
         answer = self._invoke(_OPS["annotation_term.create"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("AnnotationTermCommand", answer)
+        return cast("AnnotationTerm", answer)
 
     def delete(
         self, id_annotation: int, id_term: int,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> AnnotationTermCommand:
+    ) -> AnnotationTerm | None:
         """Remove a term the current user gave to a user annotation.
 
         ``DELETE /api/annotation/{idAnnotation}/term/{idTerm}.json`` · servers: 2026, 2025, legacy
@@ -192,19 +194,20 @@ class AnnotationTermApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            AnnotationTermCommand: The command that deleted the link, under `annotationterm`.
+            AnnotationTerm: the object written, from the server's command envelope (AnnotationTermCommand, with
+                `with_raw_response`) or None (when the server answers a message only)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id_annotation, id_term)
         answer = self._invoke(_OPS["annotation_term.delete"], args, timeout, extra_query, extra_headers)
-        return cast("AnnotationTermCommand", answer)
+        return cast("AnnotationTerm | None", answer)
 
     def replace(
         self, id_annotation: int, id_term: int, *, clear_for_all: bool | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> AnnotationTermCommand:
+    ) -> AnnotationTerm:
         """Give a term to a user annotation after removing the terms already given to it.
 
         ``POST /api/annotation/{idAnnotation}/term/{idTerm}/clearBefore.json`` · servers: 2026, 2025, legacy
@@ -218,14 +221,15 @@ class AnnotationTermApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            AnnotationTermCommand: The command that created the link, under `annotationterm`.
+            AnnotationTerm: the object written, from the server's command envelope (AnnotationTermCommand, with
+                `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id_annotation, id_term, clear_for_all)
         answer = self._invoke(_OPS["annotation_term.replace"], args, timeout, extra_query, extra_headers)
-        return cast("AnnotationTermCommand", answer)
+        return cast("AnnotationTerm", answer)
 
     def retrieve_by_user(
         self, id_annotation: int, id_term: int, id_user: int,
@@ -254,7 +258,7 @@ class AnnotationTermApi:
     def delete_by_user(
         self, id_annotation: int, id_term: int, id_user: int,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> AnnotationTermCommand:
+    ) -> AnnotationTerm | None:
         """Remove a term a given user gave to a user annotation.
 
         ``DELETE /api/annotation/{idAnnotation}/term/{idTerm}/user/{idUser}.json`` · servers: 2026, 2025, legacy
@@ -266,14 +270,15 @@ class AnnotationTermApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            AnnotationTermCommand: The command that deleted the link, under `annotationterm`.
+            AnnotationTerm: the object written, from the server's command envelope (AnnotationTermCommand, with
+                `with_raw_response`) or None (when the server answers a message only)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id_annotation, id_term, id_user)
         answer = self._invoke(_OPS["annotation_term.delete_by_user"], args, timeout, extra_query, extra_headers)
-        return cast("AnnotationTermCommand", answer)
+        return cast("AnnotationTerm | None", answer)
 
 
 class AnnotationTermApiWithRawResponse:

@@ -11,12 +11,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, cast
 
 from cytomine_sdk_gen.operations import OPERATIONS as _OPS
-from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Query, Timeout, as_raw, as_streamed
+from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Listing, Query, Timeout, as_raw, as_streamed
 
 if TYPE_CHECKING:
     from cytomine_sdk_gen.models.annotation_track import AnnotationTrack
-    from cytomine_sdk_gen.models.annotation_track_collection import AnnotationTrackCollection
-    from cytomine_sdk_gen.models.annotation_track_command import AnnotationTrackCommand
     from cytomine_sdk_gen.models.bulk_result import BulkResult
 
 
@@ -48,7 +46,7 @@ class AnnotationTrackApi:
         self, annotation_track: AnnotationTrack,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> AnnotationTrackCommand:
+    ) -> AnnotationTrack:
         """Add an annotation to a track.
 
         ``POST /api/annotationtrack.json`` · servers: 2026, 2025, legacy
@@ -61,14 +59,15 @@ class AnnotationTrackApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            AnnotationTrackCommand: The command that created the link, under `annotationtrack`.
+            AnnotationTrack: the object written, from the server's command envelope (AnnotationTrackCommand, with
+                `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (annotation_track,)
         answer = self._invoke(_OPS["annotation_track.create"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("AnnotationTrackCommand", answer)
+        return cast("AnnotationTrack", answer)
 
     def create_many(
         self, annotation_track: Sequence[AnnotationTrack],
@@ -120,7 +119,7 @@ class AnnotationTrackApi:
     def delete(
         self, annotation: int, track: int,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> AnnotationTrackCommand:
+    ) -> AnnotationTrack | None:
         """Remove an annotation from a track.
 
         ``DELETE /api/annotationtrack/{annotation}/{track}.json`` · servers: 2026, 2025, legacy
@@ -131,19 +130,20 @@ class AnnotationTrackApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            AnnotationTrackCommand: The command that deleted the link, under `annotationtrack`.
+            AnnotationTrack: the object written, from the server's command envelope (AnnotationTrackCommand, with
+                `with_raw_response`) or None (when the server answers a message only)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (annotation, track)
         answer = self._invoke(_OPS["annotation_track.delete"], args, timeout, extra_query, extra_headers)
-        return cast("AnnotationTrackCommand", answer)
+        return cast("AnnotationTrack | None", answer)
 
     def list_by_annotation(
         self, id: int, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> AnnotationTrackCollection:
+    ) -> Listing[AnnotationTrack]:
         """List the tracks an annotation belongs to (as annotation-track links).
 
         ``GET /api/annotation/{id}/annotationtrack.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -155,19 +155,20 @@ class AnnotationTrackApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            AnnotationTrackCollection: A page of annotation-track links.
+            Listing[AnnotationTrack]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, max, offset)
         answer = self._invoke(_OPS["annotation_track.list_by_annotation"], args, timeout, extra_query, extra_headers)
-        return cast("AnnotationTrackCollection", answer)
+        return cast("Listing[AnnotationTrack]", answer)
 
     def list_by_track(
         self, id: int, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> AnnotationTrackCollection:
+    ) -> Listing[AnnotationTrack]:
         """List the annotations of a track (as annotation-track links).
 
         ``GET /api/track/{id}/annotationtrack.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -179,14 +180,15 @@ class AnnotationTrackApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            AnnotationTrackCollection: A page of annotation-track links.
+            Listing[AnnotationTrack]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, max, offset)
         answer = self._invoke(_OPS["annotation_track.list_by_track"], args, timeout, extra_query, extra_headers)
-        return cast("AnnotationTrackCollection", answer)
+        return cast("Listing[AnnotationTrack]", answer)
 
 
 class AnnotationTrackApiWithRawResponse:

@@ -54,7 +54,7 @@ class AppEngineStoreApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            list[AppEngineStore]: The app stores.
+            list[AppEngineStore]: every item (pages fetched until the last): The app stores.
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
@@ -102,7 +102,7 @@ class AppEngineStoreApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            list[AppEngineTask]: The tasks of the store.
+            list[AppEngineTask]: every item (pages fetched until the last): The tasks of the store.
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.

@@ -57,7 +57,7 @@ class AppEngineTaskApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            list[AppEngineTask]: The installed tasks.
+            list[AppEngineTask]: every item (pages fetched until the last): The installed tasks.
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
@@ -145,7 +145,7 @@ class AppEngineTaskApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            list[AppEngineTaskInput]: The input parameters.
+            list[AppEngineTaskInput]: every item (pages fetched until the last): The input parameters.
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
@@ -167,7 +167,7 @@ class AppEngineTaskApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            list[AppEngineTaskOutput]: The output parameters.
+            list[AppEngineTaskOutput]: every item (pages fetched until the last): The output parameters.
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
@@ -266,7 +266,7 @@ class AppEngineTaskApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            list[AppEngineTaskInput]: The input parameters.
+            list[AppEngineTaskInput]: every item (pages fetched until the last): The input parameters.
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
@@ -291,7 +291,7 @@ class AppEngineTaskApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            list[AppEngineTaskOutput]: The output parameters.
+            list[AppEngineTaskOutput]: every item (pages fetched until the last): The output parameters.
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.

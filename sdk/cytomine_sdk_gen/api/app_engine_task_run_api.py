@@ -257,7 +257,7 @@ class AppEngineTaskRunApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            list[AppEngineParameterValue]: The inputs.
+            list[AppEngineParameterValue]: every item (pages fetched until the last): The inputs.
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
@@ -283,7 +283,7 @@ class AppEngineTaskRunApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            list[AppEngineParameterValue]: The outputs.
+            list[AppEngineParameterValue]: every item (pages fetched until the last): The outputs.
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
@@ -389,7 +389,7 @@ class AppEngineTaskRunApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            list[TaskRun]: The runs of the project.
+            list[TaskRun]: every item (pages fetched until the last): The runs of the project.
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.

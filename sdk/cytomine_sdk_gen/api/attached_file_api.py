@@ -10,14 +10,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, cast
 
 from cytomine_sdk_gen.operations import OPERATIONS as _OPS
-from cytomine_sdk_gen.runtime import Headers, Invoke, Query, Timeout, as_raw, as_streamed
+from cytomine_sdk_gen.runtime import Headers, Invoke, Listing, Query, Timeout, as_raw, as_streamed
 
 if TYPE_CHECKING:
     from os import PathLike
 
     from cytomine_sdk_gen.models.attached_file import AttachedFile
-    from cytomine_sdk_gen.models.attached_file_collection import AttachedFileCollection
-    from cytomine_sdk_gen.models.attached_file_command import AttachedFileCommand
 
 
 class AttachedFileApi:
@@ -47,7 +45,7 @@ class AttachedFileApi:
     def list(
         self, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> AttachedFileCollection:
+    ) -> Listing[AttachedFile]:
         """List every attached file of the server (admins only).
 
         ``GET /api/attachedfile.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -58,14 +56,15 @@ class AttachedFileApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            AttachedFileCollection: A page of attached files.
+            Listing[AttachedFile]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (max, offset)
         answer = self._invoke(_OPS["attached_file.list"], args, timeout, extra_query, extra_headers)
-        return cast("AttachedFileCollection", answer)
+        return cast("Listing[AttachedFile]", answer)
 
     def upload_via_put(
         self, domain_ident: int, domain_class_name: str, files: str | PathLike[str] | bytes | tuple[str, bytes], *,
@@ -158,7 +157,7 @@ class AttachedFileApi:
     def delete(
         self, id: int,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> AttachedFileCommand:
+    ) -> AttachedFile | None:
         """Delete an attached file.
 
         ``DELETE /api/attachedfile/{id}.json`` · servers: 2026, 2025, legacy
@@ -168,14 +167,15 @@ class AttachedFileApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            AttachedFileCommand: The command that deleted the attached file, with it under `attachedfile`.
+            AttachedFile: the object written, from the server's command envelope (AttachedFileCommand, with
+                `with_raw_response`) or None (when the server answers a message only)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id,)
         answer = self._invoke(_OPS["attached_file.delete"], args, timeout, extra_query, extra_headers)
-        return cast("AttachedFileCommand", answer)
+        return cast("AttachedFile | None", answer)
 
     def download(
         self, id: int,
@@ -226,7 +226,7 @@ class AttachedFileApi:
     def list_by_domain(
         self, domain_class_name: str, domain_ident: int, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> AttachedFileCollection:
+    ) -> Listing[AttachedFile]:
         """List the files attached to an object.
 
         ``GET /api/domain/{domainClassName}/{domainIdent}/attachedfile.json`` · servers: 2026, 2025, legacy · paging:
@@ -242,14 +242,15 @@ class AttachedFileApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            AttachedFileCollection: A page of attached files.
+            Listing[AttachedFile]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (domain_class_name, domain_ident, max, offset)
         answer = self._invoke(_OPS["attached_file.list_by_domain"], args, timeout, extra_query, extra_headers)
-        return cast("AttachedFileCollection", answer)
+        return cast("Listing[AttachedFile]", answer)
 
 
 class AttachedFileApiWithRawResponse:

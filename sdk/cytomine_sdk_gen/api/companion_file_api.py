@@ -11,13 +11,11 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, cast
 
 from cytomine_sdk_gen.operations import OPERATIONS as _OPS
-from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Query, Timeout, as_raw, as_streamed
+from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Listing, Query, Timeout, as_raw, as_streamed
 
 if TYPE_CHECKING:
     from cytomine_sdk_gen.models.bulk_result import BulkResult
     from cytomine_sdk_gen.models.companion_file import CompanionFile
-    from cytomine_sdk_gen.models.companion_file_collection import CompanionFileCollection
-    from cytomine_sdk_gen.models.companion_file_command import CompanionFileCommand
     from cytomine_sdk_gen.models.user import User
 
 
@@ -48,7 +46,7 @@ class CompanionFileApi:
     def list_by_abstract_image(
         self, id: int, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> CompanionFileCollection:
+    ) -> Listing[CompanionFile]:
         """List the companion files of an abstract image.
 
         ``GET /api/abstractimage/{id}/companionfile.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -60,20 +58,21 @@ class CompanionFileApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            CompanionFileCollection: A page of companion files.
+            Listing[CompanionFile]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, max, offset)
         answer = self._invoke(_OPS["companion_file.list_by_abstract_image"], args, timeout, extra_query, extra_headers)
-        return cast("CompanionFileCollection", answer)
+        return cast("Listing[CompanionFile]", answer)
 
     def create(
         self, companion_file: CompanionFile,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> CompanionFileCommand:
+    ) -> CompanionFile:
         """Create a companion file of an abstract image (usually done by the image server).
 
         ``POST /api/companionfile.json`` · servers: 2026, 2025, legacy
@@ -84,14 +83,15 @@ class CompanionFileApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            CompanionFileCommand: The command that created the companion file, with it under `companionfile`.
+            CompanionFile: the object written, from the server's command envelope (CompanionFileCommand, with
+                `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (companion_file,)
         answer = self._invoke(_OPS["companion_file.create"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("CompanionFileCommand", answer)
+        return cast("CompanionFile", answer)
 
     def create_many(
         self, companion_file: Sequence[CompanionFile],
@@ -141,7 +141,7 @@ class CompanionFileApi:
         self, id: int, companion_file: CompanionFile,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> CompanionFileCommand:
+    ) -> CompanionFile:
         """Update a companion file (send the whole object, with its id).
 
         ``PUT /api/companionfile/{id}.json`` · servers: 2026, 2025, legacy
@@ -153,19 +153,20 @@ class CompanionFileApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            CompanionFileCommand: The command that updated the companion file, with it under `companionfile`.
+            CompanionFile: the object written, from the server's command envelope (CompanionFileCommand, with
+                `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, companion_file)
         answer = self._invoke(_OPS["companion_file.update"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("CompanionFileCommand", answer)
+        return cast("CompanionFile", answer)
 
     def delete(
         self, id: int,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> CompanionFileCommand:
+    ) -> CompanionFile | None:
         """Delete a companion file.
 
         ``DELETE /api/companionfile/{id}.json`` · servers: 2026, 2025, legacy
@@ -175,14 +176,15 @@ class CompanionFileApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            CompanionFileCommand: The command that deleted the companion file, with it under `companionfile`.
+            CompanionFile: the object written, from the server's command envelope (CompanionFileCommand, with
+                `with_raw_response`) or None (when the server answers a message only)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id,)
         answer = self._invoke(_OPS["companion_file.delete"], args, timeout, extra_query, extra_headers)
-        return cast("CompanionFileCommand", answer)
+        return cast("CompanionFile | None", answer)
 
     def download(
         self, id: int,
@@ -231,7 +233,7 @@ class CompanionFileApi:
     def list_by_uploaded_file(
         self, id: int, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> CompanionFileCollection:
+    ) -> Listing[CompanionFile]:
         """List the companion files stored in an uploaded file.
 
         ``GET /api/uploadedfile/{id}/companionfile.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -243,14 +245,15 @@ class CompanionFileApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            CompanionFileCollection: A page of companion files.
+            Listing[CompanionFile]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, max, offset)
         answer = self._invoke(_OPS["companion_file.list_by_uploaded_file"], args, timeout, extra_query, extra_headers)
-        return cast("CompanionFileCollection", answer)
+        return cast("Listing[CompanionFile]", answer)
 
 
 class CompanionFileApiWithRawResponse:

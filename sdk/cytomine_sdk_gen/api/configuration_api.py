@@ -11,13 +11,11 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, cast
 
 from cytomine_sdk_gen.operations import OPERATIONS as _OPS
-from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Query, Timeout, as_raw, as_streamed
+from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Listing, Query, Timeout, as_raw, as_streamed
 
 if TYPE_CHECKING:
     from cytomine_sdk_gen.models.bulk_result import BulkResult
     from cytomine_sdk_gen.models.configuration_entry import ConfigurationEntry
-    from cytomine_sdk_gen.models.configuration_entry_collection import ConfigurationEntryCollection
-    from cytomine_sdk_gen.models.configuration_entry_command import ConfigurationEntryCommand
 
 
 class ConfigurationApi:
@@ -47,7 +45,7 @@ class ConfigurationApi:
     def list(
         self, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> ConfigurationEntryCollection:
+    ) -> Listing[ConfigurationEntry]:
         """List the configuration entries the current user may read.
 
         ``GET /api/configuration.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -58,20 +56,21 @@ class ConfigurationApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            ConfigurationEntryCollection: A page of configuration entries.
+            Listing[ConfigurationEntry]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (max, offset)
         answer = self._invoke(_OPS["configuration.list"], args, timeout, extra_query, extra_headers)
-        return cast("ConfigurationEntryCollection", answer)
+        return cast("Listing[ConfigurationEntry]", answer)
 
     def create(
         self, configuration_entry: ConfigurationEntry,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> ConfigurationEntryCommand:
+    ) -> ConfigurationEntry:
         """Create a configuration entry (admin).
 
         ``POST /api/configuration.json`` · servers: 2026, 2025, legacy
@@ -84,14 +83,15 @@ class ConfigurationApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            ConfigurationEntryCommand: The command that created the entry, with the entry under `configuration`.
+            ConfigurationEntry: the object written, from the server's command envelope (ConfigurationEntryCommand, with
+                `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (configuration_entry,)
         answer = self._invoke(_OPS["configuration.create"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("ConfigurationEntryCommand", answer)
+        return cast("ConfigurationEntry", answer)
 
     def create_many(
         self, configuration_entry: Sequence[ConfigurationEntry],
@@ -143,7 +143,7 @@ class ConfigurationApi:
         self, key: str, configuration_entry: ConfigurationEntry,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> ConfigurationEntryCommand:
+    ) -> ConfigurationEntry:
         """Set a configuration entry by its key, creating it when it does not exist (admin).
 
         ``PUT /api/configuration/key/{key}.json`` · servers: 2026, 2025, legacy
@@ -155,20 +155,20 @@ class ConfigurationApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            ConfigurationEntryCommand: The command that updated (or created) the entry, with the entry under
-                `configuration`.
+            ConfigurationEntry: the object written, from the server's command envelope (ConfigurationEntryCommand, with
+                `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (key, configuration_entry)
         answer = self._invoke(_OPS["configuration.update"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("ConfigurationEntryCommand", answer)
+        return cast("ConfigurationEntry", answer)
 
     def delete(
         self, key: str, *, task: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> ConfigurationEntryCommand:
+    ) -> ConfigurationEntry | None:
         """Delete a configuration entry by its key (admin).
 
         ``DELETE /api/configuration/key/{key}.json`` · servers: 2026, 2025, legacy
@@ -179,14 +179,15 @@ class ConfigurationApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            ConfigurationEntryCommand: The command that deleted the entry, with the entry under `configuration`.
+            ConfigurationEntry: the object written, from the server's command envelope (ConfigurationEntryCommand, with
+                `with_raw_response`) or None (when the server answers a message only)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (key, task)
         answer = self._invoke(_OPS["configuration.delete"], args, timeout, extra_query, extra_headers)
-        return cast("ConfigurationEntryCommand", answer)
+        return cast("ConfigurationEntry | None", answer)
 
 
 class ConfigurationApiWithRawResponse:

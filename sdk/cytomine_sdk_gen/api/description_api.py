@@ -10,12 +10,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, cast
 
 from cytomine_sdk_gen.operations import OPERATIONS as _OPS
-from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Query, Timeout, as_raw, as_streamed
+from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Listing, Query, Timeout, as_raw, as_streamed
 
 if TYPE_CHECKING:
     from cytomine_sdk_gen.models.description import Description
-    from cytomine_sdk_gen.models.description_collection import DescriptionCollection
-    from cytomine_sdk_gen.models.description_command import DescriptionCommand
 
 
 class DescriptionApi:
@@ -45,7 +43,7 @@ class DescriptionApi:
     def list(
         self, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> DescriptionCollection:
+    ) -> Listing[Description]:
         """List every description of the server (admins only).
 
         ``GET /api/description.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -56,20 +54,21 @@ class DescriptionApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            DescriptionCollection: A page of descriptions.
+            Listing[Description]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (max, offset)
         answer = self._invoke(_OPS["description.list"], args, timeout, extra_query, extra_headers)
-        return cast("DescriptionCollection", answer)
+        return cast("Listing[Description]", answer)
 
     def create_from_body(
         self, description: Description,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> DescriptionCommand:
+    ) -> Description:
         """Describe the object named in the body (data, domainClassName and domainIdent).
 
         ``POST /api/description.json`` · servers: 2026, 2025, legacy
@@ -82,7 +81,8 @@ class DescriptionApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            DescriptionCommand: The command that created the description, with the description under `description`.
+            Description: the object written, from the server's command envelope (DescriptionCommand, with
+                `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
@@ -91,7 +91,7 @@ class DescriptionApi:
         answer = self._invoke(
             _OPS["description.create_from_body"], args, timeout, extra_query, extra_headers, extra_body,
         )
-        return cast("DescriptionCommand", answer)
+        return cast("Description", answer)
 
     def retrieve(
         self, domain_class_name: str, domain_ident: int,
@@ -123,7 +123,7 @@ class DescriptionApi:
         self, domain_class_name: str, domain_ident: int, description: Description,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> DescriptionCommand:
+    ) -> Description:
         """Replace the text of an object's description.
 
         ``PUT /api/domain/{domainClassName}/{domainIdent}/description.json`` · servers: 2026, 2025, legacy
@@ -142,20 +142,21 @@ class DescriptionApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            DescriptionCommand: The command that updated the description, with the description under `description`.
+            Description: the object written, from the server's command envelope (DescriptionCommand, with
+                `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (domain_class_name, domain_ident, description)
         answer = self._invoke(_OPS["description.update"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("DescriptionCommand", answer)
+        return cast("Description", answer)
 
     def create(
         self, domain_class_name: str, domain_ident: int, description: Description,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> DescriptionCommand:
+    ) -> Description:
         """Describe an object (it must not have a description yet).
 
         ``POST /api/domain/{domainClassName}/{domainIdent}/description.json`` · servers: 2026, 2025, legacy
@@ -174,19 +175,20 @@ class DescriptionApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            DescriptionCommand: The command that created the description, with the description under `description`.
+            Description: the object written, from the server's command envelope (DescriptionCommand, with
+                `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (domain_class_name, domain_ident, description)
         answer = self._invoke(_OPS["description.create"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("DescriptionCommand", answer)
+        return cast("Description", answer)
 
     def delete(
         self, domain_class_name: str, domain_ident: int,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> DescriptionCommand:
+    ) -> Description | None:
         """Delete the description of an object.
 
         ``DELETE /api/domain/{domainClassName}/{domainIdent}/description.json`` · servers: 2026, 2025, legacy
@@ -200,14 +202,15 @@ class DescriptionApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            DescriptionCommand: The command that deleted the description, with the description under `description`.
+            Description: the object written, from the server's command envelope (DescriptionCommand, with
+                `with_raw_response`) or None (when the server answers a message only)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (domain_class_name, domain_ident)
         answer = self._invoke(_OPS["description.delete"], args, timeout, extra_query, extra_headers)
-        return cast("DescriptionCommand", answer)
+        return cast("Description | None", answer)
 
 
 class DescriptionApiWithRawResponse:

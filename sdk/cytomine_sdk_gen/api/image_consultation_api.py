@@ -10,14 +10,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, cast
 
 from cytomine_sdk_gen.operations import OPERATIONS as _OPS
-from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Query, Timeout, as_raw, as_streamed
+from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Listing, Query, Timeout, as_raw, as_streamed
 
 if TYPE_CHECKING:
     from cytomine_sdk_gen.models.image_consultation import ImageConsultation
-    from cytomine_sdk_gen.models.image_consultation_collection import ImageConsultationCollection
     from cytomine_sdk_gen.models.image_consultation_input import ImageConsultationInput
-    from cytomine_sdk_gen.models.image_consultation_summary_collection import ImageConsultationSummaryCollection
-    from cytomine_sdk_gen.models.last_opened_image_collection import LastOpenedImageCollection
+    from cytomine_sdk_gen.models.image_consultation_summary import ImageConsultationSummary
+    from cytomine_sdk_gen.models.last_opened_image import LastOpenedImage
     from cytomine_sdk_gen.models.total_count import TotalCount
 
 
@@ -77,7 +76,7 @@ class ImageConsultationApi:
     def list_last_opened(
         self, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> LastOpenedImageCollection:
+    ) -> Listing[LastOpenedImage]:
         """List the image instances the current user opened last, newest first.
 
         ``GET /api/imageinstance/method/lastopened.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -91,20 +90,21 @@ class ImageConsultationApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            LastOpenedImageCollection: A page of recently opened images.
+            Listing[LastOpenedImage]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (max, offset)
         answer = self._invoke(_OPS["image_consultation.list_last_opened"], args, timeout, extra_query, extra_headers)
-        return cast("LastOpenedImageCollection", answer)
+        return cast("Listing[LastOpenedImage]", answer)
 
     def summarize_by_image(
         self, user: int, project: int, *, export: str | None = None, max: int | None = None,
         offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> ImageConsultationSummaryCollection:
+    ) -> Listing[ImageConsultationSummary]:
         """Summarize the consultations of a user in a project, one row per image (time spent, count, first and last).
 
         ``GET /api/imageconsultation/resume.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -121,14 +121,15 @@ class ImageConsultationApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            ImageConsultationSummaryCollection: A page of per-image summaries (JSON), or the CSV report with export=csv.
+            Listing[ImageConsultationSummary]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (user, project, export, max, offset)
         answer = self._invoke(_OPS["image_consultation.summarize_by_image"], args, timeout, extra_query, extra_headers)
-        return cast("ImageConsultationSummaryCollection", answer)
+        return cast("Listing[ImageConsultationSummary]", answer)
 
     def count_by_project(
         self, project: int, *, start_date: int | None = None, end_date: int | None = None,
@@ -157,7 +158,7 @@ class ImageConsultationApi:
     def list_last_by_project(
         self, project: int, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> ImageConsultationCollection:
+    ) -> Listing[ImageConsultation]:
         """List, for each user of a project, the last image instance they opened.
 
         ``GET /api/project/{project}/lastImages.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -172,7 +173,8 @@ class ImageConsultationApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            ImageConsultationCollection: A page of last consultations, one per user.
+            Listing[ImageConsultation]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
@@ -181,13 +183,13 @@ class ImageConsultationApi:
         answer = self._invoke(
             _OPS["image_consultation.list_last_by_project"], args, timeout, extra_query, extra_headers,
         )
-        return cast("ImageConsultationCollection", answer)
+        return cast("Listing[ImageConsultation]", answer)
 
     def list_by_project_and_user(
         self, project: int, user: int, *, distinct_images: bool | None = None, max: int | None = None,
         offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> ImageConsultationCollection:
+    ) -> Listing[ImageConsultation]:
         """List the image consultations of a user in a project, newest first.
 
         ``GET /api/project/{project}/user/{user}/imageconsultation.json`` · servers: 2026, 2025, legacy · paging:
@@ -207,7 +209,8 @@ class ImageConsultationApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            ImageConsultationCollection: A page of image consultations.
+            Listing[ImageConsultation]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
@@ -216,7 +219,7 @@ class ImageConsultationApi:
         answer = self._invoke(
             _OPS["image_consultation.list_by_project_and_user"], args, timeout, extra_query, extra_headers,
         )
-        return cast("ImageConsultationCollection", answer)
+        return cast("Listing[ImageConsultation]", answer)
 
 
 class ImageConsultationApiWithRawResponse:

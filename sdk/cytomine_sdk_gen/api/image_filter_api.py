@@ -10,10 +10,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, cast
 
 from cytomine_sdk_gen.operations import OPERATIONS as _OPS
-from cytomine_sdk_gen.runtime import Headers, Invoke, Query, Timeout, as_raw, as_streamed
+from cytomine_sdk_gen.runtime import Headers, Invoke, Listing, Query, Timeout, as_raw, as_streamed
 
 if TYPE_CHECKING:
-    from cytomine_sdk_gen.models.image_filter_collection import ImageFilterCollection
+    from cytomine_sdk_gen.models.image_filter import ImageFilter
 
 
 class ImageFilterApi:
@@ -43,7 +43,7 @@ class ImageFilterApi:
     def list(
         self, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> ImageFilterCollection:
+    ) -> Listing[ImageFilter]:
         """List the image filters of the server.
 
         ``GET /api/imagefilter.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -54,14 +54,15 @@ class ImageFilterApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            ImageFilterCollection: A page of image filters.
+            Listing[ImageFilter]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (max, offset)
         answer = self._invoke(_OPS["image_filter.list"], args, timeout, extra_query, extra_headers)
-        return cast("ImageFilterCollection", answer)
+        return cast("Listing[ImageFilter]", answer)
 
 
 class ImageFilterApiWithRawResponse:

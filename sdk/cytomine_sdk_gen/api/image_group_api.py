@@ -11,13 +11,11 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, cast
 
 from cytomine_sdk_gen.operations import OPERATIONS as _OPS
-from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Query, Timeout, as_raw, as_streamed
+from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Listing, Query, Timeout, as_raw, as_streamed
 
 if TYPE_CHECKING:
     from cytomine_sdk_gen.models.bulk_result import BulkResult
     from cytomine_sdk_gen.models.image_group import ImageGroup
-    from cytomine_sdk_gen.models.image_group_collection import ImageGroupCollection
-    from cytomine_sdk_gen.models.image_group_command import ImageGroupCommand
 
 
 class ImageGroupApi:
@@ -48,7 +46,7 @@ class ImageGroupApi:
         self, image_group: ImageGroup,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> ImageGroupCommand:
+    ) -> ImageGroup:
         """Create an image group in a project (send name and project).
 
         ``POST /api/imagegroup.json`` · servers: 2026, 2025, legacy
@@ -59,14 +57,15 @@ class ImageGroupApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            ImageGroupCommand: The command that created the image group, with it under `imagegroup`.
+            ImageGroup: the object written, from the server's command envelope (ImageGroupCommand, with
+                `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (image_group,)
         answer = self._invoke(_OPS["image_group.create"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("ImageGroupCommand", answer)
+        return cast("ImageGroup", answer)
 
     def create_many(
         self, image_group: Sequence[ImageGroup],
@@ -116,7 +115,7 @@ class ImageGroupApi:
         self, id: int, image_group: ImageGroup,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> ImageGroupCommand:
+    ) -> ImageGroup:
         """Update an image group (send the whole object, with its id).
 
         ``PUT /api/imagegroup/{id}.json`` · servers: 2026, 2025, legacy
@@ -128,19 +127,20 @@ class ImageGroupApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            ImageGroupCommand: The command that updated the image group, with it under `imagegroup`.
+            ImageGroup: the object written, from the server's command envelope (ImageGroupCommand, with
+                `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, image_group)
         answer = self._invoke(_OPS["image_group.update"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("ImageGroupCommand", answer)
+        return cast("ImageGroup", answer)
 
     def delete(
         self, id: int,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> ImageGroupCommand:
+    ) -> ImageGroup | None:
         """Delete an image group (its images stay in the project).
 
         ``DELETE /api/imagegroup/{id}.json`` · servers: 2026, 2025, legacy
@@ -150,19 +150,20 @@ class ImageGroupApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            ImageGroupCommand: The command that deleted the image group, with it under `imagegroup`.
+            ImageGroup: the object written, from the server's command envelope (ImageGroupCommand, with
+                `with_raw_response`) or None (when the server answers a message only)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id,)
         answer = self._invoke(_OPS["image_group.delete"], args, timeout, extra_query, extra_headers)
-        return cast("ImageGroupCommand", answer)
+        return cast("ImageGroup | None", answer)
 
     def list_by_project(
         self, id: int, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> ImageGroupCollection:
+    ) -> Listing[ImageGroup]:
         """List the image groups of a project.
 
         ``GET /api/project/{id}/imagegroup.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -174,14 +175,15 @@ class ImageGroupApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            ImageGroupCollection: A page of image groups.
+            Listing[ImageGroup]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, max, offset)
         answer = self._invoke(_OPS["image_group.list_by_project"], args, timeout, extra_query, extra_headers)
-        return cast("ImageGroupCollection", answer)
+        return cast("Listing[ImageGroup]", answer)
 
 
 class ImageGroupApiWithRawResponse:

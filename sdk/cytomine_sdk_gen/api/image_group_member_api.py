@@ -10,12 +10,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, cast
 
 from cytomine_sdk_gen.operations import OPERATIONS as _OPS
-from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Query, Timeout, as_raw, as_streamed
+from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Listing, Query, Timeout, as_raw, as_streamed
 
 if TYPE_CHECKING:
     from cytomine_sdk_gen.models.image_group_image_instance import ImageGroupImageInstance
-    from cytomine_sdk_gen.models.image_group_image_instance_collection import ImageGroupImageInstanceCollection
-    from cytomine_sdk_gen.models.image_group_image_instance_command import ImageGroupImageInstanceCommand
     from cytomine_sdk_gen.models.image_instance import ImageInstance
 
 
@@ -70,7 +68,7 @@ class ImageGroupMemberApi:
         self, group: int, image: int, image_group_image_instance: ImageGroupImageInstance,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> ImageGroupImageInstanceCommand:
+    ) -> ImageGroupImageInstance:
         """Add an image to an image group.
 
         ``POST /api/imagegroup/{group}/imageinstance/{image}.json`` · servers: 2026, 2025, legacy
@@ -86,19 +84,20 @@ class ImageGroupMemberApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            ImageGroupImageInstanceCommand: The command that created the link, with it under `imagegroupimageinstance`.
+            ImageGroupImageInstance: the object written, from the server's command envelope
+                (ImageGroupImageInstanceCommand, with `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (group, image, image_group_image_instance)
         answer = self._invoke(_OPS["image_group_member.create"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("ImageGroupImageInstanceCommand", answer)
+        return cast("ImageGroupImageInstance", answer)
 
     def delete(
         self, group: int, image: int,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> ImageGroupImageInstanceCommand:
+    ) -> ImageGroupImageInstance | None:
         """Remove an image from an image group.
 
         ``DELETE /api/imagegroup/{group}/imageinstance/{image}.json`` · servers: 2026, 2025, legacy
@@ -109,14 +108,16 @@ class ImageGroupMemberApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            ImageGroupImageInstanceCommand: The command that deleted the link, with it under `imagegroupimageinstance`.
+            ImageGroupImageInstance: the object written, from the server's command envelope
+                (ImageGroupImageInstanceCommand, with `with_raw_response`) or None (when the server answers a message
+                only)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (group, image)
         answer = self._invoke(_OPS["image_group_member.delete"], args, timeout, extra_query, extra_headers)
-        return cast("ImageGroupImageInstanceCommand", answer)
+        return cast("ImageGroupImageInstance | None", answer)
 
     def retrieve_next(
         self, group: int, image: int, *, circular: bool | None = None,
@@ -175,7 +176,7 @@ class ImageGroupMemberApi:
     def list_by_image_group(
         self, id: int, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> ImageGroupImageInstanceCollection:
+    ) -> Listing[ImageGroupImageInstance]:
         """List the image links of an image group (legacy only; use image_instance.list_by_image_group).
 
         ``GET /api/imagegroup/{id}/imagegroupimageinstance.json`` · servers: legacy · paging: max-offset
@@ -187,19 +188,20 @@ class ImageGroupMemberApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            ImageGroupImageInstanceCollection: A page of links.
+            Listing[ImageGroupImageInstance]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, max, offset)
         answer = self._invoke(_OPS["image_group_member.list_by_image_group"], args, timeout, extra_query, extra_headers)
-        return cast("ImageGroupImageInstanceCollection", answer)
+        return cast("Listing[ImageGroupImageInstance]", answer)
 
     def list_by_image_instance(
         self, id: int, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> ImageGroupImageInstanceCollection:
+    ) -> Listing[ImageGroupImageInstance]:
         """List the image group links of an image instance.
 
         ``GET /api/imageinstance/{id}/imagegroupimageinstance.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -211,7 +213,8 @@ class ImageGroupMemberApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            ImageGroupImageInstanceCollection: A page of links.
+            Listing[ImageGroupImageInstance]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
@@ -220,7 +223,7 @@ class ImageGroupMemberApi:
         answer = self._invoke(
             _OPS["image_group_member.list_by_image_instance"], args, timeout, extra_query, extra_headers,
         )
-        return cast("ImageGroupImageInstanceCollection", answer)
+        return cast("Listing[ImageGroupImageInstance]", answer)
 
 
 class ImageGroupMemberApiWithRawResponse:

@@ -11,20 +11,17 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, cast
 
 from cytomine_sdk_gen.operations import OPERATIONS as _OPS
-from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Query, Timeout, as_raw, as_streamed
+from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Listing, Query, Timeout, as_raw, as_streamed
 
 if TYPE_CHECKING:
-    from cytomine_sdk_gen.models.associated_image_label_collection import AssociatedImageLabelCollection
     from cytomine_sdk_gen.models.bulk_result import BulkResult
-    from cytomine_sdk_gen.models.image_channel_histogram_bounds_collection import ImageChannelHistogramBoundsCollection
-    from cytomine_sdk_gen.models.image_channel_histogram_collection import ImageChannelHistogramCollection
+    from cytomine_sdk_gen.models.image_channel_histogram import ImageChannelHistogram
+    from cytomine_sdk_gen.models.image_channel_histogram_bounds import ImageChannelHistogramBounds
     from cytomine_sdk_gen.models.image_histogram import ImageHistogram
     from cytomine_sdk_gen.models.image_histogram_bounds import ImageHistogramBounds
     from cytomine_sdk_gen.models.image_instance import ImageInstance
     from cytomine_sdk_gen.models.image_instance_bounds import ImageInstanceBounds
-    from cytomine_sdk_gen.models.image_instance_collection import ImageInstanceCollection
-    from cytomine_sdk_gen.models.image_instance_command import ImageInstanceCommand
-    from cytomine_sdk_gen.models.image_metadata_collection import ImageMetadataCollection
+    from cytomine_sdk_gen.models.image_metadata import ImageMetadata
 
 
 class ImageInstanceApi:
@@ -54,7 +51,7 @@ class ImageInstanceApi:
     def list_by_abstract_image(
         self, id: int, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> ImageInstanceCollection:
+    ) -> Listing[ImageInstance]:
         """List the image instances of an abstract image (its uses in projects).
 
         ``GET /api/abstractimage/{id}/imageinstance.json`` · servers: 2026, 2025 · paging: max-offset
@@ -66,19 +63,20 @@ class ImageInstanceApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            ImageInstanceCollection: A page of image instances.
+            Listing[ImageInstance]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, max, offset)
         answer = self._invoke(_OPS["image_instance.list_by_abstract_image"], args, timeout, extra_query, extra_headers)
-        return cast("ImageInstanceCollection", answer)
+        return cast("Listing[ImageInstance]", answer)
 
     def list_by_image_group(
         self, image_group: int, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> ImageInstanceCollection:
+    ) -> Listing[ImageInstance]:
         """List the image instances of an image group.
 
         ``GET /api/imagegroup/{imageGroup}/imageinstance.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -90,20 +88,21 @@ class ImageInstanceApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            ImageInstanceCollection: A page of image instances.
+            Listing[ImageInstance]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (image_group, max, offset)
         answer = self._invoke(_OPS["image_instance.list_by_image_group"], args, timeout, extra_query, extra_headers)
-        return cast("ImageInstanceCollection", answer)
+        return cast("Listing[ImageInstance]", answer)
 
     def create(
         self, image_instance: ImageInstance,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> ImageInstanceCommand:
+    ) -> ImageInstance:
         """Add an abstract image to a project (send baseImage and project).
 
         ``POST /api/imageinstance.json`` · servers: 2026, 2025, legacy
@@ -114,14 +113,15 @@ class ImageInstanceApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            ImageInstanceCommand: The command that created the image instance, with it under `imageinstance`.
+            ImageInstance: the object written, from the server's command envelope (ImageInstanceCommand, with
+                `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (image_instance,)
         answer = self._invoke(_OPS["image_instance.create"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("ImageInstanceCommand", answer)
+        return cast("ImageInstance", answer)
 
     def create_many(
         self, image_instance: Sequence[ImageInstance],
@@ -171,7 +171,7 @@ class ImageInstanceApi:
         self, id: int, image_instance: ImageInstance,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> ImageInstanceCommand:
+    ) -> ImageInstance:
         """Update an image instance (send the whole object, with its id).
 
         ``PUT /api/imageinstance/{id}.json`` · servers: 2026, 2025, legacy
@@ -183,19 +183,20 @@ class ImageInstanceApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            ImageInstanceCommand: The command that updated the image instance, with it under `imageinstance`.
+            ImageInstance: the object written, from the server's command envelope (ImageInstanceCommand, with
+                `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, image_instance)
         answer = self._invoke(_OPS["image_instance.update"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("ImageInstanceCommand", answer)
+        return cast("ImageInstance", answer)
 
     def delete(
         self, id: int,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> ImageInstanceCommand:
+    ) -> ImageInstance | None:
         """Remove an image from its project.
 
         ``DELETE /api/imageinstance/{id}.json`` · servers: 2026, 2025, legacy
@@ -205,19 +206,20 @@ class ImageInstanceApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            ImageInstanceCommand: The command that deleted the image instance, with it under `imageinstance`.
+            ImageInstance: the object written, from the server's command envelope (ImageInstanceCommand, with
+                `with_raw_response`) or None (when the server answers a message only)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id,)
         answer = self._invoke(_OPS["image_instance.delete"], args, timeout, extra_query, extra_headers)
-        return cast("ImageInstanceCommand", answer)
+        return cast("ImageInstance | None", answer)
 
     def list_associated(
         self, id: int, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> AssociatedImageLabelCollection:
+    ) -> Listing[str]:
         """List the labels of the associated images of an image instance (macro, label, thumb).
 
         ``GET /api/imageinstance/{id}/associated.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -229,14 +231,15 @@ class ImageInstanceApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            AssociatedImageLabelCollection: A page of labels.
+            Listing[str]: every item, pages fetched as it is iterated (len(): the total); with max/offset/page/size
+                given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, max, offset)
         answer = self._invoke(_OPS["image_instance.list_associated"], args, timeout, extra_query, extra_headers)
-        return cast("AssociatedImageLabelCollection", answer)
+        return cast("Listing[str]", answer)
 
     def download_associated(
         self, id: int, label: str, format: str, *, max_size: int | None = None,
@@ -427,7 +430,7 @@ class ImageInstanceApi:
     def list_channel_histograms(
         self, id: int, *, n_bins: int | None = None, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> ImageChannelHistogramCollection:
+    ) -> Listing[ImageChannelHistogram]:
         """List the histogram of each channel of an image instance (all planes merged).
 
         ``GET /api/imageinstance/{id}/channelhistogram.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -440,19 +443,20 @@ class ImageInstanceApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            ImageChannelHistogramCollection: A page of channel histograms.
+            Listing[ImageChannelHistogram]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, n_bins, max, offset)
         answer = self._invoke(_OPS["image_instance.list_channel_histograms"], args, timeout, extra_query, extra_headers)
-        return cast("ImageChannelHistogramCollection", answer)
+        return cast("Listing[ImageChannelHistogram]", answer)
 
     def list_channel_histogram_bounds(
         self, id: int, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> ImageChannelHistogramBoundsCollection:
+    ) -> Listing[ImageChannelHistogramBounds]:
         """List the minimum and maximum intensity of each channel of an image instance.
 
         ``GET /api/imageinstance/{id}/channelhistogram/bounds.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -464,7 +468,8 @@ class ImageInstanceApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            ImageChannelHistogramBoundsCollection: A page of channel intensity bounds.
+            Listing[ImageChannelHistogramBounds]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
@@ -473,7 +478,7 @@ class ImageInstanceApi:
         answer = self._invoke(
             _OPS["image_instance.list_channel_histogram_bounds"], args, timeout, extra_query, extra_headers,
         )
-        return cast("ImageChannelHistogramBoundsCollection", answer)
+        return cast("Listing[ImageChannelHistogramBounds]", answer)
 
     def download_crop(
         self, id: int, format: str, *, max_size: int | None = None, geometry: str | None = None,
@@ -683,7 +688,7 @@ class ImageInstanceApi:
     def list_metadata(
         self, id: int, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> ImageMetadataCollection:
+    ) -> Listing[ImageMetadata]:
         """List the raw metadata of the file of an image instance (key, value, type).
 
         ``GET /api/imageinstance/{id}/metadata.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -697,14 +702,15 @@ class ImageInstanceApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            ImageMetadataCollection: A page of metadata entries.
+            Listing[ImageMetadata]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, max, offset)
         answer = self._invoke(_OPS["image_instance.list_metadata"], args, timeout, extra_query, extra_headers)
-        return cast("ImageMetadataCollection", answer)
+        return cast("Listing[ImageMetadata]", answer)
 
     def retrieve_next(
         self, id: int,
@@ -927,7 +933,7 @@ class ImageInstanceApi:
         with_last_activity: bool | None = None, with_image_group: bool | None = None, sort: str | None = None,
         order: str | None = None, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> ImageInstanceCollection:
+    ) -> Listing[ImageInstance]:
         """List the image instances of a project.
 
         ``GET /api/project/{id}/imageinstance.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -950,20 +956,21 @@ class ImageInstanceApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            ImageInstanceCollection: A page of image instances.
+            Listing[ImageInstance]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, light, tree, with_last_activity, with_image_group, sort, order, max, offset)
         answer = self._invoke(_OPS["image_instance.list_by_project"], args, timeout, extra_query, extra_headers)
-        return cast("ImageInstanceCollection", answer)
+        return cast("Listing[ImageInstance]", answer)
 
     def list_by_user(
         self, id: int, *, sort: str | None = None, order: str | None = None, max: int | None = None,
         offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> ImageInstanceCollection:
+    ) -> Listing[ImageInstance]:
         """List the image instances of every project a user is a member of.
 
         ``GET /api/user/{id}/imageinstance.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -980,19 +987,20 @@ class ImageInstanceApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            ImageInstanceCollection: A page of image instances.
+            Listing[ImageInstance]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, sort, order, max, offset)
         answer = self._invoke(_OPS["image_instance.list_by_user"], args, timeout, extra_query, extra_headers)
-        return cast("ImageInstanceCollection", answer)
+        return cast("Listing[ImageInstance]", answer)
 
     def list_light_by_user(
         self, id: int, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> ImageInstanceCollection:
+    ) -> Listing[ImageInstance]:
         """List the images of every project of the current user, with only id, names and project.
 
         ``GET /api/user/{id}/imageinstance/light.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -1007,14 +1015,15 @@ class ImageInstanceApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            ImageInstanceCollection: A page of light image instances.
+            Listing[ImageInstance]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, max, offset)
         answer = self._invoke(_OPS["image_instance.list_light_by_user"], args, timeout, extra_query, extra_headers)
-        return cast("ImageInstanceCollection", answer)
+        return cast("Listing[ImageInstance]", answer)
 
 
 class ImageInstanceApiWithRawResponse:

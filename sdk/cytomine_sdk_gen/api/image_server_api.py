@@ -10,12 +10,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, cast
 
 from cytomine_sdk_gen.operations import OPERATIONS as _OPS
-from cytomine_sdk_gen.runtime import Headers, Invoke, Query, Timeout, as_raw, as_streamed
+from cytomine_sdk_gen.runtime import Headers, Invoke, Listing, Query, Timeout, as_raw, as_streamed
 
 if TYPE_CHECKING:
-    from cytomine_sdk_gen.models.image_format_collection import ImageFormatCollection
+    from cytomine_sdk_gen.models.image_format import ImageFormat
     from cytomine_sdk_gen.models.image_server import ImageServer
-    from cytomine_sdk_gen.models.image_server_collection import ImageServerCollection
 
 
 class ImageServerApi:
@@ -45,7 +44,7 @@ class ImageServerApi:
     def list(
         self, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> ImageServerCollection:
+    ) -> Listing[ImageServer]:
         """List the image servers registered in the core (legacy only; Spring cores have one PIMS).
 
         ``GET /api/imageserver.json`` · servers: legacy · paging: max-offset
@@ -56,19 +55,20 @@ class ImageServerApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            ImageServerCollection: A page of image servers.
+            Listing[ImageServer]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (max, offset)
         answer = self._invoke(_OPS["image_server.list"], args, timeout, extra_query, extra_headers)
-        return cast("ImageServerCollection", answer)
+        return cast("Listing[ImageServer]", answer)
 
     def list_formats(
         self, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> ImageFormatCollection:
+    ) -> Listing[ImageFormat]:
         """List the image file formats the image server supports.
 
         ``GET /api/imageserver/format.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -79,14 +79,15 @@ class ImageServerApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            ImageFormatCollection: A page of image formats.
+            Listing[ImageFormat]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (max, offset)
         answer = self._invoke(_OPS["image_server.list_formats"], args, timeout, extra_query, extra_headers)
-        return cast("ImageFormatCollection", answer)
+        return cast("Listing[ImageFormat]", answer)
 
     def retrieve(
         self, id: int,

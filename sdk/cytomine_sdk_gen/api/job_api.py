@@ -11,13 +11,11 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, cast
 
 from cytomine_sdk_gen.operations import OPERATIONS as _OPS
-from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Query, Timeout, as_raw, as_streamed
+from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Listing, Query, Timeout, as_raw, as_streamed
 
 if TYPE_CHECKING:
     from cytomine_sdk_gen.models.job import Job
     from cytomine_sdk_gen.models.job_bounds import JobBounds
-    from cytomine_sdk_gen.models.job_collection import JobCollection
-    from cytomine_sdk_gen.models.job_command import JobCommand
     from cytomine_sdk_gen.models.job_data_counts import JobDataCounts
     from cytomine_sdk_gen.models.job_favorite import JobFavorite
     from cytomine_sdk_gen.models.job_log import JobLog
@@ -53,7 +51,7 @@ class JobApi:
         light: bool | None = None, with_job_parameters: bool | None = None, with_user: bool | None = None,
         sort: str | None = None, order: str | None = None, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> JobCollection:
+    ) -> Listing[Job]:
         """List the jobs of the given projects and softwares (by default every readable project and every software).
 
         ``GET /api/job.json`` · servers: legacy · paging: max-offset
@@ -76,20 +74,21 @@ class JobApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            JobCollection: A page of jobs.
+            Listing[Job]: every item, pages fetched as it is iterated (len(): the total); with max/offset/page/size
+                given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (project, software, light, with_job_parameters, with_user, sort, order, max, offset)
         answer = self._invoke(_OPS["job.list"], args, timeout, extra_query, extra_headers)
-        return cast("JobCollection", answer)
+        return cast("Listing[Job]", answer)
 
     def create(
         self, job: Job,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> JobCommand:
+    ) -> Job:
         """Create a job (a run of a software in a project) and its user job.
 
         ``POST /api/job.json`` · servers: legacy
@@ -105,14 +104,14 @@ class JobApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            JobCommand: The command that created the job, with the job under `job`.
+            Job: the object written, from the server's command envelope (JobCommand, with `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (job,)
         answer = self._invoke(_OPS["job.create"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("JobCommand", answer)
+        return cast("Job", answer)
 
     def retrieve(
         self, id: int,
@@ -142,7 +141,7 @@ class JobApi:
         self, id: int, job: Job,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> JobCommand:
+    ) -> Job:
         """Update a job (send the whole object); running softwares report status, progress and statusComment this way.
 
         ``PUT /api/job/{id}.json`` · servers: legacy
@@ -156,19 +155,19 @@ class JobApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            JobCommand: The command that updated the job, with the job under `job`.
+            Job: the object written, from the server's command envelope (JobCommand, with `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, job)
         answer = self._invoke(_OPS["job.update"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("JobCommand", answer)
+        return cast("Job", answer)
 
     def delete(
         self, id: int,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> JobCommand:
+    ) -> Job | None:
         """Delete a job.
 
         ``DELETE /api/job/{id}.json`` · servers: legacy
@@ -180,14 +179,15 @@ class JobApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            JobCommand: The command that deleted the job, with the job under `job`.
+            Job: the object written, from the server's command envelope (JobCommand, with `with_raw_response`) or None
+                (when the server answers a message only)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id,)
         answer = self._invoke(_OPS["job.delete"], args, timeout, extra_query, extra_headers)
-        return cast("JobCommand", answer)
+        return cast("Job | None", answer)
 
     def count_data(
         self, id: int, *, task: int | None = None,
@@ -217,7 +217,7 @@ class JobApi:
     def delete_data(
         self, id: int, *, task: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> JobCommand:
+    ) -> Job | None:
         """Delete everything a job produced (algo annotations, their terms, job data files).
 
         ``DELETE /api/job/{id}/alldata.json`` · servers: legacy
@@ -233,14 +233,15 @@ class JobApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            JobCommand: A message (community line) or the command that deleted the job (ULiege line).
+            Job: the object written, from the server's command envelope (JobCommand, with `with_raw_response`) or None
+                (when the server answers a message only)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, task)
         answer = self._invoke(_OPS["job.delete_data"], args, timeout, extra_query, extra_headers)
-        return cast("JobCommand", answer)
+        return cast("Job | None", answer)
 
     def execute_via_get(
         self, id: int,
@@ -396,7 +397,7 @@ class JobApi:
     def copy(
         self, id: int,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> JobCommand:
+    ) -> Job:
         """Duplicate a job.
 
         ``POST /api/job/{id}/copy.json`` · servers: legacy
@@ -409,14 +410,14 @@ class JobApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            JobCommand: The command that created the copy, with the new job under `job`.
+            Job: the object written, from the server's command envelope (JobCommand, with `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id,)
         answer = self._invoke(_OPS["job.copy"], args, timeout, extra_query, extra_headers)
-        return cast("JobCommand", answer)
+        return cast("Job", answer)
 
     def retrieve_log(
         self, id: int,

@@ -11,15 +11,13 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, cast
 
 from cytomine_sdk_gen.operations import OPERATIONS as _OPS
-from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Query, Timeout, as_raw, as_streamed
+from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Listing, Query, Timeout, as_raw, as_streamed
 
 if TYPE_CHECKING:
     from os import PathLike
 
     from cytomine_sdk_gen.models.bulk_result import BulkResult
     from cytomine_sdk_gen.models.job_data import JobData
-    from cytomine_sdk_gen.models.job_data_collection import JobDataCollection
-    from cytomine_sdk_gen.models.job_data_command import JobDataCommand
 
 
 class JobDataApi:
@@ -49,7 +47,7 @@ class JobDataApi:
     def list(
         self, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> JobDataCollection:
+    ) -> Listing[JobData]:
         """List the job data files of every job.
 
         ``GET /api/jobdata.json`` · servers: legacy · paging: max-offset
@@ -62,20 +60,21 @@ class JobDataApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            JobDataCollection: A page of job data records.
+            Listing[JobData]: every item, pages fetched as it is iterated (len(): the total); with max/offset/page/size
+                given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (max, offset)
         answer = self._invoke(_OPS["job_data.list"], args, timeout, extra_query, extra_headers)
-        return cast("JobDataCollection", answer)
+        return cast("Listing[JobData]", answer)
 
     def create(
         self, job_data: JobData,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> JobDataCommand:
+    ) -> JobData:
         """Declare a file produced by a job (then send its content with upload).
 
         ``POST /api/jobdata.json`` · servers: legacy
@@ -89,14 +88,14 @@ class JobDataApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            JobDataCommand: The command that created the record, with it under `jobdata`.
+            JobData: the object written, from the server's command envelope (JobDataCommand, with `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (job_data,)
         answer = self._invoke(_OPS["job_data.create"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("JobDataCommand", answer)
+        return cast("JobData", answer)
 
     def create_many(
         self, job_data: Sequence[JobData],
@@ -151,7 +150,7 @@ class JobDataApi:
         self, id: int, job_data: JobData,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> JobDataCommand:
+    ) -> JobData:
         """Update the description of a job data file (send the whole object).
 
         ``PUT /api/jobdata/{id}.json`` · servers: legacy
@@ -165,19 +164,19 @@ class JobDataApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            JobDataCommand: The command that updated the record, with it under `jobdata`.
+            JobData: the object written, from the server's command envelope (JobDataCommand, with `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, job_data)
         answer = self._invoke(_OPS["job_data.update"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("JobDataCommand", answer)
+        return cast("JobData", answer)
 
     def delete(
         self, id: int,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> JobDataCommand:
+    ) -> JobData | None:
         """Delete a job data file.
 
         ``DELETE /api/jobdata/{id}.json`` · servers: legacy
@@ -189,19 +188,20 @@ class JobDataApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            JobDataCommand: The command that deleted the record, with it under `jobdata`.
+            JobData: the object written, from the server's command envelope (JobDataCommand, with `with_raw_response`)
+                or None (when the server answers a message only)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id,)
         answer = self._invoke(_OPS["job_data.delete"], args, timeout, extra_query, extra_headers)
-        return cast("JobDataCommand", answer)
+        return cast("JobData | None", answer)
 
     def list_by_job(
         self, id: int, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> JobDataCollection:
+    ) -> Listing[JobData]:
         """List the files a job produced.
 
         ``GET /api/job/{id}/jobdata.json`` · servers: legacy · paging: max-offset
@@ -215,14 +215,15 @@ class JobDataApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            JobDataCollection: A page of job data records.
+            Listing[JobData]: every item, pages fetched as it is iterated (len(): the total); with max/offset/page/size
+                given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, max, offset)
         answer = self._invoke(_OPS["job_data.list_by_job"], args, timeout, extra_query, extra_headers)
-        return cast("JobDataCollection", answer)
+        return cast("Listing[JobData]", answer)
 
     def upload(
         self, id: int, files: str | PathLike[str] | bytes | tuple[str, bytes],

@@ -11,13 +11,11 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, cast
 
 from cytomine_sdk_gen.operations import OPERATIONS as _OPS
-from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Query, Timeout, as_raw, as_streamed
+from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Listing, Query, Timeout, as_raw, as_streamed
 
 if TYPE_CHECKING:
     from cytomine_sdk_gen.models.bulk_result import BulkResult
     from cytomine_sdk_gen.models.job_parameter import JobParameter
-    from cytomine_sdk_gen.models.job_parameter_collection import JobParameterCollection
-    from cytomine_sdk_gen.models.job_parameter_command import JobParameterCommand
 
 
 class JobParameterApi:
@@ -47,7 +45,7 @@ class JobParameterApi:
     def list(
         self, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> JobParameterCollection:
+    ) -> Listing[JobParameter]:
         """List the parameter values of every job.
 
         ``GET /api/jobparameter.json`` · servers: legacy · paging: max-offset
@@ -60,20 +58,21 @@ class JobParameterApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            JobParameterCollection: A page of job parameters.
+            Listing[JobParameter]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (max, offset)
         answer = self._invoke(_OPS["job_parameter.list"], args, timeout, extra_query, extra_headers)
-        return cast("JobParameterCollection", answer)
+        return cast("Listing[JobParameter]", answer)
 
     def create(
         self, job_parameter: JobParameter,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> JobParameterCommand:
+    ) -> JobParameter:
         """Set the value of a software parameter for a job.
 
         ``POST /api/jobparameter.json`` · servers: legacy
@@ -88,14 +87,15 @@ class JobParameterApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            JobParameterCommand: The command that created the job parameter, with it under `jobparameter`.
+            JobParameter: the object written, from the server's command envelope (JobParameterCommand, with
+                `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (job_parameter,)
         answer = self._invoke(_OPS["job_parameter.create"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("JobParameterCommand", answer)
+        return cast("JobParameter", answer)
 
     def create_many(
         self, job_parameter: Sequence[JobParameter],
@@ -150,7 +150,7 @@ class JobParameterApi:
         self, id: int, job_parameter: JobParameter,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> JobParameterCommand:
+    ) -> JobParameter:
         """Update a job parameter value (send the whole object).
 
         ``PUT /api/jobparameter/{id}.json`` · servers: legacy
@@ -165,19 +165,20 @@ class JobParameterApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            JobParameterCommand: The command that updated the job parameter, with it under `jobparameter`.
+            JobParameter: the object written, from the server's command envelope (JobParameterCommand, with
+                `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, job_parameter)
         answer = self._invoke(_OPS["job_parameter.update"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("JobParameterCommand", answer)
+        return cast("JobParameter", answer)
 
     def delete(
         self, id: int,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> JobParameterCommand:
+    ) -> JobParameter | None:
         """Delete a job parameter value.
 
         ``DELETE /api/jobparameter/{id}.json`` · servers: legacy
@@ -189,19 +190,20 @@ class JobParameterApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            JobParameterCommand: The command that deleted the job parameter, with it under `jobparameter`.
+            JobParameter: the object written, from the server's command envelope (JobParameterCommand, with
+                `with_raw_response`) or None (when the server answers a message only)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id,)
         answer = self._invoke(_OPS["job_parameter.delete"], args, timeout, extra_query, extra_headers)
-        return cast("JobParameterCommand", answer)
+        return cast("JobParameter | None", answer)
 
     def list_by_job(
         self, id: int, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> JobParameterCollection:
+    ) -> Listing[JobParameter]:
         """List the parameter values of a job.
 
         ``GET /api/job/{id}/parameter.json`` · servers: legacy · paging: max-offset
@@ -215,14 +217,15 @@ class JobParameterApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            JobParameterCollection: A page of job parameters.
+            Listing[JobParameter]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, max, offset)
         answer = self._invoke(_OPS["job_parameter.list_by_job"], args, timeout, extra_query, extra_headers)
-        return cast("JobParameterCollection", answer)
+        return cast("Listing[JobParameter]", answer)
 
 
 class JobParameterApiWithRawResponse:

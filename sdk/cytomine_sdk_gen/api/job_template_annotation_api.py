@@ -10,12 +10,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, cast
 
 from cytomine_sdk_gen.operations import OPERATIONS as _OPS
-from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Query, Timeout, as_raw, as_streamed
+from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Listing, Query, Timeout, as_raw, as_streamed
 
 if TYPE_CHECKING:
     from cytomine_sdk_gen.models.job_template_annotation import JobTemplateAnnotation
-    from cytomine_sdk_gen.models.job_template_annotation_collection import JobTemplateAnnotationCollection
-    from cytomine_sdk_gen.models.job_template_annotation_command import JobTemplateAnnotationCommand
 
 
 class JobTemplateAnnotationApi:
@@ -46,7 +44,7 @@ class JobTemplateAnnotationApi:
         self, *, jobtemplate: int | None = None, annotation: int | None = None, max: int | None = None,
         offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> JobTemplateAnnotationCollection:
+    ) -> Listing[JobTemplateAnnotation]:
         """List the links of a job template, of an annotation, or of both (give at least one).
 
         ``GET /api/jobtemplateannotation.json`` · servers: legacy · paging: max-offset
@@ -61,20 +59,21 @@ class JobTemplateAnnotationApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            JobTemplateAnnotationCollection: A page of job template annotations.
+            Listing[JobTemplateAnnotation]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (jobtemplate, annotation, max, offset)
         answer = self._invoke(_OPS["job_template_annotation.list"], args, timeout, extra_query, extra_headers)
-        return cast("JobTemplateAnnotationCollection", answer)
+        return cast("Listing[JobTemplateAnnotation]", answer)
 
     def create(
         self, job_template_annotation: JobTemplateAnnotation,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> JobTemplateAnnotationCommand:
+    ) -> JobTemplateAnnotation:
         """Apply a job template to an annotation (creates the job and its user job).
 
         ``POST /api/jobtemplateannotation.json`` · servers: legacy
@@ -91,7 +90,8 @@ class JobTemplateAnnotationApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            JobTemplateAnnotationCommand: The command that created the link, with the link and the new job.
+            JobTemplateAnnotation: the object written, from the server's command envelope (JobTemplateAnnotationCommand,
+                with `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
@@ -100,7 +100,7 @@ class JobTemplateAnnotationApi:
         answer = self._invoke(
             _OPS["job_template_annotation.create"], args, timeout, extra_query, extra_headers, extra_body,
         )
-        return cast("JobTemplateAnnotationCommand", answer)
+        return cast("JobTemplateAnnotation", answer)
 
     def retrieve(
         self, id: int,
@@ -129,7 +129,7 @@ class JobTemplateAnnotationApi:
     def delete(
         self, id: int,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> JobTemplateAnnotationCommand:
+    ) -> JobTemplateAnnotation | None:
         """Delete a job template annotation (the job it created is kept).
 
         ``DELETE /api/jobtemplateannotation/{id}.json`` · servers: legacy
@@ -141,14 +141,15 @@ class JobTemplateAnnotationApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            JobTemplateAnnotationCommand: The command that deleted the link, with it under `jobtemplateannotation`.
+            JobTemplateAnnotation: the object written, from the server's command envelope (JobTemplateAnnotationCommand,
+                with `with_raw_response`) or None (when the server answers a message only)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id,)
         answer = self._invoke(_OPS["job_template_annotation.delete"], args, timeout, extra_query, extra_headers)
-        return cast("JobTemplateAnnotationCommand", answer)
+        return cast("JobTemplateAnnotation | None", answer)
 
 
 class JobTemplateAnnotationApiWithRawResponse:

@@ -10,12 +10,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, cast
 
 from cytomine_sdk_gen.operations import OPERATIONS as _OPS
-from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Query, Timeout, as_raw, as_streamed
+from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Listing, Query, Timeout, as_raw, as_streamed
 
 if TYPE_CHECKING:
     from cytomine_sdk_gen.models.job_template import JobTemplate
-    from cytomine_sdk_gen.models.job_template_collection import JobTemplateCollection
-    from cytomine_sdk_gen.models.job_template_command import JobTemplateCommand
 
 
 class JobTemplateApi:
@@ -46,7 +44,7 @@ class JobTemplateApi:
         self, job_template: JobTemplate,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> JobTemplateCommand:
+    ) -> JobTemplate:
         """Create a job template (a named job of a project; set its parameter values with job_parameter).
 
         ``POST /api/jobtemplate.json`` · servers: legacy
@@ -60,14 +58,15 @@ class JobTemplateApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            JobTemplateCommand: The command that created the template, with it under `jobtemplate`.
+            JobTemplate: the object written, from the server's command envelope (JobTemplateCommand, with
+                `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (job_template,)
         answer = self._invoke(_OPS["job_template.create"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("JobTemplateCommand", answer)
+        return cast("JobTemplate", answer)
 
     def retrieve(
         self, id: int,
@@ -97,7 +96,7 @@ class JobTemplateApi:
         self, id: int, job_template: JobTemplate,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> JobTemplateCommand:
+    ) -> JobTemplate:
         """Update a job template (send the whole object).
 
         ``PUT /api/jobtemplate/{id}.json`` · servers: legacy
@@ -111,19 +110,20 @@ class JobTemplateApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            JobTemplateCommand: The command that updated the template, with it under `jobtemplate`.
+            JobTemplate: the object written, from the server's command envelope (JobTemplateCommand, with
+                `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, job_template)
         answer = self._invoke(_OPS["job_template.update"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("JobTemplateCommand", answer)
+        return cast("JobTemplate", answer)
 
     def delete(
         self, id: int,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> JobTemplateCommand:
+    ) -> JobTemplate | None:
         """Delete a job template.
 
         ``DELETE /api/jobtemplate/{id}.json`` · servers: legacy
@@ -135,19 +135,20 @@ class JobTemplateApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            JobTemplateCommand: The command that deleted the template, with it under `jobtemplate`.
+            JobTemplate: the object written, from the server's command envelope (JobTemplateCommand, with
+                `with_raw_response`) or None (when the server answers a message only)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id,)
         answer = self._invoke(_OPS["job_template.delete"], args, timeout, extra_query, extra_headers)
-        return cast("JobTemplateCommand", answer)
+        return cast("JobTemplate | None", answer)
 
     def list_by_project(
         self, project: int, *, software: int | None = None, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> JobTemplateCollection:
+    ) -> Listing[JobTemplate]:
         """List the job templates of a project.
 
         ``GET /api/project/{project}/jobtemplate.json`` · servers: legacy · paging: max-offset
@@ -162,14 +163,15 @@ class JobTemplateApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            JobTemplateCollection: A page of job templates.
+            Listing[JobTemplate]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (project, software, max, offset)
         answer = self._invoke(_OPS["job_template.list_by_project"], args, timeout, extra_query, extra_headers)
-        return cast("JobTemplateCollection", answer)
+        return cast("Listing[JobTemplate]", answer)
 
 
 class JobTemplateApiWithRawResponse:

@@ -10,12 +10,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, cast
 
 from cytomine_sdk_gen.operations import OPERATIONS as _OPS
-from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Query, Timeout, as_raw, as_streamed
+from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Listing, Query, Timeout, as_raw, as_streamed
 
 if TYPE_CHECKING:
     from cytomine_sdk_gen.models.nested_image_instance import NestedImageInstance
-    from cytomine_sdk_gen.models.nested_image_instance_collection import NestedImageInstanceCollection
-    from cytomine_sdk_gen.models.nested_image_instance_command import NestedImageInstanceCommand
 
 
 class NestedImageInstanceApi:
@@ -45,7 +43,7 @@ class NestedImageInstanceApi:
     def list(
         self, image_instance_id: int, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> NestedImageInstanceCollection:
+    ) -> Listing[NestedImageInstance]:
         """List the images nested in an image instance.
 
         ``GET /api/imageinstance/{imageInstanceId}/nested.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -57,20 +55,21 @@ class NestedImageInstanceApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            NestedImageInstanceCollection: A page of nested image instances.
+            Listing[NestedImageInstance]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (image_instance_id, max, offset)
         answer = self._invoke(_OPS["nested_image_instance.list"], args, timeout, extra_query, extra_headers)
-        return cast("NestedImageInstanceCollection", answer)
+        return cast("Listing[NestedImageInstance]", answer)
 
     def create(
         self, image_instance_id: int, nested_image_instance: NestedImageInstance,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> NestedImageInstanceCommand:
+    ) -> NestedImageInstance:
         """Nest an image in an image instance (send baseImage, project, parent, x and y).
 
         ``POST /api/imageinstance/{imageInstanceId}/nested.json`` · servers: 2026, 2025, legacy
@@ -85,7 +84,8 @@ class NestedImageInstanceApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            NestedImageInstanceCommand: The command that created the nested image, with it under `nestedimageinstance`.
+            NestedImageInstance: the object written, from the server's command envelope (NestedImageInstanceCommand,
+                with `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
@@ -94,7 +94,7 @@ class NestedImageInstanceApi:
         answer = self._invoke(
             _OPS["nested_image_instance.create"], args, timeout, extra_query, extra_headers, extra_body,
         )
-        return cast("NestedImageInstanceCommand", answer)
+        return cast("NestedImageInstance", answer)
 
     def retrieve(
         self, image_instance_id: int, id: int,
@@ -123,7 +123,7 @@ class NestedImageInstanceApi:
         self, image_instance_id: int, id: int, nested_image_instance: NestedImageInstance,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> NestedImageInstanceCommand:
+    ) -> NestedImageInstance:
         """Update a nested image instance (send the whole object, with its id).
 
         ``PUT /api/imageinstance/{imageInstanceId}/nested/{id}.json`` · servers: 2026, 2025, legacy
@@ -137,7 +137,8 @@ class NestedImageInstanceApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            NestedImageInstanceCommand: The command that updated the nested image, with it under `nestedimageinstance`.
+            NestedImageInstance: the object written, from the server's command envelope (NestedImageInstanceCommand,
+                with `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
@@ -146,12 +147,12 @@ class NestedImageInstanceApi:
         answer = self._invoke(
             _OPS["nested_image_instance.update"], args, timeout, extra_query, extra_headers, extra_body,
         )
-        return cast("NestedImageInstanceCommand", answer)
+        return cast("NestedImageInstance", answer)
 
     def delete(
         self, image_instance_id: int, id: int,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> NestedImageInstanceCommand:
+    ) -> NestedImageInstance | None:
         """Delete a nested image instance.
 
         ``DELETE /api/imageinstance/{imageInstanceId}/nested/{id}.json`` · servers: 2026, 2025, legacy
@@ -162,14 +163,15 @@ class NestedImageInstanceApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            NestedImageInstanceCommand: The command that deleted the nested image, with it under `nestedimageinstance`.
+            NestedImageInstance: the object written, from the server's command envelope (NestedImageInstanceCommand,
+                with `with_raw_response`) or None (when the server answers a message only)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (image_instance_id, id)
         answer = self._invoke(_OPS["nested_image_instance.delete"], args, timeout, extra_query, extra_headers)
-        return cast("NestedImageInstanceCommand", answer)
+        return cast("NestedImageInstance | None", answer)
 
 
 class NestedImageInstanceApiWithRawResponse:

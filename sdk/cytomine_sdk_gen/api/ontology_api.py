@@ -11,14 +11,12 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, cast
 
 from cytomine_sdk_gen.operations import OPERATIONS as _OPS
-from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Query, Timeout, as_raw, as_streamed
+from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Listing, Query, Timeout, as_raw, as_streamed
 
 if TYPE_CHECKING:
     from cytomine_sdk_gen.models.ontology import Ontology
-    from cytomine_sdk_gen.models.ontology_collection import OntologyCollection
-    from cytomine_sdk_gen.models.ontology_command import OntologyCommand
     from cytomine_sdk_gen.models.ontology_export import OntologyExport
-    from cytomine_sdk_gen.models.ontology_light_collection import OntologyLightCollection
+    from cytomine_sdk_gen.models.ontology_light import OntologyLight
 
 
 class OntologyApi:
@@ -49,7 +47,7 @@ class OntologyApi:
         self, *, light: bool | None = None, page: int | None = None, size: int | None = None,
         sort: Iterable[str] | None = None, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> OntologyCollection:
+    ) -> Listing[Ontology]:
         """List the ontologies the current user can read.
 
         ``GET /api/ontology.json`` · servers: 2026, 2025, legacy · paging: mixed
@@ -68,20 +66,21 @@ class OntologyApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            OntologyCollection: A page of ontologies.
+            Listing[Ontology]: every item, pages fetched as it is iterated (len(): the total); with max/offset/page/size
+                given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (light, page, size, sort, max, offset)
         answer = self._invoke(_OPS["ontology.list"], args, timeout, extra_query, extra_headers)
-        return cast("OntologyCollection", answer)
+        return cast("Listing[Ontology]", answer)
 
     def create(
         self, ontology: Ontology,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> OntologyCommand | None:
+    ) -> Ontology | None:
         """Create an ontology (send its name).
 
         ``POST /api/ontology.json`` · servers: 2026, 2025, legacy
@@ -95,20 +94,20 @@ class OntologyApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            OntologyCommand or None (an empty answer): The command that created the ontology, with the ontology under
-                `ontology` or `data`.
+            Ontology: the object written, from the server's command envelope (OntologyCommand, with `with_raw_response`)
+                or None (an empty answer)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (ontology,)
         answer = self._invoke(_OPS["ontology.create"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("OntologyCommand | None", answer)
+        return cast("Ontology | None", answer)
 
     def list_light(
         self, *, page: int | None = None, size: int | None = None, sort: Iterable[str] | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> OntologyLightCollection:
+    ) -> Listing[OntologyLight]:
         """List id and name of the ontologies the current user can read (2026 only).
 
         ``GET /api/ontology_light.json`` · servers: 2026 · paging: page-size
@@ -122,14 +121,15 @@ class OntologyApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            OntologyLightCollection: A page of light ontologies.
+            Listing[OntologyLight]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (page, size, sort)
         answer = self._invoke(_OPS["ontology.list_light"], args, timeout, extra_query, extra_headers)
-        return cast("OntologyLightCollection", answer)
+        return cast("Listing[OntologyLight]", answer)
 
     def export(
         self, id: int,
@@ -182,7 +182,7 @@ class OntologyApi:
         self, id: int, ontology: Ontology,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> OntologyCommand:
+    ) -> Ontology:
         """Rename an ontology.
 
         ``PUT /api/ontology/{id}.json`` · servers: 2026, 2025, legacy
@@ -197,19 +197,19 @@ class OntologyApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            OntologyCommand: The command that updated the ontology, with the ontology under `ontology` or `data`.
+            Ontology: the object written, from the server's command envelope (OntologyCommand, with `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, ontology)
         answer = self._invoke(_OPS["ontology.update"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("OntologyCommand", answer)
+        return cast("Ontology", answer)
 
     def delete(
         self, id: int, *, task: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> OntologyCommand:
+    ) -> Ontology | None:
         """Delete an ontology with its terms.
 
         ``DELETE /api/ontology/{id}.json`` · servers: 2026, 2025, legacy
@@ -224,14 +224,15 @@ class OntologyApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            OntologyCommand: The command that deleted the ontology, with the ontology under `ontology` or `data`.
+            Ontology: the object written, from the server's command envelope (OntologyCommand, with `with_raw_response`)
+                or None (when the server answers a message only)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, task)
         answer = self._invoke(_OPS["ontology.delete"], args, timeout, extra_query, extra_headers)
-        return cast("OntologyCommand", answer)
+        return cast("Ontology | None", answer)
 
 
 class OntologyApiWithRawResponse:

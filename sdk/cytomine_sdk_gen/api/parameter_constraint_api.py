@@ -11,13 +11,11 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, cast
 
 from cytomine_sdk_gen.operations import OPERATIONS as _OPS
-from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Query, Timeout, as_raw, as_streamed
+from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Listing, Query, Timeout, as_raw, as_streamed
 
 if TYPE_CHECKING:
     from cytomine_sdk_gen.models.bulk_result import BulkResult
     from cytomine_sdk_gen.models.parameter_constraint import ParameterConstraint
-    from cytomine_sdk_gen.models.parameter_constraint_collection import ParameterConstraintCollection
-    from cytomine_sdk_gen.models.parameter_constraint_command import ParameterConstraintCommand
 
 
 class ParameterConstraintApi:
@@ -47,7 +45,7 @@ class ParameterConstraintApi:
     def list(
         self, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> ParameterConstraintCollection:
+    ) -> Listing[ParameterConstraint]:
         """List the kinds of parameter constraint.
 
         ``GET /api/parameter_constraint.json`` · servers: legacy · paging: max-offset
@@ -60,20 +58,21 @@ class ParameterConstraintApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            ParameterConstraintCollection: A page of parameter constraints.
+            Listing[ParameterConstraint]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (max, offset)
         answer = self._invoke(_OPS["parameter_constraint.list"], args, timeout, extra_query, extra_headers)
-        return cast("ParameterConstraintCollection", answer)
+        return cast("Listing[ParameterConstraint]", answer)
 
     def create(
         self, parameter_constraint: ParameterConstraint,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> ParameterConstraintCommand:
+    ) -> ParameterConstraint:
         """Create a kind of parameter constraint.
 
         ``POST /api/parameter_constraint.json`` · servers: legacy
@@ -88,8 +87,8 @@ class ParameterConstraintApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            ParameterConstraintCommand: The command that created the constraint, with the constraint under
-                `parameterconstraint`.
+            ParameterConstraint: the object written, from the server's command envelope (ParameterConstraintCommand,
+                with `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
@@ -98,7 +97,7 @@ class ParameterConstraintApi:
         answer = self._invoke(
             _OPS["parameter_constraint.create"], args, timeout, extra_query, extra_headers, extra_body,
         )
-        return cast("ParameterConstraintCommand", answer)
+        return cast("ParameterConstraint", answer)
 
     def create_many(
         self, parameter_constraint: Sequence[ParameterConstraint],
@@ -153,7 +152,7 @@ class ParameterConstraintApi:
         self, id: int, parameter_constraint: ParameterConstraint,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> ParameterConstraintCommand:
+    ) -> ParameterConstraint:
         """Update a kind of parameter constraint (send the whole object).
 
         ``PUT /api/parameter_constraint/{id}.json`` · servers: legacy
@@ -168,8 +167,8 @@ class ParameterConstraintApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            ParameterConstraintCommand: The command that updated the constraint, with the constraint under
-                `parameterconstraint`.
+            ParameterConstraint: the object written, from the server's command envelope (ParameterConstraintCommand,
+                with `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
@@ -178,12 +177,12 @@ class ParameterConstraintApi:
         answer = self._invoke(
             _OPS["parameter_constraint.update"], args, timeout, extra_query, extra_headers, extra_body,
         )
-        return cast("ParameterConstraintCommand", answer)
+        return cast("ParameterConstraint", answer)
 
     def delete(
         self, id: int,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> ParameterConstraintCommand:
+    ) -> ParameterConstraint | None:
         """Delete a kind of parameter constraint.
 
         ``DELETE /api/parameter_constraint/{id}.json`` · servers: legacy
@@ -195,15 +194,15 @@ class ParameterConstraintApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            ParameterConstraintCommand: The command that deleted the constraint, with the constraint under
-                `parameterconstraint`.
+            ParameterConstraint: the object written, from the server's command envelope (ParameterConstraintCommand,
+                with `with_raw_response`) or None (when the server answers a message only)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id,)
         answer = self._invoke(_OPS["parameter_constraint.delete"], args, timeout, extra_query, extra_headers)
-        return cast("ParameterConstraintCommand", answer)
+        return cast("ParameterConstraint | None", answer)
 
 
 class ParameterConstraintApiWithRawResponse:

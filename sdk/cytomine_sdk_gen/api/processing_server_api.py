@@ -11,13 +11,11 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, cast
 
 from cytomine_sdk_gen.operations import OPERATIONS as _OPS
-from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Query, Timeout, as_raw, as_streamed
+from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Listing, Query, Timeout, as_raw, as_streamed
 
 if TYPE_CHECKING:
     from cytomine_sdk_gen.models.bulk_result import BulkResult
     from cytomine_sdk_gen.models.processing_server import ProcessingServer
-    from cytomine_sdk_gen.models.processing_server_collection import ProcessingServerCollection
-    from cytomine_sdk_gen.models.processing_server_command import ProcessingServerCommand
 
 
 class ProcessingServerApi:
@@ -47,7 +45,7 @@ class ProcessingServerApi:
     def list(
         self, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> ProcessingServerCollection:
+    ) -> Listing[ProcessingServer]:
         """List the processing servers.
 
         ``GET /api/processing_server.json`` · servers: legacy · paging: max-offset
@@ -60,20 +58,21 @@ class ProcessingServerApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            ProcessingServerCollection: A page of processing servers.
+            Listing[ProcessingServer]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (max, offset)
         answer = self._invoke(_OPS["processing_server.list"], args, timeout, extra_query, extra_headers)
-        return cast("ProcessingServerCollection", answer)
+        return cast("Listing[ProcessingServer]", answer)
 
     def create(
         self, processing_server: ProcessingServer,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> ProcessingServerCommand:
+    ) -> ProcessingServer:
         """Register a processing server.
 
         ``POST /api/processing_server.json`` · servers: legacy
@@ -87,14 +86,15 @@ class ProcessingServerApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            ProcessingServerCommand: The command that created the processing server, with it under `processingserver`.
+            ProcessingServer: the object written, from the server's command envelope (ProcessingServerCommand, with
+                `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (processing_server,)
         answer = self._invoke(_OPS["processing_server.create"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("ProcessingServerCommand", answer)
+        return cast("ProcessingServer", answer)
 
     def create_many(
         self, processing_server: Sequence[ProcessingServer],
@@ -149,7 +149,7 @@ class ProcessingServerApi:
         self, id: int, processing_server: ProcessingServer,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> ProcessingServerCommand:
+    ) -> ProcessingServer:
         """Update a processing server (send the whole object).
 
         ``PUT /api/processing_server/{id}.json`` · servers: legacy
@@ -163,19 +163,20 @@ class ProcessingServerApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            ProcessingServerCommand: The command that updated the processing server, with it under `processingserver`.
+            ProcessingServer: the object written, from the server's command envelope (ProcessingServerCommand, with
+                `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, processing_server)
         answer = self._invoke(_OPS["processing_server.update"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("ProcessingServerCommand", answer)
+        return cast("ProcessingServer", answer)
 
     def delete(
         self, id: int,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> ProcessingServerCommand:
+    ) -> ProcessingServer | None:
         """Delete a processing server.
 
         ``DELETE /api/processing_server/{id}.json`` · servers: legacy
@@ -187,14 +188,15 @@ class ProcessingServerApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            ProcessingServerCommand: The command that deleted the processing server, with it under `processingserver`.
+            ProcessingServer: the object written, from the server's command envelope (ProcessingServerCommand, with
+                `with_raw_response`) or None (when the server answers a message only)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id,)
         answer = self._invoke(_OPS["processing_server.delete"], args, timeout, extra_query, extra_headers)
-        return cast("ProcessingServerCommand", answer)
+        return cast("ProcessingServer | None", answer)
 
 
 class ProcessingServerApiWithRawResponse:

@@ -10,14 +10,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, cast
 
 from cytomine_sdk_gen.operations import OPERATIONS as _OPS
-from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Query, Timeout, as_raw, as_streamed
+from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Listing, Query, Timeout, as_raw, as_streamed
 
 if TYPE_CHECKING:
-    from cytomine_sdk_gen.models.last_opened_project_collection import LastOpenedProjectCollection
+    from cytomine_sdk_gen.models.last_opened_project import LastOpenedProject
     from cytomine_sdk_gen.models.project import Project
     from cytomine_sdk_gen.models.project_bounds import ProjectBounds
-    from cytomine_sdk_gen.models.project_collection import ProjectCollection
-    from cytomine_sdk_gen.models.project_command import ProjectCommand
 
 
 class ProjectApi:
@@ -49,7 +47,7 @@ class ProjectApi:
         with_description: bool | None = None, with_current_user_roles: bool | None = None, sort: str | None = None,
         order: str | None = None, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> ProjectCollection:
+    ) -> Listing[Project]:
         """List the projects the current user can access (an admin sees all).
 
         ``GET /api/project.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -71,7 +69,8 @@ class ProjectApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            ProjectCollection: A page of projects.
+            Listing[Project]: every item, pages fetched as it is iterated (len(): the total); with max/offset/page/size
+                given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
@@ -81,13 +80,13 @@ class ProjectApi:
             offset,
         )
         answer = self._invoke(_OPS["project.list"], args, timeout, extra_query, extra_headers)
-        return cast("ProjectCollection", answer)
+        return cast("Listing[Project]", answer)
 
     def create(
         self, project: Project, *, task: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> ProjectCommand:
+    ) -> Project:
         """Create a project.
 
         ``POST /api/project.json`` · servers: 2026, 2025, legacy
@@ -99,14 +98,14 @@ class ProjectApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            ProjectCommand: The command that created the project, with the project under `project`.
+            Project: the object written, from the server's command envelope (ProjectCommand, with `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (task, project)
         answer = self._invoke(_OPS["project.create"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("ProjectCommand", answer)
+        return cast("Project", answer)
 
     def retrieve(
         self, id: int,
@@ -134,7 +133,7 @@ class ProjectApi:
         self, id: int, project: Project, *, task: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> ProjectCommand:
+    ) -> Project:
         """Update a project (send the whole object).
 
         ``PUT /api/project/{id}.json`` · servers: 2026, 2025, legacy
@@ -147,19 +146,19 @@ class ProjectApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            ProjectCommand: The command that updated the project, with the project under `project`.
+            Project: the object written, from the server's command envelope (ProjectCommand, with `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, task, project)
         answer = self._invoke(_OPS["project.update"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("ProjectCommand", answer)
+        return cast("Project", answer)
 
     def delete(
         self, id: int, *, task: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> ProjectCommand:
+    ) -> Project | None:
         """Delete a project and everything in it.
 
         ``DELETE /api/project/{id}.json`` · servers: 2026, 2025, legacy
@@ -170,19 +169,20 @@ class ProjectApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            ProjectCommand: The command that deleted the project, with the project under `project`.
+            Project: the object written, from the server's command envelope (ProjectCommand, with `with_raw_response`)
+                or None (when the server answers a message only)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, task)
         answer = self._invoke(_OPS["project.delete"], args, timeout, extra_query, extra_headers)
-        return cast("ProjectCommand", answer)
+        return cast("Project | None", answer)
 
     def list_by_user(
         self, id: int, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> ProjectCollection:
+    ) -> Listing[Project]:
         """List the projects a user is a member of.
 
         ``GET /api/user/{id}/project.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -194,20 +194,21 @@ class ProjectApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            ProjectCollection: A page of projects.
+            Listing[Project]: every item, pages fetched as it is iterated (len(): the total); with max/offset/page/size
+                given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, max, offset)
         answer = self._invoke(_OPS["project.list_by_user"], args, timeout, extra_query, extra_headers)
-        return cast("ProjectCollection", answer)
+        return cast("Listing[Project]", answer)
 
     def list_light_by_user(
         self, id: int, *, creator: bool | None = None, admin: bool | None = None, user: bool | None = None,
         max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> ProjectCollection:
+    ) -> Listing[Project]:
         """List the projects of a user with only their id and name (the user itself or an admin).
 
         ``GET /api/user/{id}/project/light.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -225,19 +226,20 @@ class ProjectApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            ProjectCollection: A page of projects holding only id and name.
+            Listing[Project]: every item, pages fetched as it is iterated (len(): the total); with max/offset/page/size
+                given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, creator, admin, user, max, offset)
         answer = self._invoke(_OPS["project.list_light_by_user"], args, timeout, extra_query, extra_headers)
-        return cast("ProjectCollection", answer)
+        return cast("Listing[Project]", answer)
 
     def list_by_ontology(
         self, id: int, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> ProjectCollection:
+    ) -> Listing[Project]:
         """List the projects that use an ontology.
 
         ``GET /api/ontology/{id}/project.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -249,19 +251,20 @@ class ProjectApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            ProjectCollection: A page of projects.
+            Listing[Project]: every item, pages fetched as it is iterated (len(): the total); with max/offset/page/size
+                given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, max, offset)
         answer = self._invoke(_OPS["project.list_by_ontology"], args, timeout, extra_query, extra_headers)
-        return cast("ProjectCollection", answer)
+        return cast("Listing[Project]", answer)
 
     def list_last_opened(
         self, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> LastOpenedProjectCollection:
+    ) -> Listing[LastOpenedProject]:
         """List the projects the current user opened last, newest first (completed with the last created ones).
 
         ``GET /api/project/method/lastopened.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -276,14 +279,15 @@ class ProjectApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            LastOpenedProjectCollection: A page of last opened projects.
+            Listing[LastOpenedProject]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (max, offset)
         answer = self._invoke(_OPS["project.list_last_opened"], args, timeout, extra_query, extra_headers)
-        return cast("LastOpenedProjectCollection", answer)
+        return cast("Listing[LastOpenedProject]", answer)
 
     def retrieve_bounds(
         self, *, with_members_count: bool | None = None,

@@ -11,15 +11,14 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, cast
 
 from cytomine_sdk_gen.operations import OPERATIONS as _OPS
-from cytomine_sdk_gen.runtime import Headers, Invoke, Query, Timeout, as_raw, as_streamed
+from cytomine_sdk_gen.runtime import Headers, Invoke, Listing, Query, Timeout, as_raw, as_streamed
 
 if TYPE_CHECKING:
-    from cytomine_sdk_gen.models.command_collection import CommandCollection
+    from cytomine_sdk_gen.models.command import Command
     from cytomine_sdk_gen.models.command_history import CommandHistory
-    from cytomine_sdk_gen.models.command_history_collection import CommandHistoryCollection
-    from cytomine_sdk_gen.models.command_v2_collection import CommandV2Collection
+    from cytomine_sdk_gen.models.command_v2 import CommandV2
+    from cytomine_sdk_gen.models.undo_record import UndoRecord
     from cytomine_sdk_gen.models.undo_redo_result import UndoRedoResult
-    from cytomine_sdk_gen.models.undo_repository_command_result import UndoRepositoryCommandResult
 
 
 class ProjectCommandApi:
@@ -67,7 +66,7 @@ class ProjectCommandApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            list[CommandHistory]: A page of command history entries.
+            list[CommandHistory]: every item (pages fetched until the last): A page of command history entries.
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
@@ -98,7 +97,7 @@ class ProjectCommandApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            list[CommandHistory]: A page of command history entries.
+            list[CommandHistory]: every item (pages fetched until the last): A page of command history entries.
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
@@ -320,7 +319,7 @@ class ProjectCommandApi:
     def list_repository_commands(
         self, *, page: int | None = None, size: int | None = None, sort: Iterable[str] | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> CommandV2Collection:
+    ) -> Listing[CommandV2]:
         """List the 2026 repository commands (writes of ontologies, terms, roles, users...) of the current user, newest first.
 
         ``GET /api/commands`` · servers: 2026 · paging: page-size
@@ -334,7 +333,8 @@ class ProjectCommandApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            CommandV2Collection: A page of repository commands.
+            Listing[CommandV2]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
@@ -343,12 +343,12 @@ class ProjectCommandApi:
         answer = self._invoke(
             _OPS["project_command.list_repository_commands"], args, timeout, extra_query, extra_headers,
         )
-        return cast("CommandV2Collection", answer)
+        return cast("Listing[CommandV2]", answer)
 
     def undo_repository_command(
         self, command_id: str,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> UndoRepositoryCommandResult | None:
+    ) -> UndoRecord | None:
         """Undo a 2026 repository command by its uuid (the commandId of its HttpCommandResponse).
 
         ``POST /api/commands/undo/{commandId}`` · servers: 2026
@@ -361,8 +361,8 @@ class ProjectCommandApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            UndoRepositoryCommandResult or None (an empty answer): The undo command, with the undone record under
-                `data.subCommand`.
+            UndoRecord: the object written, from the server's command envelope (UndoRepositoryCommandResult, with
+                `with_raw_response`) or None (an empty answer)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
@@ -371,13 +371,13 @@ class ProjectCommandApi:
         answer = self._invoke(
             _OPS["project_command.undo_repository_command"], args, timeout, extra_query, extra_headers,
         )
-        return cast("UndoRepositoryCommandResult | None", answer)
+        return cast("UndoRecord | None", answer)
 
     def list_deleted(
         self, *, domain: str | None = None, after: int | None = None, max: int | None = None,
         offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> CommandCollection:
+    ) -> Listing[Command]:
         """List the delete commands run on the server (admin only), e.g. to find objects deleted since a date.
 
         ``GET /api/deletecommand.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -391,20 +391,21 @@ class ProjectCommandApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            CommandCollection: A page of delete commands.
+            Listing[Command]: every item, pages fetched as it is iterated (len(): the total); with max/offset/page/size
+                given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (domain, after, max, offset)
         answer = self._invoke(_OPS["project_command.list_deleted"], args, timeout, extra_query, extra_headers)
-        return cast("CommandCollection", answer)
+        return cast("Listing[Command]", answer)
 
     def list_deleted_without_json_suffix(
         self, *, domain: str | None = None, after: int | None = None, max: int | None = None,
         offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> CommandCollection:
+    ) -> Listing[Command]:
         """Same as list_deleted, at the path without `.json` kept for older clients (2025 and 2026).
 
         ``GET /api/deletecommand`` · servers: 2026, 2025 · paging: max-offset
@@ -418,7 +419,8 @@ class ProjectCommandApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            CommandCollection: A page of delete commands.
+            Listing[Command]: every item, pages fetched as it is iterated (len(): the total); with max/offset/page/size
+                given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
@@ -427,12 +429,12 @@ class ProjectCommandApi:
         answer = self._invoke(
             _OPS["project_command.list_deleted_without_json_suffix"], args, timeout, extra_query, extra_headers,
         )
-        return cast("CommandCollection", answer)
+        return cast("Listing[Command]", answer)
 
     def list_last_by_project(
         self, id: int, count: int, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> CommandHistoryCollection:
+    ) -> Listing[CommandHistory]:
         """List the last commands run in a project, newest first, each with its command.
 
         ``GET /api/project/{id}/last/{count}.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -448,14 +450,15 @@ class ProjectCommandApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            CommandHistoryCollection: A page of command history entries.
+            Listing[CommandHistory]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, count, max, offset)
         answer = self._invoke(_OPS["project_command.list_last_by_project"], args, timeout, extra_query, extra_headers)
-        return cast("CommandHistoryCollection", answer)
+        return cast("Listing[CommandHistory]", answer)
 
 
 class ProjectCommandApiWithRawResponse:

@@ -10,13 +10,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, cast
 
 from cytomine_sdk_gen.operations import OPERATIONS as _OPS
-from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Query, Timeout, as_raw, as_streamed
+from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Listing, Query, Timeout, as_raw, as_streamed
 
 if TYPE_CHECKING:
-    from cytomine_sdk_gen.models.connection_frequency_collection import ConnectionFrequencyCollection
-    from cytomine_sdk_gen.models.image_consultation_collection import ImageConsultationCollection
+    from cytomine_sdk_gen.models.connection_frequency import ConnectionFrequency
+    from cytomine_sdk_gen.models.image_consultation import ImageConsultation
     from cytomine_sdk_gen.models.project_connection import ProjectConnection
-    from cytomine_sdk_gen.models.project_connection_collection import ProjectConnectionCollection
     from cytomine_sdk_gen.models.project_connection_input import ProjectConnectionInput
     from cytomine_sdk_gen.models.total_count import TotalCount
 
@@ -77,7 +76,7 @@ class ProjectConnectionApi:
     def list_by_project_and_user(
         self, project: int, user: int, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> ProjectConnectionCollection:
+    ) -> Listing[ProjectConnection]:
         """List the connections of a user to a project, newest first (project managers).
 
         ``GET /api/project/{project}/userconnection/{user}.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -94,7 +93,8 @@ class ProjectConnectionApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            ProjectConnectionCollection: A page of project connections.
+            Listing[ProjectConnection]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
@@ -103,13 +103,13 @@ class ProjectConnectionApi:
         answer = self._invoke(
             _OPS["project_connection.list_by_project_and_user"], args, timeout, extra_query, extra_headers,
         )
-        return cast("ProjectConnectionCollection", answer)
+        return cast("Listing[ProjectConnection]", answer)
 
     def list_history_by_project_and_user(
         self, project: int, user: int, *, export: str | None = None, max: int | None = None,
         offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> ProjectConnectionCollection:
+    ) -> Listing[ProjectConnection]:
         """List the connections of a user to a project, newest first, or export them as CSV (project managers).
 
         ``GET /api/project/{project}/connectionHistory/{user}.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -128,7 +128,8 @@ class ProjectConnectionApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            ProjectConnectionCollection: A page of project connections (JSON), or the CSV report with export=csv.
+            Listing[ProjectConnection]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
@@ -137,12 +138,12 @@ class ProjectConnectionApi:
         answer = self._invoke(
             _OPS["project_connection.list_history_by_project_and_user"], args, timeout, extra_query, extra_headers,
         )
-        return cast("ProjectConnectionCollection", answer)
+        return cast("Listing[ProjectConnection]", answer)
 
     def list_last_by_project(
         self, project: int, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> ProjectConnectionCollection:
+    ) -> Listing[ProjectConnection]:
         """List, for each user of a project, when they last opened it (project managers).
 
         ``GET /api/project/{project}/lastConnection.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -156,7 +157,8 @@ class ProjectConnectionApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            ProjectConnectionCollection: A page of last connections, one per user.
+            Listing[ProjectConnection]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
@@ -165,12 +167,12 @@ class ProjectConnectionApi:
         answer = self._invoke(
             _OPS["project_connection.list_last_by_project"], args, timeout, extra_query, extra_headers,
         )
-        return cast("ProjectConnectionCollection", answer)
+        return cast("Listing[ProjectConnection]", answer)
 
     def list_last_by_project_and_user(
         self, project: int, user: int, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> ProjectConnectionCollection:
+    ) -> Listing[ProjectConnection]:
         """Get when a user last opened a project, as a list of at most one row (project managers).
 
         ``GET /api/project/{project}/lastConnection/{user}.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -185,7 +187,8 @@ class ProjectConnectionApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            ProjectConnectionCollection: A page with the user's last connection (empty if none).
+            Listing[ProjectConnection]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
@@ -194,7 +197,7 @@ class ProjectConnectionApi:
         answer = self._invoke(
             _OPS["project_connection.list_last_by_project_and_user"], args, timeout, extra_query, extra_headers,
         )
-        return cast("ProjectConnectionCollection", answer)
+        return cast("Listing[ProjectConnection]", answer)
 
     def count_by_project(
         self, project: int, *, start_date: int | None = None, end_date: int | None = None,
@@ -224,7 +227,7 @@ class ProjectConnectionApi:
         self, project: int, *, after_than: int | None = None, period: str | None = None,
         heatmap: bool | None = None, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> ConnectionFrequencyCollection:
+    ) -> Listing[ConnectionFrequency]:
         """Count the connections to a project per user, per period, or per hour (heatmap).
 
         ``GET /api/project/{project}/connectionFrequency.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -243,7 +246,8 @@ class ProjectConnectionApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            ConnectionFrequencyCollection: A page of connection counts.
+            Listing[ConnectionFrequency]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
@@ -252,13 +256,13 @@ class ProjectConnectionApi:
         answer = self._invoke(
             _OPS["project_connection.list_frequency_by_project"], args, timeout, extra_query, extra_headers,
         )
-        return cast("ConnectionFrequencyCollection", answer)
+        return cast("Listing[ConnectionFrequency]", answer)
 
     def list_frequency_by_project_and_user(
         self, project: int, user: int, *, after_than: int | None = None, period: str | None = None,
         heatmap: bool | None = None, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> ConnectionFrequencyCollection:
+    ) -> Listing[ConnectionFrequency]:
         """Count the connections of a user to a project, in total, per period, or per hour (heatmap).
 
         ``GET /api/project/{project}/connectionFrequency/{user}.json`` · servers: 2026, 2025, legacy · paging:
@@ -279,7 +283,8 @@ class ProjectConnectionApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            ConnectionFrequencyCollection: A page of connection counts.
+            Listing[ConnectionFrequency]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
@@ -289,13 +294,13 @@ class ProjectConnectionApi:
             _OPS["project_connection.list_frequency_by_project_and_user"], args, timeout, extra_query,
             extra_headers,
         )
-        return cast("ConnectionFrequencyCollection", answer)
+        return cast("Listing[ConnectionFrequency]", answer)
 
     def list_frequency(
         self, period: str, *, after_than: int | None = None, before_than: int | None = None, max: int | None = None,
         offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> ConnectionFrequencyCollection:
+    ) -> Listing[ConnectionFrequency]:
         """Count the connections to every project per hour, day or week (administrators).
 
         ``GET /api/connectionFrequency.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -309,20 +314,21 @@ class ProjectConnectionApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            ConnectionFrequencyCollection: A page of connection counts, one per period that had connections.
+            Listing[ConnectionFrequency]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (period, after_than, before_than, max, offset)
         answer = self._invoke(_OPS["project_connection.list_frequency"], args, timeout, extra_query, extra_headers)
-        return cast("ConnectionFrequencyCollection", answer)
+        return cast("Listing[ConnectionFrequency]", answer)
 
     def list_average_frequency(
         self, period: str, *, after_than: int | None = None, before_than: int | None = None,
         project: int | None = None, user: int | None = None, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> ConnectionFrequencyCollection:
+    ) -> Listing[ConnectionFrequency]:
         """Share of the connections falling in each hour of the day, day of the month or week of the year.
 
         ``GET /api/averageConnections.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -343,7 +349,8 @@ class ProjectConnectionApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            ConnectionFrequencyCollection: A page of connection shares.
+            Listing[ConnectionFrequency]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
@@ -352,12 +359,12 @@ class ProjectConnectionApi:
         answer = self._invoke(
             _OPS["project_connection.list_average_frequency"], args, timeout, extra_query, extra_headers,
         )
-        return cast("ConnectionFrequencyCollection", answer)
+        return cast("Listing[ConnectionFrequency]", answer)
 
     def list_image_consultations(
         self, id: int, *, start: int | None = None, length: int | None = None, export: str | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> ImageConsultationCollection:
+    ) -> Listing[ImageConsultation]:
         """List the image consultations done during one project connection, newest first (project managers).
 
         ``GET /api/projectConnection/{id}.json`` · servers: 2026, 2025, legacy
@@ -375,7 +382,8 @@ class ProjectConnectionApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            ImageConsultationCollection: The image consultations (JSON envelope), or the CSV report with export=csv.
+            Listing[ImageConsultation]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
@@ -384,7 +392,7 @@ class ProjectConnectionApi:
         answer = self._invoke(
             _OPS["project_connection.list_image_consultations"], args, timeout, extra_query, extra_headers,
         )
-        return cast("ImageConsultationCollection", answer)
+        return cast("Listing[ImageConsultation]", answer)
 
 
 class ProjectConnectionApiWithRawResponse:

@@ -10,12 +10,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, cast
 
 from cytomine_sdk_gen.operations import OPERATIONS as _OPS
-from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Query, Timeout, as_raw, as_streamed
+from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Listing, Query, Timeout, as_raw, as_streamed
 
 if TYPE_CHECKING:
     from cytomine_sdk_gen.models.project_default_layer import ProjectDefaultLayer
-    from cytomine_sdk_gen.models.project_default_layer_collection import ProjectDefaultLayerCollection
-    from cytomine_sdk_gen.models.project_default_layer_command import ProjectDefaultLayerCommand
 
 
 class ProjectDefaultLayerApi:
@@ -45,7 +43,7 @@ class ProjectDefaultLayerApi:
     def list_by_project(
         self, id: int, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> ProjectDefaultLayerCollection:
+    ) -> Listing[ProjectDefaultLayer]:
         """List the default layers of a project.
 
         ``GET /api/project/{id}/defaultlayer.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -57,20 +55,21 @@ class ProjectDefaultLayerApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            ProjectDefaultLayerCollection: A page of default layers.
+            Listing[ProjectDefaultLayer]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, max, offset)
         answer = self._invoke(_OPS["project_default_layer.list_by_project"], args, timeout, extra_query, extra_headers)
-        return cast("ProjectDefaultLayerCollection", answer)
+        return cast("Listing[ProjectDefaultLayer]", answer)
 
     def create(
         self, id: int, project_default_layer: ProjectDefaultLayer,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> ProjectDefaultLayerCommand:
+    ) -> ProjectDefaultLayer:
         """Make a user's layer a default layer of a project (send project, user and hideByDefault).
 
         ``POST /api/project/{id}/defaultlayer.json`` · servers: 2026, 2025, legacy
@@ -84,7 +83,8 @@ class ProjectDefaultLayerApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            ProjectDefaultLayerCommand: The command that created the default layer, with it under `projectdefaultlayer`.
+            ProjectDefaultLayer: the object written, from the server's command envelope (ProjectDefaultLayerCommand,
+                with `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
@@ -93,7 +93,7 @@ class ProjectDefaultLayerApi:
         answer = self._invoke(
             _OPS["project_default_layer.create"], args, timeout, extra_query, extra_headers, extra_body,
         )
-        return cast("ProjectDefaultLayerCommand", answer)
+        return cast("ProjectDefaultLayer", answer)
 
     def retrieve(
         self, project: int, id: int,
@@ -122,7 +122,7 @@ class ProjectDefaultLayerApi:
         self, project: int, id: int, project_default_layer: ProjectDefaultLayer,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> ProjectDefaultLayerCommand:
+    ) -> ProjectDefaultLayer:
         """Update a default layer (send the whole object, with its id).
 
         ``PUT /api/project/{project}/defaultlayer/{id}.json`` · servers: 2026, 2025, legacy
@@ -135,7 +135,8 @@ class ProjectDefaultLayerApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            ProjectDefaultLayerCommand: The command that updated the default layer, with it under `projectdefaultlayer`.
+            ProjectDefaultLayer: the object written, from the server's command envelope (ProjectDefaultLayerCommand,
+                with `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
@@ -144,12 +145,12 @@ class ProjectDefaultLayerApi:
         answer = self._invoke(
             _OPS["project_default_layer.update"], args, timeout, extra_query, extra_headers, extra_body,
         )
-        return cast("ProjectDefaultLayerCommand", answer)
+        return cast("ProjectDefaultLayer", answer)
 
     def delete(
         self, project: int, id: int, *, task: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> ProjectDefaultLayerCommand:
+    ) -> ProjectDefaultLayer | None:
         """Remove a default layer.
 
         ``DELETE /api/project/{project}/defaultlayer/{id}.json`` · servers: 2026, 2025, legacy
@@ -161,14 +162,15 @@ class ProjectDefaultLayerApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            ProjectDefaultLayerCommand: The command that deleted the default layer, with it under `projectdefaultlayer`.
+            ProjectDefaultLayer: the object written, from the server's command envelope (ProjectDefaultLayerCommand,
+                with `with_raw_response`) or None (when the server answers a message only)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (project, id, task)
         answer = self._invoke(_OPS["project_default_layer.delete"], args, timeout, extra_query, extra_headers)
-        return cast("ProjectDefaultLayerCommand", answer)
+        return cast("ProjectDefaultLayer | None", answer)
 
 
 class ProjectDefaultLayerApiWithRawResponse:

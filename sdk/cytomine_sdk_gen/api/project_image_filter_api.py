@@ -11,13 +11,11 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, cast
 
 from cytomine_sdk_gen.operations import OPERATIONS as _OPS
-from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Query, Timeout, as_raw, as_streamed
+from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Listing, Query, Timeout, as_raw, as_streamed
 
 if TYPE_CHECKING:
     from cytomine_sdk_gen.models.bulk_result import BulkResult
     from cytomine_sdk_gen.models.image_filter_project import ImageFilterProject
-    from cytomine_sdk_gen.models.image_filter_project_collection import ImageFilterProjectCollection
-    from cytomine_sdk_gen.models.image_filter_project_command import ImageFilterProjectCommand
 
 
 class ProjectImageFilterApi:
@@ -47,7 +45,7 @@ class ProjectImageFilterApi:
     def list(
         self, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> ImageFilterProjectCollection:
+    ) -> Listing[ImageFilterProject]:
         """List the image filters enabled in every project.
 
         ``GET /api/imagefilterproject.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -58,20 +56,21 @@ class ProjectImageFilterApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            ImageFilterProjectCollection: A page of project image filters.
+            Listing[ImageFilterProject]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (max, offset)
         answer = self._invoke(_OPS["project_image_filter.list"], args, timeout, extra_query, extra_headers)
-        return cast("ImageFilterProjectCollection", answer)
+        return cast("Listing[ImageFilterProject]", answer)
 
     def create(
         self, image_filter_project: ImageFilterProject,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> ImageFilterProjectCommand:
+    ) -> ImageFilterProject:
         """Enable an image filter in a project (send imageFilter and project).
 
         ``POST /api/imagefilterproject.json`` · servers: 2026, 2025, legacy
@@ -82,7 +81,8 @@ class ProjectImageFilterApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            ImageFilterProjectCommand: The command that enabled the filter, with it under `imagefilterproject`.
+            ImageFilterProject: the object written, from the server's command envelope (ImageFilterProjectCommand, with
+                `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
@@ -91,7 +91,7 @@ class ProjectImageFilterApi:
         answer = self._invoke(
             _OPS["project_image_filter.create"], args, timeout, extra_query, extra_headers, extra_body,
         )
-        return cast("ImageFilterProjectCommand", answer)
+        return cast("ImageFilterProject", answer)
 
     def create_many(
         self, image_filter_project: Sequence[ImageFilterProject],
@@ -118,7 +118,7 @@ class ProjectImageFilterApi:
     def delete(
         self, id: int,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> ImageFilterProjectCommand:
+    ) -> ImageFilterProject | None:
         """Disable an image filter in a project.
 
         ``DELETE /api/imagefilterproject/{id}.json`` · servers: 2026, 2025, legacy
@@ -128,19 +128,20 @@ class ProjectImageFilterApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            ImageFilterProjectCommand: The command that disabled the filter, with it under `imagefilterproject`.
+            ImageFilterProject: the object written, from the server's command envelope (ImageFilterProjectCommand, with
+                `with_raw_response`) or None (when the server answers a message only)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id,)
         answer = self._invoke(_OPS["project_image_filter.delete"], args, timeout, extra_query, extra_headers)
-        return cast("ImageFilterProjectCommand", answer)
+        return cast("ImageFilterProject | None", answer)
 
     def list_by_project(
         self, id: int, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> ImageFilterProjectCollection:
+    ) -> Listing[ImageFilterProject]:
         """List the image filters enabled in a project.
 
         ``GET /api/project/{id}/imagefilterproject.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -152,14 +153,15 @@ class ProjectImageFilterApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            ImageFilterProjectCollection: A page of project image filters.
+            Listing[ImageFilterProject]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, max, offset)
         answer = self._invoke(_OPS["project_image_filter.list_by_project"], args, timeout, extra_query, extra_headers)
-        return cast("ImageFilterProjectCollection", answer)
+        return cast("Listing[ImageFilterProject]", answer)
 
 
 class ProjectImageFilterApiWithRawResponse:

@@ -11,14 +11,13 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, cast
 
 from cytomine_sdk_gen.operations import OPERATIONS as _OPS
-from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Query, Timeout, as_raw, as_streamed
+from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Listing, Query, Timeout, as_raw, as_streamed
 
 if TYPE_CHECKING:
     from cytomine_sdk_gen.models.invitation import Invitation
     from cytomine_sdk_gen.models.member_activity_summary import MemberActivitySummary
     from cytomine_sdk_gen.models.membership_result import MembershipResult
     from cytomine_sdk_gen.models.user import User
-    from cytomine_sdk_gen.models.user_collection import UserCollection
 
 
 class ProjectMemberApi:
@@ -52,7 +51,7 @@ class ProjectMemberApi:
         sort_direction: str | None = None, sort: str | None = None, order: str | None = None,
         max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> UserCollection:
+    ) -> Listing[User]:
         """List the members of a project, each with its project role (contributor, manager or representative).
 
         ``GET /api/project/{id}/user.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -79,7 +78,8 @@ class ProjectMemberApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            UserCollection: A page of members.
+            Listing[User]: every item, pages fetched as it is iterated (len(): the total); with max/offset/page/size
+                given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
@@ -89,7 +89,7 @@ class ProjectMemberApi:
             with_number_connections, sort_column, sort_direction, sort, order, max, offset,
         )
         answer = self._invoke(_OPS["project_member.list_by_project"], args, timeout, extra_query, extra_headers)
-        return cast("UserCollection", answer)
+        return cast("Listing[User]", answer)
 
     def add_members(
         self, id: int, users: Iterable[int],
@@ -236,7 +236,7 @@ class ProjectMemberApi:
     def list_managers(
         self, id: int, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> UserCollection:
+    ) -> Listing[User]:
         """List the managers (admins) of a project.
 
         ``GET /api/project/{id}/admin.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -248,19 +248,20 @@ class ProjectMemberApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            UserCollection: A page of users.
+            Listing[User]: every item, pages fetched as it is iterated (len(): the total); with max/offset/page/size
+                given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, max, offset)
         answer = self._invoke(_OPS["project_member.list_managers"], args, timeout, extra_query, extra_headers)
-        return cast("UserCollection", answer)
+        return cast("Listing[User]", answer)
 
     def list_creator(
         self, id: int, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> UserCollection:
+    ) -> Listing[User]:
         """Get the creator of a project, as a list of one user.
 
         ``GET /api/project/{id}/creator.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -272,19 +273,20 @@ class ProjectMemberApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            UserCollection: A list envelope holding the creator.
+            Listing[User]: every item, pages fetched as it is iterated (len(): the total); with max/offset/page/size
+                given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, max, offset)
         answer = self._invoke(_OPS["project_member.list_creator"], args, timeout, extra_query, extra_headers)
-        return cast("UserCollection", answer)
+        return cast("Listing[User]", answer)
 
     def list_layers(
         self, id: int, *, image: int | None = None, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> UserCollection:
+    ) -> Listing[User]:
         """List the users whose annotation layer the current user may see in a project.
 
         ``GET /api/project/{id}/userlayer.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -300,19 +302,20 @@ class ProjectMemberApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            UserCollection: A page of users.
+            Listing[User]: every item, pages fetched as it is iterated (len(): the total); with max/offset/page/size
+                given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, image, max, offset)
         answer = self._invoke(_OPS["project_member.list_layers"], args, timeout, extra_query, extra_headers)
-        return cast("UserCollection", answer)
+        return cast("Listing[User]", answer)
 
     def list_activity(
         self, project: int, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> UserCollection:
+    ) -> Listing[User]:
         """List the members of a project with their last image, last connection and number of connections.
 
         ``GET /api/project/{project}/usersActivity.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -326,14 +329,15 @@ class ProjectMemberApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            UserCollection: A page of users with their activity.
+            Listing[User]: every item, pages fetched as it is iterated (len(): the total); with max/offset/page/size
+                given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (project, max, offset)
         answer = self._invoke(_OPS["project_member.list_activity"], args, timeout, extra_query, extra_headers)
-        return cast("UserCollection", answer)
+        return cast("Listing[User]", answer)
 
     def retrieve_activity_summary(
         self, project: int, user: int,

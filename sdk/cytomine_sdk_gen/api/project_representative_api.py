@@ -10,13 +10,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, cast
 
 from cytomine_sdk_gen.operations import OPERATIONS as _OPS
-from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Query, Timeout, as_raw, as_streamed
+from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Listing, Query, Timeout, as_raw, as_streamed
 
 if TYPE_CHECKING:
     from cytomine_sdk_gen.models.project_representative_user import ProjectRepresentativeUser
-    from cytomine_sdk_gen.models.project_representative_user_collection import ProjectRepresentativeUserCollection
-    from cytomine_sdk_gen.models.project_representative_user_command import ProjectRepresentativeUserCommand
-    from cytomine_sdk_gen.models.user_collection import UserCollection
+    from cytomine_sdk_gen.models.user import User
 
 
 class ProjectRepresentativeApi:
@@ -46,7 +44,7 @@ class ProjectRepresentativeApi:
     def list_by_project(
         self, id: int, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> ProjectRepresentativeUserCollection:
+    ) -> Listing[ProjectRepresentativeUser]:
         """List the representatives of a project (as representative objects; see list_users_by_project for the users).
 
         ``GET /api/project/{id}/representative.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -58,20 +56,21 @@ class ProjectRepresentativeApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            ProjectRepresentativeUserCollection: A page of representatives.
+            Listing[ProjectRepresentativeUser]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, max, offset)
         answer = self._invoke(_OPS["project_representative.list_by_project"], args, timeout, extra_query, extra_headers)
-        return cast("ProjectRepresentativeUserCollection", answer)
+        return cast("Listing[ProjectRepresentativeUser]", answer)
 
     def create(
         self, id: int, project_representative_user: ProjectRepresentativeUser,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> ProjectRepresentativeUserCommand:
+    ) -> ProjectRepresentativeUser:
         """Make a member a representative of a project (send project and user).
 
         ``POST /api/project/{id}/representative.json`` · servers: 2026, 2025, legacy
@@ -85,8 +84,8 @@ class ProjectRepresentativeApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            ProjectRepresentativeUserCommand: The command that created the representative, with it under
-                `projectrepresentativeuser`.
+            ProjectRepresentativeUser: the object written, from the server's command envelope
+                (ProjectRepresentativeUserCommand, with `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
@@ -95,12 +94,12 @@ class ProjectRepresentativeApi:
         answer = self._invoke(
             _OPS["project_representative.create"], args, timeout, extra_query, extra_headers, extra_body,
         )
-        return cast("ProjectRepresentativeUserCommand", answer)
+        return cast("ProjectRepresentativeUser", answer)
 
     def delete_by_user(
         self, id: int, user: int, *, task: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> ProjectRepresentativeUserCommand:
+    ) -> ProjectRepresentativeUser | None:
         """Remove a user from the representatives of a project, by user id.
 
         ``DELETE /api/project/{id}/representative.json`` · servers: 2026, 2025, legacy
@@ -112,15 +111,16 @@ class ProjectRepresentativeApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            ProjectRepresentativeUserCommand: The command that deleted the representative, with it under
-                `projectrepresentativeuser`.
+            ProjectRepresentativeUser: the object written, from the server's command envelope
+                (ProjectRepresentativeUserCommand, with `with_raw_response`) or None (when the server answers a message
+                only)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, user, task)
         answer = self._invoke(_OPS["project_representative.delete_by_user"], args, timeout, extra_query, extra_headers)
-        return cast("ProjectRepresentativeUserCommand", answer)
+        return cast("ProjectRepresentativeUser | None", answer)
 
     def retrieve(
         self, project: int, id: int,
@@ -148,7 +148,7 @@ class ProjectRepresentativeApi:
     def delete(
         self, project: int, id: int, *, task: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> ProjectRepresentativeUserCommand:
+    ) -> ProjectRepresentativeUser | None:
         """Remove a representative, by its id.
 
         ``DELETE /api/project/{project}/representative/{id}.json`` · servers: 2026, 2025, legacy
@@ -162,20 +162,21 @@ class ProjectRepresentativeApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            ProjectRepresentativeUserCommand: The command that deleted the representative, with it under
-                `projectrepresentativeuser`.
+            ProjectRepresentativeUser: the object written, from the server's command envelope
+                (ProjectRepresentativeUserCommand, with `with_raw_response`) or None (when the server answers a message
+                only)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (project, id, task)
         answer = self._invoke(_OPS["project_representative.delete"], args, timeout, extra_query, extra_headers)
-        return cast("ProjectRepresentativeUserCommand", answer)
+        return cast("ProjectRepresentativeUser | None", answer)
 
     def list_users_by_project(
         self, id: int, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> UserCollection:
+    ) -> Listing[User]:
         """List the users who are representatives of a project.
 
         ``GET /api/project/{id}/users/representative.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -187,7 +188,8 @@ class ProjectRepresentativeApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            UserCollection: A page of users.
+            Listing[User]: every item, pages fetched as it is iterated (len(): the total); with max/offset/page/size
+                given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
@@ -196,7 +198,7 @@ class ProjectRepresentativeApi:
         answer = self._invoke(
             _OPS["project_representative.list_users_by_project"], args, timeout, extra_query, extra_headers,
         )
-        return cast("UserCollection", answer)
+        return cast("Listing[User]", answer)
 
 
 class ProjectRepresentativeApiWithRawResponse:

@@ -11,13 +11,11 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, cast
 
 from cytomine_sdk_gen.operations import OPERATIONS as _OPS
-from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Query, Timeout, as_raw, as_streamed
+from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Listing, Query, Timeout, as_raw, as_streamed
 
 if TYPE_CHECKING:
     from cytomine_sdk_gen.models.bulk_result import BulkResult
     from cytomine_sdk_gen.models.software_project import SoftwareProject
-    from cytomine_sdk_gen.models.software_project_collection import SoftwareProjectCollection
-    from cytomine_sdk_gen.models.software_project_command import SoftwareProjectCommand
 
 
 class ProjectSoftwareApi:
@@ -47,7 +45,7 @@ class ProjectSoftwareApi:
     def list(
         self, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> SoftwareProjectCollection:
+    ) -> Listing[SoftwareProject]:
         """List the software enabled in every project (legacy servers only).
 
         ``GET /api/softwareproject.json`` · servers: legacy · paging: max-offset
@@ -58,20 +56,21 @@ class ProjectSoftwareApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            SoftwareProjectCollection: A page of project software.
+            Listing[SoftwareProject]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (max, offset)
         answer = self._invoke(_OPS["project_software.list"], args, timeout, extra_query, extra_headers)
-        return cast("SoftwareProjectCollection", answer)
+        return cast("Listing[SoftwareProject]", answer)
 
     def create(
         self, software_project: SoftwareProject,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> SoftwareProjectCommand:
+    ) -> SoftwareProject:
         """Enable a software in a project (send software and project; legacy servers only).
 
         ``POST /api/softwareproject.json`` · servers: legacy
@@ -82,14 +81,15 @@ class ProjectSoftwareApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            SoftwareProjectCommand: The command that enabled the software, with it under `softwareproject`.
+            SoftwareProject: the object written, from the server's command envelope (SoftwareProjectCommand, with
+                `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (software_project,)
         answer = self._invoke(_OPS["project_software.create"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("SoftwareProjectCommand", answer)
+        return cast("SoftwareProject", answer)
 
     def create_many(
         self, software_project: Sequence[SoftwareProject],
@@ -138,7 +138,7 @@ class ProjectSoftwareApi:
     def delete(
         self, id: int,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> SoftwareProjectCommand:
+    ) -> SoftwareProject | None:
         """Disable a software in a project (legacy servers only).
 
         ``DELETE /api/softwareproject/{id}.json`` · servers: legacy
@@ -148,19 +148,20 @@ class ProjectSoftwareApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            SoftwareProjectCommand: The command that disabled the software, with it under `softwareproject`.
+            SoftwareProject: the object written, from the server's command envelope (SoftwareProjectCommand, with
+                `with_raw_response`) or None (when the server answers a message only)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id,)
         answer = self._invoke(_OPS["project_software.delete"], args, timeout, extra_query, extra_headers)
-        return cast("SoftwareProjectCommand", answer)
+        return cast("SoftwareProject | None", answer)
 
     def list_by_project(
         self, id: int, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> SoftwareProjectCollection:
+    ) -> Listing[SoftwareProject]:
         """List the software enabled in a project (legacy servers only).
 
         ``GET /api/project/{id}/softwareproject.json`` · servers: legacy · paging: max-offset
@@ -172,14 +173,15 @@ class ProjectSoftwareApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            SoftwareProjectCollection: A page of project software.
+            Listing[SoftwareProject]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, max, offset)
         answer = self._invoke(_OPS["project_software.list_by_project"], args, timeout, extra_query, extra_headers)
-        return cast("SoftwareProjectCollection", answer)
+        return cast("Listing[SoftwareProject]", answer)
 
 
 class ProjectSoftwareApiWithRawResponse:

@@ -11,16 +11,12 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, cast
 
 from cytomine_sdk_gen.operations import OPERATIONS as _OPS
-from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Query, Timeout, as_raw, as_streamed
+from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Listing, Query, Timeout, as_raw, as_streamed
 
 if TYPE_CHECKING:
-    from cytomine_sdk_gen.models.annotation_position_collection import AnnotationPositionCollection
-    from cytomine_sdk_gen.models.annotation_property_key_collection import AnnotationPropertyKeyCollection
+    from cytomine_sdk_gen.models.annotation_position import AnnotationPosition
     from cytomine_sdk_gen.models.bulk_result import BulkResult
-    from cytomine_sdk_gen.models.property_collection import PropertyCollection
-    from cytomine_sdk_gen.models.property_command import PropertyCommand
     from cytomine_sdk_gen.models.property_entry import PropertyEntry
-    from cytomine_sdk_gen.models.property_key_collection import PropertyKeyCollection
 
 
 class PropertyApi:
@@ -50,7 +46,7 @@ class PropertyApi:
     def list_by_domain(
         self, domain_class_name: str, domain_ident: int, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> PropertyCollection:
+    ) -> Listing[PropertyEntry]:
         """List the properties of an object.
 
         ``GET /api/domain/{domainClassName}/{domainIdent}/property.json`` · servers: 2026, 2025, legacy · paging:
@@ -68,20 +64,21 @@ class PropertyApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            PropertyCollection: A page of properties.
+            Listing[PropertyEntry]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (domain_class_name, domain_ident, max, offset)
         answer = self._invoke(_OPS["property.list_by_domain"], args, timeout, extra_query, extra_headers)
-        return cast("PropertyCollection", answer)
+        return cast("Listing[PropertyEntry]", answer)
 
     def create(
         self, domain_class_name: str, domain_ident: int, property_entry: PropertyEntry,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> PropertyCommand:
+    ) -> PropertyEntry:
         """Add a property (key and value) to an object.
 
         ``POST /api/domain/{domainClassName}/{domainIdent}/property.json`` · servers: 2026, 2025, legacy
@@ -102,14 +99,15 @@ class PropertyApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            PropertyCommand: The command that created the property, with the property under `property`.
+            PropertyEntry: the object written, from the server's command envelope (PropertyCommand, with
+                `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (domain_class_name, domain_ident, property_entry)
         answer = self._invoke(_OPS["property.create"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("PropertyCommand", answer)
+        return cast("PropertyEntry", answer)
 
     def create_many(
         self, domain_class_name: str, domain_ident: int, property_entry: Sequence[PropertyEntry],
@@ -176,7 +174,7 @@ class PropertyApi:
         self, domain_class_name: str, domain_ident: int, id: int, property_entry: PropertyEntry,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> PropertyCommand:
+    ) -> PropertyEntry:
         """Change the key or value of a property.
 
         ``PUT /api/domain/{domainClassName}/{domainIdent}/property/{id}.json`` · servers: 2026, 2025, legacy
@@ -198,19 +196,20 @@ class PropertyApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            PropertyCommand: The command that updated the property, with the property under `property`.
+            PropertyEntry: the object written, from the server's command envelope (PropertyCommand, with
+                `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (domain_class_name, domain_ident, id, property_entry)
         answer = self._invoke(_OPS["property.update"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("PropertyCommand", answer)
+        return cast("PropertyEntry", answer)
 
     def delete(
         self, domain_class_name: str, domain_ident: int, id: int,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> PropertyCommand:
+    ) -> PropertyEntry | None:
         """Delete a property.
 
         ``DELETE /api/domain/{domainClassName}/{domainIdent}/property/{id}.json`` · servers: 2026, 2025, legacy
@@ -226,14 +225,15 @@ class PropertyApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            PropertyCommand: The command that deleted the property, with the property under `property`.
+            PropertyEntry: the object written, from the server's command envelope (PropertyCommand, with
+                `with_raw_response`) or None (when the server answers a message only)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (domain_class_name, domain_ident, id)
         answer = self._invoke(_OPS["property.delete"], args, timeout, extra_query, extra_headers)
-        return cast("PropertyCommand", answer)
+        return cast("PropertyEntry | None", answer)
 
     def retrieve_by_key(
         self, domain_class_name: str, domain_ident: int, key: str,
@@ -267,7 +267,7 @@ class PropertyApi:
         self, property_entry: PropertyEntry,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> PropertyCommand:
+    ) -> PropertyEntry:
         """Add a property to the object named in the body (domainClassName and domainIdent).
 
         ``POST /api/property.json`` · servers: 2026, 2025, legacy
@@ -281,19 +281,20 @@ class PropertyApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            PropertyCommand: The command that created the property, with the property under `property`.
+            PropertyEntry: the object written, from the server's command envelope (PropertyCommand, with
+                `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (property_entry,)
         answer = self._invoke(_OPS["property.create_from_body"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("PropertyCommand", answer)
+        return cast("PropertyEntry", answer)
 
     def list_by_project(
         self, project: int, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> PropertyCollection:
+    ) -> Listing[PropertyEntry]:
         """List the properties of a project.
 
         ``GET /api/project/{project}/property.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -305,14 +306,15 @@ class PropertyApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            PropertyCollection: A page of properties.
+            Listing[PropertyEntry]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (project, max, offset)
         answer = self._invoke(_OPS["property.list_by_project"], args, timeout, extra_query, extra_headers)
-        return cast("PropertyCollection", answer)
+        return cast("Listing[PropertyEntry]", answer)
 
     def retrieve_in_project(
         self, project: int, id: int,
@@ -363,7 +365,7 @@ class PropertyApi:
     def list_by_image_instance(
         self, image_instance: int, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> PropertyCollection:
+    ) -> Listing[PropertyEntry]:
         """List the properties of an image instance.
 
         ``GET /api/imageinstance/{imageInstance}/property.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -375,14 +377,15 @@ class PropertyApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            PropertyCollection: A page of properties.
+            Listing[PropertyEntry]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (image_instance, max, offset)
         answer = self._invoke(_OPS["property.list_by_image_instance"], args, timeout, extra_query, extra_headers)
-        return cast("PropertyCollection", answer)
+        return cast("Listing[PropertyEntry]", answer)
 
     def retrieve_in_image_instance(
         self, image_instance: int, id: int,
@@ -435,7 +438,7 @@ class PropertyApi:
     def list_by_annotation(
         self, annotation: int, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> PropertyCollection:
+    ) -> Listing[PropertyEntry]:
         """List the properties of an annotation (user, reviewed or algo).
 
         ``GET /api/annotation/{annotation}/property.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -447,14 +450,15 @@ class PropertyApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            PropertyCollection: A page of properties.
+            Listing[PropertyEntry]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (annotation, max, offset)
         answer = self._invoke(_OPS["property.list_by_annotation"], args, timeout, extra_query, extra_headers)
-        return cast("PropertyCollection", answer)
+        return cast("Listing[PropertyEntry]", answer)
 
     def retrieve_in_annotation(
         self, annotation: int, id: int,
@@ -506,7 +510,7 @@ class PropertyApi:
         self, *, id_project: int | None = None, id_image: int | None = None, user: bool | None = None,
         max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> AnnotationPropertyKeyCollection:
+    ) -> Listing[object]:
         """List the distinct property keys used on the annotations of a project or an image.
 
         ``GET /api/annotation/property/key.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -524,19 +528,20 @@ class PropertyApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            AnnotationPropertyKeyCollection: A page of keys (strings) or, with user=true, of `{key, user}` objects.
+            Listing[object]: every item, pages fetched as it is iterated (len(): the total); with max/offset/page/size
+                given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id_project, id_image, user, max, offset)
         answer = self._invoke(_OPS["property.list_annotation_keys"], args, timeout, extra_query, extra_headers)
-        return cast("AnnotationPropertyKeyCollection", answer)
+        return cast("Listing[object]", answer)
 
     def list_image_instance_keys(
         self, id_project: int, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> PropertyKeyCollection:
+    ) -> Listing[str]:
         """List the distinct property keys used on the image instances of a project.
 
         ``GET /api/imageinstance/property/key.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -548,20 +553,21 @@ class PropertyApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            PropertyKeyCollection: A page of keys.
+            Listing[str]: every item, pages fetched as it is iterated (len(): the total); with max/offset/page/size
+                given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id_project, max, offset)
         answer = self._invoke(_OPS["property.list_image_instance_keys"], args, timeout, extra_query, extra_headers)
-        return cast("PropertyKeyCollection", answer)
+        return cast("Listing[str]", answer)
 
     def list_annotation_positions(
         self, user: int, image: int, key: str, *, bbox: str | None = None, max: int | None = None,
         offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> AnnotationPositionCollection:
+    ) -> Listing[AnnotationPosition]:
         """List the centre and value of a property key for a user's annotations in an image.
 
         ``GET /api/user/{user}/imageinstance/{image}/annotationposition.json`` · servers: 2026, 2025, legacy · paging:
@@ -580,14 +586,15 @@ class PropertyApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            AnnotationPositionCollection: A page of annotation positions.
+            Listing[AnnotationPosition]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (user, image, key, bbox, max, offset)
         answer = self._invoke(_OPS["property.list_annotation_positions"], args, timeout, extra_query, extra_headers)
-        return cast("AnnotationPositionCollection", answer)
+        return cast("Listing[AnnotationPosition]", answer)
 
 
 class PropertyApiWithRawResponse:

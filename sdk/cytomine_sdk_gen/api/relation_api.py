@@ -10,11 +10,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, cast
 
 from cytomine_sdk_gen.operations import OPERATIONS as _OPS
-from cytomine_sdk_gen.runtime import Headers, Invoke, Query, Timeout, as_raw, as_streamed
+from cytomine_sdk_gen.runtime import Headers, Invoke, Listing, Query, Timeout, as_raw, as_streamed
 
 if TYPE_CHECKING:
     from cytomine_sdk_gen.models.relation import Relation
-    from cytomine_sdk_gen.models.relation_collection import RelationCollection
 
 
 class RelationApi:
@@ -44,7 +43,7 @@ class RelationApi:
     def list(
         self, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> RelationCollection:
+    ) -> Listing[Relation]:
         """List the relation types (legacy servers only; only `parent` exists).
 
         ``GET /api/relation.json`` · servers: legacy · paging: max-offset
@@ -55,14 +54,15 @@ class RelationApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            RelationCollection: A page of relation types.
+            Listing[Relation]: every item, pages fetched as it is iterated (len(): the total); with max/offset/page/size
+                given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (max, offset)
         answer = self._invoke(_OPS["relation.list"], args, timeout, extra_query, extra_headers)
-        return cast("RelationCollection", answer)
+        return cast("Listing[Relation]", answer)
 
     def retrieve(
         self, id: int,

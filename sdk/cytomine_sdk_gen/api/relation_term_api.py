@@ -10,13 +10,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, cast
 
 from cytomine_sdk_gen.operations import OPERATIONS as _OPS
-from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Query, Timeout, as_raw, as_streamed
+from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Listing, Query, Timeout, as_raw, as_streamed
 
 if TYPE_CHECKING:
     from cytomine_sdk_gen.models.relation_term import RelationTerm
-    from cytomine_sdk_gen.models.relation_term_collection import RelationTermCollection
-    from cytomine_sdk_gen.models.relation_term_command import RelationTermCommand
-    from cytomine_sdk_gen.models.relation_term_or_collection import RelationTermOrCollection
 
 
 class RelationTermApi:
@@ -47,7 +44,7 @@ class RelationTermApi:
         self, relation_term: RelationTerm,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> RelationTermCommand | None:
+    ) -> RelationTerm | None:
         """Make term1 the parent of term2 (2026 only).
 
         ``POST /api/relation/term.json`` · servers: 2026
@@ -61,20 +58,20 @@ class RelationTermApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            RelationTermCommand or None (an empty answer): The command that created the relation, with the relation
-                under `data`.
+            RelationTerm: the object written, from the server's command envelope (RelationTermCommand, with
+                `with_raw_response`) or None (an empty answer)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (relation_term,)
         answer = self._invoke(_OPS["relation_term.create"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("RelationTermCommand | None", answer)
+        return cast("RelationTerm | None", answer)
 
     def retrieve(
         self, id: int, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> RelationTermOrCollection:
+    ) -> Listing[RelationTerm]:
         """Get one relation term by id (2026); list the relations of a term (2025/legacy).
 
         ``GET /api/relation/term/{id}.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -90,20 +87,21 @@ class RelationTermApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            RelationTermOrCollection: The relation term (2026) or a page of the term's relations (2025/legacy).
+            Listing[RelationTerm]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, max, offset)
         answer = self._invoke(_OPS["relation_term.retrieve"], args, timeout, extra_query, extra_headers)
-        return cast("RelationTermOrCollection", answer)
+        return cast("Listing[RelationTerm]", answer)
 
     def update(
         self, id: int, relation_term: RelationTerm,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> RelationTermCommand:
+    ) -> RelationTerm:
         """Change the terms or the relation of a relation term (2026 only).
 
         ``PUT /api/relation/term/{id}.json`` · servers: 2026
@@ -118,19 +116,20 @@ class RelationTermApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            RelationTermCommand: The command that updated the relation, with the relation under `data`.
+            RelationTerm: the object written, from the server's command envelope (RelationTermCommand, with
+                `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, relation_term)
         answer = self._invoke(_OPS["relation_term.update"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("RelationTermCommand", answer)
+        return cast("RelationTerm", answer)
 
     def delete(
         self, id: int,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> RelationTermCommand:
+    ) -> RelationTerm | None:
         """Delete a relation term by id (2026 only).
 
         ``DELETE /api/relation/term/{id}.json`` · servers: 2026
@@ -142,20 +141,21 @@ class RelationTermApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            RelationTermCommand: The command that deleted the relation, with the relation under `data`.
+            RelationTerm: the object written, from the server's command envelope (RelationTermCommand, with
+                `with_raw_response`) or None (when the server answers a message only)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id,)
         answer = self._invoke(_OPS["relation_term.delete"], args, timeout, extra_query, extra_headers)
-        return cast("RelationTermCommand", answer)
+        return cast("RelationTerm | None", answer)
 
     def create_parent_relation(
         self, relation_term: RelationTerm,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> RelationTermCommand | None:
+    ) -> RelationTerm | None:
         """Make term1 the parent of term2 (2026 and legacy; not 2025).
 
         ``POST /api/relation/parent/term.json`` · servers: 2026, legacy
@@ -170,8 +170,8 @@ class RelationTermApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            RelationTermCommand or None (an empty answer): The command that created the relation, with the relation
-                under `relationterm` or `data`.
+            RelationTerm: the object written, from the server's command envelope (RelationTermCommand, with
+                `with_raw_response`) or None (an empty answer)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
@@ -180,7 +180,7 @@ class RelationTermApi:
         answer = self._invoke(
             _OPS["relation_term.create_parent_relation"], args, timeout, extra_query, extra_headers, extra_body,
         )
-        return cast("RelationTermCommand | None", answer)
+        return cast("RelationTerm | None", answer)
 
     def retrieve_parent_relation(
         self, id_term1: int, id_term2: int,
@@ -208,7 +208,7 @@ class RelationTermApi:
     def delete_parent_relation(
         self, id_term1: int, id_term2: int,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> RelationTermCommand:
+    ) -> RelationTerm | None:
         """Remove the parent relation between two terms (term2 is no longer a child of term1).
 
         ``DELETE /api/relation/parent/term1/{idTerm1}/term2/{idTerm2}.json`` · servers: 2026, 2025, legacy
@@ -222,20 +222,20 @@ class RelationTermApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            RelationTermCommand: The command that deleted the relation, with the relation under `relationterm` or
-                `data`.
+            RelationTerm: the object written, from the server's command envelope (RelationTermCommand, with
+                `with_raw_response`) or None (when the server answers a message only)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id_term1, id_term2)
         answer = self._invoke(_OPS["relation_term.delete_parent_relation"], args, timeout, extra_query, extra_headers)
-        return cast("RelationTermCommand", answer)
+        return cast("RelationTerm | None", answer)
 
     def list_by_term_position(
         self, i: int, id: int, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> RelationTermCollection:
+    ) -> Listing[RelationTerm]:
         """List the relations where a term is term1 (i=1) or term2 (i=2) (2025/legacy; removed in 2026).
 
         ``GET /api/relation/term/{i}/{id}.json`` · servers: 2025, legacy · paging: max-offset
@@ -248,20 +248,21 @@ class RelationTermApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            RelationTermCollection: A page of relation terms.
+            Listing[RelationTerm]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (i, id, max, offset)
         answer = self._invoke(_OPS["relation_term.list_by_term_position"], args, timeout, extra_query, extra_headers)
-        return cast("RelationTermCollection", answer)
+        return cast("Listing[RelationTerm]", answer)
 
     def create_for_relation(
         self, id: int, relation_term: RelationTerm,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> RelationTermCommand:
+    ) -> RelationTerm:
         """Create a relation between two terms (2025/legacy; removed in 2026).
 
         ``POST /api/relation/{id}/term.json`` · servers: 2025, legacy
@@ -276,7 +277,8 @@ class RelationTermApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            RelationTermCommand: The command that created the relation, with the relation under `relationterm`.
+            RelationTerm: the object written, from the server's command envelope (RelationTermCommand, with
+                `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
@@ -285,7 +287,7 @@ class RelationTermApi:
         answer = self._invoke(
             _OPS["relation_term.create_for_relation"], args, timeout, extra_query, extra_headers, extra_body,
         )
-        return cast("RelationTermCommand", answer)
+        return cast("RelationTerm", answer)
 
     def retrieve_by_terms(
         self, id_relation: int, id_term1: int, id_term2: int,
@@ -314,7 +316,7 @@ class RelationTermApi:
     def delete_by_terms(
         self, id_relation: int, id_term1: int, id_term2: int,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> RelationTermCommand:
+    ) -> RelationTerm | None:
         """Delete the relation of a given type between two terms (2025/legacy; removed in 2026).
 
         ``DELETE /api/relation/{idRelation}/term1/{idTerm1}/term2/{idTerm2}.json`` · servers: 2025, legacy
@@ -326,14 +328,15 @@ class RelationTermApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            RelationTermCommand: The command that deleted the relation, with the relation under `relationterm`.
+            RelationTerm: the object written, from the server's command envelope (RelationTermCommand, with
+                `with_raw_response`) or None (when the server answers a message only)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id_relation, id_term1, id_term2)
         answer = self._invoke(_OPS["relation_term.delete_by_terms"], args, timeout, extra_query, extra_headers)
-        return cast("RelationTermCommand", answer)
+        return cast("RelationTerm | None", answer)
 
 
 class RelationTermApiWithRawResponse:

@@ -11,19 +11,18 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, cast
 
 from cytomine_sdk_gen.operations import OPERATIONS as _OPS
-from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Query, Timeout, as_raw, as_streamed
+from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Listing, Query, Timeout, as_raw, as_streamed
 
 if TYPE_CHECKING:
     from cytomine_sdk_gen.models.annotation_count import AnnotationCount
-    from cytomine_sdk_gen.models.annotation_listing_collection import AnnotationListingCollection
+    from cytomine_sdk_gen.models.annotation_listing import AnnotationListing
     from cytomine_sdk_gen.models.bulk_result import BulkResult
     from cytomine_sdk_gen.models.image_review_result import ImageReviewResult
     from cytomine_sdk_gen.models.review_layers import ReviewLayers
     from cytomine_sdk_gen.models.review_layers_result import ReviewLayersResult
     from cytomine_sdk_gen.models.review_terms import ReviewTerms
     from cytomine_sdk_gen.models.reviewed_annotation import ReviewedAnnotation
-    from cytomine_sdk_gen.models.reviewed_annotation_command import ReviewedAnnotationCommand
-    from cytomine_sdk_gen.models.reviewed_annotation_stats_collection import ReviewedAnnotationStatsCollection
+    from cytomine_sdk_gen.models.reviewed_annotation_stats import ReviewedAnnotationStats
 
 
 class ReviewedAnnotationApi:
@@ -59,7 +58,7 @@ class ReviewedAnnotationApi:
         hide_image: bool | None = None, hide_user: bool | None = None, hide_slice: bool | None = None,
         hide_track: bool | None = None, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> AnnotationListingCollection:
+    ) -> Listing[AnnotationListing]:
         """List the reviewed annotations of every project of the current user.
 
         ``GET /api/reviewedannotation.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -92,7 +91,8 @@ class ReviewedAnnotationApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            AnnotationListingCollection: A page of reviewed annotation rows.
+            Listing[AnnotationListing]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
@@ -103,13 +103,13 @@ class ReviewedAnnotationApi:
             hide_track, max, offset,
         )
         answer = self._invoke(_OPS["reviewed_annotation.list"], args, timeout, extra_query, extra_headers)
-        return cast("AnnotationListingCollection", answer)
+        return cast("Listing[AnnotationListing]", answer)
 
     def create(
         self, reviewed_annotation: ReviewedAnnotation,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> ReviewedAnnotationCommand:
+    ) -> ReviewedAnnotation:
         """Create a reviewed annotation from its full JSON (prefer add_review).
 
         ``POST /api/reviewedannotation.json`` · servers: 2026, 2025, legacy
@@ -123,14 +123,15 @@ class ReviewedAnnotationApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            ReviewedAnnotationCommand: The command that created the reviewed annotation, under `reviewedannotation`.
+            ReviewedAnnotation: the object written, from the server's command envelope (ReviewedAnnotationCommand, with
+                `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (reviewed_annotation,)
         answer = self._invoke(_OPS["reviewed_annotation.create"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("ReviewedAnnotationCommand", answer)
+        return cast("ReviewedAnnotation", answer)
 
     def create_many(
         self, reviewed_annotation: Sequence[ReviewedAnnotation],
@@ -161,7 +162,7 @@ class ReviewedAnnotationApi:
         self, id_user: int, reviewed_annotation: ReviewedAnnotation,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> ReviewedAnnotationCommand:
+    ) -> ReviewedAnnotation:
         """Create a reviewed annotation from its full JSON, under a user's path (legacy only).
 
         ``POST /api/user/{idUser}/reviewedannotation.json`` · servers: legacy
@@ -175,7 +176,8 @@ class ReviewedAnnotationApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            ReviewedAnnotationCommand: The command that created the reviewed annotation, under `reviewedannotation`.
+            ReviewedAnnotation: the object written, from the server's command envelope (ReviewedAnnotationCommand, with
+                `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
@@ -184,7 +186,7 @@ class ReviewedAnnotationApi:
         answer = self._invoke(
             _OPS["reviewed_annotation.create_for_user"], args, timeout, extra_query, extra_headers, extra_body,
         )
-        return cast("ReviewedAnnotationCommand", answer)
+        return cast("ReviewedAnnotation", answer)
 
     def retrieve(
         self, id: int,
@@ -212,7 +214,7 @@ class ReviewedAnnotationApi:
         self, id: int, reviewed_annotation: ReviewedAnnotation,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> ReviewedAnnotationCommand:
+    ) -> ReviewedAnnotation:
         """Update a reviewed annotation (send the whole object, terms included).
 
         ``PUT /api/reviewedannotation/{id}.json`` · servers: 2026, 2025, legacy
@@ -224,19 +226,20 @@ class ReviewedAnnotationApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            ReviewedAnnotationCommand: The command that updated the reviewed annotation, under `reviewedannotation`.
+            ReviewedAnnotation: the object written, from the server's command envelope (ReviewedAnnotationCommand, with
+                `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, reviewed_annotation)
         answer = self._invoke(_OPS["reviewed_annotation.update"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("ReviewedAnnotationCommand", answer)
+        return cast("ReviewedAnnotation", answer)
 
     def delete(
         self, id: int,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> ReviewedAnnotationCommand:
+    ) -> ReviewedAnnotation | None:
         """Delete a reviewed annotation.
 
         ``DELETE /api/reviewedannotation/{id}.json`` · servers: 2026, 2025, legacy
@@ -246,19 +249,20 @@ class ReviewedAnnotationApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            ReviewedAnnotationCommand: The command that deleted the reviewed annotation, under `reviewedannotation`.
+            ReviewedAnnotation: the object written, from the server's command envelope (ReviewedAnnotationCommand, with
+                `with_raw_response`) or None (when the server answers a message only)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id,)
         answer = self._invoke(_OPS["reviewed_annotation.delete"], args, timeout, extra_query, extra_headers)
-        return cast("ReviewedAnnotationCommand", answer)
+        return cast("ReviewedAnnotation | None", answer)
 
     def add_review_via_get(
         self, annotation: int, *, terms: Iterable[int] | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> ReviewedAnnotationCommand:
+    ) -> ReviewedAnnotation:
         """Accept (review) an annotation, as add_review (GET form; terms in the query).
 
         ``GET /api/annotation/{annotation}/review.json`` · servers: 2026, 2025, legacy
@@ -269,19 +273,20 @@ class ReviewedAnnotationApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            ReviewedAnnotationCommand: The command that created the reviewed annotation, under `reviewedannotation`.
+            ReviewedAnnotation: the object written, from the server's command envelope (ReviewedAnnotationCommand, with
+                `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (annotation, terms)
         answer = self._invoke(_OPS["reviewed_annotation.add_review_via_get"], args, timeout, extra_query, extra_headers)
-        return cast("ReviewedAnnotationCommand", answer)
+        return cast("ReviewedAnnotation", answer)
 
     def add_review_via_put(
         self, annotation: int, *, terms: Iterable[int] | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> ReviewedAnnotationCommand:
+    ) -> ReviewedAnnotation:
         """Accept (review) an annotation, as add_review (PUT form; terms in the query only).
 
         ``PUT /api/annotation/{annotation}/review.json`` · servers: 2026, 2025, legacy
@@ -294,20 +299,21 @@ class ReviewedAnnotationApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            ReviewedAnnotationCommand: The command that created the reviewed annotation, under `reviewedannotation`.
+            ReviewedAnnotation: the object written, from the server's command envelope (ReviewedAnnotationCommand, with
+                `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (annotation, terms)
         answer = self._invoke(_OPS["reviewed_annotation.add_review_via_put"], args, timeout, extra_query, extra_headers)
-        return cast("ReviewedAnnotationCommand", answer)
+        return cast("ReviewedAnnotation", answer)
 
     def add_review(
         self, annotation: int, *, terms: Iterable[int] | None = None, review_terms: ReviewTerms | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> ReviewedAnnotationCommand:
+    ) -> ReviewedAnnotation:
         """Accept (review) an annotation, optionally with other terms; creates its reviewed copy.
 
         ``POST /api/annotation/{annotation}/review.json`` · servers: 2026, 2025, legacy
@@ -323,7 +329,8 @@ class ReviewedAnnotationApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            ReviewedAnnotationCommand: The command that created the reviewed annotation, under `reviewedannotation`.
+            ReviewedAnnotation: the object written, from the server's command envelope (ReviewedAnnotationCommand, with
+                `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
@@ -332,12 +339,12 @@ class ReviewedAnnotationApi:
         answer = self._invoke(
             _OPS["reviewed_annotation.add_review"], args, timeout, extra_query, extra_headers, extra_body,
         )
-        return cast("ReviewedAnnotationCommand", answer)
+        return cast("ReviewedAnnotation", answer)
 
     def remove_review(
         self, annotation: int,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> ReviewedAnnotationCommand:
+    ) -> ReviewedAnnotation | None:
         """Reject an annotation's review (delete its reviewed copy).
 
         ``DELETE /api/annotation/{annotation}/review.json`` · servers: 2026, 2025, legacy
@@ -347,14 +354,15 @@ class ReviewedAnnotationApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            ReviewedAnnotationCommand: The command that deleted the reviewed annotation, under `reviewedannotation`.
+            ReviewedAnnotation: the object written, from the server's command envelope (ReviewedAnnotationCommand, with
+                `with_raw_response`) or None (when the server answers a message only)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (annotation,)
         answer = self._invoke(_OPS["reviewed_annotation.remove_review"], args, timeout, extra_query, extra_headers)
-        return cast("ReviewedAnnotationCommand", answer)
+        return cast("ReviewedAnnotation | None", answer)
 
     def review_layers_via_put(
         self, image: int, *, users: Iterable[int] | None = None, task: int | None = None,
@@ -511,7 +519,7 @@ class ReviewedAnnotationApi:
     def list_stats_by_image(
         self, image: int, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> ReviewedAnnotationStatsCollection:
+    ) -> Listing[ReviewedAnnotationStats]:
         """For each user, count their annotations in an image and how many are reviewed.
 
         ``GET /api/imageinstance/{image}/reviewedannotation/stats.json`` · servers: 2026, 2025, legacy · paging:
@@ -524,7 +532,8 @@ class ReviewedAnnotationApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            ReviewedAnnotationStatsCollection: A page of per-user counts.
+            Listing[ReviewedAnnotationStats]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
@@ -533,7 +542,7 @@ class ReviewedAnnotationApi:
         answer = self._invoke(
             _OPS["reviewed_annotation.list_stats_by_image"], args, timeout, extra_query, extra_headers,
         )
-        return cast("ReviewedAnnotationStatsCollection", answer)
+        return cast("Listing[ReviewedAnnotationStats]", answer)
 
     def count_by_project(
         self, id_project: int, *, start_date: int | None = None, end_date: int | None = None,

@@ -11,13 +11,11 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, cast
 
 from cytomine_sdk_gen.operations import OPERATIONS as _OPS
-from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Query, Timeout, as_raw, as_streamed
+from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Listing, Query, Timeout, as_raw, as_streamed
 
 if TYPE_CHECKING:
     from cytomine_sdk_gen.models.bulk_result import BulkResult
     from cytomine_sdk_gen.models.roi_annotation import RoiAnnotation
-    from cytomine_sdk_gen.models.roi_annotation_collection import RoiAnnotationCollection
-    from cytomine_sdk_gen.models.roi_annotation_command import RoiAnnotationCommand
 
 
 class RoiAnnotationApi:
@@ -47,7 +45,7 @@ class RoiAnnotationApi:
     def list(
         self, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> RoiAnnotationCollection:
+    ) -> Listing[RoiAnnotation]:
         """List ROI annotations (legacy only).
 
         ``GET /api/roiannotation.json`` · servers: legacy · paging: max-offset
@@ -58,20 +56,21 @@ class RoiAnnotationApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            RoiAnnotationCollection: A page of ROI annotations.
+            Listing[RoiAnnotation]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (max, offset)
         answer = self._invoke(_OPS["roi_annotation.list"], args, timeout, extra_query, extra_headers)
-        return cast("RoiAnnotationCollection", answer)
+        return cast("Listing[RoiAnnotation]", answer)
 
     def create(
         self, roi_annotation: RoiAnnotation, *, min_point: int | None = None, max_point: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> RoiAnnotationCommand:
+    ) -> RoiAnnotation:
         """Create a ROI annotation (legacy only).
 
         ``POST /api/roiannotation.json`` · servers: legacy
@@ -86,14 +85,15 @@ class RoiAnnotationApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            RoiAnnotationCommand: The command that created the ROI annotation, under `roiannotation`.
+            RoiAnnotation: the object written, from the server's command envelope (RoiAnnotationCommand, with
+                `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (min_point, max_point, roi_annotation)
         answer = self._invoke(_OPS["roi_annotation.create"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("RoiAnnotationCommand", answer)
+        return cast("RoiAnnotation", answer)
 
     def create_many(
         self, roi_annotation: Sequence[RoiAnnotation], *, min_point: int | None = None,
@@ -148,7 +148,7 @@ class RoiAnnotationApi:
         self, id: int, roi_annotation: RoiAnnotation,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> RoiAnnotationCommand:
+    ) -> RoiAnnotation:
         """Update a ROI annotation (legacy only).
 
         ``PUT /api/roiannotation/{id}.json`` · servers: legacy
@@ -160,19 +160,20 @@ class RoiAnnotationApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            RoiAnnotationCommand: The command that updated the ROI annotation, under `roiannotation`.
+            RoiAnnotation: the object written, from the server's command envelope (RoiAnnotationCommand, with
+                `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, roi_annotation)
         answer = self._invoke(_OPS["roi_annotation.update"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("RoiAnnotationCommand", answer)
+        return cast("RoiAnnotation", answer)
 
     def delete(
         self, id: int,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> RoiAnnotationCommand:
+    ) -> RoiAnnotation | None:
         """Delete a ROI annotation (legacy only).
 
         ``DELETE /api/roiannotation/{id}.json`` · servers: legacy
@@ -182,14 +183,15 @@ class RoiAnnotationApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            RoiAnnotationCommand: The command that deleted the ROI annotation, under `roiannotation`.
+            RoiAnnotation: the object written, from the server's command envelope (RoiAnnotationCommand, with
+                `with_raw_response`) or None (when the server answers a message only)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id,)
         answer = self._invoke(_OPS["roi_annotation.delete"], args, timeout, extra_query, extra_headers)
-        return cast("RoiAnnotationCommand", answer)
+        return cast("RoiAnnotation | None", answer)
 
     def download_crop(
         self, id: int, format: str, *, max_size: int | None = None, geometry: str | None = None,

@@ -11,12 +11,10 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, cast
 
 from cytomine_sdk_gen.operations import OPERATIONS as _OPS
-from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Query, Timeout, as_raw, as_streamed
+from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Listing, Query, Timeout, as_raw, as_streamed
 
 if TYPE_CHECKING:
     from cytomine_sdk_gen.models.sec_role import SecRole
-    from cytomine_sdk_gen.models.sec_role_collection import SecRoleCollection
-    from cytomine_sdk_gen.models.sec_role_command import SecRoleCommand
 
 
 class RoleApi:
@@ -47,7 +45,7 @@ class RoleApi:
         self, *, page: int | None = None, size: int | None = None, sort: Iterable[str] | None = None,
         max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> SecRoleCollection:
+    ) -> Listing[SecRole]:
         """List the security roles.
 
         ``GET /api/role.json`` · servers: 2026, 2025, legacy · paging: mixed
@@ -65,20 +63,21 @@ class RoleApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            SecRoleCollection: A page of roles.
+            Listing[SecRole]: every item, pages fetched as it is iterated (len(): the total); with max/offset/page/size
+                given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (page, size, sort, max, offset)
         answer = self._invoke(_OPS["role.list"], args, timeout, extra_query, extra_headers)
-        return cast("SecRoleCollection", answer)
+        return cast("Listing[SecRole]", answer)
 
     def create(
         self, sec_role: SecRole,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> SecRoleCommand | None:
+    ) -> SecRole | None:
         """Create a role (2026 only; send its authority).
 
         ``POST /api/role.json`` · servers: 2026
@@ -92,14 +91,15 @@ class RoleApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            SecRoleCommand or None (an empty answer): The command that created the role, with the role under `data`.
+            SecRole: the object written, from the server's command envelope (SecRoleCommand, with `with_raw_response`)
+                or None (an empty answer)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (sec_role,)
         answer = self._invoke(_OPS["role.create"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("SecRoleCommand | None", answer)
+        return cast("SecRole | None", answer)
 
     def retrieve(
         self, id: int,
@@ -129,7 +129,7 @@ class RoleApi:
         self, id: int, sec_role: SecRole,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> SecRoleCommand:
+    ) -> SecRole:
         """Rename a role (2026 only).
 
         ``PUT /api/role/{id}.json`` · servers: 2026
@@ -141,19 +141,19 @@ class RoleApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            SecRoleCommand: The command that updated the role, with the role under `data`.
+            SecRole: the object written, from the server's command envelope (SecRoleCommand, with `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, sec_role)
         answer = self._invoke(_OPS["role.update"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("SecRoleCommand", answer)
+        return cast("SecRole", answer)
 
     def delete(
         self, id: int,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> SecRoleCommand:
+    ) -> SecRole | None:
         """Delete a role (2026 only).
 
         ``DELETE /api/role/{id}.json`` · servers: 2026
@@ -163,14 +163,15 @@ class RoleApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            SecRoleCommand: The command that deleted the role, with the role under `data`.
+            SecRole: the object written, from the server's command envelope (SecRoleCommand, with `with_raw_response`)
+                or None (when the server answers a message only)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id,)
         answer = self._invoke(_OPS["role.delete"], args, timeout, extra_query, extra_headers)
-        return cast("SecRoleCommand", answer)
+        return cast("SecRole | None", answer)
 
 
 class RoleApiWithRawResponse:

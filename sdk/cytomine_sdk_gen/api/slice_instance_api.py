@@ -11,15 +11,13 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, cast
 
 from cytomine_sdk_gen.operations import OPERATIONS as _OPS
-from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Query, Timeout, as_raw, as_streamed
+from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Listing, Query, Timeout, as_raw, as_streamed
 
 if TYPE_CHECKING:
     from cytomine_sdk_gen.models.bulk_result import BulkResult
     from cytomine_sdk_gen.models.slice_instance import SliceInstance
-    from cytomine_sdk_gen.models.slice_instance_collection import SliceInstanceCollection
-    from cytomine_sdk_gen.models.slice_instance_command import SliceInstanceCommand
-    from cytomine_sdk_gen.models.slice_plane_histogram_bounds_collection import SlicePlaneHistogramBoundsCollection
-    from cytomine_sdk_gen.models.slice_plane_histogram_collection import SlicePlaneHistogramCollection
+    from cytomine_sdk_gen.models.slice_plane_histogram import SlicePlaneHistogram
+    from cytomine_sdk_gen.models.slice_plane_histogram_bounds import SlicePlaneHistogramBounds
 
 
 class SliceInstanceApi:
@@ -49,7 +47,7 @@ class SliceInstanceApi:
     def list_by_image_instance(
         self, id: int, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> SliceInstanceCollection:
+    ) -> Listing[SliceInstance]:
         """List the slices of an image instance.
 
         ``GET /api/imageinstance/{id}/sliceinstance.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -61,14 +59,15 @@ class SliceInstanceApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            SliceInstanceCollection: A page of slice instances.
+            Listing[SliceInstance]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, max, offset)
         answer = self._invoke(_OPS["slice_instance.list_by_image_instance"], args, timeout, extra_query, extra_headers)
-        return cast("SliceInstanceCollection", answer)
+        return cast("Listing[SliceInstance]", answer)
 
     def retrieve_reference(
         self, id: int,
@@ -121,7 +120,7 @@ class SliceInstanceApi:
         self, slice_instance: SliceInstance,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> SliceInstanceCommand:
+    ) -> SliceInstance:
         """Create a slice instance (usually done by the server when an image is added to a project).
 
         ``POST /api/sliceinstance.json`` · servers: 2026, 2025, legacy
@@ -133,14 +132,15 @@ class SliceInstanceApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            SliceInstanceCommand: The command that created the slice, with it under `sliceinstance`.
+            SliceInstance: the object written, from the server's command envelope (SliceInstanceCommand, with
+                `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (slice_instance,)
         answer = self._invoke(_OPS["slice_instance.create"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("SliceInstanceCommand", answer)
+        return cast("SliceInstance", answer)
 
     def create_many(
         self, slice_instance: Sequence[SliceInstance],
@@ -190,7 +190,7 @@ class SliceInstanceApi:
         self, id: int, slice_instance: SliceInstance,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> SliceInstanceCommand:
+    ) -> SliceInstance:
         """Update a slice instance (send the whole object, with its id).
 
         ``PUT /api/sliceinstance/{id}.json`` · servers: 2026, 2025, legacy
@@ -203,19 +203,20 @@ class SliceInstanceApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            SliceInstanceCommand: The command that updated the slice, with it under `sliceinstance`.
+            SliceInstance: the object written, from the server's command envelope (SliceInstanceCommand, with
+                `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, slice_instance)
         answer = self._invoke(_OPS["slice_instance.update"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("SliceInstanceCommand", answer)
+        return cast("SliceInstance", answer)
 
     def delete(
         self, id: int,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> SliceInstanceCommand:
+    ) -> SliceInstance | None:
         """Delete a slice instance.
 
         ``DELETE /api/sliceinstance/{id}.json`` · servers: 2026, 2025, legacy
@@ -225,14 +226,15 @@ class SliceInstanceApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            SliceInstanceCommand: The command that deleted the slice, with it under `sliceinstance`.
+            SliceInstance: the object written, from the server's command envelope (SliceInstanceCommand, with
+                `with_raw_response`) or None (when the server answers a message only)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id,)
         answer = self._invoke(_OPS["slice_instance.delete"], args, timeout, extra_query, extra_headers)
-        return cast("SliceInstanceCommand", answer)
+        return cast("SliceInstance | None", answer)
 
     def download_window(
         self, id: int, x: int, y: int, w: int, h: int, format: str, *, with_exterior: bool | None = None,
@@ -365,7 +367,7 @@ class SliceInstanceApi:
     def list_channel_histograms(
         self, id: int, *, n_bins: int | None = None, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> SlicePlaneHistogramCollection:
+    ) -> Listing[SlicePlaneHistogram]:
         """List the histogram of every channel of the plane (z-stack, time) of a slice.
 
         ``GET /api/sliceinstance/{id}/channelhistogram.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -378,19 +380,20 @@ class SliceInstanceApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            SlicePlaneHistogramCollection: A page of plane histograms, one per channel.
+            Listing[SlicePlaneHistogram]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, n_bins, max, offset)
         answer = self._invoke(_OPS["slice_instance.list_channel_histograms"], args, timeout, extra_query, extra_headers)
-        return cast("SlicePlaneHistogramCollection", answer)
+        return cast("Listing[SlicePlaneHistogram]", answer)
 
     def list_channel_histogram_bounds(
         self, id: int, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> SlicePlaneHistogramBoundsCollection:
+    ) -> Listing[SlicePlaneHistogramBounds]:
         """List the intensity bounds of every channel of the plane (z-stack, time) of a slice.
 
         ``GET /api/sliceinstance/{id}/channelhistogram/bounds.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -402,7 +405,8 @@ class SliceInstanceApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            SlicePlaneHistogramBoundsCollection: A page of plane intensity bounds, one per channel.
+            Listing[SlicePlaneHistogramBounds]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
@@ -411,7 +415,7 @@ class SliceInstanceApi:
         answer = self._invoke(
             _OPS["slice_instance.list_channel_histogram_bounds"], args, timeout, extra_query, extra_headers,
         )
-        return cast("SlicePlaneHistogramBoundsCollection", answer)
+        return cast("Listing[SlicePlaneHistogramBounds]", answer)
 
     def download_crop(
         self, id: int, format: str, *, max_size: int | None = None, geometry: str | None = None,
@@ -548,7 +552,7 @@ class SliceInstanceApi:
     def list_histograms(
         self, id: int, *, n_bins: int | None = None, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> SlicePlaneHistogramCollection:
+    ) -> Listing[SlicePlaneHistogram]:
         """List the histogram of a slice (its own channel only).
 
         ``GET /api/sliceinstance/{id}/histogram.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -561,19 +565,20 @@ class SliceInstanceApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            SlicePlaneHistogramCollection: A page of plane histograms (one per sample of the slice's channel).
+            Listing[SlicePlaneHistogram]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, n_bins, max, offset)
         answer = self._invoke(_OPS["slice_instance.list_histograms"], args, timeout, extra_query, extra_headers)
-        return cast("SlicePlaneHistogramCollection", answer)
+        return cast("Listing[SlicePlaneHistogram]", answer)
 
     def list_histogram_bounds(
         self, id: int, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> SlicePlaneHistogramBoundsCollection:
+    ) -> Listing[SlicePlaneHistogramBounds]:
         """List the intensity bounds of a slice (its own channel only).
 
         ``GET /api/sliceinstance/{id}/histogram/bounds.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -585,14 +590,15 @@ class SliceInstanceApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            SlicePlaneHistogramBoundsCollection: A page of plane intensity bounds.
+            Listing[SlicePlaneHistogramBounds]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, max, offset)
         answer = self._invoke(_OPS["slice_instance.list_histogram_bounds"], args, timeout, extra_query, extra_headers)
-        return cast("SlicePlaneHistogramBoundsCollection", answer)
+        return cast("Listing[SlicePlaneHistogramBounds]", answer)
 
     def download_normalized_tile(
         self, id: int, z: int, tx: int, ty: int, format: str, *, channels: str | None = None,

@@ -11,16 +11,14 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, cast
 
 from cytomine_sdk_gen.operations import OPERATIONS as _OPS
-from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Query, Timeout, as_raw, as_streamed
+from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Listing, Query, Timeout, as_raw, as_streamed
 
 if TYPE_CHECKING:
     from os import PathLike
 
     from cytomine_sdk_gen.models.bulk_result import BulkResult
-    from cytomine_sdk_gen.models.project_collection import ProjectCollection
+    from cytomine_sdk_gen.models.project import Project
     from cytomine_sdk_gen.models.software import Software
-    from cytomine_sdk_gen.models.software_collection import SoftwareCollection
-    from cytomine_sdk_gen.models.software_command import SoftwareCommand
     from cytomine_sdk_gen.models.software_job_stats import SoftwareJobStats
     from cytomine_sdk_gen.models.software_upload_result import SoftwareUploadResult
 
@@ -53,7 +51,7 @@ class SoftwareApi:
         self, *, executable_only: bool | None = None, sort: str | None = None, order: str | None = None,
         max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> SoftwareCollection:
+    ) -> Listing[Software]:
         """List every software.
 
         ``GET /api/software.json`` · servers: legacy · paging: max-offset
@@ -71,20 +69,21 @@ class SoftwareApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            SoftwareCollection: A page of softwares.
+            Listing[Software]: every item, pages fetched as it is iterated (len(): the total); with max/offset/page/size
+                given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (executable_only, sort, order, max, offset)
         answer = self._invoke(_OPS["software.list"], args, timeout, extra_query, extra_headers)
-        return cast("SoftwareCollection", answer)
+        return cast("Listing[Software]", answer)
 
     def create(
         self, software: Software,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> SoftwareCommand:
+    ) -> Software:
         """Register a software.
 
         ``POST /api/software.json`` · servers: legacy
@@ -98,14 +97,14 @@ class SoftwareApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            SoftwareCommand: The command that created the software, with the software under `software`.
+            Software: the object written, from the server's command envelope (SoftwareCommand, with `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (software,)
         answer = self._invoke(_OPS["software.create"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("SoftwareCommand", answer)
+        return cast("Software", answer)
 
     def create_many(
         self, software: Sequence[Software],
@@ -160,7 +159,7 @@ class SoftwareApi:
         self, id: int, software: Software,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> SoftwareCommand:
+    ) -> Software:
         """Update a software (send the whole object).
 
         ``PUT /api/software/{id}.json`` · servers: legacy
@@ -174,19 +173,19 @@ class SoftwareApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            SoftwareCommand: The command that updated the software, with the software under `software`.
+            Software: the object written, from the server's command envelope (SoftwareCommand, with `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, software)
         answer = self._invoke(_OPS["software.update"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("SoftwareCommand", answer)
+        return cast("Software", answer)
 
     def delete(
         self, id: int,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> SoftwareCommand:
+    ) -> Software | None:
         """Delete a software.
 
         ``DELETE /api/software/{id}.json`` · servers: legacy
@@ -198,14 +197,15 @@ class SoftwareApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            SoftwareCommand: The command that deleted the software, with the software under `software`.
+            Software: the object written, from the server's command envelope (SoftwareCommand, with `with_raw_response`)
+                or None (when the server answers a message only)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id,)
         answer = self._invoke(_OPS["software.delete"], args, timeout, extra_query, extra_headers)
-        return cast("SoftwareCommand", answer)
+        return cast("Software | None", answer)
 
     def upload(
         self, name: str, files: str | PathLike[str] | bytes | tuple[str, bytes], *,
@@ -276,7 +276,7 @@ class SoftwareApi:
     def list_by_project(
         self, id: int, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> SoftwareCollection:
+    ) -> Listing[Software]:
         """List the softwares enabled in a project.
 
         ``GET /api/project/{id}/software.json`` · servers: legacy · paging: max-offset
@@ -290,19 +290,20 @@ class SoftwareApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            SoftwareCollection: A page of softwares.
+            Listing[Software]: every item, pages fetched as it is iterated (len(): the total); with max/offset/page/size
+                given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, max, offset)
         answer = self._invoke(_OPS["software.list_by_project"], args, timeout, extra_query, extra_headers)
-        return cast("SoftwareCollection", answer)
+        return cast("Listing[Software]", answer)
 
     def list_by_trusted_source(
         self, id: int, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> SoftwareCollection:
+    ) -> Listing[Software]:
         """List the softwares fetched from a trusted source (software user repository).
 
         ``GET /api/software_user_repository/{id}/software.json`` · servers: legacy · paging: max-offset
@@ -316,19 +317,20 @@ class SoftwareApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            SoftwareCollection: A page of softwares.
+            Listing[Software]: every item, pages fetched as it is iterated (len(): the total); with max/offset/page/size
+                given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, max, offset)
         answer = self._invoke(_OPS["software.list_by_trusted_source"], args, timeout, extra_query, extra_headers)
-        return cast("SoftwareCollection", answer)
+        return cast("Listing[Software]", answer)
 
     def list_projects(
         self, id: int, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> ProjectCollection:
+    ) -> Listing[Project]:
         """List the projects a software is enabled in.
 
         ``GET /api/software/{id}/project.json`` · servers: legacy · paging: max-offset
@@ -342,14 +344,15 @@ class SoftwareApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            ProjectCollection: A page of projects.
+            Listing[Project]: every item, pages fetched as it is iterated (len(): the total); with max/offset/page/size
+                given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, max, offset)
         answer = self._invoke(_OPS["software.list_projects"], args, timeout, extra_query, extra_headers)
-        return cast("ProjectCollection", answer)
+        return cast("Listing[Project]", answer)
 
     def count_jobs_by_project(
         self, id_project: int, id_software: int,

@@ -11,13 +11,11 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, cast
 
 from cytomine_sdk_gen.operations import OPERATIONS as _OPS
-from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Query, Timeout, as_raw, as_streamed
+from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Listing, Query, Timeout, as_raw, as_streamed
 
 if TYPE_CHECKING:
     from cytomine_sdk_gen.models.bulk_result import BulkResult
     from cytomine_sdk_gen.models.software_parameter import SoftwareParameter
-    from cytomine_sdk_gen.models.software_parameter_collection import SoftwareParameterCollection
-    from cytomine_sdk_gen.models.software_parameter_command import SoftwareParameterCommand
 
 
 class SoftwareParameterApi:
@@ -47,7 +45,7 @@ class SoftwareParameterApi:
     def list(
         self, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> SoftwareParameterCollection:
+    ) -> Listing[SoftwareParameter]:
         """List the parameters of every software.
 
         ``GET /api/softwareparameter.json`` · servers: legacy · paging: max-offset
@@ -60,20 +58,21 @@ class SoftwareParameterApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            SoftwareParameterCollection: A page of software parameters.
+            Listing[SoftwareParameter]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (max, offset)
         answer = self._invoke(_OPS["software_parameter.list"], args, timeout, extra_query, extra_headers)
-        return cast("SoftwareParameterCollection", answer)
+        return cast("Listing[SoftwareParameter]", answer)
 
     def create(
         self, software_parameter: SoftwareParameter,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> SoftwareParameterCommand:
+    ) -> SoftwareParameter:
         """Add a parameter to a software.
 
         ``POST /api/softwareparameter.json`` · servers: legacy
@@ -88,15 +87,15 @@ class SoftwareParameterApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            SoftwareParameterCommand: The command that created the parameter, with the parameter under
-                `softwareparameter`.
+            SoftwareParameter: the object written, from the server's command envelope (SoftwareParameterCommand, with
+                `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (software_parameter,)
         answer = self._invoke(_OPS["software_parameter.create"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("SoftwareParameterCommand", answer)
+        return cast("SoftwareParameter", answer)
 
     def create_many(
         self, software_parameter: Sequence[SoftwareParameter],
@@ -151,7 +150,7 @@ class SoftwareParameterApi:
         self, id: int, software_parameter: SoftwareParameter,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> SoftwareParameterCommand:
+    ) -> SoftwareParameter:
         """Update a software parameter (send the whole object).
 
         ``PUT /api/softwareparameter/{id}.json`` · servers: legacy
@@ -166,20 +165,20 @@ class SoftwareParameterApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            SoftwareParameterCommand: The command that updated the parameter, with the parameter under
-                `softwareparameter`.
+            SoftwareParameter: the object written, from the server's command envelope (SoftwareParameterCommand, with
+                `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, software_parameter)
         answer = self._invoke(_OPS["software_parameter.update"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("SoftwareParameterCommand", answer)
+        return cast("SoftwareParameter", answer)
 
     def delete(
         self, id: int,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> SoftwareParameterCommand:
+    ) -> SoftwareParameter | None:
         """Delete a software parameter.
 
         ``DELETE /api/softwareparameter/{id}.json`` · servers: legacy
@@ -191,20 +190,20 @@ class SoftwareParameterApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            SoftwareParameterCommand: The command that deleted the parameter, with the parameter under
-                `softwareparameter`.
+            SoftwareParameter: the object written, from the server's command envelope (SoftwareParameterCommand, with
+                `with_raw_response`) or None (when the server answers a message only)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id,)
         answer = self._invoke(_OPS["software_parameter.delete"], args, timeout, extra_query, extra_headers)
-        return cast("SoftwareParameterCommand", answer)
+        return cast("SoftwareParameter | None", answer)
 
     def list_via_alias(
         self, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> SoftwareParameterCollection:
+    ) -> Listing[SoftwareParameter]:
         """List the parameters of every software (alias path of list).
 
         ``GET /api/software_parameter.json`` · servers: legacy · paging: max-offset
@@ -218,20 +217,21 @@ class SoftwareParameterApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            SoftwareParameterCollection: A page of software parameters.
+            Listing[SoftwareParameter]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (max, offset)
         answer = self._invoke(_OPS["software_parameter.list_via_alias"], args, timeout, extra_query, extra_headers)
-        return cast("SoftwareParameterCollection", answer)
+        return cast("Listing[SoftwareParameter]", answer)
 
     def create_via_alias(
         self, software_parameter: SoftwareParameter,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> SoftwareParameterCommand:
+    ) -> SoftwareParameter:
         """Add a parameter to a software (alias path of create).
 
         ``POST /api/software_parameter.json`` · servers: legacy
@@ -246,8 +246,8 @@ class SoftwareParameterApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            SoftwareParameterCommand: The command that created the parameter, with the parameter under
-                `softwareparameter`.
+            SoftwareParameter: the object written, from the server's command envelope (SoftwareParameterCommand, with
+                `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
@@ -256,7 +256,7 @@ class SoftwareParameterApi:
         answer = self._invoke(
             _OPS["software_parameter.create_via_alias"], args, timeout, extra_query, extra_headers, extra_body,
         )
-        return cast("SoftwareParameterCommand", answer)
+        return cast("SoftwareParameter", answer)
 
     def create_many_via_alias(
         self, software_parameter: Sequence[SoftwareParameter],
@@ -313,7 +313,7 @@ class SoftwareParameterApi:
         self, id: int, software_parameter: SoftwareParameter,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> SoftwareParameterCommand:
+    ) -> SoftwareParameter:
         """Update a software parameter (alias path of update).
 
         ``PUT /api/software_parameter/{id}.json`` · servers: legacy
@@ -328,8 +328,8 @@ class SoftwareParameterApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            SoftwareParameterCommand: The command that updated the parameter, with the parameter under
-                `softwareparameter`.
+            SoftwareParameter: the object written, from the server's command envelope (SoftwareParameterCommand, with
+                `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
@@ -338,12 +338,12 @@ class SoftwareParameterApi:
         answer = self._invoke(
             _OPS["software_parameter.update_via_alias"], args, timeout, extra_query, extra_headers, extra_body,
         )
-        return cast("SoftwareParameterCommand", answer)
+        return cast("SoftwareParameter", answer)
 
     def delete_via_alias(
         self, id: int,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> SoftwareParameterCommand:
+    ) -> SoftwareParameter | None:
         """Delete a software parameter (alias path of delete).
 
         ``DELETE /api/software_parameter/{id}.json`` · servers: legacy
@@ -355,20 +355,20 @@ class SoftwareParameterApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            SoftwareParameterCommand: The command that deleted the parameter, with the parameter under
-                `softwareparameter`.
+            SoftwareParameter: the object written, from the server's command envelope (SoftwareParameterCommand, with
+                `with_raw_response`) or None (when the server answers a message only)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id,)
         answer = self._invoke(_OPS["software_parameter.delete_via_alias"], args, timeout, extra_query, extra_headers)
-        return cast("SoftwareParameterCommand", answer)
+        return cast("SoftwareParameter | None", answer)
 
     def list_by_software(
         self, id: int, *, with_set_by_server: bool | None = None, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> SoftwareParameterCollection:
+    ) -> Listing[SoftwareParameter]:
         """List the parameters of a software, ordered by index.
 
         ``GET /api/software/{id}/parameter.json`` · servers: legacy · paging: max-offset
@@ -384,19 +384,20 @@ class SoftwareParameterApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            SoftwareParameterCollection: A page of software parameters.
+            Listing[SoftwareParameter]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, with_set_by_server, max, offset)
         answer = self._invoke(_OPS["software_parameter.list_by_software"], args, timeout, extra_query, extra_headers)
-        return cast("SoftwareParameterCollection", answer)
+        return cast("Listing[SoftwareParameter]", answer)
 
     def list_by_software_via_alias(
         self, id: int, *, with_set_by_server: bool | None = None, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> SoftwareParameterCollection:
+    ) -> Listing[SoftwareParameter]:
         """List the parameters of a software (alias path of list_by_software).
 
         ``GET /api/software/{id}/software_parameter.json`` · servers: legacy · paging: max-offset
@@ -413,7 +414,8 @@ class SoftwareParameterApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            SoftwareParameterCollection: A page of software parameters.
+            Listing[SoftwareParameter]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
@@ -422,7 +424,7 @@ class SoftwareParameterApi:
         answer = self._invoke(
             _OPS["software_parameter.list_by_software_via_alias"], args, timeout, extra_query, extra_headers,
         )
-        return cast("SoftwareParameterCollection", answer)
+        return cast("Listing[SoftwareParameter]", answer)
 
 
 class SoftwareParameterApiWithRawResponse:

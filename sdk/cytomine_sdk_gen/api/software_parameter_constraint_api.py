@@ -11,14 +11,12 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, cast
 
 from cytomine_sdk_gen.operations import OPERATIONS as _OPS
-from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Query, Timeout, as_raw, as_streamed
+from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Listing, Query, Timeout, as_raw, as_streamed
 
 if TYPE_CHECKING:
     from cytomine_sdk_gen.models.bulk_result import BulkResult
     from cytomine_sdk_gen.models.constraint_evaluation import ConstraintEvaluation
     from cytomine_sdk_gen.models.software_parameter_constraint import SoftwareParameterConstraint
-    from cytomine_sdk_gen.models.software_parameter_constraint_collection import SoftwareParameterConstraintCollection
-    from cytomine_sdk_gen.models.software_parameter_constraint_command import SoftwareParameterConstraintCommand
 
 
 class SoftwareParameterConstraintApi:
@@ -49,7 +47,7 @@ class SoftwareParameterConstraintApi:
         self, software_parameter_constraint: SoftwareParameterConstraint,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> SoftwareParameterConstraintCommand:
+    ) -> SoftwareParameterConstraint:
         """Set a constraint on a software parameter.
 
         ``POST /api/software_parameter_constraint.json`` · servers: legacy
@@ -63,8 +61,8 @@ class SoftwareParameterConstraintApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            SoftwareParameterConstraintCommand: The command that created the constraint, with the constraint under
-                `softwareparameterconstraint`.
+            SoftwareParameterConstraint: the object written, from the server's command envelope
+                (SoftwareParameterConstraintCommand, with `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
@@ -73,7 +71,7 @@ class SoftwareParameterConstraintApi:
         answer = self._invoke(
             _OPS["software_parameter_constraint.create"], args, timeout, extra_query, extra_headers, extra_body,
         )
-        return cast("SoftwareParameterConstraintCommand", answer)
+        return cast("SoftwareParameterConstraint", answer)
 
     def create_many(
         self, software_parameter_constraint: Sequence[SoftwareParameterConstraint],
@@ -130,7 +128,7 @@ class SoftwareParameterConstraintApi:
         self, id: int, software_parameter_constraint: SoftwareParameterConstraint,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> SoftwareParameterConstraintCommand:
+    ) -> SoftwareParameterConstraint:
         """Update a software parameter constraint (send the whole object).
 
         ``PUT /api/software_parameter_constraint/{id}.json`` · servers: legacy
@@ -144,8 +142,8 @@ class SoftwareParameterConstraintApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            SoftwareParameterConstraintCommand: The command that updated the constraint, with the constraint under
-                `softwareparameterconstraint`.
+            SoftwareParameterConstraint: the object written, from the server's command envelope
+                (SoftwareParameterConstraintCommand, with `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
@@ -154,12 +152,12 @@ class SoftwareParameterConstraintApi:
         answer = self._invoke(
             _OPS["software_parameter_constraint.update"], args, timeout, extra_query, extra_headers, extra_body,
         )
-        return cast("SoftwareParameterConstraintCommand", answer)
+        return cast("SoftwareParameterConstraint", answer)
 
     def delete(
         self, id: int,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> SoftwareParameterConstraintCommand:
+    ) -> SoftwareParameterConstraint | None:
         """Delete a software parameter constraint.
 
         ``DELETE /api/software_parameter_constraint/{id}.json`` · servers: legacy
@@ -171,20 +169,21 @@ class SoftwareParameterConstraintApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            SoftwareParameterConstraintCommand: The command that deleted the constraint, with the constraint under
-                `softwareparameterconstraint`.
+            SoftwareParameterConstraint: the object written, from the server's command envelope
+                (SoftwareParameterConstraintCommand, with `with_raw_response`) or None (when the server answers a
+                message only)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id,)
         answer = self._invoke(_OPS["software_parameter_constraint.delete"], args, timeout, extra_query, extra_headers)
-        return cast("SoftwareParameterConstraintCommand", answer)
+        return cast("SoftwareParameterConstraint | None", answer)
 
     def list_by_software_parameter(
         self, id_parameter: int, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> SoftwareParameterConstraintCollection:
+    ) -> Listing[SoftwareParameterConstraint]:
         """List the constraints set on a software parameter.
 
         ``GET /api/softwareparameter/{idParameter}/constraint.json`` · servers: legacy · paging: max-offset
@@ -199,7 +198,8 @@ class SoftwareParameterConstraintApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            SoftwareParameterConstraintCollection: A page of software parameter constraints.
+            Listing[SoftwareParameterConstraint]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
@@ -209,12 +209,12 @@ class SoftwareParameterConstraintApi:
             _OPS["software_parameter_constraint.list_by_software_parameter"], args, timeout, extra_query,
             extra_headers,
         )
-        return cast("SoftwareParameterConstraintCollection", answer)
+        return cast("Listing[SoftwareParameterConstraint]", answer)
 
     def list_by_software_parameter_via_alias(
         self, id_parameter: int, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> SoftwareParameterConstraintCollection:
+    ) -> Listing[SoftwareParameterConstraint]:
         """List the constraints set on a software parameter (community-line path).
 
         ``GET /api/software_parameter/{idParameter}/software_parameter_constraint.json`` · servers: legacy · paging:
@@ -230,7 +230,8 @@ class SoftwareParameterConstraintApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            SoftwareParameterConstraintCollection: A page of software parameter constraints.
+            Listing[SoftwareParameterConstraint]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
@@ -240,7 +241,7 @@ class SoftwareParameterConstraintApi:
             _OPS["software_parameter_constraint.list_by_software_parameter_via_alias"], args, timeout, extra_query,
             extra_headers,
         )
-        return cast("SoftwareParameterConstraintCollection", answer)
+        return cast("Listing[SoftwareParameterConstraint]", answer)
 
     def validate_value(
         self, id: int, value: str,

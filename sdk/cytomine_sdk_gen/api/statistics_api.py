@@ -10,20 +10,20 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, cast
 
 from cytomine_sdk_gen.operations import OPERATIONS as _OPS
-from cytomine_sdk_gen.runtime import Headers, Invoke, Query, Timeout, as_raw, as_streamed
+from cytomine_sdk_gen.runtime import Headers, Invoke, Listing, Query, Timeout, as_raw, as_streamed
 
 if TYPE_CHECKING:
     from cytomine_sdk_gen.models.current_activity_stats import CurrentActivityStats
-    from cytomine_sdk_gen.models.evolution_stat_collection import EvolutionStatCollection
+    from cytomine_sdk_gen.models.evolution_stat import EvolutionStat
     from cytomine_sdk_gen.models.global_stats import GlobalStats
-    from cytomine_sdk_gen.models.project_connection_total_collection import ProjectConnectionTotalCollection
-    from cytomine_sdk_gen.models.project_term_stat_collection import ProjectTermStatCollection
+    from cytomine_sdk_gen.models.project_connection_total import ProjectConnectionTotal
+    from cytomine_sdk_gen.models.project_term_stat import ProjectTermStat
     from cytomine_sdk_gen.models.storage_usage import StorageUsage
-    from cytomine_sdk_gen.models.term_image_stat_collection import TermImageStatCollection
-    from cytomine_sdk_gen.models.term_stat_collection import TermStatCollection
+    from cytomine_sdk_gen.models.term_image_stat import TermImageStat
+    from cytomine_sdk_gen.models.term_stat import TermStat
     from cytomine_sdk_gen.models.total_count import TotalCount
-    from cytomine_sdk_gen.models.user_stat_collection import UserStatCollection
-    from cytomine_sdk_gen.models.user_term_stat_collection import UserTermStatCollection
+    from cytomine_sdk_gen.models.user_stat import UserStat
+    from cytomine_sdk_gen.models.user_term_stat import UserTermStat
 
 
 class StatisticsApi:
@@ -55,7 +55,7 @@ class StatisticsApi:
         leaf_only: bool | None = None, leafs_only: bool | None = None, max: int | None = None,
         offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> TermStatCollection:
+    ) -> Listing[TermStat]:
         """Count the annotations of a project per term (with a row for annotations without term).
 
         ``GET /api/project/{project}/stats/term.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -75,20 +75,21 @@ class StatisticsApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            TermStatCollection: A page of per-term counts.
+            Listing[TermStat]: every item, pages fetched as it is iterated (len(): the total); with max/offset/page/size
+                given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (project, start_date, end_date, leaf_only, leafs_only, max, offset)
         answer = self._invoke(_OPS["statistics.count_annotations_by_term"], args, timeout, extra_query, extra_headers)
-        return cast("TermStatCollection", answer)
+        return cast("Listing[TermStat]", answer)
 
     def count_images_by_term(
         self, project: int, *, start_date: int | None = None, end_date: int | None = None, max: int | None = None,
         offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> TermStatCollection:
+    ) -> Listing[TermStat]:
         """Count the images of a project that have annotations with each term.
 
         ``GET /api/project/{project}/stats/termslide.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -105,20 +106,21 @@ class StatisticsApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            TermStatCollection: A page of per-term image counts.
+            Listing[TermStat]: every item, pages fetched as it is iterated (len(): the total); with max/offset/page/size
+                given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (project, start_date, end_date, max, offset)
         answer = self._invoke(_OPS["statistics.count_images_by_term"], args, timeout, extra_query, extra_headers)
-        return cast("TermStatCollection", answer)
+        return cast("Listing[TermStat]", answer)
 
     def count_annotations_by_term_and_image(
         self, project: int, *, start_date: int | None = None, end_date: int | None = None, max: int | None = None,
         offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> TermImageStatCollection:
+    ) -> Listing[TermImageStat]:
         """Count the annotations of a project per image and term.
 
         ``GET /api/project/{project}/stats/termimage.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -135,7 +137,8 @@ class StatisticsApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            TermImageStatCollection: A page of per-image and per-term counts.
+            Listing[TermImageStat]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
@@ -144,13 +147,13 @@ class StatisticsApi:
         answer = self._invoke(
             _OPS["statistics.count_annotations_by_term_and_image"], args, timeout, extra_query, extra_headers,
         )
-        return cast("TermImageStatCollection", answer)
+        return cast("Listing[TermImageStat]", answer)
 
     def count_annotations_by_user(
         self, project: int, *, start_date: int | None = None, end_date: int | None = None, max: int | None = None,
         offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> UserStatCollection:
+    ) -> Listing[UserStat]:
         """Count the annotations of each user (annotation layer) of a project.
 
         ``GET /api/project/{project}/stats/user.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -164,20 +167,21 @@ class StatisticsApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            UserStatCollection: A page of per-user counts.
+            Listing[UserStat]: every item, pages fetched as it is iterated (len(): the total); with max/offset/page/size
+                given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (project, start_date, end_date, max, offset)
         answer = self._invoke(_OPS["statistics.count_annotations_by_user"], args, timeout, extra_query, extra_headers)
-        return cast("UserStatCollection", answer)
+        return cast("Listing[UserStat]", answer)
 
     def count_images_by_user(
         self, project: int, *, start_date: int | None = None, end_date: int | None = None, max: int | None = None,
         offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> UserStatCollection:
+    ) -> Listing[UserStat]:
         """Count the images each user (annotation layer) of a project has annotated.
 
         ``GET /api/project/{project}/stats/userslide.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -191,19 +195,20 @@ class StatisticsApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            UserStatCollection: A page of per-user image counts.
+            Listing[UserStat]: every item, pages fetched as it is iterated (len(): the total); with max/offset/page/size
+                given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (project, start_date, end_date, max, offset)
         answer = self._invoke(_OPS["statistics.count_images_by_user"], args, timeout, extra_query, extra_headers)
-        return cast("UserStatCollection", answer)
+        return cast("Listing[UserStat]", answer)
 
     def count_annotations_by_user_and_term(
         self, project: int, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> UserTermStatCollection:
+    ) -> Listing[UserTermStat]:
         """Count, for each user of a project, their annotations with each term.
 
         ``GET /api/project/{project}/stats/userannotations.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -218,7 +223,8 @@ class StatisticsApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            UserTermStatCollection: A page of per-user term counts.
+            Listing[UserTermStat]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
@@ -227,14 +233,14 @@ class StatisticsApi:
         answer = self._invoke(
             _OPS["statistics.count_annotations_by_user_and_term"], args, timeout, extra_query, extra_headers,
         )
-        return cast("UserTermStatCollection", answer)
+        return cast("Listing[UserTermStat]", answer)
 
     def list_annotation_evolution(
         self, project: int, *, days_range: int | None = None, start_date: int | None = None,
         end_date: int | None = None, term: int | None = None, accumulate: bool | None = None,
         reverse_order: bool | None = None, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> EvolutionStatCollection:
+    ) -> Listing[EvolutionStat]:
         """Count the user annotations of a project created in successive periods.
 
         ``GET /api/project/{project}/stats/annotationevolution.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -252,21 +258,22 @@ class StatisticsApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            EvolutionStatCollection: A page of periods with their counts.
+            Listing[EvolutionStat]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (project, days_range, start_date, end_date, term, accumulate, reverse_order, max, offset)
         answer = self._invoke(_OPS["statistics.list_annotation_evolution"], args, timeout, extra_query, extra_headers)
-        return cast("EvolutionStatCollection", answer)
+        return cast("Listing[EvolutionStat]", answer)
 
     def list_reviewed_annotation_evolution(
         self, project: int, *, days_range: int | None = None, start_date: int | None = None,
         end_date: int | None = None, term: int | None = None, accumulate: bool | None = None,
         reverse_order: bool | None = None, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> EvolutionStatCollection:
+    ) -> Listing[EvolutionStat]:
         """Count the reviewed annotations of a project created in successive periods.
 
         ``GET /api/project/{project}/stats/reviewedannotationevolution.json`` · servers: 2026, 2025, legacy · paging:
@@ -285,7 +292,8 @@ class StatisticsApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            EvolutionStatCollection: A page of periods with their counts.
+            Listing[EvolutionStat]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
@@ -294,14 +302,14 @@ class StatisticsApi:
         answer = self._invoke(
             _OPS["statistics.list_reviewed_annotation_evolution"], args, timeout, extra_query, extra_headers,
         )
-        return cast("EvolutionStatCollection", answer)
+        return cast("Listing[EvolutionStat]", answer)
 
     def list_algo_annotation_evolution(
         self, id: int, *, days_range: int | None = None, start_date: int | None = None, end_date: int | None = None,
         term: int | None = None, accumulate: bool | None = None, reverse_order: bool | None = None,
         max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> EvolutionStatCollection:
+    ) -> Listing[EvolutionStat]:
         """Count the algorithm (job) annotations of a project created in successive periods (legacy servers).
 
         ``GET /api/project/{id}/stats/algoannotationevolution.json`` · servers: legacy · paging: max-offset
@@ -319,7 +327,8 @@ class StatisticsApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            EvolutionStatCollection: A page of periods with their counts.
+            Listing[EvolutionStat]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
@@ -328,14 +337,14 @@ class StatisticsApi:
         answer = self._invoke(
             _OPS["statistics.list_algo_annotation_evolution"], args, timeout, extra_query, extra_headers,
         )
-        return cast("EvolutionStatCollection", answer)
+        return cast("Listing[EvolutionStat]", answer)
 
     def list_connection_evolution(
         self, project: int, *, days_range: int | None = None, start_date: int | None = None,
         end_date: int | None = None, accumulate: bool | None = None, max: int | None = None,
         offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> EvolutionStatCollection:
+    ) -> Listing[EvolutionStat]:
         """Count the connections to a project in successive periods.
 
         ``GET /api/project/{project}/stats/connectionsevolution.json`` · servers: 2026, 2025, legacy · paging:
@@ -354,21 +363,22 @@ class StatisticsApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            EvolutionStatCollection: A page of periods with their counts, oldest first.
+            Listing[EvolutionStat]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (project, days_range, start_date, end_date, accumulate, max, offset)
         answer = self._invoke(_OPS["statistics.list_connection_evolution"], args, timeout, extra_query, extra_headers)
-        return cast("EvolutionStatCollection", answer)
+        return cast("Listing[EvolutionStat]", answer)
 
     def list_image_consultation_evolution(
         self, project: int, *, days_range: int | None = None, start_date: int | None = None,
         end_date: int | None = None, accumulate: bool | None = None, max: int | None = None,
         offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> EvolutionStatCollection:
+    ) -> Listing[EvolutionStat]:
         """Count the image consultations in a project in successive periods.
 
         ``GET /api/project/{project}/stats/imageconsultationsevolution.json`` · servers: 2026, 2025, legacy · paging:
@@ -387,7 +397,8 @@ class StatisticsApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            EvolutionStatCollection: A page of periods with their counts, oldest first.
+            Listing[EvolutionStat]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
@@ -396,14 +407,14 @@ class StatisticsApi:
         answer = self._invoke(
             _OPS["statistics.list_image_consultation_evolution"], args, timeout, extra_query, extra_headers,
         )
-        return cast("EvolutionStatCollection", answer)
+        return cast("Listing[EvolutionStat]", answer)
 
     def list_annotation_action_evolution(
         self, project: int, *, days_range: int | None = None, start_date: int | None = None,
         end_date: int | None = None, accumulate: bool | None = None, type: str | None = None,
         max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> EvolutionStatCollection:
+    ) -> Listing[EvolutionStat]:
         """Count the annotation actions in a project in successive periods.
 
         ``GET /api/project/{project}/stats/annotationactionsevolution.json`` · servers: 2026, 2025, legacy · paging:
@@ -423,7 +434,8 @@ class StatisticsApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            EvolutionStatCollection: A page of periods with their counts, oldest first.
+            Listing[EvolutionStat]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
@@ -432,12 +444,12 @@ class StatisticsApi:
         answer = self._invoke(
             _OPS["statistics.list_annotation_action_evolution"], args, timeout, extra_query, extra_headers,
         )
-        return cast("EvolutionStatCollection", answer)
+        return cast("Listing[EvolutionStat]", answer)
 
     def count_term_annotations_by_project(
         self, id: int, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> ProjectTermStatCollection:
+    ) -> Listing[ProjectTermStat]:
         """Count, in each project using the term's ontology, the user annotations with this term.
 
         ``GET /api/term/{id}/project/stat.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -452,7 +464,8 @@ class StatisticsApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            ProjectTermStatCollection: A page of per-project counts.
+            Listing[ProjectTermStat]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
@@ -461,7 +474,7 @@ class StatisticsApi:
         answer = self._invoke(
             _OPS["statistics.count_term_annotations_by_project"], args, timeout, extra_query, extra_headers,
         )
-        return cast("ProjectTermStatCollection", answer)
+        return cast("Listing[ProjectTermStat]", answer)
 
     def count_all(
         self,
@@ -529,7 +542,7 @@ class StatisticsApi:
     def count_connections_by_project(
         self, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> ProjectConnectionTotalCollection:
+    ) -> Listing[ProjectConnectionTotal]:
         """Count the connections to each project (administrators).
 
         ``GET /api/total/project/connections.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -540,7 +553,8 @@ class StatisticsApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            ProjectConnectionTotalCollection: A page of per-project connection counts.
+            Listing[ProjectConnectionTotal]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
@@ -549,7 +563,7 @@ class StatisticsApi:
         answer = self._invoke(
             _OPS["statistics.count_connections_by_project"], args, timeout, extra_query, extra_headers,
         )
-        return cast("ProjectConnectionTotalCollection", answer)
+        return cast("Listing[ProjectConnectionTotal]", answer)
 
     def count_domain(
         self, domain: str,

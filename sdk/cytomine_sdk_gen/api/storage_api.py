@@ -11,13 +11,11 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, cast
 
 from cytomine_sdk_gen.operations import OPERATIONS as _OPS
-from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Query, Timeout, as_raw, as_streamed
+from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Listing, Query, Timeout, as_raw, as_streamed
 
 if TYPE_CHECKING:
     from cytomine_sdk_gen.models.bulk_result import BulkResult
     from cytomine_sdk_gen.models.storage import Storage
-    from cytomine_sdk_gen.models.storage_collection import StorageCollection
-    from cytomine_sdk_gen.models.storage_command import StorageCommand
 
 
 class StorageApi:
@@ -48,7 +46,7 @@ class StorageApi:
         self, *, all: bool | None = None, page: int | None = None, size: int | None = None,
         sort: Iterable[str] | None = None, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> StorageCollection:
+    ) -> Listing[Storage]:
         """List the storages the current user can read.
 
         ``GET /api/storage.json`` · servers: 2026, 2025, legacy · paging: mixed
@@ -67,20 +65,21 @@ class StorageApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            StorageCollection: A page of storages.
+            Listing[Storage]: every item, pages fetched as it is iterated (len(): the total); with max/offset/page/size
+                given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (all, page, size, sort, max, offset)
         answer = self._invoke(_OPS["storage.list"], args, timeout, extra_query, extra_headers)
-        return cast("StorageCollection", answer)
+        return cast("Listing[Storage]", answer)
 
     def create(
         self, storage: Storage,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> StorageCommand | None:
+    ) -> Storage | None:
         """Create a storage owned by the current user.
 
         ``POST /api/storage.json`` · servers: 2026, 2025, legacy
@@ -94,15 +93,15 @@ class StorageApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            StorageCommand or None (an empty answer): The command that created the storage, with the storage under
-                `storage` or `data`.
+            Storage: the object written, from the server's command envelope (StorageCommand, with `with_raw_response`)
+                or None (an empty answer)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (storage,)
         answer = self._invoke(_OPS["storage.create"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("StorageCommand | None", answer)
+        return cast("Storage | None", answer)
 
     def create_many(
         self, storage: Sequence[Storage],
@@ -157,7 +156,7 @@ class StorageApi:
         self, id: int, storage: Storage,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> StorageCommand:
+    ) -> Storage:
         """Rename a storage (2026 only changes the name).
 
         ``PUT /api/storage/{id}.json`` · servers: 2026, 2025, legacy
@@ -172,19 +171,19 @@ class StorageApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            StorageCommand: The command that updated the storage, with the storage under `storage` or `data`.
+            Storage: the object written, from the server's command envelope (StorageCommand, with `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, storage)
         answer = self._invoke(_OPS["storage.update"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("StorageCommand", answer)
+        return cast("Storage", answer)
 
     def delete(
         self, id: int, *, task: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> StorageCommand:
+    ) -> Storage | None:
         """Delete a storage.
 
         ``DELETE /api/storage/{id}.json`` · servers: 2026, 2025, legacy
@@ -198,14 +197,15 @@ class StorageApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            StorageCommand: The command that deleted the storage, with the storage under `storage` or `data`.
+            Storage: the object written, from the server's command envelope (StorageCommand, with `with_raw_response`)
+                or None (when the server answers a message only)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, task)
         answer = self._invoke(_OPS["storage.delete"], args, timeout, extra_query, extra_headers)
-        return cast("StorageCommand", answer)
+        return cast("Storage | None", answer)
 
 
 class StorageApiWithRawResponse:

@@ -10,11 +10,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, cast
 
 from cytomine_sdk_gen.operations import OPERATIONS as _OPS
-from cytomine_sdk_gen.runtime import Headers, Invoke, Query, Timeout, as_raw, as_streamed
+from cytomine_sdk_gen.runtime import Headers, Invoke, Listing, Query, Timeout, as_raw, as_streamed
 
 if TYPE_CHECKING:
-    from cytomine_sdk_gen.models.storage_member_collection import StorageMemberCollection
     from cytomine_sdk_gen.models.storage_member_result import StorageMemberResult
+    from cytomine_sdk_gen.models.user import User
 
 
 class StorageMemberApi:
@@ -44,7 +44,7 @@ class StorageMemberApi:
     def list(
         self, id: int, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> StorageMemberCollection:
+    ) -> Listing[User]:
         """List the users who can access a storage (removed in 2026).
 
         ``GET /api/storage/{id}/user.json`` · servers: 2025, legacy · paging: max-offset
@@ -56,14 +56,15 @@ class StorageMemberApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            StorageMemberCollection: A page of users.
+            Listing[User]: every item, pages fetched as it is iterated (len(): the total); with max/offset/page/size
+                given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, max, offset)
         answer = self._invoke(_OPS["storage_member.list"], args, timeout, extra_query, extra_headers)
-        return cast("StorageMemberCollection", answer)
+        return cast("Listing[User]", answer)
 
     def add(
         self, storage: int, user: int,

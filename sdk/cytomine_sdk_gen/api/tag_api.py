@@ -11,12 +11,10 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, cast
 
 from cytomine_sdk_gen.operations import OPERATIONS as _OPS
-from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Query, Timeout, as_raw, as_streamed
+from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Listing, Query, Timeout, as_raw, as_streamed
 
 if TYPE_CHECKING:
     from cytomine_sdk_gen.models.tag import Tag
-    from cytomine_sdk_gen.models.tag_collection import TagCollection
-    from cytomine_sdk_gen.models.tag_command import TagCommand
 
 
 class TagApi:
@@ -47,7 +45,7 @@ class TagApi:
         self, *, page: int | None = None, size: int | None = None, sort: Iterable[str] | None = None,
         max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> TagCollection:
+    ) -> Listing[Tag]:
         """List the tags.
 
         ``GET /api/tag.json`` · servers: 2026, 2025, legacy · paging: mixed
@@ -64,20 +62,21 @@ class TagApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            TagCollection: A page of tags.
+            Listing[Tag]: every item, pages fetched as it is iterated (len(): the total); with max/offset/page/size
+                given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (page, size, sort, max, offset)
         answer = self._invoke(_OPS["tag.list"], args, timeout, extra_query, extra_headers)
-        return cast("TagCollection", answer)
+        return cast("Listing[Tag]", answer)
 
     def create(
         self, tag: Tag,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> TagCommand | None:
+    ) -> Tag | None:
         """Create a tag (send its name).
 
         ``POST /api/tag.json`` · servers: 2026, 2025, legacy
@@ -91,14 +90,15 @@ class TagApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            TagCommand or None (an empty answer): The command that created the tag, with the tag under `tag` or `data`.
+            Tag: the object written, from the server's command envelope (TagCommand, with `with_raw_response`) or None
+                (an empty answer)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (tag,)
         answer = self._invoke(_OPS["tag.create"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("TagCommand | None", answer)
+        return cast("Tag | None", answer)
 
     def retrieve(
         self, id: int,
@@ -126,7 +126,7 @@ class TagApi:
         self, id: int, tag: Tag,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> TagCommand:
+    ) -> Tag:
         """Rename a tag.
 
         ``PUT /api/tag/{id}.json`` · servers: 2026, 2025, legacy
@@ -141,19 +141,19 @@ class TagApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            TagCommand: The command that updated the tag, with the tag under `tag` or `data`.
+            Tag: the object written, from the server's command envelope (TagCommand, with `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, tag)
         answer = self._invoke(_OPS["tag.update"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("TagCommand", answer)
+        return cast("Tag", answer)
 
     def delete(
         self, id: int, *, task: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> TagCommand:
+    ) -> Tag | None:
         """Delete a tag.
 
         ``DELETE /api/tag/{id}.json`` · servers: 2026, 2025, legacy
@@ -167,14 +167,15 @@ class TagApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            TagCommand: The command that deleted the tag, with the tag under `tag` or `data`.
+            Tag: the object written, from the server's command envelope (TagCommand, with `with_raw_response`) or None
+                (when the server answers a message only)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, task)
         answer = self._invoke(_OPS["tag.delete"], args, timeout, extra_query, extra_headers)
-        return cast("TagCommand", answer)
+        return cast("Tag | None", answer)
 
 
 class TagApiWithRawResponse:

@@ -11,12 +11,10 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, cast
 
 from cytomine_sdk_gen.operations import OPERATIONS as _OPS
-from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Query, Timeout, as_raw, as_streamed
+from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Listing, Query, Timeout, as_raw, as_streamed
 
 if TYPE_CHECKING:
     from cytomine_sdk_gen.models.tag_domain_association import TagDomainAssociation
-    from cytomine_sdk_gen.models.tag_domain_association_collection import TagDomainAssociationCollection
-    from cytomine_sdk_gen.models.tag_domain_association_command import TagDomainAssociationCommand
 
 
 class TagAssociationApi:
@@ -49,7 +47,7 @@ class TagAssociationApi:
         sort: Iterable[str] | None = None, order: str | None = None, max: int | None = None,
         offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> TagDomainAssociationCollection:
+    ) -> Listing[TagDomainAssociation]:
         """List the tag associations the current user can read.
 
         ``GET /api/tag_domain_association.json`` · servers: 2026, 2025, legacy · paging: mixed
@@ -71,20 +69,21 @@ class TagAssociationApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            TagDomainAssociationCollection: A page of tag associations.
+            Listing[TagDomainAssociation]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (tag_in, domain_ident_in, domain_class_name_in, page, size, sort, order, max, offset)
         answer = self._invoke(_OPS["tag_association.list"], args, timeout, extra_query, extra_headers)
-        return cast("TagDomainAssociationCollection", answer)
+        return cast("Listing[TagDomainAssociation]", answer)
 
     def create(
         self, tag_domain_association: TagDomainAssociation,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> TagDomainAssociationCommand | None:
+    ) -> TagDomainAssociation | None:
         """Associate a tag with an object.
 
         ``POST /api/tag_domain_association.json`` · servers: 2026, 2025, legacy
@@ -100,21 +99,21 @@ class TagAssociationApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            TagDomainAssociationCommand or None (an empty answer): The command that created the association, with it
-                under `tagdomainassociation` or `data`.
+            TagDomainAssociation: the object written, from the server's command envelope (TagDomainAssociationCommand,
+                with `with_raw_response`) or None (an empty answer)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (tag_domain_association,)
         answer = self._invoke(_OPS["tag_association.create"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("TagDomainAssociationCommand | None", answer)
+        return cast("TagDomainAssociation | None", answer)
 
     def list_by_domain(
         self, domain_class_name: str, domain_id: int, *, page: int | None = None, size: int | None = None,
         sort: Iterable[str] | None = None, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> TagDomainAssociationCollection:
+    ) -> Listing[TagDomainAssociation]:
         """List the tags associated with an object.
 
         ``GET /api/domain/{domainClassName}/{domainId}/tag_domain_association.json`` · servers: 2026, 2025, legacy ·
@@ -136,20 +135,21 @@ class TagAssociationApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            TagDomainAssociationCollection: A page of tag associations.
+            Listing[TagDomainAssociation]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (domain_class_name, domain_id, page, size, sort, max, offset)
         answer = self._invoke(_OPS["tag_association.list_by_domain"], args, timeout, extra_query, extra_headers)
-        return cast("TagDomainAssociationCollection", answer)
+        return cast("Listing[TagDomainAssociation]", answer)
 
     def create_for_domain(
         self, domain_class_name: str, domain_id: int, tag_domain_association: TagDomainAssociation,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> TagDomainAssociationCommand:
+    ) -> TagDomainAssociation:
         """Associate a tag with an object (same as create; the body names the object).
 
         ``POST /api/domain/{domainClassName}/{domainId}/tag_domain_association.json`` · servers: 2026, 2025, legacy
@@ -167,8 +167,8 @@ class TagAssociationApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            TagDomainAssociationCommand: The command that created the association, with it under `tagdomainassociation`
-                or `data`.
+            TagDomainAssociation: the object written, from the server's command envelope (TagDomainAssociationCommand,
+                with `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
@@ -177,7 +177,7 @@ class TagAssociationApi:
         answer = self._invoke(
             _OPS["tag_association.create_for_domain"], args, timeout, extra_query, extra_headers, extra_body,
         )
-        return cast("TagDomainAssociationCommand", answer)
+        return cast("TagDomainAssociation", answer)
 
     def retrieve(
         self, id: int,
@@ -204,7 +204,7 @@ class TagAssociationApi:
     def delete(
         self, id: int, *, task: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> TagDomainAssociationCommand:
+    ) -> TagDomainAssociation | None:
         """Remove a tag from an object (delete the association).
 
         ``DELETE /api/tag_domain_association/{id}.json`` · servers: 2026, 2025, legacy
@@ -218,15 +218,15 @@ class TagAssociationApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            TagDomainAssociationCommand: The command that deleted the association, with it under `tagdomainassociation`
-                or `data`.
+            TagDomainAssociation: the object written, from the server's command envelope (TagDomainAssociationCommand,
+                with `with_raw_response`) or None (when the server answers a message only)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, task)
         answer = self._invoke(_OPS["tag_association.delete"], args, timeout, extra_query, extra_headers)
-        return cast("TagDomainAssociationCommand", answer)
+        return cast("TagDomainAssociation | None", answer)
 
 
 class TagAssociationApiWithRawResponse:

@@ -10,11 +10,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, cast
 
 from cytomine_sdk_gen.operations import OPERATIONS as _OPS
-from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Query, Timeout, as_raw, as_streamed
+from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Listing, Query, Timeout, as_raw, as_streamed
 
 if TYPE_CHECKING:
     from cytomine_sdk_gen.models.task import Task
-    from cytomine_sdk_gen.models.task_comment_collection import TaskCommentCollection
+    from cytomine_sdk_gen.models.task_comment import TaskComment
     from cytomine_sdk_gen.models.task_created import TaskCreated
 
 
@@ -91,7 +91,7 @@ class TaskApi:
     def list_comments_by_project(
         self, project: int, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> TaskCommentCollection:
+    ) -> Listing[TaskComment]:
         """List the comments of the tasks of a project shown in its activity, newest first.
 
         ``GET /api/project/{project}/task/comment.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -103,14 +103,15 @@ class TaskApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            TaskCommentCollection: A page of task comments.
+            Listing[TaskComment]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (project, max, offset)
         answer = self._invoke(_OPS["task.list_comments_by_project"], args, timeout, extra_query, extra_headers)
-        return cast("TaskCommentCollection", answer)
+        return cast("Listing[TaskComment]", answer)
 
 
 class TaskApiWithRawResponse:

@@ -11,12 +11,10 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, cast
 
 from cytomine_sdk_gen.operations import OPERATIONS as _OPS
-from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Query, Timeout, as_raw, as_streamed
+from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Listing, Query, Timeout, as_raw, as_streamed
 
 if TYPE_CHECKING:
     from cytomine_sdk_gen.models.term import Term
-    from cytomine_sdk_gen.models.term_collection import TermCollection
-    from cytomine_sdk_gen.models.term_command import TermCommand
 
 
 class TermApi:
@@ -46,7 +44,7 @@ class TermApi:
     def list(
         self, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> TermCollection:
+    ) -> Listing[Term]:
         """List every term the current user can read (removed in 2026; use list_by_ontology).
 
         ``GET /api/term.json`` · servers: 2025, legacy · paging: max-offset
@@ -57,20 +55,21 @@ class TermApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            TermCollection: A page of terms.
+            Listing[Term]: every item, pages fetched as it is iterated (len(): the total); with max/offset/page/size
+                given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (max, offset)
         answer = self._invoke(_OPS["term.list"], args, timeout, extra_query, extra_headers)
-        return cast("TermCollection", answer)
+        return cast("Listing[Term]", answer)
 
     def create(
         self, term: Term,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> TermCommand | None:
+    ) -> Term | None:
         """Create a term in an ontology.
 
         ``POST /api/term.json`` · servers: 2026, 2025, legacy
@@ -84,15 +83,15 @@ class TermApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            TermCommand or None (an empty answer): The command that created the term, with the term under `term` or
-                `data`.
+            Term: the object written, from the server's command envelope (TermCommand, with `with_raw_response`) or None
+                (an empty answer)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (term,)
         answer = self._invoke(_OPS["term.create"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("TermCommand | None", answer)
+        return cast("Term | None", answer)
 
     def retrieve(
         self, id: int,
@@ -120,7 +119,7 @@ class TermApi:
         self, id: int, term: Term,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> TermCommand:
+    ) -> Term:
         """Update a term (2026 only changes name and color).
 
         ``PUT /api/term/{id}.json`` · servers: 2026, 2025, legacy
@@ -132,19 +131,19 @@ class TermApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            TermCommand: The command that updated the term, with the term under `term` or `data`.
+            Term: the object written, from the server's command envelope (TermCommand, with `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, term)
         answer = self._invoke(_OPS["term.update"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("TermCommand", answer)
+        return cast("Term", answer)
 
     def delete(
         self, id: int,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> TermCommand:
+    ) -> Term | None:
         """Delete a term.
 
         ``DELETE /api/term/{id}.json`` · servers: 2026, 2025, legacy
@@ -154,20 +153,21 @@ class TermApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            TermCommand: The command that deleted the term, with the term under `term` or `data`.
+            Term: the object written, from the server's command envelope (TermCommand, with `with_raw_response`) or None
+                (when the server answers a message only)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id,)
         answer = self._invoke(_OPS["term.delete"], args, timeout, extra_query, extra_headers)
-        return cast("TermCommand", answer)
+        return cast("Term | None", answer)
 
     def list_by_ontology(
         self, id: int, *, page: int | None = None, size: int | None = None, sort: Iterable[str] | None = None,
         max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> TermCollection:
+    ) -> Listing[Term]:
         """List the terms of an ontology.
 
         ``GET /api/ontology/{id}/term.json`` · servers: 2026, 2025, legacy · paging: mixed
@@ -182,20 +182,21 @@ class TermApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            TermCollection: A page of terms.
+            Listing[Term]: every item, pages fetched as it is iterated (len(): the total); with max/offset/page/size
+                given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, page, size, sort, max, offset)
         answer = self._invoke(_OPS["term.list_by_ontology"], args, timeout, extra_query, extra_headers)
-        return cast("TermCollection", answer)
+        return cast("Listing[Term]", answer)
 
     def list_by_project(
         self, id: int, *, page: int | None = None, size: int | None = None, sort: Iterable[str] | None = None,
         max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> TermCollection:
+    ) -> Listing[Term]:
         """List the terms of a project's ontology.
 
         ``GET /api/project/{id}/term.json`` · servers: 2026, 2025, legacy · paging: mixed
@@ -210,14 +211,15 @@ class TermApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            TermCollection: A page of terms.
+            Listing[Term]: every item, pages fetched as it is iterated (len(): the total); with max/offset/page/size
+                given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, page, size, sort, max, offset)
         answer = self._invoke(_OPS["term.list_by_project"], args, timeout, extra_query, extra_headers)
-        return cast("TermCollection", answer)
+        return cast("Listing[Term]", answer)
 
 
 class TermApiWithRawResponse:

@@ -11,13 +11,11 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, cast
 
 from cytomine_sdk_gen.operations import OPERATIONS as _OPS
-from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Query, Timeout, as_raw, as_streamed
+from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Listing, Query, Timeout, as_raw, as_streamed
 
 if TYPE_CHECKING:
     from cytomine_sdk_gen.models.bulk_result import BulkResult
     from cytomine_sdk_gen.models.track import Track
-    from cytomine_sdk_gen.models.track_collection import TrackCollection
-    from cytomine_sdk_gen.models.track_command import TrackCommand
 
 
 class TrackApi:
@@ -48,7 +46,7 @@ class TrackApi:
         self, track: Track,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> TrackCommand:
+    ) -> Track:
         """Create a track in an image.
 
         ``POST /api/track.json`` · servers: 2026, 2025, legacy
@@ -61,14 +59,14 @@ class TrackApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            TrackCommand: The command that created the track, with the track under `track`.
+            Track: the object written, from the server's command envelope (TrackCommand, with `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (track,)
         answer = self._invoke(_OPS["track.create"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("TrackCommand", answer)
+        return cast("Track", answer)
 
     def create_many(
         self, track: Sequence[Track],
@@ -120,7 +118,7 @@ class TrackApi:
         self, id: int, track: Track,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> TrackCommand:
+    ) -> Track:
         """Update a track (send the whole object).
 
         ``PUT /api/track/{id}.json`` · servers: 2026, 2025, legacy
@@ -135,19 +133,19 @@ class TrackApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            TrackCommand: The command that updated the track, with the track under `track`.
+            Track: the object written, from the server's command envelope (TrackCommand, with `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, track)
         answer = self._invoke(_OPS["track.update"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("TrackCommand", answer)
+        return cast("Track", answer)
 
     def delete(
         self, id: int,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> TrackCommand:
+    ) -> Track | None:
         """Delete a track (its annotations are kept).
 
         ``DELETE /api/track/{id}.json`` · servers: 2026, 2025, legacy
@@ -157,19 +155,20 @@ class TrackApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            TrackCommand: The command that deleted the track, with the track under `track`.
+            Track: the object written, from the server's command envelope (TrackCommand, with `with_raw_response`) or
+                None (when the server answers a message only)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id,)
         answer = self._invoke(_OPS["track.delete"], args, timeout, extra_query, extra_headers)
-        return cast("TrackCommand", answer)
+        return cast("Track | None", answer)
 
     def list_by_project(
         self, id: int, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> TrackCollection:
+    ) -> Listing[Track]:
         """List the tracks of a project.
 
         ``GET /api/project/{id}/track.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -181,19 +180,20 @@ class TrackApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            TrackCollection: A page of tracks.
+            Listing[Track]: every item, pages fetched as it is iterated (len(): the total); with max/offset/page/size
+                given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, max, offset)
         answer = self._invoke(_OPS["track.list_by_project"], args, timeout, extra_query, extra_headers)
-        return cast("TrackCollection", answer)
+        return cast("Listing[Track]", answer)
 
     def list_by_image_instance(
         self, id: int, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> TrackCollection:
+    ) -> Listing[Track]:
         """List the tracks of an image instance.
 
         ``GET /api/imageinstance/{id}/track.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -205,14 +205,15 @@ class TrackApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            TrackCollection: A page of tracks.
+            Listing[Track]: every item, pages fetched as it is iterated (len(): the total); with max/offset/page/size
+                given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, max, offset)
         answer = self._invoke(_OPS["track.list_by_image_instance"], args, timeout, extra_query, extra_headers)
-        return cast("TrackCollection", answer)
+        return cast("Listing[Track]", answer)
 
 
 class TrackApiWithRawResponse:

@@ -11,13 +11,11 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, cast
 
 from cytomine_sdk_gen.operations import OPERATIONS as _OPS
-from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Query, Timeout, as_raw, as_streamed
+from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Listing, Query, Timeout, as_raw, as_streamed
 
 if TYPE_CHECKING:
     from cytomine_sdk_gen.models.bulk_result import BulkResult
     from cytomine_sdk_gen.models.software_user_repository import SoftwareUserRepository
-    from cytomine_sdk_gen.models.software_user_repository_collection import SoftwareUserRepositoryCollection
-    from cytomine_sdk_gen.models.software_user_repository_command import SoftwareUserRepositoryCommand
     from cytomine_sdk_gen.models.trusted_source_refresh import TrustedSourceRefresh
 
 
@@ -48,7 +46,7 @@ class TrustedSourceApi:
     def list(
         self, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> SoftwareUserRepositoryCollection:
+    ) -> Listing[SoftwareUserRepository]:
         """List the trusted sources.
 
         ``GET /api/software_user_repository.json`` · servers: legacy · paging: max-offset
@@ -61,20 +59,21 @@ class TrustedSourceApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            SoftwareUserRepositoryCollection: A page of trusted sources.
+            Listing[SoftwareUserRepository]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (max, offset)
         answer = self._invoke(_OPS["trusted_source.list"], args, timeout, extra_query, extra_headers)
-        return cast("SoftwareUserRepositoryCollection", answer)
+        return cast("Listing[SoftwareUserRepository]", answer)
 
     def create(
         self, software_user_repository: SoftwareUserRepository,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> SoftwareUserRepositoryCommand:
+    ) -> SoftwareUserRepository:
         """Add a trusted source.
 
         ``POST /api/software_user_repository.json`` · servers: legacy
@@ -89,15 +88,15 @@ class TrustedSourceApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            SoftwareUserRepositoryCommand: The command that created the trusted source, with it under
-                `softwareuserrepository`.
+            SoftwareUserRepository: the object written, from the server's command envelope
+                (SoftwareUserRepositoryCommand, with `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (software_user_repository,)
         answer = self._invoke(_OPS["trusted_source.create"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("SoftwareUserRepositoryCommand", answer)
+        return cast("SoftwareUserRepository", answer)
 
     def create_many(
         self, software_user_repository: Sequence[SoftwareUserRepository],
@@ -152,7 +151,7 @@ class TrustedSourceApi:
         self, id: int, software_user_repository: SoftwareUserRepository,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> SoftwareUserRepositoryCommand:
+    ) -> SoftwareUserRepository:
         """Update a trusted source (send the whole object).
 
         ``PUT /api/software_user_repository/{id}.json`` · servers: legacy
@@ -167,20 +166,20 @@ class TrustedSourceApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            SoftwareUserRepositoryCommand: The command that updated the trusted source, with it under
-                `softwareuserrepository`.
+            SoftwareUserRepository: the object written, from the server's command envelope
+                (SoftwareUserRepositoryCommand, with `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, software_user_repository)
         answer = self._invoke(_OPS["trusted_source.update"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("SoftwareUserRepositoryCommand", answer)
+        return cast("SoftwareUserRepository", answer)
 
     def delete(
         self, id: int,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> SoftwareUserRepositoryCommand:
+    ) -> SoftwareUserRepository | None:
         """Delete a trusted source.
 
         ``DELETE /api/software_user_repository/{id}.json`` · servers: legacy
@@ -192,15 +191,16 @@ class TrustedSourceApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            SoftwareUserRepositoryCommand: The command that deleted the trusted source, with it under
-                `softwareuserrepository`.
+            SoftwareUserRepository: the object written, from the server's command envelope
+                (SoftwareUserRepositoryCommand, with `with_raw_response`) or None (when the server answers a message
+                only)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id,)
         answer = self._invoke(_OPS["trusted_source.delete"], args, timeout, extra_query, extra_headers)
-        return cast("SoftwareUserRepositoryCommand", answer)
+        return cast("SoftwareUserRepository | None", answer)
 
     def refresh(
         self, id: int,

@@ -11,13 +11,11 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, cast
 
 from cytomine_sdk_gen.operations import OPERATIONS as _OPS
-from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Query, Timeout, as_raw, as_streamed
+from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Listing, Query, Timeout, as_raw, as_streamed
 
 if TYPE_CHECKING:
     from cytomine_sdk_gen.models.bulk_result import BulkResult
     from cytomine_sdk_gen.models.uploaded_file import UploadedFile
-    from cytomine_sdk_gen.models.uploaded_file_collection import UploadedFileCollection
-    from cytomine_sdk_gen.models.uploaded_file_command import UploadedFileCommand
 
 
 class UploadedFileApi:
@@ -51,7 +49,7 @@ class UploadedFileApi:
         order: str | None = None, page: int | None = None, size: int | None = None,
         sort: Iterable[str] | None = None, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> UploadedFileCollection:
+    ) -> Listing[UploadedFile]:
         """List the uploaded files of the storages the current user can read.
 
         ``GET /api/uploadedfile.json`` · servers: 2026, 2025, legacy · paging: mixed
@@ -85,7 +83,8 @@ class UploadedFileApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            UploadedFileCollection: A page of uploaded files.
+            Listing[UploadedFile]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
@@ -95,13 +94,13 @@ class UploadedFileApi:
             with_tree_details, order, page, size, sort, max, offset,
         )
         answer = self._invoke(_OPS["uploaded_file.list"], args, timeout, extra_query, extra_headers)
-        return cast("UploadedFileCollection", answer)
+        return cast("Listing[UploadedFile]", answer)
 
     def create(
         self, uploaded_file: UploadedFile,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> UploadedFileCommand | None:
+    ) -> UploadedFile | None:
         """Register an uploaded file (the image server does this when it receives an upload).
 
         ``POST /api/uploadedfile.json`` · servers: 2026, 2025, legacy
@@ -116,15 +115,15 @@ class UploadedFileApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            UploadedFileCommand or None (an empty answer): The command that created the uploaded file, with the file
-                under `uploadedfile` or `data`.
+            UploadedFile: the object written, from the server's command envelope (UploadedFileCommand, with
+                `with_raw_response`) or None (an empty answer)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (uploaded_file,)
         answer = self._invoke(_OPS["uploaded_file.create"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("UploadedFileCommand | None", answer)
+        return cast("UploadedFile | None", answer)
 
     def create_many(
         self, uploaded_file: Sequence[UploadedFile],
@@ -181,7 +180,7 @@ class UploadedFileApi:
         self, id: int, uploaded_file: UploadedFile,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> UploadedFileCommand:
+    ) -> UploadedFile:
         """Update an uploaded file (e.g. its status or projects).
 
         ``PUT /api/uploadedfile/{id}.json`` · servers: 2026, 2025, legacy
@@ -196,20 +195,20 @@ class UploadedFileApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            UploadedFileCommand: The command that updated the uploaded file, with the file under `uploadedfile` or
-                `data`.
+            UploadedFile: the object written, from the server's command envelope (UploadedFileCommand, with
+                `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, uploaded_file)
         answer = self._invoke(_OPS["uploaded_file.update"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("UploadedFileCommand", answer)
+        return cast("UploadedFile", answer)
 
     def delete(
         self, id: int,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> UploadedFileCommand:
+    ) -> UploadedFile | None:
         """Delete an uploaded file with its images (refused for a file that has a parent).
 
         ``DELETE /api/uploadedfile/{id}.json`` · servers: 2026, 2025, legacy
@@ -222,15 +221,15 @@ class UploadedFileApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            UploadedFileCommand: The command that deleted the uploaded file, with the file under `uploadedfile` or
-                `data`.
+            UploadedFile: the object written, from the server's command envelope (UploadedFileCommand, with
+                `with_raw_response`) or None (when the server answers a message only)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id,)
         answer = self._invoke(_OPS["uploaded_file.delete"], args, timeout, extra_query, extra_headers)
-        return cast("UploadedFileCommand", answer)
+        return cast("UploadedFile | None", answer)
 
     def download(
         self, id: int, authorization: str,

@@ -10,10 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, cast
 
 from cytomine_sdk_gen.operations import OPERATIONS as _OPS
-from cytomine_sdk_gen.runtime import Headers, Invoke, Query, Timeout, as_raw, as_streamed
-
-if TYPE_CHECKING:
-    from cytomine_sdk_gen.models.acl_permission_collection import AclPermissionCollection
+from cytomine_sdk_gen.runtime import Headers, Invoke, Listing, Query, Timeout, as_raw, as_streamed
 
 
 class UserAclApi:
@@ -44,7 +41,7 @@ class UserAclApi:
         self, domain_class_name: str, domain_ident: int, user: int, *, max: int | None = None,
         offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> AclPermissionCollection:
+    ) -> Listing[int]:
         """List the ACL permission masks a user holds on a domain object (project, ontology, storage...).
 
         ``GET /api/domain/{domainClassName}/{domainIdent}/user/{user}`` · servers: 2026, 2025 · paging: max-offset
@@ -61,14 +58,15 @@ class UserAclApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            AclPermissionCollection: The permission masks, in a list envelope.
+            Listing[int]: every item, pages fetched as it is iterated (len(): the total); with max/offset/page/size
+                given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (domain_class_name, domain_ident, user, max, offset)
         answer = self._invoke(_OPS["user_acl.list_permissions"], args, timeout, extra_query, extra_headers)
-        return cast("AclPermissionCollection", answer)
+        return cast("Listing[int]", answer)
 
 
 class UserAclApiWithRawResponse:

@@ -11,14 +11,13 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, cast
 
 from cytomine_sdk_gen.operations import OPERATIONS as _OPS
-from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Query, Timeout, as_raw, as_streamed
+from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Listing, Query, Timeout, as_raw, as_streamed
 
 if TYPE_CHECKING:
     from cytomine_sdk_gen.models.annotation_count import AnnotationCount
     from cytomine_sdk_gen.models.bulk_result import BulkResult
     from cytomine_sdk_gen.models.user_annotation import UserAnnotation
-    from cytomine_sdk_gen.models.user_annotation_command import UserAnnotationCommand
-    from cytomine_sdk_gen.models.user_annotation_light_collection import UserAnnotationLightCollection
+    from cytomine_sdk_gen.models.user_annotation_light import UserAnnotationLight
     from cytomine_sdk_gen.models.user_annotation_repeat import UserAnnotationRepeat
     from cytomine_sdk_gen.models.user_annotation_repeat_result import UserAnnotationRepeatResult
 
@@ -50,7 +49,7 @@ class UserAnnotationApi:
     def list(
         self, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> UserAnnotationLightCollection:
+    ) -> Listing[UserAnnotationLight]:
         """List every user annotation readable by the current user, in a light form (id, project, crop URL).
 
         ``GET /api/userannotation.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -64,20 +63,21 @@ class UserAnnotationApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            UserAnnotationLightCollection: A page of light user annotations.
+            Listing[UserAnnotationLight]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (max, offset)
         answer = self._invoke(_OPS["user_annotation.list"], args, timeout, extra_query, extra_headers)
-        return cast("UserAnnotationLightCollection", answer)
+        return cast("Listing[UserAnnotationLight]", answer)
 
     def create(
         self, user_annotation: UserAnnotation, *, min_point: int | None = None, max_point: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> UserAnnotationCommand:
+    ) -> UserAnnotation:
         """Create a user annotation.
 
         ``POST /api/userannotation.json`` · servers: 2026, 2025, legacy
@@ -94,14 +94,15 @@ class UserAnnotationApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            UserAnnotationCommand: The command that created the annotation, with the annotation under `annotation`.
+            UserAnnotation: the object written, from the server's command envelope (UserAnnotationCommand, with
+                `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (min_point, max_point, user_annotation)
         answer = self._invoke(_OPS["user_annotation.create"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("UserAnnotationCommand", answer)
+        return cast("UserAnnotation", answer)
 
     def create_many(
         self, user_annotation: Sequence[UserAnnotation], *, min_point: int | None = None,
@@ -158,7 +159,7 @@ class UserAnnotationApi:
         self, id: int, user_annotation: UserAnnotation,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> UserAnnotationCommand:
+    ) -> UserAnnotation:
         """Update a user annotation (send the whole object).
 
         ``PUT /api/userannotation/{id}.json`` · servers: 2026, 2025, legacy
@@ -170,19 +171,20 @@ class UserAnnotationApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            UserAnnotationCommand: The command that updated the annotation, with the annotation under `annotation`.
+            UserAnnotation: the object written, from the server's command envelope (UserAnnotationCommand, with
+                `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, user_annotation)
         answer = self._invoke(_OPS["user_annotation.update"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("UserAnnotationCommand", answer)
+        return cast("UserAnnotation", answer)
 
     def delete(
         self, id: int,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> UserAnnotationCommand:
+    ) -> UserAnnotation | None:
         """Delete a user annotation.
 
         ``DELETE /api/userannotation/{id}.json`` · servers: 2026, 2025, legacy
@@ -192,14 +194,15 @@ class UserAnnotationApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            UserAnnotationCommand: The command that deleted the annotation, with the annotation under `annotation`.
+            UserAnnotation: the object written, from the server's command envelope (UserAnnotationCommand, with
+                `with_raw_response`) or None (when the server answers a message only)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id,)
         answer = self._invoke(_OPS["user_annotation.delete"], args, timeout, extra_query, extra_headers)
-        return cast("UserAnnotationCommand", answer)
+        return cast("UserAnnotation | None", answer)
 
     def count_by_project(
         self, id_project: int, *, start_date: int | None = None, end_date: int | None = None,

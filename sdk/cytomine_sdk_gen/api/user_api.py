@@ -10,14 +10,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, cast
 
 from cytomine_sdk_gen.operations import OPERATIONS as _OPS
-from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Query, Timeout, as_raw, as_streamed
+from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Listing, Query, Timeout, as_raw, as_streamed
 
 if TYPE_CHECKING:
     from cytomine_sdk_gen.models.ldap_check import LdapCheck
     from cytomine_sdk_gen.models.password_check import PasswordCheck
     from cytomine_sdk_gen.models.user import User
-    from cytomine_sdk_gen.models.user_collection import UserCollection
-    from cytomine_sdk_gen.models.user_command import UserCommand
     from cytomine_sdk_gen.models.user_password import UserPassword
 
 
@@ -49,7 +47,7 @@ class UserApi:
         self, *, sort: str | None = None, order: str | None = None, max: int | None = None,
         offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> UserCollection:
+    ) -> Listing[User]:
         """List the user accounts (default sort username ascending).
 
         ``GET /api/user.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -66,20 +64,21 @@ class UserApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            UserCollection: A page of users.
+            Listing[User]: every item, pages fetched as it is iterated (len(): the total); with max/offset/page/size
+                given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (sort, order, max, offset)
         answer = self._invoke(_OPS["user.list"], args, timeout, extra_query, extra_headers)
-        return cast("UserCollection", answer)
+        return cast("Listing[User]", answer)
 
     def create(
         self, user: User,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> UserCommand | None:
+    ) -> User | None:
         """Create a user account (2026 and legacy; not served by 2025). Admin only.
 
         ``POST /api/user.json`` · servers: 2026, legacy
@@ -95,15 +94,15 @@ class UserApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            UserCommand or None (an empty answer): The command that created the user, with the user under `user` or
-                `data`.
+            User: the object written, from the server's command envelope (UserCommand, with `with_raw_response`) or None
+                (an empty answer)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (user,)
         answer = self._invoke(_OPS["user.create"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("UserCommand | None", answer)
+        return cast("User | None", answer)
 
     def retrieve_current(
         self,
@@ -159,7 +158,7 @@ class UserApi:
         self, id: int, user: User,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> UserCommand:
+    ) -> User:
         """Update a user account (2026 and legacy; not served by 2025).
 
         ``PUT /api/user/{id}.json`` · servers: 2026, legacy
@@ -176,19 +175,19 @@ class UserApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            UserCommand: The command that updated the user, with the user under `user` or `data`.
+            User: the object written, from the server's command envelope (UserCommand, with `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, user)
         answer = self._invoke(_OPS["user.update"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("UserCommand", answer)
+        return cast("User", answer)
 
     def delete(
         self, id: int,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> UserCommand:
+    ) -> User | None:
         """Delete a user account (2026 and legacy; not served by 2025).
 
         ``DELETE /api/user/{id}.json`` · servers: 2026, legacy
@@ -201,19 +200,20 @@ class UserApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            UserCommand: The command that deleted the user, with the user under `user` or `data`.
+            User: the object written, from the server's command envelope (UserCommand, with `with_raw_response`) or None
+                (when the server answers a message only)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id,)
         answer = self._invoke(_OPS["user.delete"], args, timeout, extra_query, extra_headers)
-        return cast("UserCommand", answer)
+        return cast("User | None", answer)
 
     def list_by_ontology(
         self, id: int, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> UserCollection:
+    ) -> Listing[User]:
         """List the members of the projects that use an ontology.
 
         ``GET /api/ontology/{id}/user.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -225,20 +225,21 @@ class UserApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            UserCollection: A page of users.
+            Listing[User]: every item, pages fetched as it is iterated (len(): the total); with max/offset/page/size
+                given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, max, offset)
         answer = self._invoke(_OPS["user.list_by_ontology"], args, timeout, extra_query, extra_headers)
-        return cast("UserCollection", answer)
+        return cast("Listing[User]", answer)
 
     def list_friends(
         self, id: int, *, project: int | None = None, offline: bool | None = None, max: int | None = None,
         offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> UserCollection:
+    ) -> Listing[User]:
         """List the users sharing a project with a user (by default only those online now).
 
         ``GET /api/user/{id}/friends.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -255,14 +256,15 @@ class UserApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            UserCollection: A page of users.
+            Listing[User]: every item, pages fetched as it is iterated (len(): the total); with max/offset/page/size
+                given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, project, offline, max, offset)
         answer = self._invoke(_OPS["user.list_friends"], args, timeout, extra_query, extra_headers)
-        return cast("UserCollection", answer)
+        return cast("Listing[User]", answer)
 
     def change_password(
         self, id: int, user_password: UserPassword,

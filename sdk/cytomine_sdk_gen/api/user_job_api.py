@@ -10,14 +10,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, cast
 
 from cytomine_sdk_gen.operations import OPERATIONS as _OPS
-from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Query, Timeout, as_raw, as_streamed
+from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Listing, Query, Timeout, as_raw, as_streamed
 
 if TYPE_CHECKING:
     from cytomine_sdk_gen.models.user_job import UserJob
-    from cytomine_sdk_gen.models.user_job_command import UserJobCommand
     from cytomine_sdk_gen.models.user_job_create_request import UserJobCreateRequest
     from cytomine_sdk_gen.models.user_job_created import UserJobCreated
-    from cytomine_sdk_gen.models.user_job_summary_collection import UserJobSummaryCollection
+    from cytomine_sdk_gen.models.user_job_summary import UserJobSummary
 
 
 class UserJobApi:
@@ -100,7 +99,7 @@ class UserJobApi:
         self, id: int, user_job: UserJob,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> UserJobCommand:
+    ) -> UserJob:
         """Update a user job (only its username is stored).
 
         ``PUT /api/userJob/{id}.json`` · servers: legacy
@@ -115,20 +114,20 @@ class UserJobApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            UserJobCommand: The command that updated the user job, with it under `userjob`.
+            UserJob: the object written, from the server's command envelope (UserJobCommand, with `with_raw_response`)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, user_job)
         answer = self._invoke(_OPS["user_job.update"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("UserJobCommand", answer)
+        return cast("UserJob", answer)
 
     def list_by_project(
         self, id: int, *, tree: bool | None = None, image: int | None = None, max: int | None = None,
         offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> UserJobSummaryCollection:
+    ) -> Listing[UserJobSummary]:
         """List the user jobs of a project, newest first (short rows, or a tree with tree=true).
 
         ``GET /api/project/{id}/userjob.json`` · servers: legacy · paging: max-offset
@@ -147,14 +146,15 @@ class UserJobApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            UserJobSummaryCollection: A page of user job rows, or the tree with tree=true.
+            Listing[UserJobSummary]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (id, tree, image, max, offset)
         answer = self._invoke(_OPS["user_job.list_by_project"], args, timeout, extra_query, extra_headers)
-        return cast("UserJobSummaryCollection", answer)
+        return cast("Listing[UserJobSummary]", answer)
 
 
 class UserJobApiWithRawResponse:

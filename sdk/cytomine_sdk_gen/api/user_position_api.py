@@ -10,16 +10,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, cast
 
 from cytomine_sdk_gen.operations import OPERATIONS as _OPS
-from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Query, Timeout, as_raw, as_streamed
+from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Listing, Query, Timeout, as_raw, as_streamed
 
 if TYPE_CHECKING:
-    from cytomine_sdk_gen.models.follower_id_collection import FollowerIdCollection
     from cytomine_sdk_gen.models.last_user_position import LastUserPosition
     from cytomine_sdk_gen.models.online_user_ids import OnlineUserIds
-    from cytomine_sdk_gen.models.project_online_user_collection import ProjectOnlineUserCollection
+    from cytomine_sdk_gen.models.project_online_user import ProjectOnlineUser
     from cytomine_sdk_gen.models.user_position import UserPosition
     from cytomine_sdk_gen.models.user_position_input import UserPositionInput
-    from cytomine_sdk_gen.models.user_position_listing_collection import UserPositionListingCollection
+    from cytomine_sdk_gen.models.user_position_listing import UserPositionListing
 
 
 class UserPositionApi:
@@ -51,7 +50,7 @@ class UserPositionApi:
         before_than: int | None = None, show_details: bool | None = None, max: int | None = None,
         offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> UserPositionListingCollection:
+    ) -> Listing[UserPositionListing]:
         """Same as list_by_image, under the singular path `position.json` (2025 and 2026 only).
 
         ``GET /api/imageinstance/{image}/position.json`` · servers: 2026, 2025 · paging: max-offset
@@ -71,14 +70,15 @@ class UserPositionApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            UserPositionListingCollection: A page of positions or of viewport summaries.
+            Listing[UserPositionListing]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (image, user, slice, after_than, before_than, show_details, max, offset)
         answer = self._invoke(_OPS["user_position.list_by_image_alias"], args, timeout, extra_query, extra_headers)
-        return cast("UserPositionListingCollection", answer)
+        return cast("Listing[UserPositionListing]", answer)
 
     def create(
         self, image: int, position: UserPositionInput,
@@ -144,7 +144,7 @@ class UserPositionApi:
         before_than: int | None = None, show_details: bool | None = None, max: int | None = None,
         offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> UserPositionListingCollection:
+    ) -> Listing[UserPositionListing]:
         """List the positions recorded on an image instance, or a summary per viewport (project managers).
 
         ``GET /api/imageinstance/{image}/positions.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -166,14 +166,15 @@ class UserPositionApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            UserPositionListingCollection: A page of positions or of viewport summaries.
+            Listing[UserPositionListing]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (image, user, slice, after_than, before_than, show_details, max, offset)
         answer = self._invoke(_OPS["user_position.list_by_image"], args, timeout, extra_query, extra_headers)
-        return cast("UserPositionListingCollection", answer)
+        return cast("Listing[UserPositionListing]", answer)
 
     def retrieve_last(
         self, image: int, user: int, *, broadcast: bool | None = None, slice_id: int | None = None,
@@ -234,7 +235,7 @@ class UserPositionApi:
     def list_followers(
         self, image: int, user: int, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> FollowerIdCollection:
+    ) -> Listing[str]:
         """List the ids of the users following a broadcasting user on an image instance (that user only).
 
         ``GET /api/imageinstance/{image}/followers/{user}.json`` · servers: 2026, 2025 · paging: max-offset
@@ -249,19 +250,20 @@ class UserPositionApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            FollowerIdCollection: A page of follower ids.
+            Listing[str]: every item, pages fetched as it is iterated (len(): the total); with max/offset/page/size
+                given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (image, user, max, offset)
         answer = self._invoke(_OPS["user_position.list_followers"], args, timeout, extra_query, extra_headers)
-        return cast("FollowerIdCollection", answer)
+        return cast("Listing[str]", answer)
 
     def list_online_users_by_project(
         self, project: int, *, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> ProjectOnlineUserCollection:
+    ) -> Listing[ProjectOnlineUser]:
         """List the users online in a project with the images they are on (in the last 30 seconds).
 
         ``GET /api/project/{project}/online/user.json`` · servers: 2026, 2025, legacy · paging: max-offset
@@ -275,7 +277,8 @@ class UserPositionApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            ProjectOnlineUserCollection: A page of online users.
+            Listing[ProjectOnlineUser]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
@@ -284,7 +287,7 @@ class UserPositionApi:
         answer = self._invoke(
             _OPS["user_position.list_online_users_by_project"], args, timeout, extra_query, extra_headers,
         )
-        return cast("ProjectOnlineUserCollection", answer)
+        return cast("Listing[ProjectOnlineUser]", answer)
 
 
 class UserPositionApiWithRawResponse:

@@ -11,12 +11,10 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, cast
 
 from cytomine_sdk_gen.operations import OPERATIONS as _OPS
-from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Query, Timeout, as_raw, as_streamed
+from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Listing, Query, Timeout, as_raw, as_streamed
 
 if TYPE_CHECKING:
     from cytomine_sdk_gen.models.sec_user_sec_role import SecUserSecRole
-    from cytomine_sdk_gen.models.sec_user_sec_role_collection import SecUserSecRoleCollection
-    from cytomine_sdk_gen.models.sec_user_sec_role_command import SecUserSecRoleCommand
 
 
 class UserRoleApi:
@@ -47,7 +45,7 @@ class UserRoleApi:
         self, user_id: int, *, highest: bool | None = None, page: int | None = None, size: int | None = None,
         sort: Iterable[str] | None = None, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> SecUserSecRoleCollection:
+    ) -> Listing[SecUserSecRole]:
         """List the roles granted to a user.
 
         ``GET /api/user/{userId}/role.json`` · servers: 2026, 2025, legacy · paging: mixed
@@ -68,20 +66,21 @@ class UserRoleApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            SecUserSecRoleCollection: A page of the user's roles.
+            Listing[SecUserSecRole]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (user_id, highest, page, size, sort, max, offset)
         answer = self._invoke(_OPS["user_role.list_by_user"], args, timeout, extra_query, extra_headers)
-        return cast("SecUserSecRoleCollection", answer)
+        return cast("Listing[SecUserSecRole]", answer)
 
     def create(
         self, user_id: int, sec_user_sec_role: SecUserSecRole,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
-    ) -> SecUserSecRoleCommand | None:
+    ) -> SecUserSecRole | None:
         """Grant a role to a user.
 
         ``POST /api/user/{userId}/role.json`` · servers: 2026, 2025, legacy
@@ -97,15 +96,15 @@ class UserRoleApi:
             extra_body: fields added to the JSON body.
 
         Returns:
-            SecUserSecRoleCommand or None (an empty answer): The command that granted the role, with the grant under
-                `secusersecrole` or `data`.
+            SecUserSecRole: the object written, from the server's command envelope (SecUserSecRoleCommand, with
+                `with_raw_response`) or None (an empty answer)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (user_id, sec_user_sec_role)
         answer = self._invoke(_OPS["user_role.create"], args, timeout, extra_query, extra_headers, extra_body)
-        return cast("SecUserSecRoleCommand | None", answer)
+        return cast("SecUserSecRole | None", answer)
 
     def retrieve(
         self, user_id: int, role_id: int,
@@ -133,7 +132,7 @@ class UserRoleApi:
     def delete(
         self, user_id: int, role_id: int,
         *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> SecUserSecRoleCommand:
+    ) -> SecUserSecRole | None:
         """Revoke a role from a user.
 
         ``DELETE /api/user/{userId}/role/{roleId}.json`` · servers: 2026, 2025, legacy
@@ -147,20 +146,21 @@ class UserRoleApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            SecUserSecRoleCommand: The command that revoked the role, with the grant under `secusersecrole` or `data`.
+            SecUserSecRole: the object written, from the server's command envelope (SecUserSecRoleCommand, with
+                `with_raw_response`) or None (when the server answers a message only)
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (user_id, role_id)
         answer = self._invoke(_OPS["user_role.delete"], args, timeout, extra_query, extra_headers)
-        return cast("SecUserSecRoleCommand", answer)
+        return cast("SecUserSecRole | None", answer)
 
     def define(
         self, user_id: int, role: str, *, page: int | None = None, size: int | None = None,
         sort: Iterable[str] | None = None, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> SecUserSecRoleCollection:
+    ) -> Listing[SecUserSecRole]:
         """Set the highest role of a user (the lower roles are granted, the higher revoked). Admin only.
 
         ``PUT /api/user/{userId}/role/{role}/define.json`` · servers: 2026, 2025, legacy · paging: mixed
@@ -182,14 +182,15 @@ class UserRoleApi:
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
-            SecUserSecRoleCollection: A page of role grants (2026) or roles (2025 and legacy).
+            Listing[SecUserSecRole]: every item, pages fetched as it is iterated (len(): the total); with
+                max/offset/page/size given, only that page
 
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (user_id, role, page, size, sort, max, offset)
         answer = self._invoke(_OPS["user_role.define"], args, timeout, extra_query, extra_headers)
-        return cast("SecUserSecRoleCollection", answer)
+        return cast("Listing[SecUserSecRole]", answer)
 
 
 class UserRoleApiWithRawResponse:
