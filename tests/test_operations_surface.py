@@ -149,7 +149,9 @@ def test_help_is_readable_and_dir_shows_what_users_call() -> None:
     assert "GET /api/annotation.json" in doc and "2026" in doc
     public = {name for name in dir(api) if not name.startswith("_")}
     assert set(SERVICE_NAMES) <= public
-    assert public - set(SERVICE_NAMES) == {"close", "configuration", "fetch", "generation", "send", "with_options"}
+    assert public - set(SERVICE_NAMES) == {
+        "close", "configuration", "fetch", "generation", "send", "server_generation", "signs", "whoami", "with_options",
+    }
     project_api = {name for name in dir(api.project_api) if not name.startswith("_")}
     assert {"retrieve", "list", "create", "with_raw_response", "with_streaming_response"} <= project_api
     assert not any(name.endswith(("_with_http_info", "_without_preload_content")) for name in project_api)

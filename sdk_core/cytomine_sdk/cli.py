@@ -1,6 +1,8 @@
 """The `cytomine` command: tasks users otherwise script by hand.
 
     cytomine export-annotations --project 42 --out export/ --masks
+    cytomine whoami          # the user the credentials belong to, and the server's generation
+    cytomine ping            # is the server reachable, and are the credentials accepted?
 
 Connection options are those of `cytomine_sdk.arguments` (profile, environment or --host/keys).
 """
@@ -9,7 +11,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cytomine_sdk.client import ApiClient
 
 
 def _ids(text: str) -> list[int]:
@@ -42,7 +49,39 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--mask-max-size", type=int, default=4096, help="longer side of masks in pixels")
     export.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_arguments(export)
+    for name, text in (
+        ("whoami", "print the user the credentials belong to and the server's generation"),
+        ("ping", "check that the server answers and accepts the credentials (exit 1 if not)"),
+    ):
+        add_arguments(commands.add_parser(name, help=text, description=text[0].upper() + text[1:] + "."))
     return parser
+
+
+def _whoami(api_client: ApiClient) -> int:
+    me = api_client.whoami()
+    user = me.user
+    signing = f", signed with the {me.signing} scheme" if me.signing else ", bearer token"
+    print(f"{user.username} (user {user.id}) on {api_client.configuration.host}: "
+          f"a {me.generation} server{signing}")
+    return 0
+
+
+def _ping(api_client: ApiClient) -> int:
+    from cytomine_sdk.exceptions import APIConnectionError, AuthenticationError
+
+    host = api_client.configuration.host
+    started = time.perf_counter()
+    try:
+        me = api_client.whoami()
+    except AuthenticationError as exc:
+        print(f"{host} answers, but refused the credentials: {exc.hint or exc}", file=sys.stderr)
+        return 1
+    except APIConnectionError as exc:
+        print(f"{host} is not reachable: {exc}", file=sys.stderr)
+        return 1
+    elapsed = (time.perf_counter() - started) * 1000
+    print(f"{host}: a {me.generation} server, credentials of {me.user.username} accepted ({elapsed:.0f} ms)")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -51,6 +90,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     from cytomine_sdk.export import export_annotations
 
     args = _parser().parse_args(argv)
+    if args.command in ("whoami", "ping"):
+        try:
+            with ApiClient(Configuration.from_args(args)) as api_client:
+                return (_whoami if args.command == "whoami" else _ping)(api_client)
+        except (CytomineError, ValueError) as exc:
+            print(f"cytomine: error: {exc}", file=sys.stderr)
+            return 1
     try:
         with ApiClient(Configuration.from_args(args)) as api_client:
             report = export_annotations(

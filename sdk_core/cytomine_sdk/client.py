@@ -49,7 +49,9 @@ from cytomine_sdk.exceptions import (
     redact_urllib3_logs,
     status_error_class,
 )
+from cytomine_sdk.identity import ServerGeneration, WhoAmI, detect_generation
 from cytomine_sdk.invoke import Invoker
+from cytomine_sdk.parsing import loads
 from cytomine_sdk.signing import Generation, KeySigner, http_date
 from cytomine_sdk_gen.services import SERVICE_NAMES, Services
 
@@ -170,6 +172,7 @@ class ApiClient(Services):
         if not isinstance(configuration, Configuration):
             raise TypeError("configuration: expected a cytomine_sdk.Configuration")
         self._invoke = Invoker(self)
+        self._server_generation: ServerGeneration | None = None
         self._configure(configuration)
         self._http = _make_pool(configuration)
         self._lifecycle = _Lifecycle()
@@ -217,6 +220,27 @@ class ApiClient(Services):
     def generation(self) -> Generation:
         """The signing scheme in use: configured, or the last one the server accepted (auto)."""
         return self._generation
+
+    @property
+    def signs(self) -> bool:
+        """Whether requests are signed with API keys (else a bearer token, or nothing)."""
+        return self._signer is not None
+
+    @property
+    def server_generation(self) -> ServerGeneration | None:
+        """The server's generation, once `whoami()` told it (else None)."""
+        return self._server_generation
+
+    def whoami(self) -> WhoAmI:
+        """The current user and the server's generation (2026, 2025 or legacy): one request,
+        ``GET /api/user/current.json``; it also proves the credentials work."""
+        answer = self.user_api.with_raw_response.retrieve_current()
+        user = answer.parse()
+        raw = loads(answer.content)
+        signing = self._generation if self._signer is not None else None
+        generation = detect_generation(raw if isinstance(raw, dict) else {}, signing)
+        self._server_generation = generation
+        return WhoAmI(user, generation, signing)
 
     def close(self) -> None:
         """Close every pooled connection; later calls raise ClientClosedError.

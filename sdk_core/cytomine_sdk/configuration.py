@@ -55,7 +55,14 @@ def normalize_host(host: str, name: str = "host") -> str:
         raise ValueError(f"{name}: {redact_url(host)!r} is not an http(s) URL")
     if parts.query or parts.fragment:
         raise ValueError(f"{name}: {redact_url(host)!r} must not contain a query or fragment")
-    return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+    path = parts.path.rstrip("/")
+    if name == "host" and path.lower().endswith("/api"):
+        # Every operation's path starts with /api: such a host would call /api/api/... (404s).
+        root = f"{parts.scheme}://{parts.netloc}{path[:-4]}"
+        raise ValueError(
+            f"host: {redact_url(host)!r} ends in /api; give the server's root URL, e.g. {redact_url(root)!r}"
+        )
+    return f"{parts.scheme}://{parts.netloc}{path}"
 
 
 class Configuration:

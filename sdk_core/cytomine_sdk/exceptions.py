@@ -230,9 +230,16 @@ class APIStatusError(CytomineError):
         self.server_message: str | None = error_message(body)
         self.errors: Any = _json_or_none(body)
         self.hint = hint
+        self._parts = (status, reason, method, url, body, dict(headers))
         detail = self.server_message or self.body_excerpt or "(empty body)"
         advice = f"; {hint}" if hint else ""
         super().__init__(f"HTTP {status} {reason}: {detail} ({method} {self.url}){advice}")
+
+
+    def with_hint(self, hint: str) -> APIStatusError:
+        """The same error, saying `hint` (what to check) in its message."""
+        status, reason, method, url, body, headers = self._parts
+        return type(self)(status=status, reason=reason, method=method, url=url, body=body, headers=headers, hint=hint)
 
 
 class BadRequestError(APIStatusError):

@@ -22,7 +22,7 @@ import urllib3
 from pydantic import BaseModel
 from urllib3.exceptions import HTTPError
 
-from cytomine_sdk.exceptions import InvalidArgumentError, InvalidResponseError
+from cytomine_sdk.exceptions import APIStatusError, InvalidArgumentError, InvalidResponseError
 from cytomine_sdk.multipart import MultipartBody, Part
 from cytomine_sdk.pagination import DEFAULT_PAGE_SIZE, PAGING_PARAMS, Lister, OnePage
 from cytomine_sdk.parsing import EmptyAnswerError, loads, parse_model, parse_model_list, validate_lenient
@@ -73,9 +73,15 @@ class Invoker:
         method, url, headers, body = build_request(op, args, extra_query, extra_headers, extra_body)
         client = self._client
         binary = op.returns == "bytes"
-        if self._mode == "streaming":
-            return StreamedAnswer(op, client.send(method, url, headers=headers, body=body, timeout=timeout))
-        got = client.fetch(method, url, headers=headers, body=body, timeout=timeout, binary=binary)
+        try:
+            if self._mode == "streaming":
+                return StreamedAnswer(op, client.send(method, url, headers=headers, body=body, timeout=timeout))
+            got = client.fetch(method, url, headers=headers, body=body, timeout=timeout, binary=binary)
+        except APIStatusError as exc:
+            hint = _not_served(client, op) if exc.status in (404, 405) else None
+            if hint is None:
+                raise
+            raise exc.with_hint(hint) from None
         answer = RawAnswer(op, method, got.url, got.status, got.headers, got.content)
         return answer if self._mode == "raw" else answer.parse()
 
@@ -104,6 +110,23 @@ class Invoker:
         if (op.returns or "").startswith("list["):
             return list(first)  # a bare array: every item of every page
         return first
+
+
+def _not_served(client: ApiClient, op: Operation) -> str | None:
+    """Why a 404/405 may be the operation's absence from the server's generation, if it is."""
+    known = client.server_generation
+    if known is not None:
+        generations: set[str] = {known}
+    elif client.signs and client.generation == "2026":
+        generations = {"2026"}  # only a 2026 core accepts the 2026 signature on /api paths
+    elif client.signs:
+        generations = {"2025", "legacy"}
+    else:
+        return None
+    if not op.servers or generations & set(op.servers):
+        return None
+    served = ", ".join(op.servers)
+    return f"{_where(op)} is not served by {' or '.join(sorted(generations))} servers (only by {served})"
 
 
 # -- requests ------------------------------------------------------------------------------------

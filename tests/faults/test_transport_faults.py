@@ -281,7 +281,7 @@ def test_auto_signing_final_401_says_both_schemes_were_tried() -> None:
         ex.respond(401, b"")
 
     with FaultServer(script) as server:
-        api = ApiClient(Configuration(server.url + "/api", public_key="pub", private_key="s3cr3t-k3y"))
+        api = ApiClient(Configuration(server.url, public_key="pub", private_key="s3cr3t-k3y"))
         with pytest.raises(AuthenticationError) as info:
             api.project_api.retrieve(1)
         message = str(info.value)
