@@ -520,15 +520,17 @@ class ApiClient(Services):
         """What to check when the server refused the credentials (no secret in it)."""
         host = "the host is the server's root URL (no trailing /api)"
         if self._signer is not None:
+            # The public key's start tells which key pair was used (the private key never shows).
+            key = f"the keys of public key {str(self.configuration.public_key)[:4]}..."
             if req.pims:
-                return f"the image server refused the 2026 signature: check the keys, and that {host}"
+                return f"the image server refused the 2026 signature with {key}: check them, and that {host}"
             if self._auto:
                 return (
-                    "signed with both schemes (2026, then 2025/legacy) and both were refused: check the public "
+                    f"signed with {key} in both schemes (2026, then 2025/legacy), both refused: check the public "
                     f"and private keys (and that their user is enabled), and that {host}"
                 )
             return (
-                f"signed with the {self._generation} scheme: check the keys, that {host}, and the "
+                f"signed with {key} in the {self._generation} scheme: check the keys, that {host}, and the "
                 "server's generation (signature='auto' tries both schemes)"
             )
         if self._bearer is not None:

@@ -286,7 +286,7 @@ def test_auto_signing_final_401_says_both_schemes_were_tried() -> None:
             api.project_api.retrieve(1)
         message = str(info.value)
         assert "2026" in message and "2025" in message
-        assert "keys" in message and "/api" in message
+        assert "keys" in message and "/api" in message and "public key pub..." in message
         assert "s3cr3t-k3y" not in message
         assert len(server.requests) == 2
 
