@@ -142,12 +142,13 @@ def _first_calls() -> list[str]:
     sizes = Counter(op.service for op in OPERATIONS.values())
     calls = []
     for service, _ in sizes.most_common(5):
-        op = next(
-            op for op in sorted(OPERATIONS.values(), key=lambda o: o.id)
+        candidates = [
+            op for op in sorted(OPERATIONS.values(), key=lambda o: (o.verb != "retrieve", o.id))
             if op.service == service and op.method == "GET" and op.returns not in (None, "bytes", "str")
-            and [p.kind for p in op.params if p.required] == ["int"]
+            and [p.kind for p in op.params if p.required] == ["int"] and op.item is None and op.result is None
             and not (op.returns or "").startswith(("list", "dict", "object"))
-        )
+        ]
+        op = candidates[0]
         calls.append(f"api.{service}.{op.verb}(42)")
     return calls
 
