@@ -5,6 +5,9 @@ the package sdk/ ships:
 - only the models are kept (models/*.py and their lazy-importing __init__.py);
 - models are made lenient with servers and strict with users (make_models_lenient), and typed
   for type checkers: constructors take the Python names, JSON keeps the server's (_python_init_names);
+- models derive from model_base.CytomineModel (generator/static/model_base.py, copied verbatim),
+  whose repr shows the fields that were set only; the generator's boilerplate is trimmed (a
+  docstring line repeated once per read-only field, an unused import);
 - render_api.py writes the rest from the spec: runtime.py, the operation table (operations.py),
   one API class per service (api/*.py), services.py and the package's __init__.py;
 - the package replaces the previous one at once (a concurrent import never sees half of it).
@@ -19,6 +22,8 @@ from pathlib import Path
 
 from render_api import render_package
 from spec_index import Spec
+
+MODEL_BASE = Path(__file__).resolve().parent / "static" / "model_base.py"
 
 ENUM_MISSING = '''
 
@@ -53,6 +58,10 @@ FROM_DICT_BODY = """        if obj is None:
 """
 EXCLUDED_ID = re.compile(r'(excluded_fields: Set\[str\] = set\(\[\n(?:            "\w+",\n)*?)            "id",\n')
 STRICT_TYPES = {"StrictStr": "str", "StrictInt": "int", "StrictFloat": "float", "StrictBool": "bool"}
+# The same docstring line, repeated (to_dict() says "* OpenAPI `readOnly` fields are excluded." once
+# per read-only field).
+REPEATED_DOC_LINE = re.compile(r"^(        \* [^\n]+\n)(?:\1)+", re.MULTILINE)
+MODEL_CLASS = re.compile(r"^(class \w+)\(BaseModel\):$", re.MULTILINE)
 # `    name: Type = Field(..., alias="serverName")`, the alias always last (openapi-generator).
 ALIASED_FIELD = re.compile(r'^(    \w+): (.+?) = Field\((.*?), alias="([^"\\]+)"\)$')
 
@@ -74,7 +83,7 @@ def _python_init_names(line: str) -> str:
     return f'{name}: Annotated[{type_}, Field(alias="{alias}")] = {default}'
 
 
-def _lenient_model(text: str, name: str) -> str:
+def _lenient_model(text: str, name: str, package: str) -> str:
     if "(str, Enum):" in text:
         return text.rstrip("\n") + "\n" + ENUM_MISSING
     if "additional_properties" in text:
@@ -83,7 +92,11 @@ def _lenient_model(text: str, name: str) -> str:
     for line in text.split("\n"):
         if line.startswith("from pydantic import "):
             names = [n.strip() for n in line[len("from pydantic import "):].split(",")]
-            line = "from pydantic import " + ", ".join(n for n in names if n not in STRICT_TYPES)
+            kept = [n for n in names if n not in STRICT_TYPES and n != "BaseModel"]
+            lines.append("from pydantic import " + ", ".join(kept))
+            line = f"from {package}.model_base import CytomineModel"
+        elif line == "import re  # noqa: F401" and not re.search(r"\bre\.", text):
+            continue
         else:
             line = re.sub(r"\bStrict(Str|Int|Float|Bool)\b", lambda m: STRICT_TYPES[m.group(0)], line)
         lines.append(line)
@@ -96,6 +109,10 @@ def _lenient_model(text: str, name: str) -> str:
     if any("Annotated[" in line for line in lines) and "from typing_extensions import Annotated" not in lines:
         lines.insert(lines.index("from typing_extensions import Self"), "from typing_extensions import Annotated")
     text = "\n".join(lines)
+    text, n = MODEL_CLASS.subn(r"\1(CytomineModel):", text)
+    if n != 1 or "BaseModel" in text:
+        raise SystemExit(f"post-processing: {name}: not one model class deriving from BaseModel alone")
+    text = REPEATED_DOC_LINE.sub(r"\1", text)
     if text.count("model_config = ConfigDict(") != 1:
         raise SystemExit(f"post-processing: {name} has no single model_config")
     text = text.replace("model_config = ConfigDict(", MODEL_CONFIG)
@@ -108,11 +125,12 @@ def _lenient_model(text: str, name: str) -> str:
     return text
 
 
-def make_models_lenient(package: Path) -> None:
+def make_models_lenient(package: Path, package_name: str) -> None:
     """Lenient with servers (coercion, unknown fields and enum values kept), strict with users."""
     for file in sorted((package / "models").glob("*.py")):
         if file.name != "__init__.py":
-            file.write_text(_lenient_model(file.read_text(encoding="utf-8"), file.name), encoding="utf-8")
+            text = _lenient_model(file.read_text(encoding="utf-8"), file.name, package_name)
+            file.write_text(text, encoding="utf-8")
 
 
 def postprocess(raw_package: Path, dest_package: Path, spec_path: Path) -> None:
@@ -122,7 +140,8 @@ def postprocess(raw_package: Path, dest_package: Path, spec_path: Path) -> None:
     retired = dest_package.with_name(f".{dest_package.name}.old-{os.getpid()}")
     shutil.rmtree(staged, ignore_errors=True)
     shutil.copytree(raw_package / "models", staged / "models", ignore=shutil.ignore_patterns("__pycache__"))
-    make_models_lenient(staged)
+    make_models_lenient(staged, dest_package.name)
+    (staged / "model_base.py").write_bytes(MODEL_BASE.read_bytes())
     render_package(Spec(spec_path), staged)
     # Swap directories rather than rewrite in place, so a concurrent import never sees half a package.
     if dest_package.exists():

@@ -838,6 +838,7 @@ PACKAGE_INIT = f'''"""The generated part of the Cytomine SDK (import `cytomine_s
 - `api`: one class per service, one typed method per operation, over a `runtime.Invoke`;
 - `services`: Services, the base class giving the client its service attributes;
 - `models`: the models (openapi-generator, made lenient with servers by generator/postprocess.py);
+- `model_base`: CytomineModel, the models' base class (its repr shows the fields that were set);
 - `runtime`: the contract between this code and the client that sends its operations.
 """
 

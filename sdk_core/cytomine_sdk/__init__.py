@@ -29,6 +29,7 @@ __all__ = [
     "models",
     "pages",
     "paginate",
+    "update_fields",
 ]
 
 if TYPE_CHECKING:
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from cytomine_sdk.configuration import Configuration, InsecureTransportWarning
     from cytomine_sdk.exceptions import CytomineError
     from cytomine_sdk.pagination import IncompleteListError, Page, pages, paginate
+    from cytomine_sdk.updates import update_fields
 
 _LAZY = {
     "ApiClient": ("cytomine_sdk.client", "ApiClient"),
@@ -49,6 +51,7 @@ _LAZY = {
     "Page": ("cytomine_sdk.pagination", "Page"),
     "pages": ("cytomine_sdk.pagination", "pages"),
     "paginate": ("cytomine_sdk.pagination", "paginate"),
+    "update_fields": ("cytomine_sdk.updates", "update_fields"),
 }
 
 

@@ -458,7 +458,7 @@ class StubProject:
     id: int
     name: str
     ontology: int | None
-    created: int
+    created: int | None  # None after a PUT without `created` (servers reset it, see h_project_update)
     updated: int | None = None
     users: list[int] = field(default_factory=list)
     admins: list[int] = field(default_factory=list)
@@ -624,7 +624,7 @@ def class_name(generation: str, simple: str) -> str:
     return grails if generation == "legacy" else spring
 
 
-def domain_base(stub: CytomineStub, simple: str, ident: int, created: int, updated: int | None) -> JsonObject:
+def domain_base(stub: CytomineStub, simple: str, ident: int, created: int | None, updated: int | None) -> JsonObject:
     """Common ``getDataFromDomain`` part: id, class, epoch-ms string dates (Grails adds deleted)."""
     data: JsonObject = {
         "id": ident,
@@ -1345,11 +1345,33 @@ def h_project_create(stub: CytomineStub, req: Request) -> Response:
     return json_response(envelope)
 
 
+def _body_date(value: Any) -> int | None:
+    """A date of a legacy domain body (epoch ms, string or number); None if absent or unreadable."""
+    try:
+        return int(str(value))
+    except ValueError:
+        return None
+
+
 def h_project_update(stub: CytomineStub, req: Request) -> Response:
+    """A PUT replaces the project: the servers rebuild it from the body, absent fields included.
+
+    Project.buildDomainFromJson (2025, 2026 core; Grails: insertDataIntoDomain) reads every field
+    with a default: an absent name is null (Grails: "name must be set!"; Spring: the NOT NULL
+    column refuses it), an absent ontology none, absent flags false, an absent `created` null.
+    Only `users` and `admins` (read by ProjectService.update) are left alone when absent.
+    """
     project = _get_project(stub, req.path_int("id"))
     body = req.json_object()
+    if not isinstance(body.get("name"), str):
+        raise validation_error(stub, "name must be set! value=null" if stub.generation == "legacy"
+                               else "Cannot persist object: null value in column \"name\"")
+    project = dataclasses.replace(project, ontology=None, created=_body_date(body.get("created")))
+    for attribute in _PROJECT_FLAGS.values():
+        setattr(project, attribute, False)
     _apply_project_body(stub, project, body)
     project.updated = now_ms()
+    stub.state.projects[project.id] = project
     envelope = command_envelope(
         stub,
         action="Edit",

@@ -5,17 +5,17 @@
 
 from __future__ import annotations
 import pprint
-import re  # noqa: F401
 import json
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+from cytomine_sdk_gen.model_base import CytomineModel
 from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
 from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
-class AnnotationSearch(BaseModel):
+class AnnotationSearch(CytomineModel):
     """
     Filters and column groups of an annotation search sent as a JSON body (merged with the query). Id lists are comma-separated strings such as `12,13`, as in the query; JSON arrays are not understood by the servers.
     """ # noqa: E501

@@ -5,17 +5,17 @@
 
 from __future__ import annotations
 import pprint
-import re  # noqa: F401
 import json
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
+from cytomine_sdk_gen.model_base import CytomineModel
 from typing import Any, ClassVar, Dict, List, Optional
 from cytomine_sdk_gen.models.app_engine_task_run_state import AppEngineTaskRunState
 from typing import Optional, Set
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
-class AppEngineStateRequest(BaseModel):
+class AppEngineStateRequest(CytomineModel):
     """
     The state wanted for a run.
     """ # noqa: E501

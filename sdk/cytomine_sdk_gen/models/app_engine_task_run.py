@@ -5,11 +5,11 @@
 
 from __future__ import annotations
 import pprint
-import re  # noqa: F401
 import json
 
 from datetime import datetime
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+from cytomine_sdk_gen.model_base import CytomineModel
 from typing import Any, ClassVar, Dict, List, Optional
 from cytomine_sdk_gen.models.app_engine_task import AppEngineTask
 from cytomine_sdk_gen.models.app_engine_task_run_state import AppEngineTaskRunState
@@ -18,7 +18,7 @@ from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
-class AppEngineTaskRun(BaseModel):
+class AppEngineTaskRun(CytomineModel):
     """
     A run of a task in the app engine.
     """ # noqa: E501
@@ -64,8 +64,6 @@ class AppEngineTaskRun(BaseModel):
         * `None` is only added to the output dict for nullable fields that
           were set at model initialization. Other fields with value `None`
           are ignored.
-        * OpenAPI `readOnly` fields are excluded.
-        * OpenAPI `readOnly` fields are excluded.
         * OpenAPI `readOnly` fields are excluded.
         """
         excluded_fields: Set[str] = set([

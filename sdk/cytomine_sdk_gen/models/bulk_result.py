@@ -5,10 +5,10 @@
 
 from __future__ import annotations
 import pprint
-import re  # noqa: F401
 import json
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+from cytomine_sdk_gen.model_base import CytomineModel
 from typing import Any, ClassVar, Dict, List, Optional
 from cytomine_sdk_gen.models.bulk_error import BulkError
 from cytomine_sdk_gen.models.bulk_result_data import BulkResultData
@@ -16,7 +16,7 @@ from typing import Optional, Set
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
-class BulkResult(BaseModel):
+class BulkResult(CytomineModel):
     """
     Answer of a bulk create (POST of a JSON array). 2025/2026 answer HTTP 200 with `{data, status}` where status is 200 (all saved), 206 (some) or 400 (none); legacy servers send the `data` object itself as the body with that HTTP status. Created ids are only given inside `message`.
     """ # noqa: E501

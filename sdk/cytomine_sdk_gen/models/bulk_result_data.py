@@ -5,17 +5,17 @@
 
 from __future__ import annotations
 import pprint
-import re  # noqa: F401
 import json
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+from cytomine_sdk_gen.model_base import CytomineModel
 from typing import Any, ClassVar, Dict, List, Optional
 from cytomine_sdk_gen.models.bulk_error import BulkError
 from typing import Optional, Set
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
-class BulkResultData(BaseModel):
+class BulkResultData(CytomineModel):
     """
     Outcome of a bulk create; on partial failure `errors` lists each refused item.
     """ # noqa: E501

@@ -5,10 +5,10 @@
 
 from __future__ import annotations
 import pprint
-import re  # noqa: F401
 import json
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+from cytomine_sdk_gen.model_base import CytomineModel
 from typing import Any, ClassVar, Dict, List, Optional
 from cytomine_sdk_gen.models.command_callback import CommandCallback
 from typing import Optional, Set
@@ -16,7 +16,7 @@ from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
-class CommandEnvelope(BaseModel):
+class CommandEnvelope(CytomineModel):
     """
     Answer of a write. Legacy and 2025 servers (and non-repository 2026 endpoints) send `{message, callback, printMessage, command: <id>, <domain>: {...}}`; 2026 repository endpoints send an HttpCommandResponse `{printMessage, data: {...}, commandId, command: <class>, subCommands}`. Both parse into this schema; the object written is under the domain key or under `data`.
     """ # noqa: E501

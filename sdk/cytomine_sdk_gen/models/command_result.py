@@ -5,10 +5,10 @@
 
 from __future__ import annotations
 import pprint
-import re  # noqa: F401
 import json
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+from cytomine_sdk_gen.model_base import CytomineModel
 from typing import Any, ClassVar, Dict, List, Optional
 from cytomine_sdk_gen.models.command_callback import CommandCallback
 from typing import Optional, Set
@@ -16,7 +16,7 @@ from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
-class CommandResult(BaseModel):
+class CommandResult(CytomineModel):
     """
     Result of one command replayed by undo or redo: a command envelope (the object concerned is under its domain key), or `{success: true, message}` when there was nothing to undo or redo.
     """ # noqa: E501

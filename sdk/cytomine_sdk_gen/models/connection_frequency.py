@@ -5,17 +5,17 @@
 
 from __future__ import annotations
 import pprint
-import re  # noqa: F401
 import json
 
 from datetime import datetime
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+from cytomine_sdk_gen.model_base import CytomineModel
 from typing import Any, ClassVar, Dict, List, Optional, Union
 from typing import Optional, Set
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
-class ConnectionFrequency(BaseModel):
+class ConnectionFrequency(CytomineModel):
     """
     A number of connections: per period (`time`, `frequency`), per user (`user`, `frequency`), or for the average, the share of the connections in a period (`frequency` from 0 to 1).
     """ # noqa: E501
@@ -59,8 +59,6 @@ class ConnectionFrequency(BaseModel):
         * `None` is only added to the output dict for nullable fields that
           were set at model initialization. Other fields with value `None`
           are ignored.
-        * OpenAPI `readOnly` fields are excluded.
-        * OpenAPI `readOnly` fields are excluded.
         * OpenAPI `readOnly` fields are excluded.
         """
         excluded_fields: Set[str] = set([

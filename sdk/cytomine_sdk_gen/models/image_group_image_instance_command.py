@@ -5,10 +5,10 @@
 
 from __future__ import annotations
 import pprint
-import re  # noqa: F401
 import json
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+from cytomine_sdk_gen.model_base import CytomineModel
 from typing import Any, ClassVar, Dict, List, Optional
 from cytomine_sdk_gen.models.command_callback import CommandCallback
 from cytomine_sdk_gen.models.image_group_image_instance import ImageGroupImageInstance
@@ -17,7 +17,7 @@ from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
-class ImageGroupImageInstanceCommand(BaseModel):
+class ImageGroupImageInstanceCommand(CytomineModel):
     """
     Command envelope of a image group link write; the image group link is under `imagegroupimageinstance`.
     """ # noqa: E501

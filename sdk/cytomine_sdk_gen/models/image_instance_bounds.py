@@ -5,10 +5,10 @@
 
 from __future__ import annotations
 import pprint
-import re  # noqa: F401
 import json
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+from cytomine_sdk_gen.model_base import CytomineModel
 from typing import Any, ClassVar, Dict, List, Optional
 from cytomine_sdk_gen.models.image_instance_date_bounds import ImageInstanceDateBounds
 from cytomine_sdk_gen.models.image_instance_number_bounds import ImageInstanceNumberBounds
@@ -18,7 +18,7 @@ from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
-class ImageInstanceBounds(BaseModel):
+class ImageInstanceBounds(CytomineModel):
     """
     Range of each filterable field over the images of a project. Numeric and date fields give min and max (magnification and physicalSizeX also the distinct values in list); format and mimeType give the distinct values in list.
     """ # noqa: E501

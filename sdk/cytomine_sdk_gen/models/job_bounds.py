@@ -5,10 +5,10 @@
 
 from __future__ import annotations
 import pprint
-import re  # noqa: F401
 import json
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+from cytomine_sdk_gen.model_base import CytomineModel
 from typing import Any, ClassVar, Dict, List, Optional
 from cytomine_sdk_gen.models.job_bound import JobBound
 from cytomine_sdk_gen.models.job_software_bound import JobSoftwareBound
@@ -18,7 +18,7 @@ from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
-class JobBounds(BaseModel):
+class JobBounds(CytomineModel):
     """
     Ranges of the job fields in a project.
     """ # noqa: E501

@@ -5,18 +5,18 @@
 
 from __future__ import annotations
 import pprint
-import re  # noqa: F401
 import json
 
 from datetime import datetime
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+from cytomine_sdk_gen.model_base import CytomineModel
 from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
 from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
-class LayerAnnotation(BaseModel):
+class LayerAnnotation(CytomineModel):
     """
     A geometry of an annotation layer. The stored geometry text (WKT) is sent base64-encoded in location. Listings answer `{id, annotationLayer, location}`; the domain JSON (annotation.retrieve_any) also has class and dates.
     """ # noqa: E501
@@ -63,10 +63,6 @@ class LayerAnnotation(BaseModel):
         * `None` is only added to the output dict for nullable fields that
           were set at model initialization. Other fields with value `None`
           are ignored.
-        * OpenAPI `readOnly` fields are excluded.
-        * OpenAPI `readOnly` fields are excluded.
-        * OpenAPI `readOnly` fields are excluded.
-        * OpenAPI `readOnly` fields are excluded.
         * OpenAPI `readOnly` fields are excluded.
         """
         excluded_fields: Set[str] = set([

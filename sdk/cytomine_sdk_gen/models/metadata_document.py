@@ -5,10 +5,10 @@
 
 from __future__ import annotations
 import pprint
-import re  # noqa: F401
 import json
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+from cytomine_sdk_gen.model_base import CytomineModel
 from typing import Any, ClassVar, Dict, List, Optional
 from cytomine_sdk_gen.models.metadata_block import MetadataBlock
 from cytomine_sdk_gen.models.metadata_dataset import MetadataDataset
@@ -20,7 +20,7 @@ from typing import Optional, Set
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
-class MetadataDocument(BaseModel):
+class MetadataDocument(CytomineModel):
     """
     The metadata of one image (BigPicture-style model, snake_case keys): the image, its slide, block, specimens, dataset and policy.
     """ # noqa: E501
@@ -68,7 +68,6 @@ class MetadataDocument(BaseModel):
         * `None` is only added to the output dict for nullable fields that
           were set at model initialization. Other fields with value `None`
           are ignored.
-        * OpenAPI `readOnly` fields are excluded.
         * OpenAPI `readOnly` fields are excluded.
         """
         excluded_fields: Set[str] = set([

@@ -5,11 +5,11 @@
 
 from __future__ import annotations
 import pprint
-import re  # noqa: F401
 import json
 
 from datetime import datetime
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+from cytomine_sdk_gen.model_base import CytomineModel
 from typing import Any, ClassVar, Dict, List, Optional
 from cytomine_sdk_gen.models.ontology_node_attr import OntologyNodeAttr
 from cytomine_sdk_gen.models.ontology_tree_node import OntologyTreeNode
@@ -21,7 +21,7 @@ from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
-class Ontology(BaseModel):
+class Ontology(CytomineModel):
     """
     An ontology: a named set of terms. 2026 answers the repository record (id, name, user, terms, ISO dates); 2025 and legacy servers the domain JSON, which also carries the term tree (`children`) and tree-widget fields (title, data, attr, key, isFolder, ...).
     """ # noqa: E501
@@ -80,21 +80,6 @@ class Ontology(BaseModel):
         * `None` is only added to the output dict for nullable fields that
           were set at model initialization. Other fields with value `None`
           are ignored.
-        * OpenAPI `readOnly` fields are excluded.
-        * OpenAPI `readOnly` fields are excluded.
-        * OpenAPI `readOnly` fields are excluded.
-        * OpenAPI `readOnly` fields are excluded.
-        * OpenAPI `readOnly` fields are excluded.
-        * OpenAPI `readOnly` fields are excluded.
-        * OpenAPI `readOnly` fields are excluded.
-        * OpenAPI `readOnly` fields are excluded.
-        * OpenAPI `readOnly` fields are excluded.
-        * OpenAPI `readOnly` fields are excluded.
-        * OpenAPI `readOnly` fields are excluded.
-        * OpenAPI `readOnly` fields are excluded.
-        * OpenAPI `readOnly` fields are excluded.
-        * OpenAPI `readOnly` fields are excluded.
-        * OpenAPI `readOnly` fields are excluded.
         * OpenAPI `readOnly` fields are excluded.
         """
         excluded_fields: Set[str] = set([

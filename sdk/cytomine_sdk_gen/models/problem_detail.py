@@ -5,16 +5,16 @@
 
 from __future__ import annotations
 import pprint
-import re  # noqa: F401
 import json
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
+from cytomine_sdk_gen.model_base import CytomineModel
 from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
-class ProblemDetail(BaseModel):
+class ProblemDetail(CytomineModel):
     """
     RFC 7807 error of 2026 repository endpoints (application/problem+json).
     """ # noqa: E501

@@ -5,10 +5,10 @@
 
 from __future__ import annotations
 import pprint
-import re  # noqa: F401
 import json
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+from cytomine_sdk_gen.model_base import CytomineModel
 from typing import Any, ClassVar, Dict, List, Optional
 from cytomine_sdk_gen.models.project_date_bounds import ProjectDateBounds
 from cytomine_sdk_gen.models.project_integer_bounds import ProjectIntegerBounds
@@ -18,7 +18,7 @@ from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
-class ProjectBounds(BaseModel):
+class ProjectBounds(CytomineModel):
     """
     Smallest and largest value of each project field across the projects the current user can access (members only with withMembersCount=true). Legacy servers may add other fields.
     """ # noqa: E501

@@ -5,11 +5,11 @@
 
 from __future__ import annotations
 import pprint
-import re  # noqa: F401
 import json
 
 from datetime import datetime
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+from cytomine_sdk_gen.model_base import CytomineModel
 from typing import Any, ClassVar, Dict, List, Optional
 from cytomine_sdk_gen.models.record_type import RecordType
 from typing import Optional, Set
@@ -17,7 +17,7 @@ from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
-class RelationTerm(BaseModel):
+class RelationTerm(CytomineModel):
     """
     A relation between two terms; with the `parent` relation term1 is the parent of term2. 2026 answers the repository record (term1Id, term2Id, relationId, name, ISO dates); 2025 and legacy servers the domain JSON (term1, term2, relation). Inputs: create takes `term1` and `term2` on every generation (and `relation` on 2025/legacy); the 2026 update takes `term1Id`, `term2Id` and `relationId`.
     """ # noqa: E501
@@ -71,12 +71,6 @@ class RelationTerm(BaseModel):
         * `None` is only added to the output dict for nullable fields that
           were set at model initialization. Other fields with value `None`
           are ignored.
-        * OpenAPI `readOnly` fields are excluded.
-        * OpenAPI `readOnly` fields are excluded.
-        * OpenAPI `readOnly` fields are excluded.
-        * OpenAPI `readOnly` fields are excluded.
-        * OpenAPI `readOnly` fields are excluded.
-        * OpenAPI `readOnly` fields are excluded.
         * OpenAPI `readOnly` fields are excluded.
         """
         excluded_fields: Set[str] = set([

@@ -5,17 +5,17 @@
 
 from __future__ import annotations
 import pprint
-import re  # noqa: F401
 import json
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+from cytomine_sdk_gen.model_base import CytomineModel
 from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
 from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
-class ReviewLayersResult(BaseModel):
+class ReviewLayersResult(CytomineModel):
     """
     Ids of the reviewed annotations created or deleted, in a collection envelope (the inventory also records a `data` array; both parse).
     """ # noqa: E501

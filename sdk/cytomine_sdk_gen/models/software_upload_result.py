@@ -5,10 +5,10 @@
 
 from __future__ import annotations
 import pprint
-import re  # noqa: F401
 import json
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+from cytomine_sdk_gen.model_base import CytomineModel
 from typing import Any, ClassVar, Dict, List, Optional
 from cytomine_sdk_gen.models.software import Software
 from cytomine_sdk_gen.models.software_command import SoftwareCommand
@@ -16,7 +16,7 @@ from typing import Optional, Set
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
-class SoftwareUploadResult(BaseModel):
+class SoftwareUploadResult(CytomineModel):
     """
     Answer of software.upload, the command envelope wrapped with its status and the software.
     """ # noqa: E501

@@ -5,17 +5,17 @@
 
 from __future__ import annotations
 import pprint
-import re  # noqa: F401
 import json
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
+from cytomine_sdk_gen.model_base import CytomineModel
 from typing import Any, ClassVar, Dict, List, Optional
 from cytomine_sdk_gen.models.storage_member_result_data import StorageMemberResultData
 from typing import Optional, Set
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
-class StorageMemberResult(BaseModel):
+class StorageMemberResult(CytomineModel):
     """
     Answer of adding or removing a storage member.
     """ # noqa: E501

@@ -5,16 +5,16 @@
 
 from __future__ import annotations
 import pprint
-import re  # noqa: F401
 import json
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+from cytomine_sdk_gen.model_base import CytomineModel
 from typing import Any, ClassVar, Dict, List, Optional
 from typing import Optional, Set
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
-class TermStat(BaseModel):
+class TermStat(CytomineModel):
     """
     A count for one term. Legacy and 2025 servers send the term name in `key` and the count in `value`; 2026 servers send the name in `name` (termslide, user terms) or `username` (term counts) and the count in `count` (termslide, user terms) or `value`.
     """ # noqa: E501
@@ -62,12 +62,6 @@ class TermStat(BaseModel):
         * `None` is only added to the output dict for nullable fields that
           were set at model initialization. Other fields with value `None`
           are ignored.
-        * OpenAPI `readOnly` fields are excluded.
-        * OpenAPI `readOnly` fields are excluded.
-        * OpenAPI `readOnly` fields are excluded.
-        * OpenAPI `readOnly` fields are excluded.
-        * OpenAPI `readOnly` fields are excluded.
-        * OpenAPI `readOnly` fields are excluded.
         * OpenAPI `readOnly` fields are excluded.
         """
         excluded_fields: Set[str] = set([

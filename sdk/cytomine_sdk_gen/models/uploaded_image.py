@@ -5,10 +5,10 @@
 
 from __future__ import annotations
 import pprint
-import re  # noqa: F401
 import json
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+from cytomine_sdk_gen.model_base import CytomineModel
 from typing import Any, ClassVar, Dict, List, Optional
 from cytomine_sdk_gen.models.abstract_image import AbstractImage
 from cytomine_sdk_gen.models.image_instance import ImageInstance
@@ -17,7 +17,7 @@ from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
-class UploadedImage(BaseModel):
+class UploadedImage(CytomineModel):
     """
     An abstract image created from an upload and its image instances in the requested projects.
     """ # noqa: E501

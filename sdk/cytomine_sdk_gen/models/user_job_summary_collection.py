@@ -5,10 +5,10 @@
 
 from __future__ import annotations
 import pprint
-import re  # noqa: F401
 import json
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+from cytomine_sdk_gen.model_base import CytomineModel
 from typing import Any, ClassVar, Dict, List, Optional
 from cytomine_sdk_gen.models.user_job_summary import UserJobSummary
 from cytomine_sdk_gen.models.user_job_tree_node import UserJobTreeNode
@@ -17,7 +17,7 @@ from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
-class UserJobSummaryCollection(BaseModel):
+class UserJobSummaryCollection(CytomineModel):
     """
     A page of user job rows; with tree=true the root node of the tree instead (its fields are the tree fields below).
     """ # noqa: E501

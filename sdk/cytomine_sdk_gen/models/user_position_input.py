@@ -5,17 +5,17 @@
 
 from __future__ import annotations
 import pprint
-import re  # noqa: F401
 import json
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+from cytomine_sdk_gen.model_base import CytomineModel
 from typing import Any, ClassVar, Dict, List, Optional, Union
 from typing import Optional, Set
 from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
-class UserPositionInput(BaseModel):
+class UserPositionInput(CytomineModel):
     """
     What the position POSTs read: the four corners of the viewport (image pixel coordinates), the zoom, the rotation and whether to broadcast.
     """ # noqa: E501

@@ -5,10 +5,10 @@
 
 from __future__ import annotations
 import pprint
-import re  # noqa: F401
 import json
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+from cytomine_sdk_gen.model_base import CytomineModel
 from typing import Any, ClassVar, Dict, List, Optional
 from cytomine_sdk_gen.models.term_stat import TermStat
 from typing import Optional, Set
@@ -16,7 +16,7 @@ from typing_extensions import Annotated
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
 
-class UserTermStat(BaseModel):
+class UserTermStat(CytomineModel):
     """
     The annotations of one user per term. Legacy and 2025 servers send `id` and `key` (the user name); 2026 servers `userId` and `username`.
     """ # noqa: E501
@@ -62,10 +62,6 @@ class UserTermStat(BaseModel):
         * `None` is only added to the output dict for nullable fields that
           were set at model initialization. Other fields with value `None`
           are ignored.
-        * OpenAPI `readOnly` fields are excluded.
-        * OpenAPI `readOnly` fields are excluded.
-        * OpenAPI `readOnly` fields are excluded.
-        * OpenAPI `readOnly` fields are excluded.
         * OpenAPI `readOnly` fields are excluded.
         """
         excluded_fields: Set[str] = set([
