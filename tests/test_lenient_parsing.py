@@ -145,3 +145,17 @@ def test_any_json_object_parses(data: dict[str, object]) -> None:
         else:
             # known: typed, or kept raw when it does not fit
             assert getattr(project, field) is not None or value is None or extras[key] == value
+
+
+def test_the_garbage_collector_is_back_on_after_a_large_parse_even_a_failed_one() -> None:
+    import gc
+
+    from cytomine_sdk.parsing import LARGE_ANSWER, NotJSONError, parse_model_list
+
+    rows = b"[" + b",".join(b'{"id": %d, "name": "t"}' % i for i in range(LARGE_ANSWER // 20)) + b"]"
+    assert len(rows) > LARGE_ANSWER and gc.isenabled()
+    assert len(parse_model_list(Term, rows)) == LARGE_ANSWER // 20
+    assert gc.isenabled()
+    with pytest.raises(NotJSONError):
+        parse_model_list(Term, rows[:-1])
+    assert gc.isenabled()

