@@ -105,7 +105,7 @@ def _isolated_settings(tmp_path_factory: pytest.TempPathFactory, monkeypatch: py
     """No test reads the developer's own profiles or Cytomine environment variables."""
     monkeypatch.setenv("CYTOMINE_CONFIG", str(tmp_path_factory.mktemp("config") / "config.ini"))
     for name in ("CYTOMINE_PROFILE", "CYTOMINE_HOST", "CYTOMINE_PUBLIC_KEY", "CYTOMINE_PRIVATE_KEY",
-                 "CYTOMINE_TOKEN", "CYTOMINE_SIGNATURE"):
+                 "CYTOMINE_TOKEN", "CYTOMINE_SIGNATURE", "CYTOMINE_USERNAME", "CYTOMINE_PASSWORD"):
         monkeypatch.delenv(name, raising=False)
 
 

@@ -150,7 +150,8 @@ def test_help_is_readable_and_dir_shows_what_users_call() -> None:
     public = {name for name in dir(api) if not name.startswith("_")}
     assert set(SERVICE_NAMES) <= public
     assert public - set(SERVICE_NAMES) == {
-        "close", "configuration", "fetch", "generation", "send", "server_generation", "signs", "whoami", "with_options",
+        "bearer_token", "close", "configuration", "fetch", "generation", "send", "server_generation", "signs",
+        "whoami", "with_options",
     }
     project_api = {name for name in dir(api.project_api) if not name.startswith("_")}
     assert {"retrieve", "list", "create", "with_raw_response", "with_streaming_response"} <= project_api

@@ -40,6 +40,9 @@ def test_readme_example_runs(marker: str, code: str, line: int, tmp_path: Path) 
             "CYTOMINE_PRIVATE_KEY": stub.private_key,
             "CYTOMINE_CONFIG": str(tmp_path / "config.ini"),
         }
+        if marker == "env: password":  # an IAM login instead of keys
+            del env["CYTOMINE_PUBLIC_KEY"], env["CYTOMINE_PRIVATE_KEY"]
+            env.update(CYTOMINE_USERNAME=stub.username, CYTOMINE_PASSWORD=stub.password)
         proc = subprocess.run([sys.executable, "-c", code, *argv], env=env, cwd=tmp_path,
                               capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, f"README line {line}:\n{proc.stderr}"

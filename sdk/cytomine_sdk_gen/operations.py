@@ -40,7 +40,7 @@ OPERATIONS: dict[str, Operation] = {
         server="", servers=("2026", "2025", "legacy"), paging=None, command_key=None, empty_body=False,
         params=(
             Param("id", "id", "path", "int", True),
-            Param("authorization", "authorization", "query", "str", True),
+            Param("authorization", "authorization", "query", "str", False),
             Param("authorization_2025", "Authorization", "query", "str", False),
         ),
         body=None, responses={"200": "bytes", "default": "ErrorBody"}, returns="bytes",
@@ -2476,7 +2476,7 @@ OPERATIONS: dict[str, Operation] = {
         server="", servers=("2026", "2025", "legacy"), paging=None, command_key=None, empty_body=False,
         params=(
             Param("id", "id", "path", "int", True),
-            Param("authorization", "authorization", "query", "str", True),
+            Param("authorization", "authorization", "query", "str", False),
             Param("authorization_2025", "Authorization", "query", "str", False),
         ),
         body=None, responses={"200": "bytes", "default": "ErrorBody"}, returns="bytes",
@@ -6546,7 +6546,7 @@ OPERATIONS: dict[str, Operation] = {
     "uploaded_file.download": Operation(
         "uploaded_file.download", "uploaded_file_api", "download", "GET", "/api/uploadedfile/{id}/download",
         server="", servers=("2026", "2025", "legacy"), paging=None, command_key=None, empty_body=False,
-        params=(Param("id", "id", "path", "int", True), Param("authorization", "authorization", "query", "str", True)),
+        params=(Param("id", "id", "path", "int", True), Param("authorization", "authorization", "query", "str", False)),
         body=None, responses={"200": "bytes", "default": "ErrorBody"}, returns="bytes",
     ),
     "uploaded_file.list": Operation(

@@ -29,7 +29,8 @@ __all__ = ["CONNECTION_DESTS", "LOG_LEVELS", "add_arguments"]
 
 #: The `dest` names `add_arguments` fills in and `Configuration.from_args` reads.
 CONNECTION_DESTS: Final = (
-    "host", "public_key", "private_key", "token", "profile", "signature", "base_path", "verbose", "log_level",
+    "host", "public_key", "private_key", "token", "username", "password", "profile", "signature", "base_path",
+    "verbose", "log_level",
 )
 #: The values of ``--log_level`` (as in the official client; any case is accepted).
 LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -43,22 +44,22 @@ def add_arguments(parser: argparse.ArgumentParser, *, required: bool = False) ->
 
     Options (synonyms from the official Cytomine python client in brackets): ``--host``
     [``--cytomine_host``], ``--public_key`` [``--publicKey``, ``--cytomine_public_key``],
-    ``--private_key`` [``--privateKey``, ``--cytomine_private_key``], ``--token``, ``--profile``,
-    ``--signature``, ``--base_path`` [``--basePath``, ``--cytomine_base_path``], ``--verbose``
-    [``--cytomine_verbose``] and ``--log_level`` [``--cytomine_log_level``]. Every option defaults
-    to None ("not given"), so `Configuration.from_args` can fall back to the environment and
-    profiles.
+    ``--private_key`` [``--privateKey``, ``--cytomine_private_key``], ``--token``, ``--username``,
+    ``--password``, ``--profile``, ``--signature``, ``--base_path`` [``--basePath``,
+    ``--cytomine_base_path``], ``--verbose`` [``--cytomine_verbose``] and ``--log_level``
+    [``--cytomine_log_level``]. Every option defaults to None ("not given"), so
+    `Configuration.from_args` can fall back to the environment and profiles.
 
     Args:
         parser: the script's parser.
         required: make ``--host`` mandatory, as in the official client. Credentials stay optional:
-            they may come from ``--token``, a profile or the environment.
+            they may come from ``--token``, ``--username``, a profile or the environment.
     """
     group = parser.add_argument_group(
         "Cytomine connection",
         "Options not given are read from CYTOMINE_* environment variables, then from a profile "
-        "(--profile, CYTOMINE_PROFILE or [default]). Prefer a profile or the environment for keys "
-        "and tokens: command lines are visible to other users of the machine.",
+        "(--profile, CYTOMINE_PROFILE or [default]). Prefer a profile or the environment for keys, "
+        "tokens and passwords: command lines are visible to other users of the machine.",
     )
     group.add_argument(
         "--host", "--cytomine_host", dest="host", required=required, metavar="URL",
@@ -73,6 +74,16 @@ def add_arguments(parser: argparse.ArgumentParser, *, required: bool = False) ->
         help="private API key",
     )
     group.add_argument("--token", dest="token", metavar="TOKEN", help="bearer token, instead of keys")
+    group.add_argument(
+        "--username", dest="username", metavar="NAME",
+        help="log in to the server's IAM (2025/2026 servers) as this user, instead of keys; the "
+        "password comes from --password, CYTOMINE_PASSWORD or the profile",
+    )
+    group.add_argument(
+        "--password", dest="password", metavar="PASSWORD",
+        help="password for --username; visible to other users of the machine (ps) and kept in shell "
+        "history: prefer CYTOMINE_PASSWORD or a profile",
+    )
     group.add_argument("--profile", dest="profile", metavar="NAME", help="profile of the profiles file to use")
     group.add_argument(
         "--signature", dest="signature", choices=SIGNATURE_SETTINGS,
@@ -117,7 +128,7 @@ def _connection_args(namespace: object) -> tuple[str | None, dict[str, object]]:
     if profile is not None and not isinstance(profile, str):
         raise ValueError(f"profile: expected a profile name, got {type(profile).__name__}")
     settings: dict[str, object] = {
-        key: given[key] for key in ("host", "public_key", "private_key", "token", "signature")
+        key: given[key] for key in ("host", "public_key", "private_key", "token", "username", "password", "signature")
         if given[key] is not None
     }
     return profile or None, settings

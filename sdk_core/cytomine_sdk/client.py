@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from http.client import RemoteDisconnected
 from types import TracebackType
 from typing import IO, Any, NamedTuple
+from urllib.parse import urlencode
 
 import urllib3
 from urllib3.connection import HTTPConnection, HTTPSConnection
@@ -53,6 +54,7 @@ from cytomine_sdk.identity import ServerGeneration, WhoAmI, detect_generation
 from cytomine_sdk.invoke import Invoker
 from cytomine_sdk.parsing import loads
 from cytomine_sdk.signing import Generation, KeySigner, http_date
+from cytomine_sdk.tokens import TokenSource, token_source
 from cytomine_sdk_gen.services import SERVICE_NAMES, Services
 
 logger: logging.Logger = logging.getLogger("cytomine_sdk")
@@ -95,6 +97,7 @@ class _Request:
     body: Body
     timeout: urllib3.Timeout
     pims: bool
+    anonymous: bool = False  # sent without credentials (no signature, no token)
 
 
 def _transport_error(exc: Exception, method: str, url: str) -> APIConnectionError:
@@ -186,13 +189,20 @@ class ApiClient(Services):
             if configuration.public_key and configuration.private_key
             else None
         )
-        self._bearer = f"Bearer {configuration.token}" if configuration.token else None
+        shared: TokenSource | None = getattr(self, "_tokens", None)
+        if shared is not None and previous is not None and _same_login(previous, configuration):
+            # with_options() clones keep their parent's token (one login, one refresh for all).
+            self._tokens: TokenSource | None = shared
+        else:
+            self._tokens = token_source(configuration, self._post_form) if self._signer is None else None
         self._auto = configuration.signature == "auto"
         if previous is None or previous.signature != configuration.signature or previous.host != configuration.host:
             # The scheme last accepted by the server (auto), or the configured one.
             self._generation: Generation = "2026" if self._auto else configuration.signature  # type: ignore[assignment]
         self._timeout = urllib3.Timeout(connect=configuration.connect_timeout, read=configuration.read_timeout)
         self._retry = _retry_policy(configuration)
+        # Token requests are safe to repeat (each only gives a token): retried whatever the method.
+        self._token_retry = self._retry.new(allowed_methods=None)
         parts = parse_url(configuration.host)
         # Requests to the host skip URL parsing (see _route); not through a proxy, which needs it.
         self._origin = f"{parts.scheme}://{parts.netloc}" if not configuration.proxy else "\0"
@@ -225,6 +235,11 @@ class ApiClient(Services):
     def signs(self) -> bool:
         """Whether requests are signed with API keys (else a bearer token, or nothing)."""
         return self._signer is not None
+
+    def bearer_token(self) -> str | None:
+        """The bearer token requests carry now (refreshed if due), or None with API keys. A
+        secret: for the endpoints that take it in the query (original downloads, thumbnails)."""
+        return self._tokens.current() if self._tokens is not None else None
 
     @property
     def server_generation(self) -> ServerGeneration | None:
@@ -281,15 +296,20 @@ class ApiClient(Services):
         headers: Mapping[str, str] | None = None,
         body: Body = None,
         timeout: Timeout = None,
+        anonymous: bool = False,
     ) -> urllib3.BaseHTTPResponse:
         """Send one request with credentials and return the response, body not yet read.
 
         `url` is absolute or a path below the configured host. Connection errors, timeouts and
         statuses 429/502/503/504 are retried per the configuration (each attempt signed anew);
         error statuses then raise a subclass of APIStatusError, connection problems
-        APIConnectionError. With ``signature="auto"`` a 401 is re-sent once with the other scheme.
+        APIConnectionError. With ``signature="auto"`` a 401 is re-sent once with the other scheme;
+        with a token that can be renewed (username and password, token_provider), once with a
+        new token. With `anonymous` the request carries no credentials at all (no signature, no
+        token), e.g. for a public endpoint or another server.
         """
-        resp, _ = self._exchange(self._request(method, url, dict(headers or {}), body, timeout), self._retry)
+        req = self._request(method, url, dict(headers or {}), body, timeout, anonymous=anonymous)
+        resp, _ = self._exchange(req, self._retry)
         return resp
 
     def fetch(
@@ -301,15 +321,27 @@ class ApiClient(Services):
         body: Body = None,
         timeout: Timeout = None,
         binary: bool = False,
+        anonymous: bool = False,
     ) -> Fetched:
         """Like `send`, and read the answer whole: status, headers, body and the URL sent to.
 
         A body cut off or stalled is fetched again when the request may be retried. With `binary`
         the body is read only up to `max_binary_in_memory` (ResponseTooLargeError beyond:
         stream it with `send` or `cytomine_sdk.downloads`), whatever its Content-Type says.
+        `anonymous`: no credentials, as in `send`.
         """
-        req = self._request(method, url, dict(headers or {}), body, timeout)
-        resp, retry = self._exchange(req, self._retry)
+        req = self._request(method, url, dict(headers or {}), body, timeout, anonymous=anonymous)
+        return self._fetch(req, self._retry, binary)
+
+    def _post_form(self, url: str, form: Mapping[str, str]) -> bytes:
+        """POST `form` without credentials and return the answer's body: how a username and
+        password log in to the IAM (`cytomine_sdk.iam.PostForm`), retried even though a POST."""
+        headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
+        req = self._request("POST", url, headers, urlencode(form).encode("utf-8"), None, anonymous=True)
+        return self._fetch(req, self._token_retry, False).content
+
+    def _fetch(self, req: _Request, retry: Retry, binary: bool) -> Fetched:
+        resp, retry = self._exchange(req, retry)
         while True:
             try:
                 return Fetched(resp.status, resp.headers, self._read_whole(resp, req, binary), req.url)
@@ -339,7 +371,9 @@ class ApiClient(Services):
             url=req.url,
         )
 
-    def _request(self, method: str, url: str, headers: dict[str, str], body: Body, timeout: Timeout) -> _Request:
+    def _request(
+        self, method: str, url: str, headers: dict[str, str], body: Body, timeout: Timeout, *, anonymous: bool = False
+    ) -> _Request:
         if self._lifecycle.closed:
             raise ClientClosedError(f"{method} {redact_url(url)}: this client is closed; create a new ApiClient")
         pims = url.startswith(PIMS_PLACEHOLDER)
@@ -360,6 +394,7 @@ class ApiClient(Services):
             body=body,
             timeout=self._timeout if timeout is None else _timeout(timeout),
             pims=pims,
+            anonymous=anonymous,
         )
 
     def _exchange(self, req: _Request, retry: Retry) -> tuple[urllib3.BaseHTTPResponse, Retry]:
@@ -421,12 +456,24 @@ class ApiClient(Services):
         # PIMS checks the 2026 canonical string whatever the core's generation (facts.md 1.2).
         generation: Generation = "2026" if req.pims else self._generation
         resp = self._send_signed(req, generation)
+        if req.anonymous:
+            return resp
         if resp.status == 401 and self._auto and self._signer is not None:
             # The other scheme may be the server's: a 401 is answered before any processing,
             # so re-sending is safe whatever the method.
             _release(resp)
             generation = "2025" if generation == "2026" else "2026"
             resp = self._send_signed(req, generation)
+        elif resp.status == 401 and self._tokens is not None:
+            try:
+                renewed = self._tokens.refresh(req.headers.get("Authorization", "").removeprefix("Bearer "))
+            except BaseException:  # e.g. the IAM refused a new login: its error is the one to see
+                _release(resp)
+                raise
+            if renewed:
+                # An expired or revoked token: sent once more, with a fresh one the source got.
+                _release(resp)
+                resp = self._send_signed(req, generation)
         if self._auto and resp.status != 401 and not req.pims:
             self._generation = generation
         return resp
@@ -459,14 +506,14 @@ class ApiClient(Services):
         body, headers, method = req.body, req.headers, req.method
         if body is not None and not isinstance(body, bytes):
             body.seek(0)  # a streamed body is read again by each attempt
-        if self._signer is not None:
+        if self._signer is not None and not req.anonymous:
             date = http_date()
             headers["date"] = date
             headers["Authorization"] = self._signer.authorization(
                 generation, method, req.target, req.content_type, date
             )
-        elif self._bearer is not None:
-            headers["Authorization"] = self._bearer
+        elif self._tokens is not None and not req.anonymous:
+            headers["Authorization"] = f"Bearer {self._tokens.current()}"
         started = time.perf_counter()
         # Through the host's pool with the bare target when known (no second URL parse), else the
         # manager (other hosts, proxies).
@@ -519,6 +566,8 @@ class ApiClient(Services):
     def _hint_401(self, req: _Request) -> str:
         """What to check when the server refused the credentials (no secret in it)."""
         host = "the host is the server's root URL (no trailing /api)"
+        if req.anonymous:
+            return "sent without credentials (anonymous=True)"
         if self._signer is not None:
             # The public key's start tells which key pair was used (the private key never shows).
             key = f"the keys of public key {str(self.configuration.public_key)[:4]}..."
@@ -533,7 +582,7 @@ class ApiClient(Services):
                 f"signed with {key} in the {self._generation} scheme: check the keys, that {host}, and the "
                 "server's generation (signature='auto' tries both schemes)"
             )
-        if self._bearer is not None:
+        if self._tokens is not None:
             return "the bearer token was refused: it may have expired (IAM tokens last minutes) or be another server's"
         return "no credentials configured: set public_key and private_key, or token"
 
@@ -577,6 +626,14 @@ def _timeout(value: float | tuple[float, float]) -> urllib3.Timeout:
 
 
 _POOL_SETTINGS = ("verify_ssl", "ssl_ca_cert", "proxy", "pool_maxsize")
+# What a token source depends on: a with_options() clone changing none of them shares its parent's.
+_LOGIN_SETTINGS = (
+    "host", "public_key", "private_key", "token", "username", "password", "token_provider", "iam_url", *_POOL_SETTINGS,
+)
+
+
+def _same_login(a: Configuration, b: Configuration) -> bool:
+    return all(getattr(a, name) == getattr(b, name) for name in _LOGIN_SETTINGS)
 
 
 @dataclass(slots=True)

@@ -7,7 +7,7 @@ import ipaddress
 import os
 import sys
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Literal, get_args
 from urllib.parse import urlsplit
 
@@ -30,13 +30,27 @@ ENV_VARS = {
     "CYTOMINE_PUBLIC_KEY": "public_key",
     "CYTOMINE_PRIVATE_KEY": "private_key",
     "CYTOMINE_TOKEN": "token",
+    "CYTOMINE_USERNAME": "username",
+    "CYTOMINE_PASSWORD": "password",
     "CYTOMINE_SIGNATURE": "signature",
 }
 
 
+# The kinds of credentials and their settings: a configuration holds one kind at most, and a
+# layer (profile, environment, command line, overrides) giving one kind replaces the others.
+CREDENTIAL_KINDS: dict[str, tuple[str, ...]] = {
+    "keys": ("public_key", "private_key"),
+    "token": ("token",),
+    "password": ("username", "password"),
+    "token_provider": ("token_provider",),
+}
+#: What `Configuration(token_provider=...)` takes: a callable returning the bearer token to send.
+TokenProvider = Callable[[], str]
+
+
 class InsecureTransportWarning(UserWarning):
-    """API keys or a token are about to be used over plain http with a host (or image server)
-    that is not loopback."""
+    """API keys, a token or a password are about to be used over plain http with a host (or
+    image server, or IAM) that is not loopback."""
 
 
 def normalize_host(host: str, name: str = "host") -> str:
@@ -72,7 +86,16 @@ class Configuration:
         host: server URL, e.g. ``https://cytomine.example.org`` (scheme defaults to https).
         public_key, private_key: the user's API keys (Cytomine account page); every request is
             signed with them.
-        token: a bearer token (2025 and 2026 servers) to send instead of keys.
+        token: a bearer token (2025 and 2026 servers) to send instead of keys, obtained elsewhere:
+            sent as is, never refreshed.
+        username, password: log in to the server's IAM (Keycloak, 2025 and 2026 servers) instead
+            of using keys: the client gets a bearer token with them on its first request and
+            refreshes it before it expires (see the README, "Logging in with a username and
+            password"). The password is sent to the IAM only, never to the API.
+        token_provider: a callable returning the bearer token to send, for tokens your own code
+            obtains and refreshes: called (one call at a time) before each request, and once more
+            after a 401, the request being re-sent if the token changed. Keep it cheap (return a
+            cached token until it nears expiry).
         signature: the signing scheme, ``"2026"``, ``"2025"``, ``"legacy"`` or ``"auto"`` (default):
             try the 2026 scheme; on a 401 retry once with the 2025/legacy scheme and keep using the
             scheme that was last accepted.
@@ -89,14 +112,16 @@ class Configuration:
         max_retry_wait: the longest wait before a retry, Retry-After included (seconds).
         retry_non_idempotent: also retry POST and PATCH (only for requests safe to repeat).
         pims_url: URL of the image server (PIMS: uploads, imports), when it is not reached at the host.
+        iam_url: URL of the IAM (Keycloak) that `username` and `password` log in to; defaults
+            to ``{host}/iam``. Tokens come from its realm ``cytomine``, client ``core``.
 
     URLs may hold a ``user:password@``; the password is redacted in `repr()`, logs and errors.
 
     Warns:
-        InsecureTransportWarning: keys or a token would be used over plain ``http://`` with a
-            `host` or `pims_url` that is not loopback (127.0.0.0/8, ::1, localhost): a token would
-            travel in clear, and signatures, whose date the servers never check for freshness,
-            could be captured and replayed.
+        InsecureTransportWarning: keys, a token or a password would be used over plain
+            ``http://`` with a `host`, `pims_url` or `iam_url` that is not loopback (127.0.0.0/8,
+            ::1, localhost): a token or password would travel in clear, and signatures, whose date
+            the servers never check for freshness, could be captured and replayed.
     """
 
     # Read by the generated ApiClient when it builds URLs.
@@ -112,6 +137,9 @@ class Configuration:
         public_key: str | None = None,
         private_key: str | None = None,
         token: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        token_provider: TokenProvider | None = None,
         signature: SignatureSetting = "auto",
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         read_timeout: float = DEFAULT_READ_TIMEOUT,
@@ -124,17 +152,29 @@ class Configuration:
         max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT,
         retry_non_idempotent: bool = False,
         pims_url: str | None = None,
+        iam_url: str | None = None,
         max_binary_in_memory: int = DEFAULT_MAX_BINARY_IN_MEMORY,
     ) -> None:
         self.host: str = normalize_host(host)
         if (public_key is None) != (private_key is None):
             missing = "private_key" if private_key is None else "public_key"
             raise ValueError(f"{missing}: both public_key and private_key are needed to sign requests")
-        for name, value in (("public_key", public_key), ("private_key", private_key), ("token", token)):
+        if (username is None) != (password is None):
+            missing = "password" if password is None else "username"
+            raise ValueError(f"{missing}: both username and password are needed to log in")
+        for name, value in (
+            ("public_key", public_key), ("private_key", private_key), ("token", token), ("username", username),
+        ):
             if value is not None and (not isinstance(value, str) or not value.strip()):
                 raise ValueError(f"{name}: expected a non-empty string")
-        if token is not None and public_key is not None:
-            raise ValueError("token: give either token or public_key/private_key, not both")
+        # A password is taken as typed (spaces included); its value is never shown.
+        if password is not None and (not isinstance(password, str) or not password):
+            raise ValueError("password: expected a non-empty string")
+        if token_provider is not None and not callable(token_provider):
+            raise ValueError("token_provider: expected a callable returning the token (a str)")
+        _check_one_kind_of_credentials(
+            {"public_key": public_key, "token": token, "username": username, "token_provider": token_provider}
+        )
         if signature not in SIGNATURE_SETTINGS:
             raise ValueError(f"signature: expected one of {', '.join(get_args(SignatureSetting))}, got {signature!r}")
         for name, seconds in (("connect_timeout", connect_timeout), ("read_timeout", read_timeout)):
@@ -150,6 +190,9 @@ class Configuration:
         self.public_key = public_key
         self.private_key = private_key
         self.token = token
+        self.username = username
+        self.password = password
+        self.token_provider = token_provider
         self.signature: SignatureSetting = signature
         self.connect_timeout: float = float(connect_timeout)
         self.read_timeout: float = float(read_timeout)
@@ -162,6 +205,7 @@ class Configuration:
         self.max_retry_wait: float = float(max_retry_wait)
         self.retry_non_idempotent: bool = bool(retry_non_idempotent)
         self.pims_url: str | None = normalize_host(pims_url, "pims_url") if pims_url is not None else None
+        self.iam_url: str | None = normalize_host(iam_url, "iam_url") if iam_url is not None else None
         if (
             isinstance(max_binary_in_memory, bool)
             or not isinstance(max_binary_in_memory, int)
@@ -169,22 +213,37 @@ class Configuration:
         ):
             raise ValueError(f"max_binary_in_memory: expected a number of bytes >= 0, got {max_binary_in_memory!r}")
         self.max_binary_in_memory = max_binary_in_memory
-        if public_key is not None or token is not None:
-            credentials: _Credentials = "keys" if public_key is not None else "token"
+        credentials: _Credentials | None = (
+            "keys" if public_key is not None
+            else "token" if token is not None or token_provider is not None
+            else "password" if username is not None
+            else None
+        )
+        if credentials is not None:
             _warn_if_plain_http("host", self.host, credentials)
             if self.pims_url is not None:
                 _warn_if_plain_http("pims_url", self.pims_url, credentials)
+            if credentials == "password" and self.iam_url is not None:
+                _warn_if_plain_http("iam_url", self.iam_url, credentials)
+
+    @property
+    def token_url(self) -> str:
+        """Where `username` and `password` get tokens: the token endpoint of the IAM's
+        ``cytomine`` realm (``{iam_url}/realms/cytomine/protocol/openid-connect/token``)."""
+        return f"{self.iam_url or self.host + '/iam'}/realms/cytomine/protocol/openid-connect/token"
 
     @classmethod
     def from_env(cls, **overrides: object) -> Configuration:
-        """Read `CYTOMINE_HOST`, `CYTOMINE_PUBLIC_KEY`, `CYTOMINE_PRIVATE_KEY`, `CYTOMINE_TOKEN`
-        and `CYTOMINE_SIGNATURE`; keyword arguments override them.
+        """Read `CYTOMINE_HOST`, `CYTOMINE_PUBLIC_KEY`, `CYTOMINE_PRIVATE_KEY`, `CYTOMINE_TOKEN`,
+        `CYTOMINE_USERNAME`, `CYTOMINE_PASSWORD` and `CYTOMINE_SIGNATURE`; keyword arguments
+        override them.
 
         If `CYTOMINE_PROFILE` is set, that profile (see `cytomine_sdk.profiles`) is loaded first and
         the variables above override it. With neither a host nor `CYTOMINE_PROFILE`, the
         ``[default]`` profile of the profiles file is used when there is one (it is never merged
-        with a host given elsewhere). In every layer a token replaces keys from the layers below
-        and keys replace a token; empty variables and ``None`` keywords count as not given.
+        with a host given elsewhere). In every layer, credentials of one kind (keys, token,
+        username/password, token_provider) replace those of another kind from the layers below;
+        empty variables and ``None`` keywords count as not given.
         """
         return cls._from_layers(
             os.environ.get("CYTOMINE_PROFILE") or None,
@@ -199,8 +258,9 @@ class Configuration:
         Args:
             name: the profile name.
             path: the profiles file; defaults to `cytomine_sdk.profiles.config_path()`.
-            overrides: `Configuration` parameters that replace the profile's (a token replaces
-                the profile's keys and keys its token; ``None`` counts as not given).
+            overrides: `Configuration` parameters that replace the profile's (credentials of
+                one kind, e.g. a token, replace the profile's of another kind, e.g. keys; ``None``
+                counts as not given).
         """
         from cytomine_sdk.profiles import load_profile
 
@@ -257,7 +317,8 @@ class Configuration:
     def replace(self, **changes: object) -> Configuration:
         """A copy with some settings changed, validated like the constructor.
 
-        A token given in `changes` replaces the keys, and keys replace a token.
+        Credentials of one kind given in `changes` (keys, token, username/password,
+        token_provider) replace those of another kind.
         """
         names = [p for p in inspect.signature(Configuration.__init__).parameters if p != "self"]
         unknown = sorted(set(changes) - set(names))
@@ -267,15 +328,27 @@ class Configuration:
         return Configuration(**_merged(current, changes))  # type: ignore[arg-type]
 
     def __repr__(self) -> str:
-        auth = "keys" if self.public_key else "token" if self.token else "anonymous"
-        key = f", public_key={self.public_key!r}" if self.public_key else ""
+        auth = (
+            "keys" if self.public_key
+            else "token" if self.token
+            else "password" if self.username
+            else "token_provider" if self.token_provider is not None
+            else "anonymous"
+        )
+        key = (
+            f", public_key={self.public_key!r}" if self.public_key
+            else f", username={self.username!r}" if self.username
+            else ""
+        )
         # URLs may carry a `user:password@`: shown with the password redacted.
         urls = "".join(
-            f", {name}={redact_url(url)!r}" for name, url in (("pims_url", self.pims_url), ("proxy", self.proxy)) if url
+            f", {name}={redact_url(url)!r}"
+            for name, url in (("pims_url", self.pims_url), ("iam_url", self.iam_url), ("proxy", self.proxy))
+            if url
         )
         return (
             f"Configuration(host={redact_url(self.host)!r}, auth={auth}{key}, signature={self.signature!r}{urls}, "
-            "private_key/token=<redacted>)"
+            "private_key/token/password=<redacted>)"
         )
 
 
@@ -284,17 +357,30 @@ def _env_settings() -> dict[str, object]:
 
 
 def _merged(*layers: Mapping[str, object]) -> dict[str, object]:
-    """`layers` applied in order, a token replacing lower keys and keys a lower token."""
+    """`layers` applied in order, credentials of one kind replacing lower ones of other kinds
+    (a token replaces lower keys, a username or password a lower token, ...). Within a kind,
+    settings merge: a profile's username with a `CYTOMINE_PASSWORD`, for example."""
     settings: dict[str, object] = {}
     for layer in layers:
         given = {key: value for key, value in layer.items() if value is not None}
-        if "token" in given:
-            settings.pop("public_key", None)
-            settings.pop("private_key", None)
-        if "public_key" in given or "private_key" in given:
-            settings.pop("token", None)
+        kinds = {kind for kind, names in CREDENTIAL_KINDS.items() if any(name in given for name in names)}
+        if kinds:
+            for kind, names in CREDENTIAL_KINDS.items():
+                if kind not in kinds:
+                    for name in names:
+                        settings.pop(name, None)
         settings.update(given)
     return settings
+
+
+def _check_one_kind_of_credentials(given: Mapping[str, object]) -> None:
+    """Refuse two kinds of credentials: which one would win is not obvious to a reader."""
+    named = {"public_key": "public_key/private_key", "username": "username/password"}
+    kinds = [named.get(name, name) for name, value in given.items() if value is not None]
+    if len(kinds) > 1:
+        raise ValueError(
+            f"{kinds[-1].split('/')[0]}: give one kind of credentials ({' or '.join(kinds)}), not {len(kinds)}"
+        )
 
 
 def _is_loopback(hostname: str) -> bool:
@@ -310,7 +396,7 @@ def _is_loopback(hostname: str) -> bool:
     return address.is_loopback
 
 
-_Credentials = Literal["keys", "token"]
+_Credentials = Literal["keys", "token", "password"]
 
 
 def _warn_if_plain_http(setting: str, url: str, credentials: _Credentials) -> None:
@@ -321,6 +407,11 @@ def _warn_if_plain_http(setting: str, url: str, credentials: _Credentials) -> No
         return
     if credentials == "token":
         risk = "the token would be sent unencrypted with every request to it and could be captured and reused"
+    elif credentials == "password":
+        risk = (
+            "the password (to the IAM) or the tokens it gives (with every request) would be sent "
+            "unencrypted and could be captured and reused"
+        )
     else:
         # The servers never check the signed date for freshness (facts.md 1.2), and the 2026 and
         # PIMS canonical strings hold no path: one captured signature opens many requests.

@@ -6,6 +6,7 @@
     ├── InvalidResponseError        the server answered something that cannot be parsed
     ├── ResponseTooLargeError       a binary answer too large for memory (stream it instead)
     ├── ClientClosedError           a call on a client that was closed
+    ├── BearerTokenRequiredError    an endpoint that reads a bearer token, on a client with API keys
     ├── InvalidArgumentError        a wrong argument (also a TypeError and a ValueError); nothing sent
     └── APIStatusError              the server answered with an error status
         ├── BadRequestError         400
@@ -176,6 +177,12 @@ class InvalidArgumentError(CytomineError, TypeError, ValueError):
     the method and the argument, e.g. ``project_api.retrieve(): id must be an integer, got str '42'``."""
 
 
+class BearerTokenRequiredError(CytomineError):
+    """The operation needs the user's bearer token in the query (original downloads, thumbnails
+    on 2025/2026 servers) and the client has none: it signs with API keys, which cannot give
+    one. Log in with a username and password, or give a token (``Configuration(token=...)``)."""
+
+
 class ClientClosedError(CytomineError):
     """A call on an ApiClient after `close()` (or after its `with` block)."""
 
@@ -305,7 +312,8 @@ def error_message(body: bytes) -> str | None:
 
     Shapes: `{"errors": "msg"}` (failed writes), `{"errors": {"message": "msg"}}` (exception
     handler), RFC 7807 `{"title", "detail"}` (2026 repository), `{"message": "msg"}`, PIMS
-    `[{"error": "msg", ...}]` and `{"detail": ...}`.
+    `[{"error": "msg", ...}]` and `{"detail": ...}`, OAuth 2 (the IAM)
+    `{"error": "invalid_grant", "error_description": "msg"}`.
     """
     data = _json_or_none(body)
     if isinstance(data, list) and data and isinstance(data[0], dict):
@@ -317,7 +325,8 @@ def error_message(body: bytes) -> str | None:
         return errors
     if isinstance(errors, dict) and isinstance(errors.get("message"), str):
         return str(errors["message"])
-    for key in ("detail", "message", "error", "title"):
+    # OAuth 2 errors (the IAM's) put the message in error_description and a code in error.
+    for key in ("detail", "message", "error_description", "error", "title"):
         value = data.get(key)
         if isinstance(value, str) and value:
             return value

@@ -22,7 +22,12 @@ import urllib3
 from pydantic import BaseModel
 from urllib3.exceptions import HTTPError
 
-from cytomine_sdk.exceptions import APIStatusError, InvalidArgumentError, InvalidResponseError
+from cytomine_sdk.exceptions import (
+    APIStatusError,
+    BearerTokenRequiredError,
+    InvalidArgumentError,
+    InvalidResponseError,
+)
 from cytomine_sdk.multipart import MultipartBody, Part
 from cytomine_sdk.pagination import DEFAULT_PAGE_SIZE, PAGING_PARAMS, Lister, OnePage
 from cytomine_sdk.parsing import EmptyAnswerError, loads, parse_model, parse_model_list, validate_lenient
@@ -70,6 +75,9 @@ class Invoker:
         """Send `op` with `args` (in the order of `op.params`, then the body)."""
         if op.item is not None and self._mode == "parsed":
             return self._listing(op, args, timeout, extra_query, extra_headers)
+        tokens = [(i, p) for i, p in enumerate(op.params) if p.location == "query" and p.wire in QUERY_TOKENS]
+        if tokens:
+            args = self._with_query_token(op, args, tokens)
         method, url, headers, body = build_request(op, args, extra_query, extra_headers, extra_body)
         client = self._client
         binary = op.returns == "bytes"
@@ -78,12 +86,34 @@ class Invoker:
                 return StreamedAnswer(op, client.send(method, url, headers=headers, body=body, timeout=timeout))
             got = client.fetch(method, url, headers=headers, body=body, timeout=timeout, binary=binary)
         except APIStatusError as exc:
+            if tokens and exc.status in (400, 500) and client.bearer_token() is None and client.signs:
+                # 2025 answers 400 "Required request parameter 'Authorization'", 2026 thumbs 500.
+                raise BearerTokenRequiredError(_token_required(op, None)) from exc
             hint = _not_served(client, op) if exc.status in (404, 405) else None
             if hint is None:
                 raise
             raise exc.with_hint(hint) from None
         answer = RawAnswer(op, method, got.url, got.status, got.headers, got.content)
         return answer if self._mode == "raw" else answer.parse()
+
+    def _with_query_token(self, op: Operation, args: Sequence[Any], tokens: list[tuple[int, Param]]) -> Sequence[Any]:
+        """`args` with the client's bearer token in the query parameters that carry it, unless the
+        caller gave one; on a client without a token, an error where the server needs it."""
+        client = self._client
+        if any(i < len(args) and args[i] is not None for i, _ in tokens) or client.server_generation == "legacy":
+            return args  # given by the caller; legacy servers read no query token
+        token = client.bearer_token()
+        if token is None:
+            # Known (whoami) to be a server reading the token: refused before sending; else the
+            # request goes, and the server's 400/500 becomes the same error (see __call__).
+            generation = client.server_generation
+            if generation is not None and any(QUERY_TOKENS[p.wire] == generation for _, p in tokens):
+                raise BearerTokenRequiredError(_token_required(op, generation))
+            return args
+        filled = list(args) + [None] * (len(op.params) - len(args))
+        for i, _ in tokens:
+            filled[i] = token  # both names: each server generation reads its own, ignores the other
+        return filled
 
     def _listing(self, op: Operation, args: Sequence[Any], timeout: Timeout, extra_query: Query,
                  extra_headers: Headers) -> Any:
@@ -110,6 +140,20 @@ class Invoker:
         if (op.returns or "").startswith("list["):
             return list(first)  # a bare array: every item of every page
         return first
+
+
+# The query parameters from which 2026 (`authorization`) and 2025 (`Authorization`) servers read
+# the user of original downloads and thumbnails: a bearer JWT (facts.md sections 1.1 and 5).
+QUERY_TOKENS = {"authorization": "2026", "Authorization": "2025"}
+
+
+def _token_required(op: Operation, generation: str | None) -> str:
+    servers = f"{generation} servers read" if generation else "this server reads"
+    return (
+        f"{_where(op)}: {servers} the user of this endpoint from a bearer token in the query, and a "
+        "client signing with API keys has none (the SDK never forges one): log in with "
+        "Configuration(username=..., password=...), or give a token with Configuration(token=...)"
+    )
 
 
 def _not_served(client: ApiClient, op: Operation) -> str | None:

@@ -15,6 +15,11 @@ a profile; its keys are `Configuration` parameters::
     read_timeout = 120
     verify_ssl = false
 
+    [hospital]
+    host = https://cytomine.hospital.example
+    username = jdoe
+    password = ...
+
 On POSIX the file is refused when group or others may read or write it (``chmod 600 <file>``).
 Values are read as written (no ``%`` interpolation) and typed per setting; ``[DEFAULT]`` is an
 ordinary profile, not a set of values shared by all profiles.
@@ -47,12 +52,15 @@ __all__ = [
 
 StrPath = str | os.PathLike[str]
 
-#: The keys a profile may hold (the `Configuration` parameters) and the type each is read as.
+#: The keys a profile may hold (the `Configuration` parameters, but `token_provider`, a callable)
+#: and the type each is read as.
 PROFILE_SETTINGS: Final[Mapping[str, type]] = {
     "host": str,
     "public_key": str,
     "private_key": str,
     "token": str,
+    "username": str,
+    "password": str,
     "signature": str,
     "connect_timeout": float,
     "read_timeout": float,
@@ -65,10 +73,11 @@ PROFILE_SETTINGS: Final[Mapping[str, type]] = {
     "max_retry_wait": float,
     "retry_non_idempotent": bool,
     "pims_url": str,
+    "iam_url": str,
     "max_binary_in_memory": int,
 }
 # Values never echoed in an error message.
-_SECRETS: Final = frozenset({"private_key", "token"})
+_SECRETS: Final = frozenset({"private_key", "token", "password"})
 _KINDS: Final[Mapping[type, str]] = {str: "a string", float: "a number", int: "an integer", bool: "true or false"}
 # A section name no header line can produce: it turns off configparser's [DEFAULT] inheritance,
 # which would silently copy a token or keys into every profile.
@@ -159,14 +168,17 @@ def load_profile(name: str = "default", path: StrPath | None = None) -> dict[str
 def save_profile(name: str, *, path: StrPath | None = None, **settings: object) -> Path:
     """Write profile `name` with `settings`, replacing that profile and keeping the others.
 
-    The settings are checked as `Configuration` would check them before anything is written;
-    ``None`` values are left out. The file is written atomically (a 0600 temporary file moved over
-    it) and directories it creates are 0700. Comments in an existing file are not kept.
+    The settings are checked as `Configuration` would check them before anything is written
+    (except that a `username` may be saved without its `password`, to be given by
+    ``CYTOMINE_PASSWORD`` or ``--password``); ``None`` values are left out. The file is written
+    atomically (a 0600 temporary file moved over it) and directories it creates are 0700.
+    Comments in an existing file are not kept.
 
     Args:
         name: the profile (section) name, e.g. ``"default"`` or ``"lab"``.
         path: the profiles file; defaults to `config_path()`.
-        settings: `Configuration` parameters (`host`, `public_key`, `private_key`, `token`, ...).
+        settings: `Configuration` parameters (`host`, `public_key`, `private_key`, `token`,
+            `username`, `password`, ...; not `token_provider`).
 
     Returns:
         The path of the file written.
@@ -177,13 +189,18 @@ def save_profile(name: str, *, path: StrPath | None = None, **settings: object) 
         if key not in PROFILE_SETTINGS:
             raise ValueError(f"{key}: unknown setting; expected one of {', '.join(PROFILE_SETTINGS)}")
     lines = {key: _serialized(key, value) for key, value in values.items()}
-    for url in ("host", "pims_url"):
+    for url in ("host", "pims_url", "iam_url"):
         if url in values:
             lines[url] = normalize_host(lines[url], url)
-    # Let Configuration judge the combination (key pair, token or keys, signature, numbers); a
-    # placeholder https host and no pims_url (checked above) keep it from warning about plain-http
-    # URLs being saved: nothing is sent yet, and loading the profile warns.
-    Configuration(**{**values, "host": "https://localhost", "pims_url": None})  # type: ignore[arg-type]
+    # Let Configuration judge the combination (key pair, one kind of credentials, signature,
+    # numbers); a placeholder https host and no pims_url or iam_url (checked above) keep it from
+    # warning about plain-http URLs being saved: nothing is sent yet, and loading the profile warns.
+    checked = {**values, "host": "https://localhost", "pims_url": None, "iam_url": None}
+    if "username" in values:
+        # A username may be saved alone, its password coming from CYTOMINE_PASSWORD or --password
+        # (kept out of the file).
+        checked.setdefault("password", "given elsewhere")
+    Configuration(**checked)  # type: ignore[arg-type]
 
     target = Path(os.path.realpath(_resolve(path)))
     parser = _read(target) or _new_parser()

@@ -18,7 +18,7 @@ import pytest
 
 from cytomine_sdk import ApiClient, Configuration
 from cytomine_sdk.downloads import download_url
-from cytomine_sdk.exceptions import NotFoundError
+from cytomine_sdk.exceptions import AuthenticationError, NotFoundError
 from tests.support.fault_server import Exchange, FaultServer
 
 PUBLIC_KEY = "PUBLIC-faults"
@@ -145,3 +145,43 @@ def test_a_failing_request_through_a_host_with_a_password_names_it_without_the_p
     for text in (str(info.value), info.value.url, repr(info.value), repr(config)):
         assert PASSWORD not in text and TOKEN not in text
         assert "reader:<redacted>@127.0.0.1" in text
+
+
+def test_no_password_or_iam_token_in_any_log_record_repr_or_error(captured: list[logging.LogRecord]) -> None:
+    """An IAM login through its whole life: a 503 from the IAM (retried), login, a 401 (refresh),
+    an ended session (refused refresh, new login), a wrong password; at DEBUG on every logger."""
+    from tests.support.stub import IAM_TOKEN_PATH, CytomineStub, Request, Response, h_iam_token
+
+    wrong = "WRONG-PASSWORD-faults-s3cret"
+    with CytomineStub("2026") as stub:
+        busy = [True]
+
+        def once_unavailable(running: CytomineStub, req: Request) -> Response:
+            if busy:
+                busy.pop()
+                return Response(503, b"busy", {})
+            return h_iam_token(running, req)
+
+        stub.add_route("POST", IAM_TOKEN_PATH, once_unavailable, generations=("2026",), public=True)
+        config = Configuration(stub.host, username=stub.username, password=stub.password, retry_backoff=0)
+        api = ApiClient(config)
+        api.whoami()
+        stub.expire_tokens()
+        api.whoami()
+        stub.expire_tokens(access=True, refresh=True)
+        api.whoami()
+        with pytest.raises(AuthenticationError) as refused:
+            ApiClient(Configuration(stub.host, username=stub.username, password=wrong)).whoami()
+        secrets = [stub.password, wrong, *stub.issued_tokens()]
+        grants = [r.status for r in stub.token_requests()]
+
+    assert grants == [503, 200, 200, 400, 200, 401] and len(secrets) == 2 + 6
+    names = {r.name for r in captured}
+    assert {"urllib3.util.retry", "urllib3.connectionpool", "cytomine_sdk"} <= names
+    said = "\n".join([
+        _everything_said(captured), str(refused.value), repr(refused.value), refused.value.body_excerpt,
+        repr(config), repr(api.configuration), repr(api._tokens), repr(vars(api)),
+    ])
+    assert "IAM: logged in as 'demo'" in said and "logging in again" in said
+    for secret in secrets:
+        assert secret not in said, secret

@@ -18,12 +18,19 @@ path template, handler, generations serving it, public or not).  A handler is
 a route for one stub with :meth:`CytomineStub.add_route`, or for all stubs by
 appending to :data:`ROUTES`.
 
+2025 and 2026 stubs also serve the IAM's token endpoint (:data:`IAM_TOKEN_PATH`,
+password and refresh grants of Keycloak's realm ``cytomine``, client ``core``) and
+accept the access tokens it issues as ``Authorization: Bearer`` until they expire
+(``token_lifespan`` seconds): see :meth:`CytomineStub.token_requests`,
+:meth:`CytomineStub.expire_tokens` and :meth:`CytomineStub.accepted_tokens`.
+
 Run it by hand with ``python -m tests.support.stub --generation 2025``.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import dataclasses
 import email.parser
 import email.policy
@@ -48,8 +55,11 @@ from . import server_auth
 
 __all__ = [
     "ALL_GENERATIONS",
+    "DEFAULT_PASSWORD",
     "DEFAULT_PRIVATE_KEY",
     "DEFAULT_PUBLIC_KEY",
+    "DEFAULT_USERNAME",
+    "IAM_TOKEN_PATH",
     "ROUTES",
     "CytomineStub",
     "Handler",
@@ -76,6 +86,14 @@ ONLY_2026: frozenset[str] = frozenset({"2026"})
 
 DEFAULT_PUBLIC_KEY = "5d2c0f7e-8a41-4f3b-9e6d-1b7a3c9e2f40"
 DEFAULT_PRIVATE_KEY = "c8e14b27-63fd-4a90-b5e2-7f0d9a6c1e35"
+#: The IAM login of the seeded current user ("demo"); "alice" logs in with ``alice-password``.
+DEFAULT_USERNAME = "demo"
+DEFAULT_PASSWORD = "demo-password-s3cret"
+#: Keycloak's token endpoint, realm ``cytomine`` under ``/iam`` (facts.md section 1.3).
+IAM_TOKEN_PATH = "/iam/realms/cytomine/protocol/openid-connect/token"
+#: Lifespans of the shipped realm: access tokens 300 s, refresh tokens (SSO session idle) 30 min.
+DEFAULT_TOKEN_LIFESPAN = 300.0
+DEFAULT_REFRESH_LIFESPAN = 1800.0
 
 #: Versions reported by ``/server/ping`` (made up; only the shape is real).
 SERVER_VERSIONS: dict[str, str] = {"2026": "2026.1.0-stub", "2025": "2025.1.0-stub", "legacy": "3.0.4-stub"}
@@ -1212,6 +1230,68 @@ def h_ping(stub: CytomineStub, req: Request) -> Response:
     )
 
 
+# -- IAM (Keycloak) token endpoint, 2025/2026 --
+
+
+def _oauth_error(status: int, error: str, description: str) -> Response:
+    return json_response({"error": error, "error_description": description}, status,
+                         headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+
+
+def _jwt(claims: JsonObject) -> str:
+    """A JWT-shaped token (header.payload.signature, base64url); the signature is random bytes:
+    nothing here checks it, and the servers read `preferred_username` from the payload."""
+    def part(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+    header = json.dumps({"alg": "RS256", "typ": "JWT", "kid": "stub"}).encode()
+    return ".".join((part(header), part(json.dumps(claims).encode()), part(uuid.uuid4().bytes * 2)))
+
+
+def _lifespan(seconds: float) -> int | float:
+    return int(seconds) if float(seconds).is_integer() else seconds
+
+
+def h_iam_token(stub: CytomineStub, req: Request) -> Response:
+    """``POST /iam/realms/cytomine/protocol/openid-connect/token`` as Keycloak answers it: the
+    password and refresh_token grants of the public client ``core``."""
+    if req.content_type.split(";")[0].strip().lower() != "application/x-www-form-urlencoded":
+        return _oauth_error(400, "invalid_request", "Invalid content type")
+    form = {name: values[0] for name, values in parse_qs(req.body.decode("utf-8", "replace")).items()}
+    if form.get("client_id") != "core":
+        return _oauth_error(401, "invalid_client", "Invalid client or Invalid client credentials")
+    grant = form.get("grant_type")
+    now = time.monotonic()
+    if grant == "password":
+        username = form.get("username", "")
+        user = stub.state.user_by_username(username)
+        if user is None or stub.passwords.get(username) != form.get("password"):
+            return _oauth_error(401, "invalid_grant", "Invalid user credentials")
+    elif grant == "refresh_token":
+        issued = stub._refresh_tokens.get(form.get("refresh_token", ""))
+        if issued is None or now >= issued[1]:
+            return _oauth_error(400, "invalid_grant", "Token is not active")
+        user = stub.state.user_by_username(issued[0])
+        if user is None:
+            return _oauth_error(400, "invalid_grant", "Session not active")
+    else:
+        return _oauth_error(400, "unsupported_grant_type", "Unsupported grant_type")
+    access, refresh = stub._issue_tokens(user.username, now)
+    return json_response(
+        {
+            "access_token": access,
+            "expires_in": _lifespan(stub.token_lifespan),
+            "refresh_expires_in": _lifespan(stub.refresh_lifespan),
+            "refresh_token": refresh,
+            "token_type": "Bearer",
+            "not-before-policy": 0,
+            "session_state": str(uuid.uuid4()),
+            "scope": "profile email",
+        },
+        headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
+    )
+
+
 def _caller(req: Request) -> StubUser:
     if req.user is None:  # routes are authenticated before handlers run
         raise HttpError(empty_response(401))
@@ -1805,11 +1885,88 @@ def h_attached_file_download(stub: CytomineStub, req: Request) -> Response:
     return Response(200, attached.content, headers)
 
 
+# -- original files and thumbnails: the user from a bearer token in the query --
+
+
+def _query_token_user(stub: CytomineStub, req: Request, *, thumb: bool = False) -> StubUser:
+    """The servers' rule (facts.md sections 1.1 and 5): 2026 reads `authorization`, 2025
+    `Authorization`, a bearer JWT whose `preferred_username` names the user, decoded without
+    checking its signature; missing, 2025 answers 400 and 2026 thumbnails fail with a 500."""
+    name = "authorization" if stub.generation == "2026" else "Authorization"
+    value = req.arg(name)
+    if not value:
+        if thumb and stub.generation == "2026":
+            raise HttpError(error_message_response(500, "java.lang.NullPointerException"))
+        raise HttpError(error_message_response(
+            400, f"Required request parameter '{name}' for method parameter type String is not present"))
+    token = value[7:] if value.lower().startswith("bearer ") else value
+    username = stub.state.current_user.username if token == stub.token else _jwt_username(token)
+    user = stub.state.user_by_username(username) if username else None
+    if user is None:
+        raise HttpError(error_message_response(500, "Cannot read the user from the token"))
+    return user
+
+
+def _jwt_username(token: str) -> str | None:
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except ValueError:
+        return None
+    name = claims.get("preferred_username") if isinstance(claims, dict) else None
+    return name if isinstance(name, str) else None
+
+
+def _image_file(stub: CytomineStub, req: Request, *, thumb: bool = False) -> Response:
+    if stub.generation != "legacy":
+        _query_token_user(stub, req, thumb=thumb)
+    ident = req.path_int("id")
+    if thumb:
+        return Response(200, PNG_1X1, {"Content-Type": "image/png"})
+    content = bytes(range(256)) * 64 + ident.to_bytes(4, "big")
+    headers = {
+        "Content-Type": "application/octet-stream",
+        "Content-Disposition": f'attachment; filename="slide-{ident}.svs"',
+        "Accept-Ranges": "bytes",
+        "ETag": f'"slide-{ident}"',
+    }
+    asked = re.fullmatch(r"bytes=(\d+)-", req.headers.get("range", ""))
+    if asked and req.headers.get("if-range") in (None, headers["ETag"]) and int(asked.group(1)) < len(content):
+        start = int(asked.group(1))
+        headers["Content-Range"] = f"bytes {start}-{len(content) - 1}/{len(content)}"
+        return Response(206, content[start:], headers)
+    return Response(200, content, headers)
+
+
+def h_image_download(stub: CytomineStub, req: Request) -> Response:
+    return _image_file(stub, req)
+
+
+def h_image_thumb(stub: CytomineStub, req: Request) -> Response:
+    return _image_file(stub, req, thumb=True)
+
+
+def h_annotation_crop(stub: CytomineStub, req: Request) -> Response:
+    if stub.generation == "2025":  # 2025 reads the crop's user from `Authorization` (facts.md 5)
+        _query_token_user(stub, req)
+    return Response(200, PNG_1X1, {"Content-Type": "image/png"})
+
+
+# A 1x1 transparent PNG.
+PNG_1X1 = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII="
+)
+_NOT_LEGACY = ("2026", "2025")
+
+
 # ---------------------------------------------------------------------------
 # Route table (generations per endpoints.tsv)
 # ---------------------------------------------------------------------------
 
 ROUTES: list[Route] = [
+    route("POST", IAM_TOKEN_PATH, h_iam_token, generations=SPRING, public=True),
     route("GET", "/server/ping", h_ping, public=True),
     route("POST", "/server/ping", h_ping, generations=NOT_2026, public=True),
     route("GET", "/server/ping.json", h_ping, generations=NOT_2026, public=True),
@@ -1843,6 +2000,15 @@ ROUTES: list[Route] = [
     route("POST", "/api/attachedfile.json", h_attached_file_create),
     route("GET", "/api/attachedfile/{id}.json", h_attached_file_get),
     route("GET", "/api/attachedfile/{id}/download", h_attached_file_download),
+    # permitAll at filter level on 2025/2026 (the user comes from the query token); signed on legacy.
+    route("GET", "/api/imageinstance/{id}/download", h_image_download, generations=_NOT_LEGACY, public=True),
+    route("GET", "/api/imageinstance/{id}/download", h_image_download, generations=("legacy",)),
+    route("GET", "/api/abstractimage/{id}/download", h_image_download, generations=_NOT_LEGACY, public=True),
+    route("GET", "/api/abstractimage/{id}/download", h_image_download, generations=("legacy",)),
+    route("GET", "/api/imageinstance/{id}/thumb.{format:str}", h_image_thumb, generations=_NOT_LEGACY, public=True),
+    route("GET", "/api/imageinstance/{id}/thumb.{format:str}", h_image_thumb, generations=("legacy",)),
+    route("GET", "/api/userannotation/{id}/crop.{format:str}", h_annotation_crop, generations=("2025",), public=True),
+    route("GET", "/api/userannotation/{id}/crop.{format:str}", h_annotation_crop, generations=("2026", "legacy")),
 ]
 
 
@@ -1853,6 +2019,7 @@ ROUTES: list[Route] = [
 
 class _StubHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 64  # many threads connecting at once: no SYN dropped (1 s retransmits)
     block_on_close = False  # idle keep-alive connections must not block stop()
     stub: CytomineStub
 
@@ -1909,6 +2076,9 @@ class CytomineStub:
         public_key: str = DEFAULT_PUBLIC_KEY,
         private_key: str = DEFAULT_PRIVATE_KEY,
         token: str | None = None,
+        password: str = DEFAULT_PASSWORD,
+        token_lifespan: float = DEFAULT_TOKEN_LIFESPAN,
+        refresh_lifespan: float = DEFAULT_REFRESH_LIFESPAN,
         port: int = 0,
         verbose: bool = False,
     ) -> None:
@@ -1918,6 +2088,15 @@ class CytomineStub:
         self.public_key = public_key
         self.private_key = private_key
         self.token = token
+        # IAM logins (2025/2026): username -> password; issued tokens -> (username, expiry in
+        # time.monotonic()), guarded by state.lock like all data.
+        self.username = DEFAULT_USERNAME
+        self.password = password
+        self.passwords: dict[str, str] = {DEFAULT_USERNAME: password, "alice": "alice-password"}
+        self.token_lifespan = token_lifespan
+        self.refresh_lifespan = refresh_lifespan
+        self._access_tokens: dict[str, tuple[str, float]] = {}
+        self._refresh_tokens: dict[str, tuple[str, float]] = {}
         self.port = port
         self.verbose = verbose
         self.server_id = str(uuid.uuid4())
@@ -1986,6 +2165,57 @@ class CytomineStub:
         with self._requests_lock:
             self.requests.clear()
 
+    # -- IAM tokens --
+
+    def _issue_tokens(self, username: str, now: float) -> tuple[str, str]:
+        """A new (access token, refresh token) pair for `username`, valid from `now`."""
+        wall = int(time.time())
+        origin = self.host if self._server is not None else "http://127.0.0.1"  # handle() without HTTP
+        claims: JsonObject = {
+            "iss": f"{origin}/iam/realms/cytomine", "azp": "core", "preferred_username": username,
+            "iat": wall, "jti": str(uuid.uuid4()),
+        }
+        access = _jwt({**claims, "exp": wall + math.ceil(self.token_lifespan), "typ": "Bearer"})
+        refresh = _jwt({**claims, "exp": wall + math.ceil(self.refresh_lifespan), "typ": "Refresh"})
+        with self.state.lock:
+            self._access_tokens[access] = (username, now + self.token_lifespan)
+            self._refresh_tokens[refresh] = (username, now + self.refresh_lifespan)
+        return access, refresh
+
+    def accepted_tokens(self) -> dict[str, str]:
+        """Bearer tokens accepted now -> username: the static ``token`` (the current user's) and
+        the IAM's access tokens that have not expired."""
+        now = time.monotonic()
+        with self.state.lock:
+            tokens = {token: name for token, (name, until) in self._access_tokens.items() if now < until}
+        if self.token is not None:
+            tokens[self.token] = self.state.current_user.username
+        return tokens
+
+    def issued_tokens(self) -> list[str]:
+        """Every access and refresh token the IAM endpoint issued (secrets to look for in logs)."""
+        with self.state.lock:
+            return [*self._access_tokens, *self._refresh_tokens]
+
+    def expire_tokens(self, *, access: bool = True, refresh: bool = False) -> None:
+        """End the IAM tokens issued so far (access tokens, refresh tokens, or both) as if their
+        lifespan had passed: a test needs no sleep to see the client renew them."""
+        now = time.monotonic()
+        with self.state.lock:
+            for issued, wanted in ((self._access_tokens, access), (self._refresh_tokens, refresh)):
+                if wanted:
+                    for token, (name, until) in issued.items():
+                        issued[token] = (name, min(until, now))
+
+    def token_requests(self, grant_type: str | None = None) -> list[RecordedRequest]:
+        """The requests to the IAM's token endpoint, optionally of one grant (``"password"``,
+        ``"refresh_token"``)."""
+        with self._requests_lock:
+            seen = [r for r in self.requests if r.path == IAM_TOKEN_PATH]
+        if grant_type is None:
+            return seen
+        return [r for r in seen if parse_qs(r.body.decode("utf-8", "replace")).get("grant_type") == [grant_type]]
+
     # -- request handling (usable without HTTP) --
 
     def _private_key_for(self, public_key: str) -> str | None:
@@ -2003,9 +2233,9 @@ class CytomineStub:
         )
         if public_key is not None:
             return self.state.user_by_public_key(public_key)
-        if self.generation == "legacy" or self.token is None:
+        tokens = self.accepted_tokens()
+        if self.generation == "legacy" or not tokens:
             return None
-        tokens = {self.token: self.state.current_user.username}
         headers = req.headers
         if self.generation == "2026" and "authorization" not in headers:
             value = req.arg("auth") or req.arg("Authorization")
@@ -2086,6 +2316,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--public-key", default=DEFAULT_PUBLIC_KEY)
     parser.add_argument("--private-key", default=DEFAULT_PRIVATE_KEY)
     parser.add_argument("--token", default=None, help="accept 'Authorization: Bearer <token>' (2025/2026)")
+    parser.add_argument("--password", default=DEFAULT_PASSWORD,
+                        help=f"IAM password of {DEFAULT_USERNAME!r} (2025/2026)")
+    parser.add_argument("--token-lifespan", type=float, default=DEFAULT_TOKEN_LIFESPAN,
+                        help="seconds an IAM access token is accepted")
     parser.add_argument("--verbose", action="store_true", help="log every request")
     args = parser.parse_args(argv)
     stub = CytomineStub(
@@ -2093,6 +2327,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         public_key=args.public_key,
         private_key=args.private_key,
         token=args.token,
+        password=args.password,
+        token_lifespan=args.token_lifespan,
         port=args.port,
         verbose=args.verbose,
     ).start()
@@ -2102,6 +2338,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"CYTOMINE_PRIVATE_KEY={stub.private_key}")
     if stub.token:
         print(f"CYTOMINE_TOKEN={stub.token}")
+    if stub.generation != "legacy":
+        print(f"IAM login (instead of keys): CYTOMINE_USERNAME={stub.username} CYTOMINE_PASSWORD={stub.password}")
     sys.stdout.flush()
 
     def on_sigterm(signum: int, frame: object) -> None:

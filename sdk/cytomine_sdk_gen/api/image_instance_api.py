@@ -609,7 +609,7 @@ class ImageInstanceApi:
         return cast("bytes", answer)
 
     def download(
-        self, id: int, authorization: str, *, authorization_2025: str | None = None,
+        self, id: int, *, authorization: str | None = None, authorization_2025: str | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
     ) -> bytes:
         """Download the original file of an image instance.
@@ -623,7 +623,8 @@ class ImageInstanceApi:
         Args:
             id: Identifier of the object.
             authorization: Bearer JWT of the user (with or without the `Bearer ` prefix); 2026 servers read the user
-                from it and refuse the download without it. Ignored by 2025 and legacy servers.
+                from it and refuse the download without it. Ignored by 2025 and legacy servers. The SDK fills it (and
+                `Authorization`, for 2025 servers) from the client's bearer token.
             authorization_2025: 2025 servers: the same token under the name they read (the SDK argument is
                 `authorization_2025`). Ignored by 2026 and legacy servers.
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).

@@ -232,8 +232,8 @@ class UploadedFileApi:
         return cast("UploadedFile | None", answer)
 
     def download(
-        self, id: int, authorization: str,
-        *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
+        self, id: int, *, authorization: str | None = None,
+        timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
     ) -> bytes:
         """Download the original file as uploaded.
 
@@ -245,7 +245,8 @@ class UploadedFileApi:
 
         Args:
             id: Identifier of the object.
-            authorization: JWT of the user, `Bearer <token>` or the bare token (read by 2026, ignored before).
+            authorization: JWT of the user, `Bearer <token>` or the bare token (read by 2026, ignored before); the SDK
+                fills it from the client's bearer token.
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
