@@ -85,3 +85,16 @@ def test_a_token_given_by_the_caller_is_sent_as_is() -> None:
     with CytomineStub("2026", token=JWT) as stub:
         api = keys_client(stub)
         assert len(api.image_instance_api.download(400, authorization=JWT)) > 16000
+
+
+@pytest.mark.parametrize("generation", ["2026", "2025"])
+def test_a_username_and_password_are_all_a_download_needs(generation: str, tmp_path: Path) -> None:
+    from tests.support.stub import DEFAULT_PASSWORD, DEFAULT_USERNAME
+
+    with CytomineStub(generation, token_lifespan=60) as stub:
+        api = ApiClient(Configuration(stub.host, username=DEFAULT_USERNAME, password=DEFAULT_PASSWORD))
+        path = download(api.image_instance_api.download, 400, dest=tmp_path)
+        assert path.stat().st_size > 16000
+        assert api.image_instance_api.download_thumb(400, "png").startswith(b"\x89PNG")
+        assert api.user_annotation_api.download_crop(5, "png").startswith(b"\x89PNG")
+        assert len(stub.token_requests()) == 1  # one login for all three
