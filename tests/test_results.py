@@ -33,6 +33,7 @@ def test_a_list_iterates_like_a_list(stub: CytomineStub) -> None:
     names = [p.name for p in projects]
     assert len(names) == len(projects) == 3 and all(names)
     assert projects[0].name == names[0] and isinstance(projects, Page)
+    assert repr(projects) == "<Page 0 of project_api.list(): items 0-3 of 3>"
 
 
 def test_a_list_holds_every_item_whatever_the_server_pages(stub: CytomineStub) -> None:

@@ -103,6 +103,15 @@ class Page(Generic[T]):
     def __getitem__(self, index: int) -> T:
         return self.items[index]
 
+    def __repr__(self) -> str:
+        # Not the dataclass repr: a page holds up to 1000 items.
+        op = self._lister.op
+        total = "?" if self.total is None else self.total
+        return (
+            f"<Page {self.number} of {op.service}.{op.verb}(): items {self.offset}-"
+            f"{self.offset + len(self.items)} of {total}>"
+        )
+
 
 class Lister(Generic[T]):
     """Fetches the pages of one listing: `call` sends the operation with the given paging
