@@ -37,7 +37,8 @@ if TYPE_CHECKING:
     from cytomine_sdk.client import ApiClient
 
 Mode = Literal["parsed", "raw", "streaming"]
-_SCALARS: dict[str, str] = {"int": "an integer", "float": "a number", "str": "a string", "bool": "True or False"}
+# Per operation id: the positions of its query-token parameters (most operations have none).
+_TOKEN_SLOTS: dict[str, list[tuple[int, Param]]] = {}
 
 
 class Invoker:
@@ -75,7 +76,11 @@ class Invoker:
         """Send `op` with `args` (in the order of `op.params`, then the body)."""
         if op.item is not None and self._mode == "parsed":
             return self._listing(op, args, timeout, extra_query, extra_headers)
-        tokens = [(i, p) for i, p in enumerate(op.params) if p.location == "query" and p.wire in QUERY_TOKENS]
+        tokens = _TOKEN_SLOTS.get(op.id)
+        if tokens is None:
+            tokens = _TOKEN_SLOTS[op.id] = [
+                (i, p) for i, p in enumerate(op.params) if p.location == "query" and p.wire in QUERY_TOKENS
+            ]
         if tokens:
             args = self._with_query_token(op, args, tokens)
         method, url, headers, body = build_request(op, args, extra_query, extra_headers, extra_body)
