@@ -55,3 +55,14 @@ def test_the_rest_behaves_as_before() -> None:
         "id": 1, "class": "x", "name": "P", "isClosed": True, "new": 2,
     }
     assert project == Project.from_dict({"id": 1, "name": "P", "class": "x", "isClosed": True, "new": 2})
+
+
+def test_secrets_of_a_user_never_show_in_its_repr() -> None:
+    with CytomineStub("legacy") as stub:  # legacy servers send a user its own private key
+        api = ApiClient(Configuration(stub.host, public_key=stub.public_key, private_key=stub.private_key))
+        me = api.whoami()
+        assert me.user.private_key == stub.private_key  # the data is there
+        for text in (repr(me), str(me.user), repr(me.user)):
+            assert stub.private_key not in text and "private_key='<redacted>'" in text
+    keys = generated.ApiKeys.model_validate({"primaryKey": "pub", "secondaryKey": "s3cret"}, strict=False)
+    assert "s3cret" not in repr(keys)

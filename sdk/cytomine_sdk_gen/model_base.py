@@ -12,9 +12,17 @@ from typing import Any
 
 from pydantic import BaseModel
 
+# Fields holding secrets (Python and JSON names): a user's own JSON carries its private key on
+# legacy servers and in 2026 records, /api/user/current/keys both keys. Shown as <redacted>.
+SECRET_FIELDS = frozenset({
+    "private_key", "privateKey", "secondary_key", "secondaryKey", "password", "new_password", "newPassword",
+    "token", "access_token", "refresh_token",
+})
+
 
 class CytomineModel(BaseModel):
-    """A pydantic model whose `repr()` (and `str()`) shows only the fields that were set.
+    """A pydantic model whose `repr()` (and `str()`) shows only the fields that were set, and
+    never the value of a secret (private keys, passwords, tokens).
 
     A field is set when the server's JSON holds it (even as `null`) or when you passed or assigned
     it; fields the spec does not know (`model_extra`) are always shown. A Cytomine object declares
@@ -27,4 +35,4 @@ class CytomineModel(BaseModel):
         declared = type(self).model_fields
         for name, value in super().__repr_args__():
             if name is None or name in fields_set or name not in declared:
-                yield name, value
+                yield name, "<redacted>" if name in SECRET_FIELDS and value is not None else value
