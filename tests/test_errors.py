@@ -87,3 +87,14 @@ def test_raw_access_still_available(httpserver: HTTPServer) -> None:
     assert info.content == b'{"id": 5, "name": "P"}' and info.parse().name == "P"
     with api.project_api.with_streaming_response.retrieve(5) as raw:
         assert raw.status_code == 200 and raw.read() == b'{"id": 5, "name": "P"}'
+
+
+def test_an_excerpt_of_a_body_never_shows_a_secret(httpserver: HTTPServer) -> None:
+    # A legacy user's own JSON carries its private key; cut short, it cannot be parsed.
+    httpserver.expect_request("/api/user/current.json").respond_with_data(
+        b'{"id": 1, "username": "demo", "privateKey": "c8e14b27-63fd-s3cret", "publicKey": "pub", "created": ',
+        content_type="application/json")
+    api = ApiClient(Configuration(httpserver.url_for("")))
+    with pytest.raises(errors.InvalidResponseError) as info:
+        api.user_api.retrieve_current()
+    assert "s3cret" not in str(info.value) and "<redacted>" in info.value.body_excerpt

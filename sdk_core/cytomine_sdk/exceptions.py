@@ -301,9 +301,16 @@ def _json_or_none(body: bytes) -> Any:
         return None
 
 
+# JSON members holding secrets: a legacy user's own JSON has its private key, a token answer its
+# tokens. Their values never reach an error message's excerpt of a body.
+_SECRET_MEMBERS = re.compile(
+    r'("(?:privateKey|secondaryKey|password|newPassword|access_token|refresh_token|token)"\s*:\s*")[^"]*"'
+)
+
+
 def _excerpt(body: bytes | str) -> str:
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
-    text = " ".join(text.split())
+    text = _SECRET_MEMBERS.sub(r'\1<redacted>"', redact_secrets(" ".join(text.split())))
     return text if len(text) <= BODY_EXCERPT else text[:BODY_EXCERPT] + "..."
 
 
