@@ -252,19 +252,20 @@ def _query_pairs(name: str, value: Any, collection: str | None) -> list[tuple[st
     return [(name, _text(value))]
 
 
+def _model_json(model: BaseModel) -> Any:
+    """What a model sends: its generated `to_dict()` (server names, read-only fields left out)."""
+    to_dict = getattr(model, "to_dict", None)
+    return to_dict() if callable(to_dict) else model.model_dump(by_alias=True, exclude_none=True)
+
+
 def _json_body(op: Operation, value: Any, extra_body: ExtraBody) -> Any:
     assert op.body is not None
     if isinstance(value, BaseModel):
-        data: Any = value.to_dict() if hasattr(value, "to_dict") else value.model_dump(by_alias=True, exclude_none=True)  # pyright: ignore[reportAttributeAccessIssue]
+        data: Any = _model_json(value)
     elif isinstance(value, Mapping):
         data = dict(value)
     elif op.body.kind.startswith("list[") and isinstance(value, Iterable) and not isinstance(value, (str, bytes)):
-        data = [
-            (v.to_dict() if hasattr(v, "to_dict") else v.model_dump(by_alias=True, exclude_none=True))  # pyright: ignore[reportAttributeAccessIssue]
-            if isinstance(v, BaseModel)
-            else v
-            for v in value
-        ]
+        data = [_model_json(v) if isinstance(v, BaseModel) else v for v in value]
     elif value is None or isinstance(value, (str, int, float, bool)):
         data = value
     else:
@@ -366,7 +367,7 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, datetime):
         return _text(value)
     if isinstance(value, BaseModel):
-        return value.model_dump(by_alias=True, exclude_none=True)
+        return _model_json(value)
     if hasattr(value, "__index__"):
         return operator.index(value)
     raise TypeError(f"cannot send {type(value).__name__} as JSON")
