@@ -89,7 +89,7 @@ DEFAULT_PRIVATE_KEY = "c8e14b27-63fd-4a90-b5e2-7f0d9a6c1e35"
 #: The IAM login of the seeded current user ("demo"); "alice" logs in with ``alice-password``.
 DEFAULT_USERNAME = "demo"
 DEFAULT_PASSWORD = "demo-password-s3cret"
-#: Keycloak's token endpoint, realm ``cytomine`` under ``/iam`` (facts.md section 1.3).
+#: Keycloak's token endpoint, realm ``cytomine`` under ``/iam`` (docs/server-facts.md section 1.3).
 IAM_TOKEN_PATH = "/iam/realms/cytomine/protocol/openid-connect/token"
 #: Lifespans of the shipped realm: access tokens 300 s, refresh tokens (SSO session idle) 30 min.
 DEFAULT_TOKEN_LIFESPAN = 300.0
@@ -267,7 +267,7 @@ def error_message_response(status: int, message: str) -> Response:
 
 
 # ---------------------------------------------------------------------------
-# Error helpers (facts.md section 3)
+# Error helpers (docs/server-facts.md section 3)
 # ---------------------------------------------------------------------------
 
 
@@ -550,6 +550,7 @@ class StubState:
         self.images: dict[int, StubImage] = {}
         self.annotations: dict[int, StubAnnotation] = {}
         self.attached_files: dict[int, StubAttachedFile] = {}
+        self.uploaded_files: dict[int, JsonObject] = {}  # final state, as polled after an upload
         self._next_id = 1000
         self._next_command = 1
         self._seed(public_key, private_key)
@@ -622,7 +623,7 @@ class StubState:
 
 
 # ---------------------------------------------------------------------------
-# JSON shapes (fields.tsv; dates per facts.md section 4)
+# JSON shapes (fields.tsv; dates per docs/server-facts.md section 4)
 # ---------------------------------------------------------------------------
 
 _CLASS_NAMES: dict[str, tuple[str, str]] = {
@@ -947,7 +948,7 @@ _GROUP_PARAM = {g: "WKT" if g == "wkt" else ("GIS" if g == "gis" else g.capitali
 
 
 def annotation_groups(params: Mapping[str, str]) -> set[str]:
-    """Column groups of an annotation listing (facts.md section 8)."""
+    """Column groups of an annotation listing (docs/server-facts.md section 8)."""
     shows = {g for g in ANNOTATION_GROUPS if f"show{_GROUP_PARAM[g]}" in params}
     groups = {g for g in shows if flag_param(params, f"show{_GROUP_PARAM[g]}")}
     if flag_param(params, "showDefault") or not shows:
@@ -1015,12 +1016,12 @@ def attached_file_json(stub: CytomineStub, attached: StubAttachedFile) -> JsonOb
 
 
 # ---------------------------------------------------------------------------
-# Lists: envelopes, sorting, generic filters (facts.md section 2)
+# Lists: envelopes, sorting, generic filters (docs/server-facts.md section 2)
 # ---------------------------------------------------------------------------
 
 
 def legacy_envelope(items: Sequence[Any], max_: int, offset: int) -> JsonObject:
-    """Legacy list envelope: ``max`` 0 = everything, ``offset`` absolute (facts.md 2.1)."""
+    """Legacy list envelope: ``max`` 0 = everything, ``offset`` absolute (docs/server-facts.md 2.1)."""
     total = len(items)
     page_size = max_ if max_ > 0 else JAVA_INT_MAX
     start = max(offset, 0)
@@ -1034,7 +1035,7 @@ def legacy_envelope(items: Sequence[Any], max_: int, offset: int) -> JsonObject:
 
 
 def pageable_envelope(items: Sequence[Any], page: int, size: int) -> JsonObject:
-    """2026 repository envelope from Spring ``Pageable`` (facts.md 2.2)."""
+    """2026 repository envelope from Spring ``Pageable`` (docs/server-facts.md 2.2)."""
     page = max(page, 0)
     if size < 1:
         size = PAGEABLE_DEFAULT_SIZE
@@ -1151,7 +1152,7 @@ def apply_field_filters(
 
 
 # ---------------------------------------------------------------------------
-# Write responses (facts.md sections 6 and 7)
+# Write responses (docs/server-facts.md sections 6 and 7)
 # ---------------------------------------------------------------------------
 
 
@@ -1196,7 +1197,7 @@ class ItemError(Exception):
 
 
 def bulk_response(stub: CytomineStub, domain: str, created_ids: list[int], errors: list[JsonObject]) -> Response:
-    """Answer to a POSTed JSON array (facts.md section 6)."""
+    """Answer to a POSTed JSON array (docs/server-facts.md section 6)."""
     ids = ",".join(str(i) for i in created_ids)
     data: JsonObject
     if not errors:
@@ -1599,7 +1600,7 @@ def _create_term_item(stub: CytomineStub, req: Request, body: Any) -> StubTerm:
 
 def h_term_create(stub: CytomineStub, req: Request) -> Response:
     body = req.json
-    if isinstance(body, list) and stub.generation != "2026":  # add()-based POST: bulk (facts.md 6)
+    if isinstance(body, list) and stub.generation != "2026":  # add()-based POST: bulk (docs/server-facts.md 6)
         return _bulk_create(stub, req, body, "term", _create_term_item)
     if not isinstance(body, dict):
         raise bad_request(BODY_PARSE_ERROR)
@@ -1889,7 +1890,7 @@ def h_attached_file_download(stub: CytomineStub, req: Request) -> Response:
 
 
 def _query_token_user(stub: CytomineStub, req: Request, *, thumb: bool = False) -> StubUser:
-    """The servers' rule (facts.md sections 1.1 and 5): 2026 reads `authorization`, 2025
+    """The servers' rule (docs/server-facts.md sections 1.1 and 5): 2026 reads `authorization`, 2025
     `Authorization`, a bearer JWT whose `preferred_username` names the user, decoded without
     checking its signature; missing, 2025 answers 400 and 2026 thumbnails fail with a 500."""
     name = "authorization" if stub.generation == "2026" else "Authorization"
@@ -1949,7 +1950,7 @@ def h_image_thumb(stub: CytomineStub, req: Request) -> Response:
 
 
 def h_annotation_crop(stub: CytomineStub, req: Request) -> Response:
-    if stub.generation == "2025":  # 2025 reads the crop's user from `Authorization` (facts.md 5)
+    if stub.generation == "2025":  # 2025 reads the crop's user from `Authorization` (docs/server-facts.md 5)
         _query_token_user(stub, req)
     return Response(200, PNG_1X1, {"Content-Type": "image/png"})
 
@@ -2013,6 +2014,125 @@ ROUTES: list[Route] = [
 
 
 # ---------------------------------------------------------------------------
+# Routes the task examples need (examples/): ontology creation, users and project members,
+# annotation crops, storages, and uploads to the image server with their uploaded files.
+# ---------------------------------------------------------------------------
+
+
+def h_ontology_create(stub: CytomineStub, req: Request) -> Response:
+    body = req.json_object()
+    name = body.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise _term_error(stub, "Ontology name cannot be empty")
+    if any(o.name == name for o in stub.state.ontologies.values()):
+        raise _term_error(stub, f"Ontology {name} already exist!", 409)
+    ontology = StubOntology(stub.state.new_id(), name, _caller(req).id, now_ms())
+    stub.state.ontologies[ontology.id] = ontology
+    obj = ontology_json(stub, ontology)
+    if stub.generation == "2026":
+        return json_response(http_command_response(action="Add", simple="Ontology", record=obj, data_type="ONTOLOGY"))
+    message = f"Ontology {ontology.id} ({name}) added"
+    return json_response(command_envelope(stub, action="Add", simple="Ontology", key="ontology", obj=obj,
+                                          message=message))
+
+
+def h_user_list(stub: CytomineStub, req: Request) -> Response:
+    return list_response(stub, req, [user_json(stub, u) for u in stub.state.users.values()])
+
+
+def h_project_members(stub: CytomineStub, req: Request) -> Response:
+    project = _get_project(stub, req.path_int("id"))
+    members = sorted(set(project.users) | set(project.admins))
+    return list_response(stub, req, [user_json(stub, stub.state.users[i]) for i in members if i in stub.state.users])
+
+
+def _add_member(stub: CytomineStub, req: Request, *, manager: bool) -> Response:
+    project = _get_project(stub, req.path_int("project"))
+    user = _get_user(stub, req, req.path_int("user"))
+    project.users = sorted(set(project.users) | {user.id})
+    if manager:
+        project.admins = sorted(set(project.admins) | {user.id})
+    return json_response({"data": {"message": "OK"}, "status": 200})
+
+
+def h_project_add_member(stub: CytomineStub, req: Request) -> Response:
+    return _add_member(stub, req, manager=False)
+
+
+def h_project_add_manager(stub: CytomineStub, req: Request) -> Response:
+    return _add_member(stub, req, manager=True)
+
+
+def h_any_annotation_crop(stub: CytomineStub, req: Request) -> Response:
+    _get_annotation(stub, req.path_int("id"))
+    return Response(200, PNG_1X1, {"Content-Type": "image/png"})
+
+
+def _storage_id(user: StubUser) -> int:
+    return 9000 + user.id  # one storage per user
+
+
+def h_storage_list(stub: CytomineStub, req: Request) -> Response:
+    user = _caller(req)
+    owner = "userId" if stub.generation == "2026" else "user"
+    row: JsonObject = {"id": _storage_id(user), "name": f"{user.username} storage", owner: user.id}
+    return list_response(stub, req, [row], repository=True)
+
+
+def h_pims_upload(stub: CytomineStub, req: Request) -> Response:
+    """PIMS's upload: checks the 2026 signature whatever the core (or a bearer token), registers an
+    uploaded file and adds an image to each project. A file starting with ``not a slide`` ends in
+    ERROR_FORMAT (11) when polled; any other in DEPLOYED (100)."""
+    public_key = server_auth.authenticate(generation="2026", method=req.method, raw_target=req.raw_target,
+                                          headers=req.headers, private_key_for=stub._private_key_for)
+    user = stub.state.user_by_public_key(public_key) if public_key else None
+    if user is None and stub.generation != "legacy":
+        user = stub.authenticate(req)
+    if user is None:
+        return empty_response(401)
+    files = [(f, c) for name, f, c in parse_multipart(req.content_type, req.body) if name == "files[]"]
+    storage = req.arg("storage") or req.arg("idStorage")
+    if not files or storage is None:
+        return json_response([{"status": 400, "error": "files[] and storage are required"}], 400)
+    filename, content = files[0][0] or "upload", files[0][1]
+    projects = id_list_param(req.args, "projects") or id_list_param(req.args, "idProject") or []
+    for project_id in projects:
+        _get_project(stub, project_id)
+        image = StubImage(stub.state.new_id(), project_id, user.id, filename, 10000, 8000, now_ms())
+        stub.state.images[image.id] = image
+    uploaded: JsonObject = {
+        "id": stub.state.new_id(), "created": epoch_string(now_ms()), "user": user.id,
+        "storage": parse_int(storage, "storage"), "projects": projects, "filename": filename,
+        "originalFilename": filename, "ext": filename.rpartition(".")[2], "size": len(content), "status": 0,
+    }
+    final = 11 if content.startswith(b"not a slide") else 100
+    stub.state.uploaded_files[uploaded["id"]] = {**uploaded, "status": final}
+    answer = {"status": 200, "name": filename, "size": len(req.body), "uploadedFile": uploaded, "images": []}
+    return json_response([answer])
+
+
+def h_uploaded_file_get(stub: CytomineStub, req: Request) -> Response:
+    ident = req.path_int("id")
+    uploaded = stub.state.uploaded_files.get(ident)
+    if uploaded is None:
+        raise repository_not_found(stub, req, "UploadedFile", ident)
+    return json_response(uploaded)
+
+
+ROUTES.extend([
+    route("POST", "/api/ontology.json", h_ontology_create),
+    route("GET", "/api/user.json", h_user_list),
+    route("GET", "/api/project/{id}/user.json", h_project_members),
+    route("POST", "/api/project/{project}/user/{user}.json", h_project_add_member),
+    route("POST", "/api/project/{project}/user/{user}/admin.json", h_project_add_manager),
+    route("GET", "/api/annotation/{id}/crop.{format:str}", h_any_annotation_crop),
+    route("GET", "/api/storage.json", h_storage_list),
+    route("POST", "/upload", h_pims_upload, public=True),
+    route("GET", "/api/uploadedfile/{id}.json", h_uploaded_file_get),
+])
+
+
+# ---------------------------------------------------------------------------
 # HTTP server
 # ---------------------------------------------------------------------------
 
@@ -2028,6 +2148,9 @@ class _StubRequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "CytomineStub/1"
     timeout = 60
+    # Headers and body go in two writes: without TCP_NODELAY the body waits for the client's
+    # delayed ACK, ~40 ms on every keep-alive request (production servers set it too).
+    disable_nagle_algorithm = True
 
     def _read_body(self) -> bytes:
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
