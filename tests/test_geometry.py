@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import mapping
 
-from cytomine_sdk.geometry import check_wkt, to_wkt
+from cytomine_sdk.geometry import _validate_by_parser, check_wkt, to_wkt, validate_wkts
 
 VALID = [
     "POINT (10 20)",
@@ -125,3 +125,34 @@ def test_any_non_finite_coordinate_is_reported(points: list[tuple[float, float]]
         to_wkt(shapely.LineString(spoiled))
     with pytest.raises(ValueError, match=rf"point {index + 1} \(position \d+\): coordinate .* is not finite"):
         check_wkt(shapely.LineString(spoiled).wkt)
+
+
+def test_validate_wkts_reads_all_at_once_and_gives_shapelys_reasons() -> None:
+    wkts = [*VALID, "POLYGON ((0 0, 10 10, 10 0, 0 10, 0 0))", "LINESTRING (3 3, 3 3)",
+            "POLYGON ((0 0, 10 0, 10 10, 0 10, 0 0), (20 20, 30 20, 30 30, 20 20))"]
+    assert validate_wkts(wkts) == [None] * len(VALID) + [
+        "Self-intersection[5 5]", "Too few points in geometry component[3 3]", "Hole lies outside shell[20 20]"]
+    assert validate_wkts([]) == []
+
+
+@pytest.mark.parametrize("validate", [validate_wkts, _validate_by_parser], ids=["shapely", "parser"])
+@pytest.mark.parametrize(("wkt", "reason"), INVALID)
+def test_validate_wkts_refuses_malformed_ones_as_the_parser_does(validate: Any, wkt: str, reason: str) -> None:
+    """With shapely or without, the same geometries are malformed, with the parser's message."""
+    with pytest.raises(ValueError, match=r"^shapes\[1\]: .*" + re.escape(reason)):
+        validate(["POINT (0 0)", wkt, "POLYGON ((0 0, 10 10, 10 0, 0 10, 0 0))"], "shapes")
+
+
+def test_validate_wkts_refuses_what_shapely_cannot_read_with_its_reason() -> None:
+    check_wkt("POINT Z (1 2)")  # the parser lets a Z point without z pass, GEOS does not
+    message = "geometries[1]: ParseException: Expected number but encountered ')'"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        validate_wkts(["POINT (1 2)", "POINT Z (1 2)"])
+
+
+def test_without_shapely_well_formed_is_valid() -> None:
+    assert _validate_by_parser(["POLYGON ((0 0, 10 10, 10 0, 0 10, 0 0))", "POINT (1 2)"], "shapes") == [None, None]
+    with pytest.raises(ValueError, match=r"^shapes\[0\]: empty geometry"):
+        _validate_by_parser([None], "shapes")  # type: ignore[list-item]
+    with pytest.raises(ValueError, match=r"^geometries\[0\]: empty geometry"):
+        validate_wkts([None])  # type: ignore[list-item]

@@ -11,15 +11,17 @@
     print(report.ids)
 
 Items are checked before any request (a malformed geometry is a ValueError naming the item), sent
-in chunks (`chunk_size`) by a few workers at once over the client's connection pool. A bulk call
+in chunks (`chunk_size`) by a few workers at once over the client's connection pool. With shapely
+installed (the `geo` extra), all geometries of a call are read at once by shapely, and an invalid
+one (a self-intersecting polygon, ...) fails alone, never sent, with shapely's reason. A bulk call
 always returns its report, whatever the server or the network does, and every item ends up in
 exactly one of:
 
 - `report.created`: done, with its id when the server tells it;
 - `report.failed`: not done, with the reason: the server refused it (an error status or error body
   from Cytomine, or a per-item error of a bulk answer, also inside an HTTP 200 with a body status
-  of 206 or 400, facts.md section 6), or the request never left (connection refused). Sending a
-  failed item again cannot duplicate it;
+  of 206 or 400, docs/server-facts.md section 6), the request never left (connection refused), or its
+  geometry is invalid (with shapely; never sent). Sending a failed item again cannot duplicate it;
 - `report.unknown`: the request went out but its answer was lost or cannot be read (connection
   reset, read timeout, cut or malformed answer, a gateway's 502/504 or a 5xx without Cytomine's
   error body, or a partial answer whose errors do not say which items they are about). The items
@@ -31,11 +33,22 @@ A chunk's failure never affects another chunk. Requests that create are never re
 client once they may have reached the server (`retry_non_idempotent` is ignored here); refused
 connections are still retried.
 
-The default chunk of 100 was chosen by measurement against the local stub server (3000
-annotations, 4 workers): 3.2 s with chunks of 15 (the official clients' size), 0.9 s with 50,
-0.6 s with 100, 0.5 s with 250, 0.3-0.4 s with 500-1000. Past 100 the gain is small, while a real
-server creates the items of a chunk one by one, so larger chunks approach the read timeout and a
-failed chunk costs more to report and redo.
+The defaults (chunks of 500, 4 workers) come from `python bench/bulk.py --sweep --item-ms 1`: 10k
+polygons created on the local stub in its own process, made to take 1 ms an item outside its lock
+as a real server creates the items of a chunk one by one and works on several requests at once
+(items/s, one run on 2 busy cores; raw urllib3 posting chunks of 1000 on one connection: 950/s):
+
+    workers:          1      2      4      8
+    chunk of 100    660   1310   2640   4540
+    chunk of 250    830   1550   3190   5560
+    chunk of 500    880   1780   3230   5020
+    chunk of 1000   930   1790   2800   4520
+
+Workers count; chunks past a few hundred do not. Larger chunks bring a chunk's time near the read
+timeout (60 s by default: 1000 items at 50 ms each is 50 s) and leave more items of unknown outcome
+when an answer is lost: 500 stays under half the read timeout up to 60 ms an item. 4 workers, not
+8, as each busy request holds one of the server's threads and database connections that other
+users share.
 """
 
 from __future__ import annotations
@@ -47,7 +60,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeGuard, TypeVar
 
 from cytomine_sdk.exceptions import APIConnectionError, APIStatusError, CytomineError
-from cytomine_sdk.geometry import to_wkt
+from cytomine_sdk.geometry import to_wkt, validate_wkts
 from cytomine_sdk.parsing import loads
 from cytomine_sdk.progress import Progress, ProgressCallback
 from cytomine_sdk.validation import ids as require_ids
@@ -56,7 +69,7 @@ from cytomine_sdk.validation import is_positive_int, positive_int
 if TYPE_CHECKING:
     from cytomine_sdk.client import ApiClient
 
-DEFAULT_CHUNK_SIZE = 100
+DEFAULT_CHUNK_SIZE = 500
 DEFAULT_WORKERS = 4
 _IDS = re.compile(r"[a-z]+s (\d+(?:,\d+)*)")
 # Answered by a proxy in front of the server, which may still have acted on the request.
@@ -160,7 +173,7 @@ class _Outcome:
 
 
 def _cytomine_error_body(body: Any) -> bool:
-    """Whether `body` is an error body of Cytomine itself (facts.md section 3), not of a proxy."""
+    """Whether `body` is an error body of Cytomine itself (docs/server-facts.md section 3), not of a proxy."""
     if not isinstance(body, Mapping):
         return False
     errors = body.get("errors")
@@ -199,27 +212,32 @@ def _is_bulk_answer(body: Any) -> TypeGuard[Mapping[str, Any]]:
 
 
 def _payload(item: Any, index: int) -> dict[str, Any]:
-    """The JSON of one annotation to create, checked."""
-    from cytomine_sdk.models import UserAnnotation
-
+    """The JSON of one annotation to create, checked but for its WKT, which `validate_wkts` reads
+    with all the others at once."""
     try:
+        if isinstance(item, NewAnnotation):
+            positive_int("image", item.image, "an image id")
+            geometry = item.geometry
+            # WKT text, the usual case, is used as is: validate_wkts reads it
+            location = geometry.strip() if isinstance(geometry, str) else to_wkt(geometry, check=False)
+            data: dict[str, Any] = {"location": location, "image": item.image}
+            if item.terms:
+                data["term"] = [int(t) for t in item.terms]
+            if item.slice is not None:
+                data["slice"] = item.slice
+            if item.properties:
+                data["properties"] = dict(item.properties)
+            return data
+        # Imported only for other items: building the pydantic model class costs 30-45 ms.
+        from cytomine_sdk.models import UserAnnotation
+
         if isinstance(item, UserAnnotation):
             data = item.to_dict()
-            data["location"] = to_wkt(data.get("location"))
+            data["location"] = to_wkt(data.get("location"), check=False)
             if not isinstance(data.get("image"), int):
                 raise ValueError("image: an annotation needs the id of its image")
             return data
-        if not isinstance(item, NewAnnotation):
-            raise ValueError(f"expected NewAnnotation or models.UserAnnotation, got {type(item).__name__}")
-        positive_int("image", item.image, "an image id")
-        data = {"location": to_wkt(item.geometry), "image": item.image}
-        if item.terms:
-            data["term"] = [int(t) for t in item.terms]
-        if item.slice is not None:
-            data["slice"] = item.slice
-        if item.properties:
-            data["properties"] = dict(item.properties)
-        return data
+        raise ValueError(f"expected NewAnnotation or models.UserAnnotation, got {type(item).__name__}")
     except ValueError as exc:
         raise ValueError(f"annotations[{index}]: {exc}") from None
 
@@ -313,6 +331,15 @@ def create_annotations(
     positive_int("workers", workers)
     items = list(annotations)
     prepared = [(i, item, _payload(item, i)) for i, item in enumerate(items)]  # all checked first
+    reasons = validate_wkts([payload["location"] for _, _, payload in prepared], "annotations")
+    # Invalid geometries (with shapely: self-intersections, ...) fail alone, never sent.
+    invalid = _Outcome(failed=[
+        Failed(i, item, f"invalid geometry, not sent: {reason}")
+        for (i, item, _), reason in zip(prepared, reasons, strict=True)
+        if reason is not None
+    ])
+    if invalid.failed:
+        prepared = [entry for entry, reason in zip(prepared, reasons, strict=True) if reason is None]
     chunks = [prepared[i : i + chunk_size] for i in range(0, len(prepared), chunk_size)]
     api = _without_post_retries(api_client)
 
@@ -339,7 +366,7 @@ def create_annotations(
             return _outcome(body, chunk, answer.status_code)
         return _unknown(entries(chunk), f"unexpected answer (HTTP {answer.status_code}): {raw[:200]!r}")
 
-    return _run(chunks, send, entries, workers, len(items), progress, on_progress)
+    return _run(chunks, send, entries, workers, len(items), progress, on_progress, invalid)
 
 
 def _run(
@@ -350,22 +377,31 @@ def _run(
     total: int,
     progress: bool,
     on_progress: ProgressCallback | None,
+    before: _Outcome | None = None,
 ) -> BulkReport:
+    """Send the jobs, `workers` at a time; the report of them all, with `before` (items settled
+    without a request)."""
     report = BulkReport()
     with (
         Progress(total, bar=progress, callback=on_progress, unit="item") as counter,
         ThreadPoolExecutor(max_workers=workers) as pool,
     ):
+
+        def add(outcome: _Outcome) -> None:
+            report.created += outcome.created
+            report.failed += outcome.failed
+            report.unknown += outcome.unknown
+            counter.advance(len(outcome.created) + len(outcome.failed) + len(outcome.unknown))
+
         futures = {pool.submit(send, job): job for job in jobs}
+        if before is not None and (before.created or before.failed or before.unknown):
+            add(before)
         for future in as_completed(futures):
             try:
                 outcome = future.result()
             except Exception as exc:  # a bug must not lose the other jobs' report
                 outcome = _unknown(entries(futures[future]), f"unexpected error: {type(exc).__name__}: {exc}")
-            report.created += outcome.created
-            report.failed += outcome.failed
-            report.unknown += outcome.unknown
-            counter.advance(len(outcome.created) + len(outcome.failed) + len(outcome.unknown))
+            add(outcome)
     report.created.sort(key=lambda c: c.index)
     report.failed.sort(key=lambda f: f.index)
     report.unknown.sort(key=lambda u: u.index)

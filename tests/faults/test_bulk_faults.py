@@ -46,7 +46,7 @@ class Store:
 
 
 def bulk_answer(created: list[int], errors: list[dict[str, object]]) -> bytes:
-    """A 2025/2026 bulk answer (facts.md section 6)."""
+    """A 2025/2026 bulk answer (docs/server-facts.md section 6)."""
     ids = ",".join(map(str, created))
     if not errors:
         data, status = {"message": f"userannotations {ids} added"}, 200
@@ -258,3 +258,30 @@ def test_add_terms_and_delete_report_lost_answers_as_unknown() -> None:
     assert [(u.index, u.item) for u in terms.unknown] == [(1, (3, 4))] and terms.failed == []
     assert [c.id for c in deleted.created] == [5]
     assert [u.item for u in deleted.unknown] == [6] and deleted.failed == []
+
+
+# -- invalid geometries (shapely) fail before sending; the chunks they leave keep exact reports -----
+
+def test_invalid_geometries_leave_every_other_item_reported_exactly(store: Store) -> None:
+    bowtie = "POLYGON ((0 0, 10 10, 10 0, 0 10, 0 0))"
+    items = points(30)
+    items[3] = NewAnnotation("POINT (3 0)", image=999)  # refused by the server
+    items[5] = NewAnnotation(bowtie, image=1)
+    items[12] = NewAnnotation(bowtie, image=1)
+    # Without 5 and 12 the chunks of 10 start at items 0, 11 and 22: the answer of the second is lost.
+    with bulk_server(store, reset, lost=lambda first: first == "POINT (11 0)") as server:
+        api = ApiClient(Configuration(server.url, max_retries=0))
+        report = create_annotations(api, items, chunk_size=10, workers=3)
+        assert sorted(len(json.loads(r.body)) for r in server.requests) == [8, 10, 10]
+    assert [(f.index, f.reason) for f in report.failed] == [
+        (3, "ImageInstance 999 not found"),
+        (5, "invalid geometry, not sent: Self-intersection[5 5]"),
+        (12, "invalid geometry, not sent: Self-intersection[5 5]"),
+    ]
+    assert [u.index for u in report.unknown] == [11, *range(13, 22)]
+    assert [c.index for c in report.created] == [0, 1, 2, 4, *range(6, 11), *range(22, 30)]
+    assert created_locations([(c.index, c.id) for c in report.created], store) == {
+        c.index: f"POINT ({c.index} 0)" for c in report.created}
+    assert bowtie not in store.locations.values()
+    everything = [*report.created, *report.failed, *report.unknown]
+    assert sorted(e.index for e in everything) == list(range(30))  # each item exactly once
