@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 from pathlib import Path
 
@@ -358,3 +359,18 @@ def test_part_without_metadata_is_removed(tmp_path: Path) -> None:
         assert [r.get("range") for r in server.requests] == [None]
     assert path.read_bytes() == DATA
     assert [p.name for p in tmp_path.iterdir()] == ["out.bin"]
+
+
+def test_plain_body_is_read_into_one_buffer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import urllib3.response
+
+    def no_stream(*args: object, **kwargs: object) -> None:
+        raise AssertionError("urllib3's stream allocates every chunk anew (page faults, a larger peak RSS)")
+
+    monkeypatch.setattr(urllib3.response.HTTPResponse, "stream", no_stream)
+    with FileServer(DATA, drop_after=[1_500_000]) as server:
+        seen: list[int] = []
+        path = download_url(client(server), "/x", dest=tmp_path / "out.bin", chunk_size=1 << 16,
+                            on_progress=lambda done, total: seen.append(done))
+    assert path.read_bytes() == DATA
+    assert all(0 < b - a <= 1 << 16 for a, b in itertools.pairwise(seen))  # chunks of at most chunk_size

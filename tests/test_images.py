@@ -91,3 +91,31 @@ def test_annotation_crops(httpserver: HTTPServer, api: ApiClient, tmp_path: Path
     assert request.args["maxSize"] == "128"
     with pytest.raises(ValueError, match=r"annotation_ids\[0\]"):
         annotation_crops(api, ["101"])  # type: ignore[list-item]
+
+
+@pytest.mark.parametrize(("workers", "pool_maxsize", "expected"), [(8, 10, 8), (8, 3, 3)])
+def test_windows_overlap_over_kept_connections(workers: int, pool_maxsize: int, expected: int) -> None:
+    import threading
+    import time
+
+    from tests.support.fault_server import Exchange, FaultServer
+
+    lock = threading.Lock()
+    in_flight = [0, 0]  # now, most at once
+
+    def slow_tile(ex: Exchange) -> None:
+        with lock:
+            in_flight[0] += 1
+            in_flight[1] = max(in_flight)
+        time.sleep(0.05)  # an image server's latency: what the workers are there to overlap
+        with lock:
+            in_flight[0] -= 1
+        ex.respond(200, b"\x89PNG\r\n\x1a\n", content_type="image/png")
+
+    with FaultServer(slow_tile) as server:
+        api = ApiClient(Configuration(server.url, max_retries=0, pool_maxsize=pool_maxsize))
+        report = fetch_windows(api, 7, region=(0, 0, 8 * 64, 4 * 64), tile_size=64, workers=workers)
+        assert report.ok and len(report.results) == 32
+        # As many requests at once as the pool keeps connections, each connection kept for the
+        # whole batch: no worker waits for another, none opens and drops a connection per tile.
+        assert in_flight[1] == expected and server.connections == expected
