@@ -4,7 +4,7 @@ Each service is an attribute (`api_client.project_api`, from the generated `Serv
 methods hand their operation and arguments to `cytomine_sdk.invoke.Invoker`, which builds the
 request and parses the answer; this module signs, sends and retries. A request is signed only
 once its final URL, body and content type are known, which is what Cytomine servers check
-(facts.md section 1.2).
+(docs/server-facts.md section 1.2).
 """
 
 from __future__ import annotations
@@ -417,7 +417,10 @@ class ApiClient(Services):
                     continue
                 retry = self._retry_after_error(retry, req, exc)
                 continue
-            if retry.is_retry(req.method, resp.status, has_retry_after="Retry-After" in resp.headers):
+            # Only error statuses are retried (429, 502-504...): a success skips the check.
+            if resp.status >= 400 and retry.is_retry(
+                req.method, resp.status, has_retry_after="Retry-After" in resp.headers
+            ):
                 try:
                     retry = retry.increment(req.method, redact_url(req.url), response=resp)
                 except MaxRetryError:
@@ -453,7 +456,7 @@ class ApiClient(Services):
         return None, parse_url(url).request_uri
 
     def _send_authenticated(self, req: _Request) -> urllib3.BaseHTTPResponse:
-        # PIMS checks the 2026 canonical string whatever the core's generation (facts.md 1.2).
+        # PIMS checks the 2026 canonical string whatever the core's generation (docs/server-facts.md 1.2).
         generation: Generation = "2026" if req.pims else self._generation
         resp = self._send_signed(req, generation)
         if req.anonymous:
@@ -514,7 +517,8 @@ class ApiClient(Services):
             )
         elif self._tokens is not None and not req.anonymous:
             headers["Authorization"] = f"Bearer {self._tokens.current()}"
-        started = time.perf_counter()
+        debug = logger.isEnabledFor(logging.DEBUG)
+        started = time.perf_counter() if debug else 0.0
         # Through the host's pool with the bare target when known (no second URL parse), else the
         # manager (other hosts, proxies).
         opener = req.pool.urlopen if req.pool is not None else self._http.urlopen
@@ -529,7 +533,7 @@ class ApiClient(Services):
             redirect=False,
             preload_content=False,
         )
-        if logger.isEnabledFor(logging.DEBUG):
+        if debug:
             logger.debug(
                 "%s %s -> %d in %.1f ms",
                 method,
@@ -613,7 +617,7 @@ def _retry_policy(configuration: Configuration) -> Retry:
 
 def _content_type(headers: dict[str, str]) -> str:
     """The Content-Type the request sends, whatever the case of its header name (it is signed)."""
-    names = [name for name in headers if name.lower() == "content-type"]
+    names = [name for name in headers if len(name) == 12 and name.lower() == "content-type"]
     if len(names) > 1:
         raise ValueError(f"headers: Content-Type given {len(names)} times ({', '.join(names)})")
     return headers[names[0]] if names else ""
