@@ -83,6 +83,14 @@ def _python_init_names(line: str) -> str:
     return f'{name}: Annotated[{type_}, Field(alias="{alias}")] = {default}'
 
 
+def name_of(text: str) -> str:
+    """The name of the model class a generated module defines."""
+    m = MODEL_CLASS.search(text) or re.search(r"^class (\w+)\(", text, re.MULTILINE)
+    if m is None:
+        raise SystemExit("post-processing: a model module without a class")
+    return m.group(1).removeprefix("class ")
+
+
 def _lenient_model(text: str, name: str, package: str) -> str:
     if "(str, Enum):" in text:
         return text.rstrip("\n") + "\n" + ENUM_MISSING
@@ -109,6 +117,11 @@ def _lenient_model(text: str, name: str, package: str) -> str:
     if any("Annotated[" in line for line in lines) and "from typing_extensions import Annotated" not in lines:
         lines.insert(lines.index("from typing_extensions import Self"), "from typing_extensions import Annotated")
     text = "\n".join(lines)
+    if not re.search(rf"^    \w+: .*\b{re.escape(name_of(text))}\b", text, re.MULTILINE):
+        # Annotations as objects, not strings: pydantic then has nothing to evaluate when it
+        # builds the class (a fifth of a model's first-use cost). Kept where a model refers to
+        # itself (a term's children), which needs the deferred name.
+        text = text.replace("from __future__ import annotations\n", "", 1)
     text, n = MODEL_CLASS.subn(r"\1(CytomineModel):", text)
     if n != 1 or "BaseModel" in text:
         raise SystemExit(f"post-processing: {name}: not one model class deriving from BaseModel alone")
