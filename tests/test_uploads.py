@@ -90,12 +90,25 @@ def test_wait_for_conversion(httpserver: HTTPServer, slide: Path) -> None:
     assert result.status == "DEPLOYED"
 
 
-@pytest.mark.parametrize(("status", "name"), [(31, "ERROR_CONVERSION"), (11, "ERROR_FORMAT"), (4, "ERROR_CONVERT")])
+@pytest.mark.parametrize(("status", "name"), [
+    (31, "ERROR_CONVERSION"), (11, "ERROR_FORMAT"), (51, "ERROR_UNPACKING"), (61, "ERROR_INTEGRITY"),
+    (71, "71"),  # a failure code newer than the SDK: odd below 100, not polled until the deadline
+    (4, "ERROR_CONVERSION"), (8, "ERROR_DEPLOYMENT"),  # legacy
+])
 def test_wait_raises_on_error_status(httpserver: HTTPServer, slide: Path, status: int, name: str) -> None:
     httpserver.expect_request("/upload", method="POST").respond_with_handler(pims([]))
     httpserver.expect_request("/api/uploadedfile/77.json").respond_with_json({"id": 77, "status": status})
-    with pytest.raises(UploadError, match=name):
-        upload_image(api(httpserver), slide, storage=3, wait=True, poll_interval=0.01)
+    with pytest.raises(UploadError, match=name):  # at once, not at the deadline
+        upload_image(api(httpserver), slide, storage=3, wait=True, wait_timeout=2, poll_interval=0.01)
+
+
+@pytest.mark.parametrize("final", [106, 102, 104, 2])
+def test_wait_ends_on_every_final_status(httpserver: HTTPServer, slide: Path, final: int) -> None:
+    # 106: an archive unpacked into its files; 2: legacy DEPLOYED.
+    httpserver.expect_request("/upload", method="POST").respond_with_handler(pims([]))
+    httpserver.expect_request("/api/uploadedfile/77.json").respond_with_json({"id": 77, "status": final})
+    result = upload_image(api(httpserver), slide, storage=3, wait=True, wait_timeout=5, poll_interval=0.01)
+    assert result.status is not None
 
 
 def test_wait_has_a_deadline(httpserver: HTTPServer, slide: Path) -> None:

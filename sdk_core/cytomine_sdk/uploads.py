@@ -7,7 +7,7 @@
 
 The file is sent as multipart/form-data (part `files[]`) read chunk by chunk, never whole; the
 request is signed like any other (the content type with its boundary is signed). PIMS answers
-a JSON array with one item (facts.md section 9); its error message is raised as a typed error.
+a JSON array with one item (docs/server-facts.md section 9); its error message is raised as a typed error.
 With `wait=True` the uploaded file's status is polled until the image is deployed, and an
 ERROR_* status raises UploadError.
 """
@@ -31,7 +31,9 @@ if TYPE_CHECKING:
     from cytomine_sdk.client import ApiClient
     from cytomine_sdk.models import UploadedFile, UploadResponse
 
-# Uploaded-file statuses (facts.md section 9). Legacy Grails servers used 0-6.
+# Uploaded-file statuses (docs/server-facts.md section 9, spec/services/uploaded_file.yaml). Below 100 an even
+# code is a step in progress and an odd one its failure; from 100 the file is done. Legacy Grails
+# servers used 0-8.
 STATUS_NAMES = {
     0: "UPLOADED",
     10: "DETECTING_FORMAT",
@@ -42,20 +44,39 @@ STATUS_NAMES = {
     31: "ERROR_CONVERSION",
     40: "DEPLOYING",
     41: "ERROR_DEPLOYMENT",
+    50: "UNPACKING",
+    51: "ERROR_UNPACKING",
+    60: "CHECKING_INTEGRITY",
+    61: "ERROR_INTEGRITY",
     100: "DEPLOYED",
     102: "EXTRACTED",
     104: "CONVERTED",
+    106: "UNPACKED",
 }
 LEGACY_STATUS_NAMES = {
     1: "CONVERTED",
     2: "DEPLOYED",
     3: "ERROR_FORMAT",
-    4: "ERROR_CONVERT",
+    4: "ERROR_CONVERSION",
     5: "UNCOMPRESSED",
     6: "TO_DEPLOY",
+    7: "TO_CONVERT",
+    8: "ERROR_DEPLOYMENT",
 }
-DONE = frozenset({100, 102, 104, 2})
-FAILED = frozenset({11, 21, 31, 41, 3, 4})
+DONE = frozenset({100, 102, 104, 106, 2})
+FAILED = frozenset({11, 21, 31, 41, 51, 61, 3, 4, 8})
+
+
+def is_done(status: int | None) -> bool:
+    """Whether an uploaded file's status is final and successful (codes from 100; legacy 2)."""
+    return status is not None and (status >= 100 or status == 2)
+
+
+def is_failed(status: int | None) -> bool:
+    """Whether an uploaded file's status is a failure: an odd code below 100 (from 10), or a legacy
+    error; a code the SDK does not know yet follows the same rule rather than being polled for an
+    hour."""
+    return status is not None and (status in FAILED or (10 <= status < 100 and status % 2 == 1))
 
 
 class UploadError(CytomineError):
@@ -199,9 +220,9 @@ def wait_until_ready(
     while True:
         uploaded = api_client.uploaded_file_api.retrieve(uploaded_file_id)
         status = uploaded.status
-        if status in DONE:
+        if is_done(status):
             return uploaded
-        if status in FAILED:
+        if is_failed(status):
             raise UploadError(f"uploaded file {uploaded_file_id} failed: {status_name(status)}", status=status)
         if time.monotonic() + poll_interval > deadline:
             raise UploadTimeoutError(
