@@ -858,7 +858,9 @@ def render_package(spec: Spec, package: Path) -> list[Rendered]:
     ops = read_operations(spec, models)
     (package / "runtime.py").write_bytes(RUNTIME.read_bytes())
     (package / "operations.py").write_text(render_operations(ops), encoding="utf-8")
-    (package / "__init__.py").write_text(PACKAGE_INIT, encoding="utf-8")
+    api_version = str(spec.load(spec.root)["info"]["version"])
+    init = PACKAGE_INIT + f'__api_version__ = "{api_version}"  # info.version of the spec (`cytomine --version`)\n'
+    (package / "__init__.py").write_text(init, encoding="utf-8")
     (package / "py.typed").write_text("", encoding="utf-8")
     api_dir = package / "api"
     api_dir.mkdir(exist_ok=True)

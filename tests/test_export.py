@@ -84,6 +84,34 @@ def test_command_line(stub: CytomineStub, tmp_path: Path, monkeypatch: pytest.Mo
     assert "error" in capsys.readouterr().err
 
 
+def test_command_line_in_a_terminal_without_tqdm(stub: CytomineStub, tmp_path: Path) -> None:
+    # A progress bar by default in a terminal, but tqdm is an optional extra: without it the
+    # command works, without a bar. Run with stderr on a pseudo-terminal and tqdm unimportable.
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    blocker = tmp_path / "blocker"
+    blocker.mkdir()
+    (blocker / "tqdm.py").write_text("raise ImportError('tqdm is not installed')\n")
+    env = {**os.environ, "CYTOMINE_HOST": stub.host, "CYTOMINE_PUBLIC_KEY": stub.public_key,
+           "CYTOMINE_PRIVATE_KEY": stub.private_key,
+           "PYTHONPATH": os.pathsep.join([str(blocker), *sys.path])}
+    primary, secondary = pty.openpty()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "cytomine_sdk.cli", "export-annotations", "--project", "100",
+             "--out", str(tmp_path / "out")],
+            env=env, stdout=subprocess.PIPE, stderr=secondary, timeout=60, check=False,
+        )
+    finally:
+        os.close(secondary)
+        os.close(primary)
+    assert done.returncode == 0, done.stdout
+    assert b"annotations of" in done.stdout
+
+
 def test_command_line_help() -> None:
     out = subprocess.run([sys.executable, "-m", "cytomine_sdk.cli", "export-annotations", "--help"],
                          capture_output=True, text=True, check=True).stdout

@@ -3,6 +3,7 @@
     cytomine export-annotations --project 42 --out export/ --masks
     cytomine whoami          # the user the credentials belong to, and the server's generation
     cytomine ping            # is the server reachable, and are the credentials accepted?
+    cytomine --version       # the SDK's version and that of the API spec it was generated from
 
 Connection options are those of `cytomine_sdk.arguments` (profile, environment or --host/keys).
 """
@@ -13,7 +14,7 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
     from cytomine_sdk.client import ApiClient
@@ -29,10 +30,57 @@ def _ids(text: str) -> list[int]:
     return ids
 
 
+def _sdk_version() -> str:
+    """The installed distribution's version, or the package's own when it runs from a source tree."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("cytomine-sdk")
+    except PackageNotFoundError:
+        from cytomine_sdk import __version__
+
+        return __version__
+
+
+def _api_spec_version() -> str | None:
+    """The `info.version` of the spec the generated layer was built from, when it says so."""
+    try:
+        import cytomine_sdk_gen
+    except ImportError:
+        return None
+    declared = getattr(cytomine_sdk_gen, "__api_version__", None)
+    return declared if isinstance(declared, str) else None
+
+
+def _version_text() -> str:
+    """What `cytomine --version` prints."""
+    api = _api_spec_version()
+    spec = f", generated from the Cytomine API spec {api}" if api else ""
+    return f"cytomine-sdk {_sdk_version()}{spec} (Python {sys.version.split()[0]})"
+
+
+class _Version(argparse.Action):
+    """`--version`, its text computed only when asked for."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> NoReturn:
+        print(_version_text())
+        parser.exit()
+
+
 def _parser() -> argparse.ArgumentParser:
     from cytomine_sdk.arguments import add_arguments
 
     parser = argparse.ArgumentParser(prog="cytomine", description="Cytomine tasks from the command line.")
+    parser.add_argument("--version", action=_Version, help="print the SDK's version and the API spec's, and exit")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     export = commands.add_parser(
         "export-annotations",
@@ -108,7 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 users=args.users,
                 masks=args.masks,
                 mask_max_size=args.mask_max_size,
-                progress=not args.no_progress and sys.stderr.isatty(),
+                progress=not args.no_progress and sys.stderr.isatty() and _has_tqdm(),
             )
     except (CytomineError, ValueError, ImportError, OSError) as exc:
         print(f"cytomine: error: {exc}", file=sys.stderr)
@@ -119,6 +167,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         + (f" ({skipped} skipped, see the report)" if skipped else "")
     )
     return 0
+
+
+def _has_tqdm() -> bool:
+    """Whether a progress bar can be drawn: tqdm is the optional `progress` extra, and a command
+    run in a terminal without it should work, only without a bar."""
+    try:
+        import tqdm  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 if __name__ == "__main__":
