@@ -1,7 +1,7 @@
 """Pre-processing of the spec before openapi-generator sees it, applied by generate.py.
 
 OpenAPI allows one operation per method and path, but many Cytomine POSTs take either one object
-or a JSON array of them (facts.md section 6) and answer differently. The spec declares the array
+or a JSON array of them (docs/server-facts.md section 6) and answer differently. The spec declares the array
 form on the single-object operation as `x-cytomine-bulk: {verb, summary}`; here each such
 declaration becomes a real operation (body: array of the same schema, answer: BulkResult) on a
 marker path, so that openapi-generator renders the models it uses (BulkResult). The operation

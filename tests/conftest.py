@@ -1,7 +1,7 @@
 """Shared fixtures: a pytest-httpserver that authenticates like a Cytomine server.
 
 Authentication is checked by tests/support/server_auth.py, an implementation of the servers'
-check written from facts.md, independent of the SDK's signer.
+check written from docs/server-facts.md, independent of the SDK's signer.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ PAGE = 5
 
 def max_offset_server(total: int, seen: list[Request], cap: int | None = None,
                       bare: bool = False) -> Callable[[Request], Response]:
-    """A legacy/2025 listing (facts.md 2.1): max (0/absent = all) and absolute offset."""
+    """A legacy/2025 listing (docs/server-facts.md 2.1): max (0/absent = all) and absolute offset."""
 
     def handler(request: Request) -> Response:
         seen.append(request)
@@ -39,7 +39,7 @@ def max_offset_server(total: int, seen: list[Request], cap: int | None = None,
 
 
 def page_size_server(total: int, seen: list[Request]) -> Callable[[Request], Response]:
-    """A 2026 repository listing (facts.md 2.2): page/size, default 20, max/offset ignored."""
+    """A 2026 repository listing (docs/server-facts.md 2.2): page/size, default 20, max/offset ignored."""
 
     def handler(request: Request) -> Response:
         seen.append(request)

@@ -1,10 +1,9 @@
-"""The spec follows spec/README.md and agrees with the inventory of ../shared/cytomine-api."""
+"""The spec follows spec/README.md and agrees with the endpoint inventory in spec/inventory/."""
 
 from __future__ import annotations
 
 import csv
 import functools
-import os
 import re
 import sys
 from collections import Counter
@@ -19,9 +18,8 @@ sys.path.insert(0, str(ROOT / "generator"))
 
 from spec_index import Spec, SpecOperation  # noqa: E402
 
-# CI has ../shared beside the clone; elsewhere point CYTOMINE_SHARED at it.
-SHARED = Path(os.environ.get("CYTOMINE_SHARED", ROOT.parent / "shared"))
-INVENTORY = SHARED / "cytomine-api" / "endpoints.tsv"
+# The inventory of the servers' operations, kept in the repository (spec/inventory/inventory.md).
+INVENTORY = ROOT / "spec" / "inventory" / "endpoints.tsv"
 GENERATIONS = {"in_current_core": "2026", "in_spring_2025": "2025", "in_grails_legacy": "legacy"}
 CRUD = {"list", "retrieve", "create", "update", "delete"}
 # First words of non-CRUD verbs: method names start with a verb and read as English.
@@ -49,8 +47,6 @@ def norm(path: str) -> str:
 
 @functools.cache
 def inventory() -> dict[tuple[str, str], dict[str, str]]:
-    if not INVENTORY.is_file():
-        pytest.skip(f"no inventory at {INVENTORY} (set CYTOMINE_SHARED)")
     with open(INVENTORY, encoding="utf-8") as fh:
         return {(row["method"], norm(row["path"])): row for row in csv.DictReader(fh, delimiter="\t")}
 
@@ -117,7 +113,7 @@ def test_listings_declare_paging(op: SpecOperation) -> None:
 @pytest.mark.parametrize("op", OPERATIONS, ids=ids)
 def test_empty_body_is_declared_where_a_server_answers_empty(op: SpecOperation) -> None:
     """x-cytomine-empty-body marks exactly the 2026 repository creates (POST answering an
-    HttpCommandResponse through an Optional, facts.md section 7): elsewhere an empty answer is an error."""
+    HttpCommandResponse through an Optional, docs/server-facts.md section 7): elsewhere an empty answer is an error."""
     flag = op.raw.get("x-cytomine-empty-body")
     assert flag in (None, True), "x-cytomine-empty-body is `true` or absent"
     row = inventory().get((op.method, norm(op.path)))

@@ -1,7 +1,7 @@
 """Self-check of the test oracle (tests/support/server_auth.py) and the stub server.
 
 No SDK code is used here: requests are built with http.client and signed by the
-small helper below, written from facts.md section 1.2.  Only loopback traffic.
+small helper below, written from docs/server-facts.md section 1.2.  Only loopback traffic.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ EPOCH_STRING = re.compile(r"^\d{13}$")
 
 
 # ---------------------------------------------------------------------------
-# A client-side signer written from facts.md (independent of server_auth)
+# A client-side signer written from docs/server-facts.md (independent of server_auth)
 # ---------------------------------------------------------------------------
 
 
@@ -136,7 +136,7 @@ def stub(gen: str) -> Iterator[CytomineStub]:
 def test_oracle_known_vectors() -> None:
     date = "Tue, 02 Sep 2025 10:00:00 +0000"
     keys = {"pub": "private-key"}.get
-    # Pinned values: HMAC-SHA1 + Base64 of the canonical strings of facts.md 1.2.
+    # Pinned values: HMAC-SHA1 + Base64 of the canonical strings of docs/server-facts.md 1.2.
     no_path = "CYTOMINE pub:/W4M3l9u5+EsoDpUwO2xW5D+K5o="
     with_path = "CYTOMINE pub:8WmIrEoCpIVCDeD9t64IppuHVx8="
     headers = {"DATE": date, "Host": "example.org"}
@@ -560,7 +560,7 @@ def test_term_write_responses(stub: CytomineStub) -> None:
 
 
 # ---------------------------------------------------------------------------
-# JSON shapes and dates (facts.md section 4)
+# JSON shapes and dates (docs/server-facts.md section 4)
 # ---------------------------------------------------------------------------
 
 

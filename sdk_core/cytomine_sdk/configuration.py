@@ -413,7 +413,7 @@ def _warn_if_plain_http(setting: str, url: str, credentials: _Credentials) -> No
             "unencrypted and could be captured and reused"
         )
     else:
-        # The servers never check the signed date for freshness (facts.md 1.2), and the 2026 and
+        # The servers never check the signed date for freshness (docs/server-facts.md 1.2), and the 2026 and
         # PIMS canonical strings hold no path: one captured signature opens many requests.
         requests = "upload and import requests" if setting == "pims_url" else "requests"
         risk = (

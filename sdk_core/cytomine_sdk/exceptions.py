@@ -19,7 +19,7 @@
 
 Every error names the request (method and URL, with credentials in the query redacted);
 status errors also carry the status, the server's message extracted from any of Cytomine's error
-bodies (facts.md section 3) and an excerpt of the body. Secrets never appear in them.
+bodies (docs/server-facts.md section 3) and an excerpt of the body. Secrets never appear in them.
 """
 
 from __future__ import annotations

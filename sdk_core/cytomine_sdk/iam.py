@@ -2,7 +2,7 @@
 password, and keeping the bearer token fresh.
 
 The IAM serves realm ``cytomine`` under ``{host}/iam``; its public client ``core`` allows the
-password grant (facts.md section 1.3)::
+password grant (docs/server-facts.md section 1.3)::
 
     POST {iam}/realms/cytomine/protocol/openid-connect/token
     grant_type=password&client_id=core&username=...&password=...       (log in)

@@ -4,7 +4,7 @@
     print(me.user.username, me.generation)      # e.g. "demo", "2026"
 
 The generation is told apart by what the servers answer to ``GET /api/user/current.json``
-(facts.md section 4): the legacy Grails core names its classes ``be.cytomine.security.User`` (no
+(docs/server-facts.md section 4): the legacy Grails core names its classes ``be.cytomine.security.User`` (no
 ``domain`` package) and sends dates as strings; the 2026 core sends the dates of a user as
 epoch-millisecond numbers; the 2025 core's user JSON has no dates at all. The signing scheme
 the server accepted (2026, or 2025/legacy) settles what the JSON leaves open.

@@ -1,4 +1,4 @@
-"""API-key request signing for every Cytomine server generation (facts.md section 1.2).
+"""API-key request signing for every Cytomine server generation (docs/server-facts.md section 1.2).
 
 All generations sign Base64(HMAC-SHA1(private key, canonical string)) and read it from
 `Authorization: CYTOMINE <public key>:<signature>`; they differ in the canonical string:

@@ -315,7 +315,7 @@ def test_a_content_type_header_in_any_case_is_signed(server: CytomineTestServer)
     assert {s.headers.get("Content-Type") for s in server.seen} == {"application/json"}
 
 
-# -- error statuses with every error-body shape (facts.md section 3), malformed answers ----------
+# -- error statuses with every error-body shape (docs/server-facts.md section 3), malformed answers ----------
 
 ERROR_BODIES = [
     (400, "application/json", b'{"errors": {"message": "Bad name"}, "errorValues": null}', "Bad name"),

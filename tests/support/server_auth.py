@@ -2,7 +2,7 @@
 
 This module is the *independent oracle* the SDK's request signer is tested
 against, so it deliberately imports nothing from ``cytomine_sdk``.  It follows
-the fact sheet (``facts.md`` section 1.2):
+the fact sheet (``docs/server-facts.md`` section 1.2):
 
 * header ``Authorization: CYTOMINE <publicKey>:<base64 HMAC-SHA1>``; the value
   must start with ``CYTOMINE`` and contain a space and a colon; the public key
@@ -88,7 +88,7 @@ def canonical_string(
     path: str,
     query: str | None,
 ) -> str:
-    """The string a server of ``generation`` signs (facts.md section 1.2)."""
+    """The string a server of ``generation`` signs (docs/server-facts.md section 1.2)."""
     _check_generation(generation)
     head = f"{method}\n{content_md5}\n{content_type}\n{date}"
     if generation == "2026":
