@@ -70,13 +70,13 @@ def test_whoami_tells_the_user_and_the_generation(stub: CytomineStub) -> None:
     assert api.server_generation == stub.generation
 
 
-def test_an_operation_absent_from_the_generation_says_so(stub: CytomineStub) -> None:
-    if stub.generation == "legacy":
-        pytest.skip("algo_annotation.list is a legacy operation")
-    api = client(stub)
-    api.whoami()
-    with pytest.raises(NotFoundError, match=f"not served by {stub.generation} servers"):
-        api.algo_annotation_api.list()
+@pytest.mark.parametrize("generation", ["2026", "2025"])  # algo_annotation.list is legacy-only
+def test_an_operation_absent_from_the_generation_says_so(generation: str) -> None:
+    with CytomineStub(generation) as stub:
+        api = client(stub)
+        api.whoami()
+        with pytest.raises(NotFoundError, match=f"not served by {generation} servers"):
+            api.algo_annotation_api.list()
 
 
 def test_cli_whoami_and_ping(stub: CytomineStub, capsys: pytest.CaptureFixture[str]) -> None:
