@@ -10,13 +10,14 @@ once its final URL, body and content type are known, which is what Cytomine serv
 from __future__ import annotations
 
 import contextlib
-import copy
 import io
 import logging
+import os
 import random
 import re
 import threading
 import time
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from http.client import RemoteDisconnected
@@ -169,16 +170,26 @@ class ApiClient(Services):
     Each service of the API is an attribute created on first use, e.g.
     ``api_client.project_api.retrieve(42)``. Use it as a context manager, or call `close()`, to
     release its connections.
+
+    A client pickles: its configuration goes, credentials included (store and send a pickle as a
+    secret), and the copy opens its own connections and logs in again. After `os.fork()` the
+    child's clients open their own connections, never using the parent's sockets. See the guide,
+    "Processes, pickling and fork".
     """
 
     def __init__(self, configuration: Configuration) -> None:
         if not isinstance(configuration, Configuration):
             raise TypeError("configuration: expected a cytomine_sdk.Configuration")
+        self._setup(configuration)
+
+    def _setup(self, configuration: Configuration) -> None:
+        """A new client's state: no connection yet, nothing learned (also after unpickling)."""
         self._invoke = Invoker(self)
         self._server_generation: ServerGeneration | None = None
         self._configure(configuration)
         self._http = _make_pool(configuration)
         self._lifecycle = _Lifecycle()
+        _LIVE_CLIENTS.add(self)  # last: a child forked now finds it whole (see _after_fork_in_child)
 
     def _configure(self, configuration: Configuration) -> None:
         """Derive, once, everything each request needs from the configuration."""
@@ -216,7 +227,9 @@ class ApiClient(Services):
         Takes the `Configuration` parameters.
         """
         configuration = self.configuration.replace(**changes)
-        clone = copy.copy(self)
+        # Not copy.copy(), which makes an independent client (see __getstate__): this one shares.
+        clone = type(self).__new__(type(self))
+        clone.__dict__.update(self.__dict__)
         for name in SERVICE_NAMES:
             clone.__dict__.pop(name, None)  # they run on this client
         clone._invoke = Invoker(clone)
@@ -224,7 +237,47 @@ class ApiClient(Services):
         if any(getattr(configuration, k) != getattr(self.configuration, k) for k in _POOL_SETTINGS):
             clone._http = _make_pool(configuration)
             clone._lifecycle = _Lifecycle()
+        _LIVE_CLIENTS.add(clone)
         return clone
+
+    # -- travelling: pickling, copies, fork (docs/guide/processes.md) ------------------------
+
+    def __getstate__(self) -> dict[str, Any]:
+        """What a pickle (or `copy.copy`/`copy.deepcopy`) of the client holds: its configuration,
+        credentials included, whether it is closed and what it learned of the server. Connections,
+        locks and tokens stay here: the other side opens its own, and logs in again."""
+        return {
+            "configuration": self.configuration,  # pickles only with a picklable token_provider
+            "closed": self._lifecycle.closed,
+            "generation": self._generation,
+            "server_generation": self._server_generation,
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._setup(state["configuration"])
+        # A closed client stays closed: its copy fails as it would have (ClientClosedError).
+        self._lifecycle.closed = bool(state.get("closed", False))
+        learned = state.get("generation")
+        if self._auto and learned in ("2026", "2025"):
+            self._generation = learned  # the scheme the server accepted: no 401 to learn it again
+        self._server_generation = state.get("server_generation")
+
+    def _after_fork(self, managers: dict[int, urllib3.PoolManager]) -> None:
+        """In a forked child: drop the parent's connections (and locks), never to send on them.
+
+        `managers` maps the parent's pool managers to the child's, so that clients that shared
+        connections (with_options) still share them.
+        """
+        inherited = self._http
+        fresh = managers.get(id(inherited))
+        if fresh is None:
+            fresh = managers[id(inherited)] = _make_pool(self.configuration)
+            _close_inherited_sockets(inherited)
+        self._http = fresh
+        self._pool = None
+        reset = getattr(self._tokens, "_after_fork", None)
+        if reset is not None:
+            reset()  # a lock another thread of the parent held would never be released here
 
     @property
     def generation(self) -> Generation:
@@ -645,6 +698,45 @@ class _Lifecycle:
     """Whether a pool of connections was closed; shared by the clients using it."""
 
     closed: bool = False
+
+
+# Every client alive in this process (weak references: a client is not kept alive by it), so that a
+# forked child drops the connections it inherited before it sends anything (_after_fork_in_child).
+_LIVE_CLIENTS: weakref.WeakSet[ApiClient] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    """Run by `os.fork()` in the child (multiprocessing's "fork" start method included), while it
+    has a single thread: each client gets new, empty pools, so the child never sends on a socket
+    of its parent, nor waits on a lock another thread of the parent held when it forked."""
+    managers: dict[int, urllib3.PoolManager] = {}
+    for client in list(_LIVE_CLIENTS):
+        try:
+            client._after_fork(managers)
+        except Exception:  # a client half-built when the parent forked: it can never be used
+            logger.debug("after fork: could not reset a client", exc_info=True)
+
+
+def _close_inherited_sockets(manager: urllib3.PoolManager) -> None:
+    """Close the child's copies of the parent's idle sockets (the parent's stay open: closing a
+    copy sends nothing to the server), without the pools' locks, which another thread of the
+    parent may have held when it forked; so the server sees the connection end when the parent
+    closes it, not when this child exits. Sockets of connections in use are left to the GC."""
+    try:
+        pools = list(manager.pools._container.values())
+    except Exception:  # another urllib3: its pools and sockets are left to the GC
+        return
+    for pool in pools:
+        idle = getattr(getattr(pool, "pool", None), "queue", None)  # the deque of its LifoQueue
+        for conn in list(idle or ()):
+            sock = getattr(conn, "sock", None)
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.close()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _make_pool(configuration: Configuration) -> urllib3.PoolManager:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import ipaddress
 import os
+import pickle
 import sys
 import warnings
 from collections.abc import Callable, Mapping
@@ -326,6 +327,36 @@ class Configuration:
             raise TypeError(f"{unknown[0]}: not a Configuration setting (one of {', '.join(names)})")
         current = {name: getattr(self, name) for name in names}
         return Configuration(**_merged(current, changes))  # type: ignore[arg-type]
+
+    def __getstate__(self) -> dict[str, object]:
+        """What a pickle holds: every setting, the secrets included (a pickled configuration or
+        client must be stored and sent as a secret). A `token_provider` must pickle too."""
+        provider = self.token_provider
+        if provider is not None:
+            try:
+                pickle.dumps(provider)
+            except Exception as exc:
+                name = getattr(provider, "__qualname__", type(provider).__name__)
+                raise pickle.PicklingError(
+                    f"token_provider: {name} cannot be pickled ({type(exc).__name__}: {exc}), so neither can "
+                    "this configuration nor a client using it; give a function defined at module level, or an "
+                    "instance of a module-level class whose attributes pickle (not a lambda, a nested function "
+                    "or an object holding a lock or a connection)"
+                ) from exc
+        return dict(self.__dict__)
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+
+    # Copies are not pickles: a token_provider need not pickle to be copied. Every other setting is
+    # immutable, and the token_provider is shared by deep copies too (as functions are).
+    def __copy__(self) -> Configuration:
+        clone = type(self).__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        return clone
+
+    def __deepcopy__(self, memo: dict[int, object]) -> Configuration:
+        return self.__copy__()
 
     def __repr__(self) -> str:
         auth = (

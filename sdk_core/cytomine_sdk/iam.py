@@ -107,6 +107,12 @@ class PasswordLogin:
             self._state = self._renew(state)
             return True
 
+    def _after_fork(self) -> None:
+        """In a forked child (see `cytomine_sdk.client`): a new lock, as another thread of the
+        parent may have held this one (logging in) when it forked. The tokens already obtained
+        are kept: the child uses them, and renews them on its own."""
+        self._lock = threading.Lock()
+
     def __repr__(self) -> str:
         return f"PasswordLogin(username={self._username!r}, token_url={self._token_url!r})"
 

@@ -82,6 +82,11 @@ class ProvidedToken:
     def refresh(self, rejected: str) -> bool:
         return self.current() != rejected
 
+    def _after_fork(self) -> None:
+        """In a forked child (see `cytomine_sdk.client`): a new lock, as another thread of the
+        parent may have held this one when it forked."""
+        self._lock = threading.Lock()
+
     def __repr__(self) -> str:
         # Its name only: the repr of a callable object could show the token it holds.
         return f"ProvidedToken({getattr(self._provider, '__qualname__', type(self._provider).__name__)})"
