@@ -2,6 +2,10 @@
 
 Authentication is checked by tests/support/server_auth.py, an implementation of the servers'
 check written from docs/server-facts.md, independent of the SDK's signer.
+
+The testing kit's fixtures (`cytomine_stub`, `cytomine_client`) come from the package's pytest
+plugin, registered by its `pytest11` entry point (the editable install has it): it is not listed
+in `pytest_plugins` here, which would register it a second time (pytest refuses that).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Self-check of the test oracle (tests/support/server_auth.py) and the stub server.
+"""Self-check of the testing kit against the facts: its oracle (cytomine_sdk.testing._auth) and
+its stub server (cytomine_sdk.testing.CytomineStub, what users test their code against).
 
 No SDK code is used here: requests are built with http.client and signed by the
 small helper below, written from docs/server-facts.md section 1.2.  Only loopback traffic.
@@ -20,8 +21,8 @@ from urllib.parse import quote, urlencode, urlsplit
 
 import pytest
 
-from tests.support import server_auth
-from tests.support.stub import CytomineStub, legacy_envelope, pageable_envelope
+from cytomine_sdk.testing import CytomineStub, Drift, legacy_envelope, pageable_envelope
+from cytomine_sdk.testing import _auth as server_auth
 
 GENERATIONS = ("2026", "2025", "legacy")
 TOKEN = "test-token.abc_DEF-123"
@@ -622,3 +623,103 @@ def test_annotation_listing_columns_and_filters(stub: CytomineStub) -> None:
     rows = searched.json()["collection"]
     assert [r["id"] for r in rows] == [303]
     assert rows[0]["areaUnit"] == "micron²" and rows[0]["area"] == pytest.approx(2000 * 1000 * 0.25 * 0.25)
+
+
+# ---------------------------------------------------------------------------
+# What the kit added: properties, images, uploads, downloads, faults (docs/server-facts.md 3-9)
+# ---------------------------------------------------------------------------
+
+
+def test_property_shapes_commands_and_bulk(stub: CytomineStub) -> None:
+    fqcn = "be.cytomine.project.Project" if stub.generation == "legacy" else "be.cytomine.domain.project.Project"
+    created = send_json(stub, "POST", f"/api/domain/{fqcn}/100/property.json", {"key": "site", "value": "Liège"})
+    assert created.status == 200
+    envelope = created.json()
+    assert envelope["callback"]["method"] == "be.cytomine.AddPropertyCommand" and envelope["printMessage"] is True
+    prop = envelope["property"]
+    assert prop["class"] == ("be.cytomine.meta.Property" if stub.generation == "legacy"
+                             else "be.cytomine.domain.meta.Property")
+    assert EPOCH_STRING.match(prop["created"]) and prop["updated"] is None  # epoch-ms strings (section 4)
+    assert ("deleted" in prop) == (stub.generation == "legacy")
+    assert (prop["domainClassName"], prop["domainIdent"], prop["key"], prop["value"]) == (fqcn, 100, "site", "Liège")
+    listed = send(stub, "GET", "/api/project/100/property.json?max=1&offset=0").json()
+    assert listed["size"] == 1 and listed["collection"][0]["id"] == prop["id"]  # legacy envelope (2.1)
+    assert send(stub, "GET", f"/api/project/100/key/{quote('site')}/property.json").json()["value"] == "Liège"
+    # bulk: the answer of section 6
+    reply = send_json(stub, "POST", f"/api/domain/{fqcn}/100/property.json", [{"key": "a", "value": 1}, {"value": 2}])
+    body = reply.json()
+    data, status = (body, reply.status) if stub.generation == "legacy" else (body["data"], body["status"])
+    assert reply.status == (206 if stub.generation == "legacy" else 200) and status == 206
+    assert data["success"] is False and data["errors"][0]["data"] == {"value": 2}
+    deleted = send(stub, "DELETE", f"/api/domain/{fqcn}/100/property/{prop['id']}.json")
+    assert deleted.json()["callback"]["method"] == "be.cytomine.DeletePropertyCommand"
+    assert send(stub, "GET", f"/api/project/100/property/{prop['id']}.json").status == 404
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    return width, height
+
+
+def test_thumbs_need_the_query_token_on_spring_servers(stub: CytomineStub) -> None:
+    """Section 5: 2026 reads `authorization`, 2025 `Authorization`; missing, 2025 answers 400 and
+    2026 fails (500); the thumb's default maxSize is 512, a preview's 1024."""
+    name = {"2026": "authorization", "2025": "Authorization"}.get(stub.generation)
+    bare = send(stub, "GET", "/api/imageinstance/200/thumb.png", sign=stub.generation == "legacy")
+    if name is None:
+        assert bare.status == 200 and _png_size(bare.body) == (512, round(32914 * 512 / 46000))
+        return
+    assert bare.status == (500 if stub.generation == "2026" else 400)
+    target = f"/api/imageinstance/200/preview.png?{name}=Bearer%20{TOKEN}"
+    reply = send(stub, "GET", target, sign=False)
+    assert reply.status == 200 and reply.headers["content-type"] == "image/png"
+    assert _png_size(reply.body) == (1024, round(32914 * 1024 / 46000))
+
+
+def test_windows_and_crops_have_the_sizes_asked(stub: CytomineStub) -> None:
+    window = send(stub, "GET", "/api/imageinstance/200/window-100-200-300-40.png")
+    assert window.status == 200 and _png_size(window.body) == (300, 40)
+    crop = send(stub, "GET", "/api/annotation/300/crop.png?maxSize=100")  # a 1000 x 1000 square
+    assert crop.status == 200 and _png_size(crop.body) == (100, 100)
+    assert send(stub, "GET", "/api/imageinstance/4242/window-0-0-10-10.png").status == 404
+
+
+def test_upload_statuses_follow_section_9(stub: CytomineStub) -> None:
+    stub.upload_step_seconds = 3600.0
+    boundary = "b0undary"
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files[]\"; filename=\"a.svs\"\r\n"
+            f"Content-Type: application/octet-stream\r\n\r\nII*\x00slide\r\n--{boundary}--\r\n").encode()
+    reply = send(stub, "POST", "/upload?storage=9001&projects=100", body=body,
+                 content_type=f"multipart/form-data; boundary={boundary}", style="2026")
+    assert reply.status == 200, reply.body
+    (answer,) = reply.json()  # a JSON array with one element
+    assert answer["status"] == 200 and answer["images"] == [] and answer["uploadedFile"]["status"] == 0
+    ident = answer["uploadedFile"]["id"]
+    polled = [send(stub, "GET", f"/api/uploadedfile/{ident}.json").json()["status"] for _ in range(5)]
+    assert polled == [10, 20, 40, 100, 100]  # DETECTING_FORMAT, EXTRACTING_DATA, DEPLOYING, DEPLOYED
+
+
+def test_original_downloads_honour_range_and_if_range() -> None:
+    with CytomineStub("legacy") as stub:
+        stub.state.images[200].content = bytes(range(100))
+        whole = send(stub, "GET", "/api/imageinstance/200/download")
+        assert whole.status == 200 and whole.body == bytes(range(100)) and whole.headers["accept-ranges"] == "bytes"
+        etag = whole.headers["etag"]
+        target = "/api/imageinstance/200/download"
+        part = send(stub, "GET", target, extra_headers={"Range": "bytes=90-", "If-Range": etag})
+        assert part.status == 206 and part.body == bytes(range(90, 100))
+        assert part.headers["content-range"] == "bytes 90-99/100"
+        stale = send(stub, "GET", target, extra_headers={"Range": "bytes=90-", "If-Range": '"x"'})
+        assert stale.status == 200 and len(stale.body) == 100
+
+
+def test_injected_status_comes_before_authentication_and_drift_after(stub: CytomineStub) -> None:
+    stub.fail("GET", "/api/project/{id}.json", status=503, times=1)
+    first = send(stub, "GET", "/api/project/100.json", sign=False)
+    assert first.status == 503 and first.json() == {"errors": {"message": first.json()["errors"]["message"]}}
+    assert send(stub, "GET", "/api/project/100.json", sign=False).status == 401
+    stub.fail("GET", "/api/project.json", drift=Drift(rename={"name": "title"}))
+    rows = send(stub, "GET", "/api/project.json").json()["collection"]
+    assert rows and all("title" in row and "name" not in row for row in rows)
+    assert send(stub, "GET", "/api/project.json", sign=False).status == 401  # errors are not drifted

@@ -1,7 +1,7 @@
 """What ``make demo`` runs: ``python -m tests.support.demo``.
 
 If ``CYTOMINE_HOST`` is set (a real server), ``examples/quickstart.py`` runs as
-is.  Otherwise a local :class:`~tests.support.stub.CytomineStub` is started
+is.  Otherwise a local :class:`~cytomine_sdk.testing.CytomineStub` is started
 (generation from ``CYTOMINE_STUB_GENERATION``, default ``"2026"``), its host and
 keys are put in ``CYTOMINE_HOST``, ``CYTOMINE_PUBLIC_KEY`` and
 ``CYTOMINE_PRIVATE_KEY``, the example runs against it and the stub is stopped.
@@ -16,7 +16,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from .stub import CytomineStub
+from cytomine_sdk.testing import CytomineStub
 
 QUICKSTART = Path(__file__).resolve().parents[2] / "examples" / "quickstart.py"
 
