@@ -117,3 +117,17 @@ def test_command_line_help() -> None:
                          capture_output=True, text=True, check=True).stdout
     for option in ("--project", "--out", "--masks", "--host", "--profile"):
         assert option in out
+
+
+def test_exports_of_several_images_into_one_folder_at_once(stub: CytomineStub, tmp_path: Path) -> None:
+    # Each export writes the folder's shared terms.json: concurrent writers (threads here; processes
+    # or a Dask cluster for users) must not rename away each other's temporary file.
+    from concurrent.futures import ThreadPoolExecutor
+
+    api = client(stub)
+    with ThreadPoolExecutor(8) as pool:
+        jobs = [pool.submit(export_annotations, api, 100, tmp_path, images=[image]) for image in [200, 201] * 12]
+        reports = [job.result() for job in jobs]
+    assert all(r.images for r in reports)
+    assert json.loads((tmp_path / "terms.json").read_text())
+    assert not list(tmp_path.glob(".*.part"))

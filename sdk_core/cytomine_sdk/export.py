@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -108,7 +109,10 @@ class _Mask:
 
 
 def _write_atomically(path: Path, writer: Any) -> None:
-    tmp = path.with_name(f".{path.name}.part")
+    # A temporary name of this writer's own: exports of several images into one folder (processes,
+    # threads, a Dask cluster) each write the shared terms.json, and a shared name would let one
+    # writer rename away the file another is about to rename.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.part")
     try:
         writer(tmp)
         os.replace(tmp, path)
