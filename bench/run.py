@@ -18,6 +18,8 @@ own); clients are interleaved over several rounds and medians compared. The rows
 - bulk       10k annotations created (the stub in its own process) vs
              urllib3 posting chunks of 1000 on one connection               >= 1.0x items/s
 - tiles      1000 tiles, 20 ms server latency, 8 workers vs sequential     >= 6x
+- dataset    240 annotation crops (mask, label) through AnnotationDataset, 20 ms
+             server latency, 4 worker processes vs 1                        >= 3x
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ ROWS = {
     "download": "bench.download:run",
     "bulk": "bench.bulk:run",
     "tiles": "bench.tiles:run",
+    "dataset": "bench.dataset:run",
 }
 
 
