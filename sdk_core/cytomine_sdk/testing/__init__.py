@@ -35,20 +35,29 @@ serves a stub from a shell.
 from __future__ import annotations
 
 from ._auth import GENERATIONS
-from ._faults import Drift, Fault
-from ._stub import (
+from ._cli import main
+from ._cytomine_stub import (
     DEFAULT_PASSWORD,
     DEFAULT_PRIVATE_KEY,
     DEFAULT_PUBLIC_KEY,
     DEFAULT_USERNAME,
-    IAM_TOKEN_PATH,
     CytomineStub,
+)
+from ._envelopes import legacy_envelope, pageable_envelope
+from ._faults import Drift, Fault
+from ._http import (
     Handler,
     HttpError,
     RecordedRequest,
     Request,
     Response,
     Route,
+    empty_response,
+    error_message_response,
+    json_response,
+)
+from ._routes_users import IAM_TOKEN_PATH
+from ._state import (
     StubAnnotation,
     StubAttachedFile,
     StubImage,
@@ -59,12 +68,6 @@ from ._stub import (
     StubTerm,
     StubUpload,
     StubUser,
-    empty_response,
-    error_message_response,
-    json_response,
-    legacy_envelope,
-    main,
-    pageable_envelope,
 )
 
 __all__ = [

@@ -1,5 +1,5 @@
 """``python -m cytomine_sdk.testing --generation 2025``: serve a stub until Ctrl-C."""
 
-from cytomine_sdk.testing._stub import main
+from cytomine_sdk.testing._cli import main
 
 raise SystemExit(main())

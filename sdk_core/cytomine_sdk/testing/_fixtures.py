@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._stub import CytomineStub, StubAnnotation, StubImage, StubProject
+    from ._cytomine_stub import CytomineStub
+    from ._state import StubAnnotation, StubImage, StubProject
 
 __all__ = ["load", "read"]
 

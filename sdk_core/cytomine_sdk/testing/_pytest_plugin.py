@@ -24,7 +24,7 @@ import pytest
 from cytomine_sdk.client import ApiClient
 
 from ._auth import GENERATIONS
-from ._stub import CytomineStub
+from ._cytomine_stub import CytomineStub
 
 __all__ = ["cytomine_client", "cytomine_stub"]
 
