@@ -37,14 +37,14 @@ N_ITEMS = 10_000
 RAW_CHUNK = 1000
 PROJECT, IMAGE, TERM = 500, 600, 20
 
-# The stub (tests/support/stub.py) on a free port, with a fresh project and image of its own.
+# The stub (cytomine_sdk.testing) on a free port, with a fresh project and image of its own.
 # `nodelay`: answers with TCP_NODELAY (the stub's default now; False shows the ~40 ms a request
 # that Nagle and delayed ACKs cost without it). `item_ms`: a bulk request also takes that long per
 # item, outside the stub's lock, as a real server's work on items (database included) goes on for
 # several requests at once.
 STUB_SERVER = """
 import threading, time
-from tests.support import stub as stub_module
+from cytomine_sdk.testing import _stub as stub_module  # the handler class: bench-only switch
 from tests.support.stub import CytomineStub, StubImage, StubProject, now_ms
 stub_module._StubRequestHandler.disable_nagle_algorithm = {nodelay}
 if {item_ms}:
