@@ -51,7 +51,8 @@ validate-spec: $(STAMP) $(GEN_NEEDED)
 	$(BIN)/openapi-spec-validator spec/openapi.yaml
 
 lint: $(STAMP)
-	$(BIN)/ruff check sdk_core generator tests examples bench
+	$(BIN)/ruff check sdk_core generator tests examples bench tools
+	$(BIN)/mypy --strict tools
 
 typecheck: $(STAMP)
 	$(BIN)/mypy sdk_core/cytomine_sdk
