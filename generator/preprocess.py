@@ -33,6 +33,8 @@ def bulk_operation(op: dict[str, Any], tag: str) -> dict[str, Any]:
     clone["operationId"] = f"{tag}.{bulk['verb']}"
     clone["summary"] = bulk["summary"]
     clone["x-cytomine-bulk-of"] = op["operationId"]
+    if bulk.get("servers"):  # the array form is served by fewer generations than the single form
+        clone["x-cytomine-servers"] = list(bulk["servers"])
     clone["requestBody"] = {
         "required": True,
         "content": {"application/json": {"schema": {"type": "array", "items": body_schema}}},

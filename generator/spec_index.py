@@ -110,7 +110,9 @@ class Spec:
                     )
                 )
                 if bulk := op.get("x-cytomine-bulk"):
-                    # The array form of the same request (see generator/preprocess.py).
+                    # The array form of the same request (see generator/preprocess.py); it may be
+                    # served by fewer generations than the single form (`servers`).
+                    bulk_servers = bulk.get("servers")
                     ops.append(
                         SpecOperation(
                             operation_id=f"{tag}.{bulk['verb']}",
@@ -118,7 +120,10 @@ class Spec:
                             command_key=None,
                             bulk_of=str(op.get("operationId", "")),
                             empty_body=False,  # BulkResult is always answered
-                            **common,
+                            **{
+                                **common,
+                                "servers": tuple(str(s) for s in bulk_servers) if bulk_servers else common["servers"],
+                            },
                         )
                     )
         return ops

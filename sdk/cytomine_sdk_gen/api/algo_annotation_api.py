@@ -447,7 +447,7 @@ class AlgoAnnotationApi:
 
     def merge_touching_via_get(
         self, id_image: int, id_user: int, id_term: int, *, min_intersection_length: int | None = None,
-        buffer_length: int | None = None,
+        buffer_length: int | None = None, area: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
     ) -> AlgoAnnotationUnionResult:
         """Merge the touching algo annotations of a user job, as merge_touching (GET form; legacy only).
@@ -460,6 +460,8 @@ class AlgoAnnotationApi:
             id_term: Identifier of the term of the annotations merged.
             min_intersection_length: Minimal length of the shared border for two annotations to be merged.
             buffer_length: Buffer (in pixels) added around annotations before testing that they touch.
+            area: Side (in pixels) of the square windows the image is cut into, merging window by window (default:
+                computed from the image size and the user job's number of annotations, at least 500).
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
@@ -468,13 +470,13 @@ class AlgoAnnotationApi:
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
-        args = (id_image, id_user, id_term, min_intersection_length, buffer_length)
+        args = (id_image, id_user, id_term, min_intersection_length, buffer_length, area)
         answer = self._invoke(_OPS["algo_annotation.merge_touching_via_get"], args, timeout, extra_query, extra_headers)
         return cast("AlgoAnnotationUnionResult", answer)
 
     def merge_touching(
         self, id_image: int, id_user: int, id_term: int, *, min_intersection_length: int | None = None,
-        buffer_length: int | None = None,
+        buffer_length: int | None = None, area: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
     ) -> AlgoAnnotationUnionResult:
         """Merge the touching algo annotations of a user job with a term in an image (legacy only).
@@ -487,6 +489,8 @@ class AlgoAnnotationApi:
             id_term: Identifier of the term of the annotations merged.
             min_intersection_length: Minimal length of the shared border for two annotations to be merged.
             buffer_length: Buffer (in pixels) added around annotations before testing that they touch.
+            area: Side (in pixels) of the square windows the image is cut into, merging window by window (default:
+                computed from the image size and the user job's number of annotations, at least 500).
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
@@ -495,7 +499,7 @@ class AlgoAnnotationApi:
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
-        args = (id_image, id_user, id_term, min_intersection_length, buffer_length)
+        args = (id_image, id_user, id_term, min_intersection_length, buffer_length, area)
         answer = self._invoke(_OPS["algo_annotation.merge_touching"], args, timeout, extra_query, extra_headers)
         return cast("AlgoAnnotationUnionResult", answer)
 

@@ -107,6 +107,9 @@ class AnnotationActionApi:
 
         ``GET /api/sliceinstance/{slice}/annotation_action.json`` · servers: 2026, 2025, legacy · paging: max-offset
 
+        Legacy servers: only the Grails versions built since the multidimensional merge (end of 2020) map it; older ones
+        do not.
+
         Args:
             slice: Identifier of the slice instance.
             user: Only actions of this user.

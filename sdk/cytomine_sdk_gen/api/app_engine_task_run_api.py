@@ -57,7 +57,8 @@ class AppEngineTaskRunApi:
         ``POST /api/app-engine/project/{project}/tasks/{task}/runs`` · servers: 2026, 2025
 
         The run starts in state CREATED: provision its inputs, then post the state RUNNING. An annotation layer is
-        prepared for each geometry output.
+        prepared for each geometry output. Send `image`: both cores read it unconditionally, after the app engine has
+        created the run, so a request without it fails with a server error (500) and leaves that run behind.
 
         Args:
             project: Identifier of the project.
@@ -86,7 +87,8 @@ class AppEngineTaskRunApi:
         ``POST /api/app-engine/project/{project}/tasks/{namespace}/{version}/runs`` · servers: 2026, 2025
 
         The run starts in state CREATED: provision its inputs, then post the state RUNNING. An annotation layer is
-        prepared for each geometry output.
+        prepared for each geometry output. Send `image`: both cores read it unconditionally, after the app engine has
+        created the run, so a request without it fails with a server error (500) and leaves that run behind.
 
         Args:
             project: Identifier of the project.

@@ -267,6 +267,9 @@ class ReviewedAnnotationApi:
 
         ``GET /api/annotation/{annotation}/review.json`` · servers: 2026, 2025, legacy
 
+        Legacy servers read the terms from a JSON body only, which a GET does not carry: there this form always keeps
+        the annotation's terms (use add_review to set others).
+
         Args:
             annotation: Identifier of the user annotation to review.
             terms: Ids of the terms of the reviewed copy (default the annotation's own terms).
@@ -284,19 +287,24 @@ class ReviewedAnnotationApi:
         return cast("ReviewedAnnotation", answer)
 
     def add_review_via_put(
-        self, annotation: int, *, terms: Iterable[int] | None = None,
+        self, annotation: int, *, terms: Iterable[int] | None = None, review_terms: ReviewTerms | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
+        extra_body: ExtraBody = None,
     ) -> ReviewedAnnotation:
-        """Accept (review) an annotation, as add_review (PUT form; terms in the query only).
+        """Accept (review) an annotation, as add_review (PUT form).
 
         ``PUT /api/annotation/{annotation}/review.json`` · servers: 2026, 2025, legacy
 
-        The Spring cores read a JSON body only on POST, so send the terms as a query parameter.
+        Where the terms are read depends on the generation: 2026 and 2025 read them from the query only (they read a
+        JSON body on POST only), legacy servers from the JSON body only. Send them in both to set them on every
+        generation; a server keeps the annotation's terms when the place it reads is empty.
 
         Args:
             annotation: Identifier of the user annotation to review.
             terms: Ids of the terms of the reviewed copy (default the annotation's own terms).
+            review_terms: Terms of a review.
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
+            extra_body: fields added to the JSON body.
 
         Returns:
             ReviewedAnnotation: the object written, from the server's command envelope (ReviewedAnnotationCommand, with
@@ -305,8 +313,10 @@ class ReviewedAnnotationApi:
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
-        args = (annotation, terms)
-        answer = self._invoke(_OPS["reviewed_annotation.add_review_via_put"], args, timeout, extra_query, extra_headers)
+        args = (annotation, terms, review_terms)
+        answer = self._invoke(
+            _OPS["reviewed_annotation.add_review_via_put"], args, timeout, extra_query, extra_headers, extra_body,
+        )
         return cast("ReviewedAnnotation", answer)
 
     def add_review(
@@ -319,7 +329,8 @@ class ReviewedAnnotationApi:
         ``POST /api/annotation/{annotation}/review.json`` · servers: 2026, 2025, legacy
 
         The image must be in review mode (start_review) by the current user. Without terms the annotation's terms are
-        kept. The terms may be sent in the query or in the JSON body.
+        kept. 2026 and 2025 read the terms from the query or the JSON body (the body wins); legacy servers read them
+        from the JSON body only, so send them there.
 
         Args:
             annotation: Identifier of the user annotation to review.

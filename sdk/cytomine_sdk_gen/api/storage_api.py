@@ -109,7 +109,7 @@ class StorageApi:
     ) -> BulkResult:
         """Create many storages in one request (a JSON array; 2025 and legacy only); see BulkResult for partial failures.
 
-        ``POST /api/storage.json`` · servers: 2026, 2025, legacy
+        ``POST /api/storage.json`` · servers: 2025, legacy
 
         Send `name` (2025 and legacy also read `user`). 2026 answers an HttpCommandResponse (storage under `data`,
         possibly an empty body); 2025 and legacy a command envelope (storage under `storage`).

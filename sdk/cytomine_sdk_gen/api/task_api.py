@@ -43,16 +43,22 @@ class TaskApi:
         return TaskApiWithStreamingResponse(self._invoke)
 
     def create(
-        self, task: Task,
-        *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
+        self, task: Task, *, print_in_activity: bool | None = None,
+        timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         extra_body: ExtraBody = None,
     ) -> TaskCreated:
         """Create a task to follow the progress of a long operation (pass its id as `task`).
 
         ``POST /api/task.json`` · servers: 2026, 2025, legacy
 
+        Every generation reads `project` from the JSON body. `printInActivity` is read from the body by 2026 and 2025
+        but from the query by legacy servers (which ignore it in the body): send it in both to have the comments shown
+        in the project's activity everywhere.
+
         Args:
             task: An asynchronous task: the progress (0-100) of a long operation started with `task=<id>`.
+            print_in_activity: Show the task's comments in the project's activity (legacy servers; 2026 and 2025 read
+                the body's).
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
             extra_body: fields added to the JSON body.
 
@@ -62,7 +68,7 @@ class TaskApi:
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
-        args = (task,)
+        args = (print_in_activity, task)
         answer = self._invoke(_OPS["task.create"], args, timeout, extra_query, extra_headers, extra_body)
         return cast("TaskCreated", answer)
 

@@ -131,7 +131,7 @@ class UploadedFileApi:
     ) -> BulkResult:
         """Register many uploaded files in one request (a JSON array; 2025 and legacy only); see BulkResult for partial failures.
 
-        ``POST /api/uploadedfile.json`` · servers: 2026, 2025, legacy
+        ``POST /api/uploadedfile.json`` · servers: 2025, legacy
 
         Send user, storage, filename, originalFilename, ext, contentType, size, status and optionally parent and
         projects. 2026 answers an HttpCommandResponse (file under `data`, possibly an empty body); 2025 and legacy a

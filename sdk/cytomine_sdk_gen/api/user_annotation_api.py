@@ -254,14 +254,25 @@ class UserAnnotationApi:
     def download_report(
         self, id_project: int, format: str, terms: Iterable[int], images: Iterable[int], *,
         users: Iterable[int] | None = None, before_than: int | None = None, after_than: int | None = None,
+        no_term: bool | None = None, multiple_term: bool | None = None, multiple_terms: bool | None = None,
+        users_for_term: Iterable[int] | None = None, slices: Iterable[int] | None = None,
+        tracks: Iterable[int] | None = None, before_slice: int | None = None, after_slice: int | None = None,
+        no_track: bool | None = None, multiple_track: bool | None = None, tags: Iterable[int] | None = None,
+        no_tag: bool | None = None, not_reviewed_only: bool | None = None, bbox: str | None = None,
+        bbox_annotation: int | None = None, base_annotation: str | None = None,
+        max_distance_base_annotation: int | None = None, excluded_annotation: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
     ) -> bytes:
         """Download a report (pdf, csv or xls) of the user annotations of a project.
 
         ``GET /api/project/{idProject}/userannotation/download`` · servers: 2026, 2025, legacy
 
-        terms and images must be sent (2026 also accepts an empty terms, meaning every term of the project); users is
-        required by 2025 and defaults to every project member on 2026.
+        terms and images must be sent (2026 and 2025 also accept an empty terms: no term filter); users is required by
+        2025 and defaults to every project member on 2026. noTerm is read by every generation, the other term switch
+        under two names (multipleTerm on 2026 and 2025, multipleTerms on legacy servers). 2026 and 2025 build the report
+        with their annotation listing and so also apply its other filters; those that narrow the annotations are
+        declared here (ignored by legacy servers), the ones that change what is listed (reviewed, kmeans, show*/hide*)
+        are not.
 
         Args:
             id_project: Identifier of the project.
@@ -271,6 +282,27 @@ class UserAnnotationApi:
             users: Only annotations created by these users.
             before_than: Only annotations created before this date.
             after_than: Only annotations created after this date.
+            no_term: Also the annotations without any term (2026/2025: added to those with one of the terms; legacy:
+                listed after them).
+            multiple_term: Only annotations with more than one term (2026/2025; legacy servers read multipleTerms).
+            multiple_terms: Legacy servers only (2026/2025 read multipleTerm): list the annotations with more than one
+                term once more, after the others.
+            users_for_term: Only terms given by these users count for the term filters (2026/2025).
+            slices: Only annotations of these slice instances (2026/2025).
+            tracks: Only annotations in these tracks (2026/2025).
+            before_slice: With tracks: only annotations on slices ranked before this slice instance (2026/2025).
+            after_slice: With tracks: only annotations on slices ranked after this slice instance (2026/2025).
+            no_track: Only annotations in no track (may be combined with tracks; 2026/2025).
+            multiple_track: Only annotations in more than one track (2026/2025).
+            tags: Only annotations carrying one of these tags (2026/2025).
+            no_tag: Only annotations without any tag (may be combined with tags; 2026/2025).
+            not_reviewed_only: Only annotations that have not been reviewed (2026/2025).
+            bbox: Only annotations intersecting this area: a WKT geometry or `minX,minY,maxX,maxY` (2026/2025).
+            bbox_annotation: Only annotations intersecting the geometry of this annotation (2026/2025).
+            base_annotation: Reference for maxDistanceBaseAnnotation: an annotation id or a WKT geometry (2026/2025).
+            max_distance_base_annotation: Only annotations at most this distance (in pixels) from baseAnnotation
+                (2026/2025).
+            excluded_annotation: Leave this annotation out (2026/2025).
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
@@ -279,7 +311,12 @@ class UserAnnotationApi:
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
-        args = (id_project, format, terms, images, users, before_than, after_than)
+        args = (
+            id_project, format, terms, images, users, before_than, after_than, no_term, multiple_term,
+            multiple_terms, users_for_term, slices, tracks, before_slice, after_slice, no_track, multiple_track,
+            tags, no_tag, not_reviewed_only, bbox, bbox_annotation, base_annotation, max_distance_base_annotation,
+            excluded_annotation,
+        )
         answer = self._invoke(_OPS["user_annotation.download_report"], args, timeout, extra_query, extra_headers)
         return cast("bytes", answer)
 

@@ -8,7 +8,7 @@ import json
 
 from pydantic import ConfigDict, Field
 from cytomine_sdk_gen.model_base import CytomineModel
-from typing import Any, ClassVar, Dict, List, Optional
+from typing import Any, ClassVar, Dict, List
 from typing import Optional, Set
 from typing_extensions import Self
 from pydantic_core import to_jsonable_python
@@ -17,7 +17,7 @@ class AppEngineTaskRunRequest(CytomineModel):
     """
     What to run a task on.
     """ # noqa: E501
-    image: Optional[int] = Field(default=None, description="Id of the image instance the run works on.")
+    image: int = Field(description="Id of the image instance the run works on (needed by both cores: a run without it fails).")
     __properties: ClassVar[List[str]] = ["image"]
 
     model_config: ClassVar[ConfigDict] = ConfigDict(
