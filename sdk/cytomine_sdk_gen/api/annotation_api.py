@@ -880,6 +880,15 @@ class AnnotationApi:
         self, project: int, format: str, *, users: Iterable[int] | None = None,
         review_users: Iterable[int] | None = None, reviewed: bool | None = None, terms: Iterable[int] | None = None,
         images: Iterable[int] | None = None, before_than: int | None = None, after_than: int | None = None,
+        image: int | None = None, slice: int | None = None, slices: Iterable[int] | None = None,
+        track: int | None = None, tracks: Iterable[int] | None = None, before_slice: int | None = None,
+        after_slice: int | None = None, slice_dimension: int | None = None, user: int | None = None,
+        users_for_term: Iterable[int] | None = None, tag: int | None = None, tags: Iterable[int] | None = None,
+        no_tag: bool | None = None, term: int | None = None, no_term: bool | None = None,
+        multiple_term: bool | None = None, no_track: bool | None = None, multiple_track: bool | None = None,
+        not_reviewed_only: bool | None = None, bbox: str | None = None, bbox_annotation: int | None = None,
+        base_annotation: str | None = None, max_distance_base_annotation: int | None = None,
+        excluded_annotation: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
     ) -> bytes:
         """Download a report (pdf, csv or xls) of a project's annotations (2025 and legacy).
@@ -899,6 +908,30 @@ class AnnotationApi:
             images: Only annotations of these image instances.
             before_than: Only annotations created before this date.
             after_than: Only annotations created after this date.
+            image: Only annotations of this image instance.
+            slice: Only annotations of this slice instance.
+            slices: Only annotations of these slice instances.
+            track: Only annotations in this track.
+            tracks: Only annotations in these tracks.
+            before_slice: With track/tracks: only annotations on slices ranked before this slice instance.
+            after_slice: With track/tracks: only annotations on slices ranked after this slice instance.
+            slice_dimension: With track/tracks: read by the server but currently unused.
+            user: Only annotations created by this user.
+            users_for_term: Only terms given by these users (filters the term columns and term matches).
+            tag: Only annotations carrying this tag.
+            tags: Only annotations carrying one of these tags.
+            no_tag: Only annotations without any tag (may be combined with tags).
+            term: Only annotations with this term.
+            no_term: Only annotations without any term (may be combined with terms).
+            multiple_term: Only annotations with more than one term.
+            no_track: Only annotations in no track (may be combined with tracks).
+            multiple_track: Only annotations in more than one track.
+            not_reviewed_only: Only user annotations that have not been reviewed.
+            bbox: Only annotations intersecting this area: a WKT geometry or `minX,minY,maxX,maxY`.
+            bbox_annotation: Only annotations intersecting the geometry of this annotation.
+            base_annotation: Reference for maxDistanceBaseAnnotation: an annotation id or a WKT geometry.
+            max_distance_base_annotation: Only annotations at most this distance (in pixels) from baseAnnotation.
+            excluded_annotation: Leave this annotation out.
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
@@ -907,7 +940,12 @@ class AnnotationApi:
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
-        args = (project, format, users, review_users, reviewed, terms, images, before_than, after_than)
+        args = (
+            project, format, users, review_users, reviewed, terms, images, before_than, after_than, image, slice,
+            slices, track, tracks, before_slice, after_slice, slice_dimension, user, users_for_term, tag, tags,
+            no_tag, term, no_term, multiple_term, no_track, multiple_track, not_reviewed_only, bbox,
+            bbox_annotation, base_annotation, max_distance_base_annotation, excluded_annotation,
+        )
         answer = self._invoke(_OPS["annotation.download_report"], args, timeout, extra_query, extra_headers)
         return cast("bytes", answer)
 

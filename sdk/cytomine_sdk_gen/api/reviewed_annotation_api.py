@@ -606,6 +606,15 @@ class ReviewedAnnotationApi:
     def download_report(
         self, id_project: int, format: str, terms: Iterable[int], images: Iterable[int], *,
         review_users: Iterable[int] | None = None, before_than: int | None = None, after_than: int | None = None,
+        project: int | None = None, image: int | None = None, slice: int | None = None,
+        slices: Iterable[int] | None = None, track: int | None = None, tracks: Iterable[int] | None = None,
+        before_slice: int | None = None, after_slice: int | None = None, slice_dimension: int | None = None,
+        user: int | None = None, users: Iterable[int] | None = None, users_for_term: Iterable[int] | None = None,
+        tag: int | None = None, tags: Iterable[int] | None = None, no_tag: bool | None = None,
+        term: int | None = None, no_term: bool | None = None, multiple_term: bool | None = None,
+        no_track: bool | None = None, multiple_track: bool | None = None, bbox: str | None = None,
+        bbox_annotation: int | None = None, base_annotation: str | None = None,
+        max_distance_base_annotation: int | None = None, excluded_annotation: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
     ) -> bytes:
         """Download a report (pdf, csv or xls) of the reviewed annotations of a project.
@@ -623,6 +632,33 @@ class ReviewedAnnotationApi:
             review_users: Only annotations reviewed by these users.
             before_than: Only annotations created before this date.
             after_than: Only annotations created after this date.
+            project: Only annotations of this project (2026/2025).
+            image: Only annotations of this image instance (2026/2025).
+            slice: Only annotations of this slice instance (2026/2025).
+            slices: Only annotations of these slice instances (2026/2025).
+            track: Only annotations in this track (2026/2025).
+            tracks: Only annotations in these tracks (2026/2025).
+            before_slice: With tracks: only annotations on slices ranked before this slice instance (2026/2025).
+            after_slice: With tracks: only annotations on slices ranked after this slice instance (2026/2025).
+            slice_dimension: With track/tracks: read by the server but currently unused (2026/2025).
+            user: Only annotations created by this user (2026/2025).
+            users: Only annotations created by these users (2026/2025).
+            users_for_term: Only terms given by these users count for the term filters (2026/2025).
+            tag: Only annotations carrying this tag (2026/2025).
+            tags: Only annotations carrying one of these tags (2026/2025).
+            no_tag: Only annotations without any tag (may be combined with tags; 2026/2025).
+            term: Only annotations with this term (2026/2025).
+            no_term: Also the annotations without any term (2026/2025: added to those with one of the terms; legacy:
+                listed after them).
+            multiple_term: Only annotations with more than one term (2026/2025; legacy servers read multipleTerms).
+            no_track: Only annotations in no track (may be combined with tracks; 2026/2025).
+            multiple_track: Only annotations in more than one track (2026/2025).
+            bbox: Only annotations intersecting this area: a WKT geometry or `minX,minY,maxX,maxY` (2026/2025).
+            bbox_annotation: Only annotations intersecting the geometry of this annotation (2026/2025).
+            base_annotation: Reference for maxDistanceBaseAnnotation: an annotation id or a WKT geometry (2026/2025).
+            max_distance_base_annotation: Only annotations at most this distance (in pixels) from baseAnnotation
+                (2026/2025).
+            excluded_annotation: Leave this annotation out (2026/2025).
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
@@ -631,7 +667,12 @@ class ReviewedAnnotationApi:
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
-        args = (id_project, format, terms, images, review_users, before_than, after_than)
+        args = (
+            id_project, format, terms, images, review_users, before_than, after_than, project, image, slice, slices,
+            track, tracks, before_slice, after_slice, slice_dimension, user, users, users_for_term, tag, tags,
+            no_tag, term, no_term, multiple_term, no_track, multiple_track, bbox, bbox_annotation, base_annotation,
+            max_distance_base_annotation, excluded_annotation,
+        )
         answer = self._invoke(_OPS["reviewed_annotation.download_report"], args, timeout, extra_query, extra_headers)
         return cast("bytes", answer)
 

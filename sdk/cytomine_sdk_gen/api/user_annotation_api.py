@@ -261,6 +261,9 @@ class UserAnnotationApi:
         no_tag: bool | None = None, not_reviewed_only: bool | None = None, bbox: str | None = None,
         bbox_annotation: int | None = None, base_annotation: str | None = None,
         max_distance_base_annotation: int | None = None, excluded_annotation: int | None = None,
+        project: int | None = None, image: int | None = None, slice: int | None = None, track: int | None = None,
+        slice_dimension: int | None = None, user: int | None = None, tag: int | None = None,
+        term: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
     ) -> bytes:
         """Download a report (pdf, csv or xls) of the user annotations of a project.
@@ -303,6 +306,14 @@ class UserAnnotationApi:
             max_distance_base_annotation: Only annotations at most this distance (in pixels) from baseAnnotation
                 (2026/2025).
             excluded_annotation: Leave this annotation out (2026/2025).
+            project: Only annotations of this project (2026/2025).
+            image: Only annotations of this image instance (2026/2025).
+            slice: Only annotations of this slice instance (2026/2025).
+            track: Only annotations in this track (2026/2025).
+            slice_dimension: With track/tracks: read by the server but currently unused (2026/2025).
+            user: Only annotations created by this user (2026/2025).
+            tag: Only annotations carrying this tag (2026/2025).
+            term: Only annotations with this term (2026/2025).
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
@@ -315,7 +326,7 @@ class UserAnnotationApi:
             id_project, format, terms, images, users, before_than, after_than, no_term, multiple_term,
             multiple_terms, users_for_term, slices, tracks, before_slice, after_slice, no_track, multiple_track,
             tags, no_tag, not_reviewed_only, bbox, bbox_annotation, base_annotation, max_distance_base_annotation,
-            excluded_annotation,
+            excluded_annotation, project, image, slice, track, slice_dimension, user, tag, term,
         )
         answer = self._invoke(_OPS["user_annotation.download_report"], args, timeout, extra_query, extra_headers)
         return cast("bytes", answer)

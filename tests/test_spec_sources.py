@@ -1,0 +1,361 @@
+"""The spec against the Spring cores' operations as read from their sources (issue 18).
+
+spec/inventory/sources/spring-<generation>.tsv (tools/extract_spring.py) lists what each Spring
+core's handlers read. For every operation of those files and every spec operation served by that
+generation (`x-cytomine-servers`), this compares the path parameters (types) and the query
+parameters (names, requiredness). A difference fails unless the operation declares it in
+`x-cytomine-deviations` with its reason; a declared deviation that no longer occurs fails too
+(stale). Which generations read a spec parameter: `x-cytomine-generations` on the parameter, else
+every server of the operation (under `x-cytomine-paging: mixed`, page/size/pageSort are 2026's and
+max/offset/sort/order the others'). spec/README.md describes both extensions.
+
+Matching rules (the same as tools/compare_spec.py): paths compare with placeholder names dropped;
+a parameter the server reads from the query or the JSON body (`in: query|body`), or a non-file
+field of a multipart handler, matches a property of the spec's request body; the pseudo-parameter
+`<field>[<op>]` (generic search filters) matches spec parameters named `name[op]`; `*` (a whole
+`@RequestParam Map`) matches everything; requiredness is compared where the extractor knows it.
+
+    .venv/bin/python tests/test_spec_sources.py   # every finding and the closing figure
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "generator"))
+import spec_index  # noqa: E402
+
+SOURCES = ROOT / "spec" / "inventory" / "sources"
+GENERATIONS = ("2026", "2025")
+ALL_GENERATIONS = ("2026", "2025", "legacy")
+FILTERS = "<field>[<op>]"
+FILTER_NAME = r"[\w.]+\[\w+\]"  # a spec parameter standing for one generic search filter
+
+# Kinds of difference, as written in x-cytomine-deviations.
+NOT_IN_SPEC = "not-in-spec"  # the server reads a query parameter the spec does not offer it
+NOT_READ = "not-read"  # the spec offers a query parameter this generation does not read
+OPTIONAL_IN_SPEC = "optional-in-spec"  # the server requires it, the spec makes it optional
+REQUIRED_IN_SPEC = "required-in-spec"  # the spec requires it, the server has it optional
+PATH_PARAMETER = "path-parameter"  # a path parameter of another type
+KINDS = (NOT_IN_SPEC, NOT_READ, OPTIONAL_IN_SPEC, REQUIRED_IN_SPEC, PATH_PARAMETER)
+
+# Paging parameters of common.yaml under `x-cytomine-paging: mixed` (spec/README.md).
+PAGE_SIZE_REFS = ("parameters/page", "parameters/size", "parameters/pageSort")
+MAX_OFFSET_REFS = ("parameters/max", "parameters/offset", "parameters/sort", "parameters/order")
+JAVA_INTEGERS = {"Long", "long", "Integer", "int"}
+
+
+@dataclass(frozen=True)
+class Finding:
+    operation: str
+    method: str
+    path: str
+    generation: str
+    kind: str
+    param: str
+    detail: str = ""
+
+    def __str__(self) -> str:
+        extra = f" ({self.detail})" if self.detail else ""
+        return f"{self.operation} {self.method} {self.path} [{self.generation}] {self.kind}: {self.param}{extra}"
+
+
+def norm(path: str) -> str:
+    return re.sub(r"\{[^}]*\}", "{}", path)
+
+
+@cache
+def load_sources(generation: str) -> dict[tuple[str, str], dict[str, Any]]:
+    """Rows of spring-<generation>.tsv by (method, path without placeholder names), JSON decoded."""
+    with open(SOURCES / f"spring-{generation}.tsv", encoding="utf-8") as fh:
+        lines = [line for line in fh if not line.startswith("#")]
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in csv.DictReader(lines, delimiter="\t"):
+        decoded: dict[str, Any] = dict(row)
+        decoded["query_params"] = json.loads(row["query_params"])
+        decoded["path_params"] = json.loads(row["path_params"])
+        decoded["body"] = json.loads(row["body"]) if row["body"] != "-" else None
+        rows[(row["method"], norm(row["path"]))] = decoded
+    return rows
+
+
+@cache
+def load_spec() -> spec_index.Spec:
+    return spec_index.Spec(ROOT / "spec" / "openapi.yaml")
+
+
+def operations() -> list[spec_index.SpecOperation]:
+    return [op for op in load_spec().operations() if op.bulk_of is None]
+
+
+def query_parameters(op: spec_index.SpecOperation) -> list[tuple[dict[str, Any], str]]:
+    """(parameter, its $ref or "") of the operation's query parameters, path item's first."""
+    spec = load_spec()
+    item_base = spec.deref(load_spec().document["paths"][op.path], spec.root)[1]
+    raw = [(p, item_base) for p in op.path_item.get("parameters", [])]
+    raw += [(p, op.source) for p in op.raw.get("parameters", [])]
+    out = []
+    for node, base in raw:
+        param = spec.deref(node, base)[0]
+        if param.get("in") == "query":
+            out.append((param, str(node.get("$ref", ""))))
+    return out
+
+
+def readers(op: spec_index.SpecOperation, param: dict[str, Any], ref: str) -> set[str]:
+    """The generations the spec says read this parameter of this operation."""
+    declared = param.get("x-cytomine-generations")
+    if declared is not None:
+        return {str(g) for g in declared}
+    servers = set(op.servers)
+    if op.paging == "mixed" and ref.startswith("../common.yaml#"):
+        if ref.endswith(PAGE_SIZE_REFS):
+            return servers & {"2026"}
+        if ref.endswith(MAX_OFFSET_REFS):
+            return servers - {"2026"}
+    return servers
+
+
+def schema_properties(node: Any, base: Path, depth: int = 0) -> set[str]:
+    """Property names of a schema, through $ref, allOf/oneOf/anyOf and array items."""
+    node, base = load_spec().deref(node, base)
+    if not isinstance(node, dict) or depth > 8:
+        return set()
+    names = set((node.get("properties") or {}).keys())
+    for key in ("allOf", "oneOf", "anyOf"):
+        for sub in node.get(key) or []:
+            names |= schema_properties(sub, base, depth + 1)
+    if "items" in node:
+        names |= schema_properties(node["items"], base, depth + 1)
+    return names
+
+
+def body_properties(op: spec_index.SpecOperation) -> set[str]:
+    body, base = load_spec().deref(op.raw.get("requestBody") or {}, op.source)
+    names: set[str] = set()
+    for media in (body.get("content") or {}).values():
+        if isinstance(media, dict) and "schema" in media:
+            names |= schema_properties(media["schema"], base)
+    return names
+
+
+def spec_path_types(op: spec_index.SpecOperation) -> list[str]:
+    """The schema type of each path placeholder, in order."""
+    by_name = {str(p["name"]): p for p in op.parameters if p.get("in") == "path"}
+    out = []
+    for name in re.findall(r"\{([^}]*)\}", op.path):
+        schema = load_spec().deref((by_name.get(name) or {}).get("schema") or {}, op.source)[0]
+        out.append(str(schema.get("type", "?")) if name in by_name else "undeclared")
+    return out
+
+
+def compare(op: spec_index.SpecOperation, generation: str, row: dict[str, Any]) -> list[Finding]:
+    def finding(kind: str, param: str, detail: str = "") -> Finding:
+        return Finding(op.operation_id, op.method, op.path, generation, kind, param, detail)
+
+    out: list[Finding] = []
+    # Path parameters (by position): one the server binds as Long/Integer must be an integer in the
+    # spec (a String one takes any value; the spec may narrow it, e.g. `{id}` of update/delete).
+    server_path = {str(p["name"]): str(p["type"]) for p in row["path_params"]}
+    server_names = re.findall(r"\{([^}]*)\}", row["path"])
+    for name, spec_type in zip(server_names, spec_path_types(op), strict=True):
+        java = server_path.get(name)
+        if java is None:
+            continue  # a placeholder the handler does not bind
+        if java in JAVA_INTEGERS and spec_type != "integer":
+            out.append(finding(PATH_PARAMETER, name, f"spec {spec_type}, server {java}"))
+    # Query parameters.
+    server = {str(q["name"]): q for q in row["query_params"]}
+    if "*" in server:
+        return out
+    spec_query = {str(p["name"]): (p, ref) for p, ref in query_parameters(op)}
+    body = body_properties(op)
+    for name, q in server.items():
+        if name == FILTERS:
+            continue
+        if name in spec_query and generation in readers(op, *spec_query[name]):
+            declared = bool(spec_query[name][0].get("required", False))
+            if q["required"] is True and not declared:
+                out.append(finding(OPTIONAL_IN_SPEC, name, f"required at {q['at']}"))
+            elif q["required"] is False and declared:
+                default = f", default {q['default']}" if q["default"] is not None else ""
+                out.append(finding(REQUIRED_IN_SPEC, name, f"optional at {q['at']}{default}"))
+            continue
+        multipart = (row["body"] or {}).get("kind") == "multipart"
+        if name in body and (q["in"] != "query" or multipart):
+            continue
+        where = " (the spec declares it for other generations)" if name in spec_query else ""
+        out.append(finding(NOT_IN_SPEC, name, f"{q['origin']} at {q['at']}{where}"))
+    for name, (param, ref) in spec_query.items():
+        if generation not in readers(op, param, ref):
+            continue
+        if name in server or (FILTERS in server and re.fullmatch(FILTER_NAME, name)):
+            continue
+        out.append(finding(NOT_READ, name))
+    return out
+
+
+def declarations(op: spec_index.SpecOperation) -> Iterator[tuple[str, str, str, str]]:
+    """(generation, kind, parameter, reason) of the operation's x-cytomine-deviations."""
+    for entry in op.raw.get("x-cytomine-deviations") or []:
+        for generation in entry["generations"]:
+            for param in entry["parameters"]:
+                yield str(generation), str(entry["kind"]), str(param), str(entry["reason"])
+
+
+@dataclass
+class Result:
+    findings: list[Finding]  # every difference, declared or not
+    undeclared: list[Finding]
+    stale: list[str]  # declared deviations that do not occur
+    served: dict[str, list[str]]  # generation -> operationIds compared
+    deviating: dict[str, set[str]]  # generation -> operationIds with (declared) differences
+
+
+@cache
+def result() -> Result:
+    findings: list[Finding] = []
+    undeclared: list[Finding] = []
+    stale: list[str] = []
+    served: dict[str, list[str]] = {g: [] for g in GENERATIONS}
+    deviating: dict[str, set[str]] = {g: set() for g in GENERATIONS}
+    for op in operations():
+        declared = {(g, k, p) for g, k, p, _ in declarations(op)}
+        found: list[Finding] = []
+        for generation in GENERATIONS:
+            if generation not in op.servers:
+                continue
+            served[generation].append(op.operation_id)
+            row = load_sources(generation).get((op.method, norm(op.path)))
+            if row is None:
+                found.append(Finding(op.operation_id, op.method, op.path, generation, "not-served", "-"))
+                continue
+            found += compare(op, generation, row)
+        keys = {(f.generation, f.kind, f.param) for f in found}
+        findings += found
+        undeclared += [f for f in found if (f.generation, f.kind, f.param) not in declared]
+        stale += [f"{op.operation_id} [{g}] {k}: {p}" for g, k, p in sorted(declared - keys)]
+        for f in found:
+            deviating[f.generation].add(op.operation_id)
+    return Result(findings, undeclared, stale, served, deviating)
+
+
+def figure() -> list[str]:
+    """The closing figure: per generation, operations exact / with declared deviations."""
+    res = result()
+    lines = []
+    for generation in GENERATIONS:
+        total = len(res.served[generation])
+        with_dev = len(res.deviating[generation])
+        count = sum(1 for f in res.findings if f.generation == generation)
+        lines.append(
+            f"spring-{generation}: {total} operations, {total - with_dev} exact, "
+            f"{with_dev} with declared deviations ({count} deviations)"
+        )
+    return lines
+
+
+class _Summary:
+    """Writes the closing figure at the end of the pytest run."""
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        terminalreporter.write_sep("-", "spec vs Spring sources (tests/test_spec_sources.py)")
+        for line in figure():
+            terminalreporter.write_line(line)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _closing_figure(request: pytest.FixtureRequest) -> None:
+    manager = request.config.pluginmanager
+    if not manager.has_plugin("spec-sources-summary"):
+        manager.register(_Summary(), "spec-sources-summary")
+
+
+def test_declarations_are_well_formed() -> None:
+    problems = []
+    for op in operations():
+        for p, _ in query_parameters(op):
+            gens = p.get("x-cytomine-generations")
+            if gens is None:
+                continue
+            if not (isinstance(gens, list) and gens and set(map(str, gens)) <= set(ALL_GENERATIONS)):
+                problems.append(f"{op.operation_id} {p['name']}: x-cytomine-generations {gens!r}")
+            elif not set(map(str, gens)) & set(op.servers):
+                problems.append(f"{op.operation_id} {p['name']}: read by {gens}, none of the servers {op.servers}")
+        for entry in op.raw.get("x-cytomine-deviations") or []:
+            ok = (
+                isinstance(entry, dict)
+                and set(entry) == {"kind", "generations", "parameters", "reason"}
+                and entry["kind"] in KINDS
+                and isinstance(entry["generations"], list)
+                and entry["generations"]
+                and set(map(str, entry["generations"])) <= set(GENERATIONS) & set(op.servers)
+                and isinstance(entry["parameters"], list)
+                and entry["parameters"]
+                and isinstance(entry["reason"], str)
+                and len(entry["reason"].split()) >= 4
+            )
+            if not ok:
+                problems.append(f"{op.operation_id}: malformed x-cytomine-deviations entry {entry!r}")
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("generation", GENERATIONS)
+def test_every_extracted_operation_is_in_the_spec(generation: str) -> None:
+    """Every (method, path) a Spring core maps is a spec operation it serves, or excluded with a reason."""
+    spec = load_spec()
+    served = {(op.method, norm(op.path)) for op in operations() if generation in op.servers}
+    excluded = set()
+    for file in [spec.root, *sorted((ROOT / "spec" / "services").glob("*.yaml"))]:
+        for entry in spec.load(file).get("x-cytomine-excluded") or []:
+            excluded.add((str(entry["method"]), norm(str(entry["path"]))))
+    missing = [
+        f"{method} {path}"
+        for method, path in load_sources(generation)
+        if (method, path) not in served and (method, path) not in excluded and method != "ANY"
+    ]
+    assert not missing, f"spring-{generation} maps operations the spec lacks:\n" + "\n".join(missing)
+
+
+@pytest.mark.parametrize("generation", GENERATIONS)
+def test_spec_matches_spring_sources(generation: str) -> None:
+    res = result()
+    undeclared = [str(f) for f in res.undeclared if f.generation == generation]
+    assert not undeclared, (
+        f"{len(undeclared)} differences with spring-{generation}.tsv not declared in x-cytomine-deviations "
+        "(fix the spec, or declare them with their reason; spec/README.md):\n" + "\n".join(undeclared)
+    )
+
+
+def test_no_stale_deviation() -> None:
+    stale = result().stale
+    assert not stale, "declared in x-cytomine-deviations but no longer found (remove them):\n" + "\n".join(stale)
+
+
+def main() -> int:
+    res = result()
+    declared_keys = {(f.operation, f.generation, f.kind, f.param) for f in res.findings} - {
+        (f.operation, f.generation, f.kind, f.param) for f in res.undeclared
+    }
+    for f in res.findings:
+        mark = "declared" if (f.operation, f.generation, f.kind, f.param) in declared_keys else "UNDECLARED"
+        print(f"{mark:10s} {f}")
+    for s in res.stale:
+        print(f"STALE      {s}")
+    print("\n".join(figure()))
+    return 1 if res.undeclared or res.stale else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
