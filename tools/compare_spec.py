@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Compare the spec's query parameters with those extracted from the Spring cores' sources.
+"""Compare the spec's query parameters with those extracted from the Spring and Grails cores' sources.
 
 Reads spec/openapi.yaml (through generator/spec_index.py) and spec/inventory/sources/spring-*.tsv
 (written by tools/extract_spring.py) and prints, per operation and Spring generation that serves
@@ -17,6 +17,11 @@ spec declares that the server does not read, and requiredness mismatches; then t
   parameter named like `name[op]` and is itself never reported; `*` (a `@RequestParam Map` read
   as a whole) matches everything;
 - requiredness is compared only where the extractor knows it (not for `required: null`).
+
+The legacy Grails core (`legacy` in `x-cytomine-servers`) is compared with grails-legacy.tsv
+(tools/extract_grails.py) the same way; its `.json` suffix (Grails `.$format`) also matches a spec
+path ending in `.{format}`, and an "extra in spec" parameter one of the Spring generations reads is
+reported as "read by the other generation only". The Spring comparison is unchanged by it.
 """
 
 from __future__ import annotations
@@ -73,6 +78,9 @@ def load_spec(root: Path) -> Spec:
 
 SOURCES = ROOT / "spec" / "inventory" / "sources"
 GENERATIONS = ("2026", "2025")
+SPRING = GENERATIONS
+LEGACY = "legacy"
+ALL_GENERATIONS = (*GENERATIONS, LEGACY)
 FILTERS = "<field>[<op>]"
 FILTER_NAME = r"[\w.]+\[\w+\]"  # a spec parameter standing for one generic search filter
 
@@ -103,9 +111,21 @@ def norm(path: str) -> str:
     return re.sub(r"\{[^}]*\}", "{}", path)
 
 
+def norm_key(generation: str, path: str) -> str:
+    """`norm`, and for the Grails file `.{format}` == `.json` (both are Grails' `.$format`)."""
+    if generation == LEGACY:
+        return re.sub(r"\.\{\}$", ".json", norm(path))
+    return norm(path)
+
+
+def source_file(generation: str) -> str:
+    return "grails-legacy.tsv" if generation == LEGACY else f"spring-{generation}.tsv"
+
+
 def load_sources(generation: str, folder: Path = SOURCES) -> dict[tuple[str, str], dict[str, Any]]:
-    """Rows of spring-<generation>.tsv by (method, path without placeholder names), JSON decoded."""
-    with open(folder / f"spring-{generation}.tsv", encoding="utf-8") as fh:
+    """Rows of spring-<generation>.tsv (grails-legacy.tsv for `legacy`) by (method, path without
+    placeholder names), JSON decoded."""
+    with open(folder / source_file(generation), encoding="utf-8") as fh:
         lines = [line for line in fh if not line.startswith("#")]
     rows: dict[tuple[str, str], dict[str, Any]] = {}
     for row in csv.DictReader(lines, delimiter="\t"):
@@ -113,7 +133,7 @@ def load_sources(generation: str, folder: Path = SOURCES) -> dict[tuple[str, str
         for column in ("query_params", "path_params", "response_detail"):
             decoded[column] = json.loads(row[column])
         decoded["body"] = json.loads(row["body"]) if row["body"] != "-" else None
-        rows[(row["method"], norm(row["path"]))] = decoded
+        rows[(row["method"], norm_key(generation, row["path"]))] = decoded
     return rows
 
 
@@ -178,11 +198,15 @@ def compare(spec: Spec, sources: dict[str, dict[tuple[str, str], dict[str, Any]]
     for op in spec.operations():
         if op.bulk_of is not None:
             continue
-        for generation in GENERATIONS:
+        for generation in ALL_GENERATIONS:
             if generation in op.servers and generation in sources:
-                key = (op.method, norm(op.path))
+                key = (op.method, norm_key(generation, op.path))
                 found = compare_operation(spec, op, generation, sources[generation].get(key))
-                others = [sources[g].get(key) for g in GENERATIONS if g != generation and g in sources]
+                others = [
+                    sources[g].get((op.method, norm(op.path)))
+                    for g in SPRING
+                    if g != generation and g in sources
+                ]
                 elsewhere = {str(q["name"]) for row in others if row for q in row["query_params"]}
 
                 def other_only(name: str, elsewhere: set[str] = elsewhere) -> bool:
@@ -201,41 +225,46 @@ def summarize(spec: Spec, diffs: Iterable[Difference], sources: dict[str, Any], 
     diffs = list(diffs)
     lines: list[str] = []
     ops = [op for op in spec.operations() if op.bulk_of is None]
-    for generation in GENERATIONS:
+    for generation in [g for g in ALL_GENERATIONS if g in sources]:
         served = [op for op in ops if generation in op.servers]
         with_diff = {d.operation for d in diffs if d.generation == generation}
         kinds = Counter(d.kind for d in diffs if d.generation == generation)
         lines.append(
-            f"spring-{generation}: {len(served)} spec operations served, {len(served) - len(with_diff)} exact, "
+            f"{source_file(generation)[:-4]}: {len(served)} spec operations served, "
+            f"{len(served) - len(with_diff)} exact, "
             f"{len(with_diff)} with differences ({sum(kinds.values())} differences: "
             + ", ".join(f"{n} {k}" for k, n in kinds.most_common())
             + ")"
         )
-        in_spec = {(op.method, norm(op.path)) for op in ops}
+        in_spec = {(op.method, norm_key(generation, op.path)) for op in ops}
         not_in_spec = [k for k in sources[generation] if k not in in_spec]
         lines.append(f"  extracted operations not in the spec: {len(not_in_spec)}")
-    per_op = {(d.operation, d.method, d.path) for d in diffs}
+    per_op = {(d.operation, d.method, d.path) for d in diffs if d.generation in SPRING}
     exact = [
         op for op in ops if {"2026", "2025"} & set(op.servers) and (op.operation_id, op.method, op.path) not in per_op
     ]
     lines.append(
         f"both generations: {len(exact)} operations exact, {len(per_op)} with differences in at least one generation"
     )
-    common = Counter((d.kind, d.param) for d in diffs)
+    common = Counter((d.kind, d.param) for d in diffs if d.generation in SPRING)
     lines.append(f"{top} most common differences (kind: parameter -> operations x generations):")
     lines += [f"  {n:4d}  {kind}: {param}" for (kind, param), n in common.most_common(top)]
+    if LEGACY in sources:
+        legacy = Counter((d.kind, d.param) for d in diffs if d.generation == LEGACY)
+        lines.append(f"{top} most common differences with the Grails legacy core (kind: parameter -> operations):")
+        lines += [f"  {n:4d}  {kind}: {param}" for (kind, param), n in legacy.most_common(top)]
     return lines
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Compare spec query parameters with the Spring sources.")
+    parser = argparse.ArgumentParser(description="Compare spec query parameters with the Spring and Grails sources.")
     parser.add_argument("--spec", type=Path, default=ROOT / "spec" / "openapi.yaml")
     parser.add_argument("--sources", type=Path, default=SOURCES)
     parser.add_argument("--summary", action="store_true", help="print the totals only")
     parser.add_argument("--top", type=int, default=20, help="how many common differences to list")
     args = parser.parse_args(argv)
     spec = load_spec(args.spec)
-    sources = {g: load_sources(g, args.sources) for g in GENERATIONS if (args.sources / f"spring-{g}.tsv").exists()}
+    sources = {g: load_sources(g, args.sources) for g in ALL_GENERATIONS if (args.sources / source_file(g)).exists()}
     diffs = compare(spec, sources)
     if not args.summary:
         for d in diffs:

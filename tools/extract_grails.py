@@ -1,0 +1,959 @@
+#!/usr/bin/env python3
+"""Extract the legacy Grails core's operations (query/path parameters, body, response) from its sources.
+
+Reads `grails-app/conf/*UrlMappings.groovy` of one or more Grails source trees, maps every
+(method, path) to its controller action and reads the action body (and the same-class methods,
+base-controller helpers, services and forwards it hands the request parameters to) for:
+request parameters (`params.x`, `params['x']`, `params.long('x'[, default])`, `params.getLong`...),
+JSON body fields (`request.JSON.x`, `def json = request.JSON; json.x`), multipart parts
+(`request.getFile('x')`) and the response shape (`responseSuccess(list|domain)`, `responseResult`,
+`responseByteArray`/`responseFile`, `render ... as JSON`). Writes the format of
+tools/extract_spring.py (columns: spec/inventory/sources/README.md).
+
+    git --git-dir=<mirror> archive <rev> grails-app | tar -x -C /tmp/grails-a
+    .venv/bin/python tools/extract_grails.py /tmp/grails-a [/tmp/grails-b=label ...] \\
+        --source "github:owner/name @ <rev>" [--source ...] -o spec/inventory/sources/grails-legacy.tsv
+
+The first tree is the primary one; (method, path) pairs only found in a further tree are added,
+their source locations prefixed with `label:`. Standard library only; lexical (no Groovy parser).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+COLUMNS = [
+    "method",
+    "path",
+    "query",
+    "handler",
+    "source",
+    "query_params",
+    "path_params",
+    "body",
+    "response",
+    "response_detail",
+]
+HTTP_METHODS = ("GET", "POST", "PUT", "DELETE")
+# Grails' GrailsParameterMap typed accessors -> Java type
+ACCESSORS = {
+    "long": "Long",
+    "getLong": "Long",
+    "int": "Integer",
+    "getInt": "Integer",
+    "integer": "Integer",
+    "boolean": "Boolean",
+    "getBoolean": "Boolean",
+    "double": "Double",
+    "getDouble": "Double",
+    "float": "Float",
+    "getFloat": "Float",
+    "short": "Short",
+    "byte": "Byte",
+    "char": "Character",
+    "list": "List",
+    "getList": "List",
+    "get": "String",
+    "date": "Date",
+    "getDate": "Date",
+    "containsKey": "String",
+    "remove": "String",
+}
+NOT_PARAMS = {
+    "put",
+    "each",
+    "keySet",
+    "entrySet",
+    "findAll",
+    "find",
+    "collect",
+    "clone",
+    "size",
+    "toString",
+    "putAll",
+    "values",
+    "iterator",
+    "any",
+    "class",
+    "sort",  # params.sort is read as a parameter too; kept below when not a call
+}
+# names set by Grails itself, not request parameters
+GRAILS_PARAMS = {"controller", "action", "format"}
+# RestController (base class) helpers that read request parameters themselves: name -> [(param, type, default)]
+HELPER_PARAMS: dict[str, list[tuple[str, str, str | None]]] = {
+    "responseByteArray": [("alphaMask", "Boolean", None), ("type", "String", None)],
+}
+# controllers the `/$controller/$action?.$format?` convention mapping is expanded for (the
+# inventory's rule: the other controllers' actions reachable that way are admin/internal pages)
+CONVENTION_CONTROLLERS = {"server", "command"}
+PAGING = [("offset", "Integer", "0"), ("max", "Integer", "0")]
+ERROR_HELPERS = {"responseNotFound", "responseError", "responseErrorUnauthorized"}
+BINARY_HELPERS = {"responseByteArray", "responseFile", "responseBufferedImage", "responseImage"}
+COMMAND_HELPERS = {"responseResult", "add", "update", "delete", "addOne", "addMultiple"}
+
+
+# --------------------------------------------------------------------------------------------
+# Lexing: `code` = text with comments blanked; `skel` = code with string contents blanked too
+# (same length, newlines kept), so braces/parentheses can be matched on `skel` and string
+# literals read from `code` at the same offsets.
+
+
+@dataclass
+class Source:
+    rel: str
+    code: str
+    skel: str
+    _lines: list[int] = field(default_factory=list)
+
+    def line(self, offset: int) -> int:
+        if not self._lines:
+            self._lines = [i for i, c in enumerate(self.code) if c == "\n"]
+        lo, hi = 0, len(self._lines)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self._lines[mid] < offset:
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo + 1
+
+    def at(self, offset: int) -> str:
+        return f"{self.rel}:{self.line(offset)}"
+
+
+def blank(text: str) -> str:
+    return re.sub(r"[^\n]", " ", text)
+
+
+def lex(text: str) -> tuple[str, str]:
+    code: list[str] = []
+    skel: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if text.startswith("//", i):
+            j = text.find("\n", i)
+            j = n if j < 0 else j
+            code.append(blank(text[i:j]))
+            skel.append(blank(text[i:j]))
+            i = j
+        elif text.startswith("/*", i):
+            j = text.find("*/", i + 2)
+            j = n if j < 0 else j + 2
+            code.append(blank(text[i:j]))
+            skel.append(blank(text[i:j]))
+            i = j
+        elif c in "\"'":
+            quote = text[i : i + 3] if text[i : i + 3] in ('"""', "'''") else c
+            j = i + len(quote)
+            while j < n and not text.startswith(quote, j):
+                j += 2 if text[j] == "\\" else 1
+            j = min(n, j + len(quote))
+            code.append(text[i:j])
+            inner = text[i + len(quote) : j - len(quote)]
+            skel.append(
+                quote + blank(inner) + text[j - len(quote) : j] if j - i >= 2 * len(quote) else blank(text[i:j])
+            )
+            i = j
+        else:
+            code.append(c)
+            skel.append(c)
+            i += 1
+    return "".join(code), "".join(skel)
+
+
+def load(path: Path, root: Path) -> Source:
+    code, skel = lex(path.read_text(encoding="utf-8", errors="replace"))
+    return Source(str(path.relative_to(root)), code, skel)
+
+
+def match_close(skel: str, start: int) -> int:
+    """Offset of the bracket closing the one at `start`."""
+    pairs = {"(": ")", "[": "]", "{": "}"}
+    stack = [pairs[skel[start]]]
+    for i in range(start + 1, len(skel)):
+        c = skel[i]
+        if c in pairs:
+            stack.append(pairs[c])
+        elif c in ")]}":
+            if stack and stack[-1] == c:
+                stack.pop()
+            if not stack:
+                return i
+    return len(skel) - 1
+
+
+def split_top(skel: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Top-level comma-separated spans of skel[start:end]."""
+    out: list[tuple[int, int]] = []
+    depth, begin = 0, start
+    for i in range(start, end):
+        c = skel[i]
+        if c in "([{":
+            depth += 1
+        elif c in ")]}":
+            depth -= 1
+        elif c == "," and depth == 0:
+            out.append((begin, i))
+            begin = i + 1
+    if skel[begin:end].strip():
+        out.append((begin, end))
+    return out
+
+
+def literal(code: str) -> str | None:
+    m = re.fullmatch(r"\s*(['\"])(.*?)\1\s*", code, re.S)
+    return m.group(2) if m else None
+
+
+# --------------------------------------------------------------------------------------------
+# Url mappings
+
+
+@dataclass
+class Mapping:
+    path: str  # Grails path as written
+    controller: str
+    actions: dict[str, str]  # HTTP method (or ANY) -> action
+    at: str
+
+
+def parse_map_literal(src: Source, start: int, end: int) -> dict[str, str]:
+    """`[GET: "show", PUT: "update"]` or `controller: "x", action: "y"` -> dict of string values."""
+    out: dict[str, str] = {}
+    for b, e in split_top(src.skel, start, end):
+        m = re.match(r"\s*['\"]?(\w+)['\"]?\s*:(.*)$", src.code[b:e], re.S)
+        if m:
+            value = literal(m.group(2))
+            if value is not None:
+                out[m.group(1)] = value
+            elif m.group(1) == "action" and "[" in m.group(2):
+                k = b + src.code[b:e].index("[", m.start(2))
+                for verb, act in parse_map_literal(src, k + 1, match_close(src.skel, k)).items():
+                    out["action:" + verb] = act
+    return out
+
+
+def parse_mappings(src: Source) -> list[Mapping]:
+    m = re.search(r"static\s+mappings\s*=\s*\{", src.skel)
+    if not m:
+        return []
+    end = match_close(src.skel, m.end() - 1)
+    out: list[Mapping] = []
+    pos = m.end()
+    pattern = re.compile(r"(?:name\s+\w+\s*:\s*)?\"([^\"\n]*)\"\s*(\()?")
+    while True:
+        hit = pattern.search(src.code, pos, end)
+        if not hit:
+            break
+        if src.skel[hit.start()] != '"' and not src.skel[hit.start()].isalpha():
+            pos = hit.end()
+            continue
+        path = hit.group(1)
+        pos = hit.end()
+        args: dict[str, str] = {}
+        if hit.group(2):
+            close = match_close(src.skel, hit.end() - 1)
+            args = parse_map_literal(src, hit.end(), close)
+            pos = close + 1
+        blk = re.match(r"\s*\{", src.skel[pos:end])
+        if blk:
+            open_ = pos + blk.end() - 1
+            close = match_close(src.skel, open_)
+            body = src.code[open_ + 1 : close]
+            for a in re.finditer(r"\b(action|controller)\s*=\s*", body):
+                k = open_ + 1 + a.end()
+                if src.skel[k] == "[":
+                    for verb, act in parse_map_literal(src, k + 1, match_close(src.skel, k)).items():
+                        args["action:" + verb] = act
+                else:
+                    lit = re.match(r"(['\"])(\w+)\1", src.code[k:])
+                    if lit:
+                        args[a.group(1)] = lit.group(2)
+            pos = close + 1
+        if not path.startswith("/"):
+            continue  # "403", "500": error pages
+        actions = {k.split(":", 1)[1]: v for k, v in args.items() if k.startswith("action:")}
+        if not actions and "action" in args:
+            actions = {"ANY": args["action"]}
+        if not actions and "$action" in path:
+            actions = {"ANY": "$action"}
+        if "controller" in args or "$controller" in path:
+            out.append(Mapping(path, args.get("controller", "$controller"), actions, src.at(hit.start())))
+    return out
+
+
+def norm_path(path: str) -> tuple[str, list[str], str]:
+    """Grails path -> (inventory path, placeholder names, format suffix as written)."""
+    suffix = ""
+    fm = re.search(r"\.(\$format\??|json)(?=$|\?)", path)
+    if fm:
+        suffix = "." + fm.group(1)
+        path = path[: fm.start()] + ".json" + path[fm.end() :]
+    names = re.findall(r"\$(\w+)\??", path)
+    out = re.sub(r"\$(\w+)\??", r"{\1}", path)
+    return out, names, suffix
+
+
+# --------------------------------------------------------------------------------------------
+# Classes and methods
+
+
+@dataclass
+class MethodInfo:
+    name: str
+    cls: ClassInfo
+    params: list[str]
+    body_start: int  # offset of "{"
+    body_end: int  # offset of "}"
+    at: int  # offset of the declaration
+
+    @property
+    def src(self) -> Source:
+        return self.cls.src
+
+
+@dataclass
+class ClassInfo:
+    name: str
+    base: str | None
+    src: Source
+    methods: dict[str, list[MethodInfo]] = field(default_factory=dict)
+
+
+METHOD_DECL = re.compile(
+    r"(?:^|\n)[ \t]*(?:@\w+(?:\([^)]*\))?\s*)*(?:(?:public|protected|private|static|final|synchronized)\s+)*"
+    r"(?:def|void|[A-Z][\w.]*(?:<[^>{;]*>)?(?:\[\])?|boolean|int|long|double)\s+(\w+)\s*"
+    r"(?:\(([^)]*)\)\s*(?:throws\s+[\w.,\s]+)?\{|=\s*\{)"
+)
+
+
+def parse_classes(src: Source) -> list[ClassInfo]:
+    out: list[ClassInfo] = []
+    for m in re.finditer(r"\bclass\s+(\w+)(?:\s+extends\s+([\w.]+))?[^{;]*\{", src.skel):
+        cls = ClassInfo(m.group(1), m.group(2).rsplit(".", 1)[-1] if m.group(2) else None, src)
+        start, end = m.end() - 1, match_close(src.skel, m.end() - 1)
+        # members at depth 1 only
+        depth, i = 0, start + 1
+        segments: list[tuple[int, int]] = []
+        seg = i
+        while i < end:
+            c = src.skel[i]
+            if c == "{":
+                if depth == 0:
+                    segments.append((seg, i + 1))
+                depth += 1
+            elif c == "}":
+                depth -= 1
+                if depth == 0:
+                    seg = i + 1
+            i += 1
+        for seg_start, seg_end in segments:
+            text = src.skel[seg_start:seg_end]
+            found = list(METHOD_DECL.finditer(text))
+            dm = found[-1] if found else None
+            if dm is None or seg_start + dm.end() != seg_end:
+                continue
+            open_ = seg_end - 1
+            params = [p.split("=")[0].split()[-1] for p in (dm.group(2) or "").split(",") if p.strip()]
+            info = MethodInfo(dm.group(1), cls, params, open_, match_close(src.skel, open_), seg_start + dm.start(1))
+            cls.methods.setdefault(info.name, []).append(info)
+        out.append(cls)
+    return out
+
+
+class Index:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.classes: dict[str, ClassInfo] = {}
+        self.domains: set[str] = set()
+        for folder in ("grails-app/controllers", "grails-app/services", "src/groovy"):
+            for path in sorted((root / folder).rglob("*.groovy")):
+                for cls in parse_classes(load(path, root)):
+                    self.classes.setdefault(cls.name, cls)
+        for path in (root / "grails-app/domain").rglob("*.groovy"):
+            self.domains.add(path.stem)
+
+    def controller(self, name: str) -> ClassInfo | None:
+        return self.classes.get(name[:1].upper() + name[1:] + "Controller")
+
+    def find_method(self, cls: ClassInfo | None, name: str) -> MethodInfo | None:
+        seen: set[str] = set()
+        while cls is not None and cls.name not in seen:
+            seen.add(cls.name)
+            if name in cls.methods:
+                return cls.methods[name][0]
+            cls = self.classes.get(cls.base) if cls.base else None
+        return None
+
+    def actions(self, cls: ClassInfo) -> list[str]:
+        return [
+            n
+            for n, ms in cls.methods.items()
+            if not ms[0].src.code[ms[0].at - 40 : ms[0].at].strip().endswith(("private", "protected"))
+        ]
+
+
+# --------------------------------------------------------------------------------------------
+# Handler analysis
+
+
+@dataclass
+class QueryParam:
+    name: str
+    required: bool | None
+    type: str
+    default: str | None
+    origin: str
+    location: str
+    at: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "required": self.required,
+            "type": self.type,
+            "default": self.default,
+            "origin": self.origin,
+            "in": self.location,
+            "at": self.at,
+        }
+
+
+@dataclass
+class Operation:
+    method: str
+    path: str
+    handler: str
+    sources: list[str]
+    query: list[QueryParam]
+    path_params: list[dict[str, Any]]
+    body: dict[str, Any] | None
+    response: list[str]
+    response_detail: dict[str, Any]
+
+    def row(self) -> dict[str, str]:
+        def flag(q: QueryParam) -> str:
+            return q.name + ("!" if q.required else "?" if q.required is None else "")
+
+        return {
+            "method": self.method,
+            "path": self.path,
+            "query": ",".join(flag(q) for q in self.query) or "-",
+            "handler": self.handler,
+            "source": ";".join(self.sources),
+            "query_params": json.dumps([q.as_json() for q in self.query], separators=(",", ":")),
+            "path_params": json.dumps(self.path_params, separators=(",", ":")),
+            "body": json.dumps(self.body, separators=(",", ":")) if self.body else "-",
+            "response": "|".join(self.response) or "unknown",
+            "response_detail": json.dumps(self.response_detail, separators=(",", ":")),
+        }
+
+
+def null_checked(code: str, expr: str) -> bool:
+    """`expr` is tested for presence somewhere (`expr != null`, `if (expr)`, `expr ?:`, `!expr`)."""
+    e = re.escape(expr)
+    return bool(
+        re.search(
+            rf"{e}\s*(?:[!=]=\s*null|\?(?!\.)|&&|\|\|)|(?:!|if\s*\(\s*|&&\s*|\|\|\s*)\s*{e}\s*(?:\)|&&|\|\|)", code
+        )
+    )
+
+
+class HandlerReader:
+    """Reads one action: its parameter reads, body reads and response shapes."""
+
+    def __init__(self, index: Index, action: MethodInfo) -> None:
+        self.index = index
+        self.action = action
+        self.query: dict[str, QueryParam] = {}
+        self.types: dict[str, str] = {}  # param name -> type from a typed read (for path params)
+        self.body_fields: dict[str, dict[str, Any]] = {}
+        self.body_json = False
+        self.body_array = False
+        self.parts: dict[str, dict[str, Any]] = {}
+        self.raw_body = False
+        self.shapes: list[str] = []
+        self.exprs: list[str] = []
+        self.visited: set[tuple[str, str]] = set()
+
+    def add_param(self, name: str, type_: str, default: str | None, origin: str, at: str, checked: bool) -> None:
+        if name in GRAILS_PARAMS:
+            return
+        if type_ != "String" or name not in self.types:
+            self.types.setdefault(name, type_)
+            if type_ != "String":
+                self.types[name] = type_
+        required: bool | None = False if default is not None or checked else None
+        old = self.query.get(name)
+        if old is None:
+            self.query[name] = QueryParam(name, required, type_, default, origin, "query", at)
+        else:
+            if old.type == "String" and type_ != "String":
+                old.type = type_
+            if old.default is None and default is not None:
+                old.default = default
+            if required is False:
+                old.required = False
+
+    # -- parameter reads on a variable (`params` in controllers, the formal name in services) ----
+    def read_params(self, m: MethodInfo, var: str, origin: str) -> None:
+        src = m.src
+        start, end = m.body_start, m.body_end
+        code = src.code[start:end]
+        skel = src.skel[start:end]
+        v = re.escape(var)
+        for hit in re.finditer(rf"(?<![\w.]){v}\??\.(\w+)\s*\(\s*(['\"])([^'\"]+)\2\s*(?:,([^)]*))?\)", code):
+            if skel[hit.start()] != var[0]:
+                continue
+            acc = hit.group(1)
+            if acc not in ACCESSORS:
+                continue
+            default = hit.group(4).strip() if hit.group(4) else None
+            checked = acc == "containsKey" or null_checked(code, f"{var}.{hit.group(3)}")
+            self.add_param(hit.group(3), ACCESSORS[acc], default, origin, src.at(start + hit.start()), checked)
+        for hit in re.finditer(rf"(?<![\w.]){v}\[\s*(['\"])([^'\"]+)\1\s*\]", code):
+            if skel[hit.start()] != var[0]:
+                continue
+            checked = null_checked(code, hit.group(0))
+            self.add_param(hit.group(2), "String", None, origin, src.at(start + hit.start()), checked)
+        for hit in re.finditer(rf"(?<![\w.]){v}\??\.(\w+)\b(?!\s*\()", code):
+            if skel[hit.start()] != var[0] or hit.group(1) in NOT_PARAMS - {"sort"}:
+                continue
+            after = code[hit.end() : hit.end() + 3]
+            if re.match(r"\s*=[^=]", after):  # an assignment (params.format = 'png')
+                continue
+            checked = null_checked(code, f"{var}.{hit.group(1)}") or null_checked(code, f"{var}?.{hit.group(1)}")
+            default = None
+            dm = re.match(r"\s*\?:\s*([\w.'\"-]+)", code[hit.end() :])
+            if dm:
+                default = dm.group(1).strip("'\"")
+            self.add_param(hit.group(1), "String", default, origin, src.at(start + hit.start()), checked)
+
+    # -- the body: request.JSON and what is read from it ----------------------------------------------
+    def read_body(self, m: MethodInfo) -> None:
+        src = m.src
+        start, end = m.body_start, m.body_end
+        code = src.code[start:end]
+        skel = src.skel[start:end]
+        if re.search(r"request\.(JSON|getJSON\(\))", skel):
+            self.body_json = True
+        if re.search(
+            r"request\.JSON\s*(instanceof\s+JSONArray|\.each|\.collect|\[\s*\d)|JSONArray\s+\w+\s*=\s*request\.JSON",
+            skel,
+        ):
+            self.body_array = True
+        names = {"request.JSON"}
+        for a in re.finditer(
+            r"\b(?:def|JSONObject|JSONElement|Map|JSONArray|var)\s+(\w+)\s*=\s*request\.JSON\b(?!\.)", skel
+        ):
+            names.add(a.group(1))
+        for var in names:
+            v = re.escape(var)
+            for hit in re.finditer(rf"(?<![\w.]){v}\??\.(\w+)\b(\s*\(\s*(['\"])([^'\"]+)\3)?", code):
+                if not skel[hit.start()].isalpha():
+                    continue
+                key = hit.group(4) if hit.group(2) else hit.group(1)
+                accessor = hit.group(1) if hit.group(2) else "."
+                if not hit.group(2) and (hit.group(1) in NOT_PARAMS or hit.group(1)[0].isupper()):
+                    continue
+                if not hit.group(2) and re.match(r"\s*\(", code[hit.end() :]):
+                    continue  # a method call without a literal key
+                if hit.group(1) in ("put", "remove") and hit.group(2):
+                    continue
+                self.body_fields.setdefault(
+                    key,
+                    {"name": key, "required": None, "read": accessor, "line": src.at(start + hit.start())},
+                )
+            for hit in re.finditer(rf"(?<![\w.]){v}\[\s*(['\"])([^'\"]+)\1\s*\]", code):
+                if skel[hit.start()].isalpha():
+                    self.body_fields.setdefault(
+                        hit.group(2),
+                        {"name": hit.group(2), "required": None, "read": "[]", "line": src.at(start + hit.start())},
+                    )
+        for hit in re.finditer(r"request\.(?:getFile|getFiles)\s*\(\s*(['\"])([^'\"]+)\1", code):
+            self.parts.setdefault(hit.group(2), {"name": hit.group(2), "type": "MultipartFile", "required": None})
+        if re.search(r"request\.(multiFileMap|fileNames|getFileMap|getMultiFileMap)", skel):
+            self.parts.setdefault("*", {"name": "*", "type": "MultipartFile", "required": None})
+        if re.search(r"request\.(inputStream|getInputStream\(\)|reader|getReader\(\))", skel):
+            self.raw_body = True
+
+    # -- the response ------------------------------------------------------------------------
+    def shape_of(self, m: MethodInfo, expr: str, depth: int = 0) -> str:
+        e = expr.strip()
+        if not e or depth > 3:
+            return "unknown"
+        if e.startswith("["):
+            if re.match(r"\[\s*(collection|aaData)\s*:", e):
+                return "list:Object"
+            if re.match(r"\[\s*\]", e) or not re.match(r"\[\s*['\"]?\w+['\"]?\s*:", e):
+                return "list:Object"
+            return "other"
+        if re.match(r"(new\s+)?(JSONObject|HashMap|LinkedHashMap)\b", e):
+            return "other"
+        if re.fullmatch(r"\w+", e):
+            body = m.src.code[m.body_start : m.body_end]
+            decls = list(re.finditer(rf"(?:\b([A-Z][\w.]*(?:<([\w.]+)>)?|def)\s+)?\b{e}\s*=(?!=)\s*([^\n;]+)", body))
+            decl = decls[-1] if decls else None
+            if decl is None:
+                if e in m.params:
+                    return "unknown"
+                return "unknown"
+            typ, elem, rhs = decl.group(1), decl.group(2), decl.group(3)
+            if typ:
+                base = typ.split("<")[0].rsplit(".", 1)[-1]
+                if base in ("List", "ArrayList", "Collection", "Set", "HashSet", "LinkedList"):
+                    return f"list:{elem.rsplit('.', 1)[-1] if elem else 'Object'}"
+                if base in ("Map", "HashMap", "LinkedHashMap", "JSONObject"):
+                    return "other"
+                if base in ("String", "GString"):
+                    return "string"
+                if base[0].isupper() and base not in ("Object", "Long", "Integer", "Boolean"):
+                    return f"object:{base}"
+            return self.shape_of(m, rhs, depth + 1)
+        call = re.match(r"(?:(\w+)\.)?(\w+)\s*\(", e)
+        if call:
+            recv, name = call.group(1), call.group(2)
+            if re.match(r"(list|findAll|getAll|search)|.*(List|All)$", name) or name in ("list", "findAllBy"):
+                return "list:Object"
+            if (
+                recv
+                and recv[0].isupper()
+                and recv in self.index.domains
+                and re.match(r"(read|get|find|findBy|load)", name)
+            ):
+                return f"object:{recv}"
+            if recv and recv.endswith("Service") and re.match(r"(read|get|retrieve|find|show|fetch)\b", name):
+                dom = recv[:1].upper() + recv[1:-7]
+                return f"object:{dom}" if dom in self.index.domains else "object:Object"
+            if name in ("size", "count", "countBy"):
+                return "other"
+            return "unknown"
+        if re.match(r"\w+\.\w+$", e):
+            return "unknown"
+        return "unknown"
+
+    def add_shape(self, shape: str) -> None:
+        if shape not in self.shapes:
+            self.shapes.append(shape)
+
+    def read_response(self, m: MethodInfo, cls: ClassInfo) -> None:
+        src = m.src
+        start, end = m.body_start, m.body_end
+        skel = src.skel[start:end]
+        code = src.code[start:end]
+        for hit in re.finditer(r"(?<![\w.])(\w+)\s*\(", skel):
+            name = hit.group(1)
+            open_ = start + hit.end() - 1
+            close = match_close(src.skel, open_)
+            args = split_top(src.skel, open_ + 1, close)
+            first = src.code[args[0][0] : args[0][1]] if args else ""
+            at = src.at(open_)
+            if name == "responseSuccess" or name == "responseList":
+                if re.match(r"\s*\[\s*success\s*:\s*false", first):
+                    continue
+                shape = "list:Object" if name == "responseList" else self.shape_of(m, first)
+                self.add_shape(shape)
+                self.exprs.append(f"{name}({first.strip()[:160]})")
+                if shape.startswith("list:") and not re.match(r"\s*\[\s*(collection|aaData)\s*:", first):
+                    for p, t, dflt in PAGING:
+                        self.add_param(p, t, dflt, f"helper:{name}", at, True)
+                elif shape == "unknown":
+                    # a list is paged by the helper: its offset/max may apply
+                    pass
+            elif name == "response" and args:
+                if re.match(r"\s*\[\s*success\s*:\s*false", first) or (
+                    len(args) > 1 and "code" in code[hit.start() :][:0]
+                ):
+                    continue
+                if re.match(r"\s*\[\s*success\s*:\s*false", first):
+                    continue
+                self.add_shape(self.shape_of(m, first) if not first.strip().startswith("[") else "other")
+                self.exprs.append(f"response({first.strip()[:160]})")
+            elif name in COMMAND_HELPERS and (
+                name == "responseResult" or self.index.find_method(cls, name) is not None
+            ):
+                if name != "responseResult" and self.index.find_method(cls, name) is not m and m.name == name:
+                    continue
+                self.add_shape("message")
+                self.exprs.append(f"{name}(...)")
+            elif name in BINARY_HELPERS:
+                self.add_shape("binary")
+                self.exprs.append(f"{name}(...)")
+                for p, t, d in HELPER_PARAMS.get(name, []):
+                    self.add_param(p, t, d, f"helper:{name}", at, True)
+            elif name == "redirect":
+                self.add_shape("redirect")
+                self.exprs.append(f"redirect({first.strip()[:160]})")
+            elif name == "render":
+                self.render(m, src.code[open_ + 1 : close])
+        for hit in re.finditer(r"(?<![\w.])render\s+(?!\()([^\n;]+)", skel):
+            self.render(m, code[hit.start(1) : hit.end(1)])
+        if re.search(r"response\.(outputStream|getOutputStream)", skel):
+            self.add_shape("binary")
+            self.exprs.append("response.outputStream")
+
+    def render(self, m: MethodInfo, args: str) -> None:
+        a = args.strip()
+        self.exprs.append(f"render {a[:160]}")
+        if re.search(r"\bas\s+JSON\b", a):
+            self.add_shape(self.shape_of(m, re.sub(r"\bas\s+JSON\b.*", "", a, flags=re.S)))
+        elif re.search(r"\b(file|bytes)\s*:", a) or "image/" in a or "octet" in a:
+            self.add_shape("binary")
+        elif re.search(r"\bview\s*:|\btemplate\s*:", a):
+            self.add_shape("html")
+        else:
+            self.add_shape("string")
+
+    # -- walking the action and what it calls ------------------------------------------------
+    def walk(self, m: MethodInfo, cls: ClassInfo, origin: str, depth: int = 0) -> None:
+        key = (m.cls.name, m.name)
+        if key in self.visited or depth > 4:
+            return
+        self.visited.add(key)
+        self.read_params(m, "params", origin)
+        self.read_body(m)
+        self.read_response(m, cls)
+        src = m.src
+        skel = src.skel[m.body_start : m.body_end]
+        if re.search(r"(?<![\w.])(getSearchParameters\s*\(|searchParameters\b(?!\s*=))", skel):
+            self.add_param("<field>[<op>]", "String", None, "helper:getSearchParameters", src.at(m.body_start), True)
+        # same-class (or subclass-chain) methods, not the RestController helpers
+        for hit in re.finditer(r"(?<![\w.])(\w+)\s*\(", skel):
+            name = hit.group(1)
+            callee = self.index.find_method(cls, name)
+            if callee is None or callee is m or callee.cls.name == "RestController":
+                continue
+            sub = origin if origin != "handler" or callee.cls is cls else f"callee:{callee.cls.name}.{callee.name}"
+            self.walk(callee, cls, sub, depth + 1)
+        # services given the request parameters
+        for hit in re.finditer(r"\b(\w+Service)\.(\w+)\s*\(", skel):
+            open_ = m.body_start + hit.end() - 1
+            close = match_close(src.skel, open_)
+            args = [src.code[b:e].strip() for b, e in split_top(src.skel, open_ + 1, close)]
+            if "params" not in args:
+                continue
+            service = self.index.classes.get(hit.group(1)[:1].upper() + hit.group(1)[1:])
+            if service is None:
+                continue
+            for callee in service.methods.get(hit.group(2), []):
+                if len(callee.params) >= len(args):  # Groovy default arguments
+                    key2 = (callee.cls.name, callee.name)
+                    if key2 in self.visited:
+                        break
+                    self.visited.add(key2)
+                    self.read_params(
+                        callee, callee.params[args.index("params")], f"callee:{service.name}.{callee.name}"
+                    )
+                    break
+        # forward(controller: "x", action: "y")
+        for hit in re.finditer(r"\bforward\s*\(", skel):
+            open_ = m.body_start + hit.end() - 1
+            close = match_close(src.skel, open_)
+            args2 = parse_map_literal(src, open_ + 1, close)
+            target_cls = self.index.controller(args2.get("controller", "")) if "controller" in args2 else cls
+            if target_cls is None or "action" not in args2:
+                continue
+            target = self.index.find_method(target_cls, args2["action"])
+            if target is not None:
+                self.walk(target, target_cls, f"callee:{target_cls.name}.{target.name}", depth + 1)
+
+    def read(self) -> None:
+        self.walk(self.action, self.action.cls, "handler")
+
+    def body(self) -> dict[str, Any] | None:
+        fields = list(self.body_fields.values())
+        json_body: dict[str, Any] | None = None
+        if self.body_json:
+            json_body = {
+                "kind": "json-array" if self.body_array and not fields else "json",
+                "type": "JSONArray" if self.body_array and not fields else "JSONObject",
+                "required": None,
+                "fields_from": "handler reads (the service reads the rest)",
+                "fields": fields,
+            }
+        if self.parts:
+            return {"kind": "multipart", "parts": list(self.parts.values()), "json": json_body}
+        if self.raw_body and not json_body:
+            return {"kind": "raw", "type": "InputStream", "required": None}
+        return json_body
+
+
+# --------------------------------------------------------------------------------------------
+# Extraction
+
+
+def extract(root: Path, label: str = "") -> tuple[list[Operation], dict[str, int]]:
+    index = Index(root)
+    mappings: list[Mapping] = []
+    conf = sorted((root / "grails-app/conf").glob("*UrlMappings.groovy"))
+    for conf_file in conf:
+        mappings += parse_mappings(load(conf_file, root))
+    stats = {"mapping_files": len(conf), "mappings": len(mappings), "pairs": 0, "merged": 0, "unresolved": 0}
+    prefix = f"{label}:" if label else ""
+    ops: dict[tuple[str, str], Operation] = {}
+    explicit: set[tuple[str, str]] = set()
+    convention: list[Mapping] = []
+    for mp in mappings:
+        if mp.controller == "$controller" or "$action" in mp.actions.values():
+            convention.append(mp)
+            continue
+        for act in mp.actions.values():
+            explicit.add((mp.controller, act))
+    # convention mappings `/$controller/$action?...`: as the inventory, only for the actions of
+    # CONVENTION_CONTROLLERS (server ping, command undo/redo), explicitly mapped or not
+    expanded: list[Mapping] = []
+    for mp in convention:
+        if mp.controller != "$controller":
+            cls = index.controller(mp.controller)
+            if cls is None:
+                continue
+            for act in index.actions(cls):
+                if (mp.controller, act) not in explicit:
+                    path = re.sub(r"\$action\??", act, mp.path)
+                    expanded.append(Mapping(path, mp.controller, {"ANY": act}, mp.at))
+            continue
+        if ".$format" not in mp.path or "$id" in mp.path:
+            continue  # keep "/$controller/$action?.$format?" (the other form adds an id segment)
+        for cname, cls in sorted(index.classes.items()):
+            if not cname.endswith("Controller") or cname == "RestController" or "/services/" in cls.src.rel:
+                continue
+            ctrl = cname[0].lower() + cname[1:-10]
+            if ctrl not in CONVENTION_CONTROLLERS:
+                continue
+            for act in index.actions(cls):
+                for path in (f"/{ctrl}/{act}", f"/{ctrl}/{act}.json"):
+                    expanded.append(Mapping(path, ctrl, {"ANY": act}, mp.at))
+    for mp in mappings + expanded:
+        if mp.controller == "$controller" or "$action" in mp.actions.values():
+            continue
+        path, names, suffix = norm_path(mp.path)
+        cls = index.controller(mp.controller)
+        for verb, act in mp.actions.items():
+            verbs = list(HTTP_METHODS[:2]) if verb == "ANY" else [verb]
+            stats["pairs"] += len(verbs)
+            method = index.find_method(cls, act) if cls else None
+            handler = f"{cls.name if cls else mp.controller + '?'}.{act}"
+            query: list[QueryParam] = []
+            path_params: list[dict[str, Any]] = []
+            body: dict[str, Any] | None = None
+            shapes: list[str] = []
+            detail: dict[str, Any] = {"mapping": mp.path}
+            if suffix:
+                detail["suffix"] = suffix
+            if verb == "ANY":
+                detail["methods"] = "any (convention mapping): GET and POST written"
+            if method is None or cls is None:
+                stats["unresolved"] += 1
+                detail["unresolved"] = "no such controller/action in the sources"
+            else:
+                reader = HandlerReader(index, method)
+                reader.read()
+                query = [q for q in reader.query.values() if q.name not in names]
+                for q in query:
+                    q.at = prefix + q.at
+                path_params = [{"name": n, "type": reader.types.get(n, "String")} for n in names if n != "format"]
+                body = reader.body()
+                if body:
+                    for f in body.get("fields", []) + (body.get("json") or {}).get("fields", []):
+                        f["line"] = prefix + f["line"]
+                shapes = [s for s in reader.shapes if s != "unknown"] or (["unknown"] if reader.shapes else ["empty"])
+                detail["exprs"] = [x[:160] for x in reader.exprs[:6]]
+                handler = f"{method.cls.name}.{method.name}"
+            for v in verbs:
+                key = (v, path)
+                if key in ops:
+                    stats["merged"] += 1
+                    if prefix + mp.at not in ops[key].sources:
+                        ops[key].sources.append(prefix + mp.at)
+                    continue
+                ops[key] = Operation(
+                    method=v,
+                    path=path,
+                    handler=handler,
+                    sources=[prefix + mp.at],
+                    query=[QueryParam(**vars(q)) for q in query],
+                    path_params=path_params,
+                    body=json.loads(json.dumps(body)) if body else None,
+                    response=list(shapes),
+                    response_detail=detail,
+                )
+    return sorted(ops.values(), key=lambda o: (o.path, o.method)), stats
+
+
+def pair_key(op: Operation) -> tuple[str, str]:
+    return op.method, re.sub(r"\{[^}]*\}", "{}", op.path)
+
+
+def union(trees: list[list[Operation]]) -> tuple[list[Operation], int]:
+    """The first tree's operations, plus those (method, path) pairs only a further tree has."""
+    out = {pair_key(op): op for op in trees[0]}
+    added = 0
+    for ops in trees[1:]:
+        for op in ops:
+            if pair_key(op) not in out:
+                out[pair_key(op)] = op
+                added += 1
+    return sorted(out.values(), key=lambda o: (o.path, o.method)), added
+
+
+def write_tsv(ops: list[Operation], out: Path, header: list[str]) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out, "w", encoding="utf-8", newline="") as fh:
+        for h in header:
+            fh.write(f"# {h}\n")
+        fh.write("\t".join(COLUMNS) + "\n")
+        for op in ops:
+            row = op.row()
+            fh.write("\t".join(row[c].replace("\t", " ").replace("\n", " ") for c in COLUMNS) + "\n")
+
+
+def iter_roots(values: list[str]) -> Iterator[tuple[Path, str]]:
+    for i, value in enumerate(values):
+        root, _, label = value.partition("=")
+        yield Path(root).resolve(), label if i else ""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("roots", nargs="+", help="Grails source roots; the first is primary, further ones ROOT=label")
+    parser.add_argument(
+        "--source", action="append", default=[], help="'repository @ revision' per root, for the header"
+    )
+    parser.add_argument("-o", "--output", type=Path, help="TSV to write (default: stdout summary only)")
+    args = parser.parse_args(argv)
+    trees: list[list[Operation]] = []
+    summaries: list[str] = []
+    for i, (root, label) in enumerate(iter_roots(args.roots)):
+        ops, stats = extract(root, label)
+        trees.append(ops)
+        name = args.source[i] if i < len(args.source) else str(root)
+        summaries.append(
+            f"{name}{' (' + label + ')' if label else ''}: {stats['mapping_files']} UrlMappings files, "
+            f"{stats['mappings']} mappings, {stats['pairs']} (method, path) pairs, "
+            f"{stats['merged']} duplicates merged, "
+            f"{stats['unresolved']} unresolved actions -> {len(ops)} operations"
+        )
+    ops, added = union(trees)
+    summaries.append(f"union: {len(ops)} operations ({added} only in a further tree)")
+    print("\n".join(summaries), file=sys.stderr)
+    if args.output:
+        header = [
+            "generation: grails-legacy",
+            *(f"source: {s}" for s in args.source),
+            "extracted by tools/extract_grails.py; columns: spec/inventory/sources/README.md",
+            *summaries,
+        ]
+        write_tsv(ops, args.output, header)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
