@@ -26,6 +26,11 @@ from cytomine_sdk.exceptions import ClientClosedError
 from tests.support import server_auth
 from tests.support.stub import DEFAULT_PASSWORD, IAM_TOKEN_PATH, CytomineStub
 
+# These tests fork a process that runs threads on purpose (servers, pools); Python 3.12+ warns
+# that this may deadlock, which is what the fork handling under test prevents.
+pytestmark = pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
+
+
 STATIC_TOKEN = "eyJhbGciOiJSUzI1NiJ9.travels.signature"
 LABEL = "X-Process"  # which process (and role) sent a request, as the process-tests' server records it
 CALLS = 40  # per process, in the concurrency tests

@@ -20,6 +20,11 @@ from cytomine_sdk import ApiClient, Configuration
 from cytomine_sdk.datasets import AnnotationDataset, AnnotationSample, TileDataset
 from tests.support.stub import CytomineStub, Request, Response
 
+# These tests fork a process that runs threads on purpose (servers, pools); Python 3.12+ warns
+# that this may deadlock, which is what the fork handling under test prevents.
+pytestmark = pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
+
+
 WINDOW = re.compile(r"/api/imageinstance/\d+/window-(\d+)-(\d+)-(\d+)-(\d+)\.png")
 
 
