@@ -52,7 +52,7 @@ validate-spec: $(STAMP) $(GEN_NEEDED)
 
 lint: $(STAMP)
 	$(BIN)/ruff check sdk_core generator tests examples bench tools
-	$(BIN)/mypy --strict tools
+	MYPYPATH=tools $(BIN)/mypy --strict tools  # the tools are scripts importing each other
 
 typecheck: $(STAMP)
 	$(BIN)/mypy sdk_core/cytomine_sdk
