@@ -86,6 +86,8 @@ CONVENTION_CONTROLLERS = {"server", "command"}
 PAGING = [("offset", "Integer", "0"), ("max", "Integer", "0")]
 ERROR_HELPERS = {"responseNotFound", "responseError", "responseErrorUnauthorized"}
 BINARY_HELPERS = {"responseByteArray", "responseFile", "responseBufferedImage", "responseImage"}
+MAX_DEPTH = 6  # calls followed from the action when the request parameters or body are passed on
+KEYWORDS = {"if", "for", "while", "switch", "catch", "return", "new", "synchronized", "assert", "throw"}
 COMMAND_HELPERS = {"responseResult", "add", "update", "delete", "addOne", "addMultiple"}
 
 
@@ -304,10 +306,14 @@ class MethodInfo:
     body_start: int  # offset of "{"
     body_end: int  # offset of "}"
     at: int  # offset of the declaration
+    required: int = 0  # formal parameters without a Groovy default value
 
     @property
     def src(self) -> Source:
         return self.cls.src
+
+    def accepts(self, nargs: int) -> bool:
+        return self.required <= nargs <= len(self.params)
 
 
 @dataclass
@@ -316,11 +322,14 @@ class ClassInfo:
     base: str | None
     src: Source
     methods: dict[str, list[MethodInfo]] = field(default_factory=dict)
+    fields: dict[str, str] = field(default_factory=dict)  # member name -> declared type (`def` kept)
 
 
 METHOD_DECL = re.compile(
-    r"(?:^|\n)[ \t]*(?:@\w+(?:\([^)]*\))?\s*)*(?:(?:public|protected|private|static|final|synchronized)\s+)*"
-    r"(?:def|void|[A-Z][\w.]*(?:<[^>{;]*>)?(?:\[\])?|boolean|int|long|double)\s+(\w+)\s*"
+    r"(?:^|\n)[ \t]*(?:@\w+(?:\([^)]*\))?\s*)*"
+    r"(?:(?:(?:public|protected|private|static|final|synchronized)\s+)+(?=\w+\s*\()|"  # `private doSearch(...)`
+    r"(?:(?:public|protected|private|static|final|synchronized)\s+)*"
+    r"(?:def|void|[A-Z][\w.]*(?:<[^>{;]*>)?(?:\[\])?|boolean|int|long|double)\s+)(\w+)\s*"
     r"(?:\(([^)]*)\)\s*(?:throws\s+[\w.,\s]+)?\{|=\s*\{)"
 )
 
@@ -352,14 +361,42 @@ def parse_classes(src: Source) -> list[ClassInfo]:
             if dm is None or seg_start + dm.end() != seg_end:
                 continue
             open_ = seg_end - 1
-            params = [p.split("=")[0].split()[-1] for p in (dm.group(2) or "").split(",") if p.strip()]
+            formals = [p for p in (dm.group(2) or "").split(",") if p.strip()]
+            params = [p.split("=")[0].split()[-1] for p in formals]
             info = MethodInfo(dm.group(1), cls, params, open_, match_close(src.skel, open_), seg_start + dm.start(1))
+            info.required = sum(1 for p in formals if "=" not in p)
             cls.methods.setdefault(info.name, []).append(info)
+        # member fields (`def imageServerService`, `ImageServerService imageServerService`): the class
+        # body with nested blocks blanked
+        top: list[str] = []
+        depth = 0
+        for c in src.skel[start + 1 : end]:
+            if c == "{":
+                depth += 1
+            top.append(c if depth == 0 or c == "\n" else " ")
+            if c == "}":
+                depth -= 1
+        for fm in re.finditer(
+            r"(?:^|\n)[ \t]*(?:(?:public|protected|private|static|final|transient)\s+)*"
+            r"(def|[A-Z][\w.]*)\s+(\w+)[ \t]*(?=$|\n|=|;)",
+            "".join(top),
+        ):
+            cls.fields.setdefault(fm.group(2), fm.group(1).rsplit(".", 1)[-1])
         out.append(cls)
     return out
 
 
 class Index:
+    def overloads(self, cls: ClassInfo | None, name: str) -> list[MethodInfo]:
+        """The methods `name` of the first class of `cls`'s inheritance chain that declares it."""
+        seen: set[str] = set()
+        while cls is not None and cls.name not in seen:
+            seen.add(cls.name)
+            if name in cls.methods:
+                return cls.methods[name]
+            cls = self.classes.get(cls.base) if cls.base else None
+        return []
+
     def __init__(self, root: Path) -> None:
         self.root = root
         self.classes: dict[str, ClassInfo] = {}
@@ -381,6 +418,27 @@ class Index:
             if name in cls.methods:
                 return cls.methods[name][0]
             cls = self.classes.get(cls.base) if cls.base else None
+        return None
+
+    def receiver(self, cls: ClassInfo, name: str | None) -> ClassInfo | None:
+        """The class a call `name.m(...)` made in `cls` goes to: `this`/none -> `cls`; an injected field
+        (`def imageServerService` -> ImageServerService, or its declared type); a class name (static)."""
+        if name is None or name == "this":
+            return cls
+        if name[0].isupper():
+            return self.classes.get(name)
+        seen: set[str] = set()
+        c: ClassInfo | None = cls
+        while c is not None and c.name not in seen:
+            seen.add(c.name)
+            declared = c.fields.get(name)
+            if declared is not None:
+                if declared != "def" and declared in self.classes:
+                    return self.classes[declared]
+                break
+            c = self.classes.get(c.base) if c.base else None
+        if name.endswith("Service"):  # Grails injects services by property name, also undeclared in base classes
+            return self.classes.get(name[:1].upper() + name[1:])
         return None
 
     def actions(self, cls: ClassInfo) -> list[str]:
@@ -419,11 +477,24 @@ class HandlerReader:
         self.parts: dict[str, dict[str, Any]] = {}
         self.raw_body = False
         self.shapes: list[str] = []
+        self.throws: list[str] = []  # exceptions thrown by the action and what it calls
         self.exprs: list[str] = []
         self.visited: set[tuple[str, str]] = set()
+        self.passed: set[tuple[str, int, str, str, frozenset[str]]] = (
+            set()
+        )  # (class, method offset, formal, p|j) followed
 
-    def add_param(self, name: str, type_: str, default: str | None, origin: str, at: str, checked: bool) -> None:
-        if name in GRAILS_PARAMS:
+    def add_param(
+        self,
+        name: str,
+        type_: str,
+        default: str | None,
+        origin: str,
+        at: str,
+        checked: bool,
+        skip: frozenset[str] = frozenset(),
+    ) -> None:
+        if name in GRAILS_PARAMS or name in skip:
             return
         if type_ != "String" or name not in self.types:
             self.types.setdefault(name, type_)
@@ -442,7 +513,7 @@ class HandlerReader:
                 old.required = False
 
     # -- parameter reads on a variable (`params` in controllers, the formal name in services) ----
-    def read_params(self, m: MethodInfo, var: str, origin: str) -> None:
+    def read_params(self, m: MethodInfo, var: str, origin: str, skip: frozenset[str] = frozenset()) -> None:
         src = m.src
         start, end = m.body_start, m.body_end
         code = src.code[start:end]
@@ -456,12 +527,12 @@ class HandlerReader:
                 continue
             default = hit.group(4).strip() if hit.group(4) else None
             checked = acc == "containsKey" or null_checked(code, f"{var}.{hit.group(3)}")
-            self.add_param(hit.group(3), ACCESSORS[acc], default, origin, src.at(start + hit.start()), checked)
+            self.add_param(hit.group(3), ACCESSORS[acc], default, origin, src.at(start + hit.start()), checked, skip)
         for hit in re.finditer(rf"(?<![\w.]){v}\[\s*(['\"])([^'\"]+)\1\s*\]", code):
             if skel[hit.start()] != var[0]:
                 continue
             checked = null_checked(code, hit.group(0))
-            self.add_param(hit.group(2), "String", None, origin, src.at(start + hit.start()), checked)
+            self.add_param(hit.group(2), "String", None, origin, src.at(start + hit.start()), checked, skip)
         for hit in re.finditer(rf"(?<![\w.]){v}\??\.(\w+)\b(?!\s*\()", code):
             if skel[hit.start()] != var[0] or hit.group(1) in NOT_PARAMS - {"sort"}:
                 continue
@@ -473,7 +544,7 @@ class HandlerReader:
             dm = re.match(r"\s*\?:\s*([\w.'\"-]+)", code[hit.end() :])
             if dm:
                 default = dm.group(1).strip("'\"")
-            self.add_param(hit.group(1), "String", default, origin, src.at(start + hit.start()), checked)
+            self.add_param(hit.group(1), "String", default, origin, src.at(start + hit.start()), checked, skip)
 
     # -- the body: request.JSON and what is read from it ----------------------------------------------
     def read_body(self, m: MethodInfo) -> None:
@@ -488,12 +559,22 @@ class HandlerReader:
             skel,
         ):
             self.body_array = True
-        names = {"request.JSON"}
-        for a in re.finditer(
-            r"\b(?:def|JSONObject|JSONElement|Map|JSONArray|var)\s+(\w+)\s*=\s*request\.JSON\b(?!\.)", skel
-        ):
-            names.add(a.group(1))
-        for var in names:
+        self.read_json_fields(m, {"request.JSON", *self.json_names(m)}, "handler")
+        for hit in re.finditer(r"request\.(?:getFile|getFiles)\s*\(\s*(['\"])([^'\"]+)\1", code):
+            self.parts.setdefault(hit.group(2), {"name": hit.group(2), "type": "MultipartFile", "required": None})
+        if re.search(r"request\.(multiFileMap|fileNames|getFileMap|getMultiFileMap)", skel):
+            self.parts.setdefault("*", {"name": "*", "type": "MultipartFile", "required": None})
+        if re.search(r"request\.(inputStream|getInputStream\(\)|reader|getReader\(\))", skel):
+            self.raw_body = True
+
+    def read_json_fields(self, m: MethodInfo, names: set[str], origin: str) -> None:
+        """Keys read on the JSON body, known in `m` under `names`."""
+        src = m.src
+        start, end = m.body_start, m.body_end
+        code = src.code[start:end]
+        skel = src.skel[start:end]
+        extra = {} if origin == "handler" else {"origin": origin}
+        for var in sorted(names):
             v = re.escape(var)
             for hit in re.finditer(rf"(?<![\w.]){v}\??\.(\w+)\b(\s*\(\s*(['\"])([^'\"]+)\3)?", code):
                 if not skel[hit.start()].isalpha():
@@ -508,20 +589,20 @@ class HandlerReader:
                     continue
                 self.body_fields.setdefault(
                     key,
-                    {"name": key, "required": None, "read": accessor, "line": src.at(start + hit.start())},
+                    {"name": key, "required": None, "read": accessor, "line": src.at(start + hit.start()), **extra},
                 )
             for hit in re.finditer(rf"(?<![\w.]){v}\[\s*(['\"])([^'\"]+)\1\s*\]", code):
                 if skel[hit.start()].isalpha():
                     self.body_fields.setdefault(
                         hit.group(2),
-                        {"name": hit.group(2), "required": None, "read": "[]", "line": src.at(start + hit.start())},
+                        {
+                            "name": hit.group(2),
+                            "required": None,
+                            "read": "[]",
+                            "line": src.at(start + hit.start()),
+                            **extra,
+                        },
                     )
-        for hit in re.finditer(r"request\.(?:getFile|getFiles)\s*\(\s*(['\"])([^'\"]+)\1", code):
-            self.parts.setdefault(hit.group(2), {"name": hit.group(2), "type": "MultipartFile", "required": None})
-        if re.search(r"request\.(multiFileMap|fileNames|getFileMap|getMultiFileMap)", skel):
-            self.parts.setdefault("*", {"name": "*", "type": "MultipartFile", "required": None})
-        if re.search(r"request\.(inputStream|getInputStream\(\)|reader|getReader\(\))", skel):
-            self.raw_body = True
 
     # -- the response ------------------------------------------------------------------------
     def shape_of(self, m: MethodInfo, expr: str, depth: int = 0) -> str:
@@ -634,6 +715,8 @@ class HandlerReader:
                 self.render(m, src.code[open_ + 1 : close])
         for hit in re.finditer(r"(?<![\w.])render\s+(?!\()([^\n;]+)", skel):
             self.render(m, code[hit.start(1) : hit.end(1)])
+        for hit in re.finditer(r"\bthrow\s+new\s+(\w+)", skel):
+            self.throws.append(f"throw new {hit.group(1)}(...)")
         if re.search(r"response\.(outputStream|getOutputStream)", skel):
             self.add_shape("binary")
             self.exprs.append("response.outputStream")
@@ -671,26 +754,8 @@ class HandlerReader:
                 continue
             sub = origin if origin != "handler" or callee.cls is cls else f"callee:{callee.cls.name}.{callee.name}"
             self.walk(callee, cls, sub, depth + 1)
-        # services given the request parameters
-        for hit in re.finditer(r"\b(\w+Service)\.(\w+)\s*\(", skel):
-            open_ = m.body_start + hit.end() - 1
-            close = match_close(src.skel, open_)
-            args = [src.code[b:e].strip() for b, e in split_top(src.skel, open_ + 1, close)]
-            if "params" not in args:
-                continue
-            service = self.index.classes.get(hit.group(1)[:1].upper() + hit.group(1)[1:])
-            if service is None:
-                continue
-            for callee in service.methods.get(hit.group(2), []):
-                if len(callee.params) >= len(args):  # Groovy default arguments
-                    key2 = (callee.cls.name, callee.name)
-                    if key2 in self.visited:
-                        break
-                    self.visited.add(key2)
-                    self.read_params(
-                        callee, callee.params[args.index("params")], f"callee:{service.name}.{callee.name}"
-                    )
-                    break
+        # service and helper methods given the request parameters or the JSON body, transitively
+        self.pass_on(m, cls, {"params"}, {"request.JSON", *self.json_names(m)}, depth)
         # forward(controller: "x", action: "y")
         for hit in re.finditer(r"\bforward\s*\(", skel):
             open_ = m.body_start + hit.end() - 1
@@ -702,6 +767,88 @@ class HandlerReader:
             target = self.index.find_method(target_cls, args2["action"])
             if target is not None:
                 self.walk(target, target_cls, f"callee:{target_cls.name}.{target.name}", depth + 1)
+
+    def json_names(self, m: MethodInfo) -> set[str]:
+        """Locals assigned from `request.JSON` in `m`."""
+        skel = m.src.skel[m.body_start : m.body_end]
+        return {
+            a.group(1)
+            for a in re.finditer(
+                r"\b(?:def|JSONObject|JSONElement|Map|JSONArray|var)\s+(\w+)\s*=\s*request\.JSON\b(?!\.)", skel
+            )
+        }
+
+    def assigned_before(self, m: MethodInfo, var: str, offset: int) -> set[str]:
+        """Keys `m` sets on `var` (`params.boundaries = ...`) unconditionally before `offset`: at the call's
+        brace depth and not the sole statement of an `if`/`else`. Such keys are not read from the request."""
+        src = m.src
+        out: set[str] = set()
+        v = re.escape(var)
+        for a in re.finditer(
+            rf"(?<![\w.]){v}\s*(?:\.\s*(\w+)|\[\s*['\"](\w+)['\"]\s*\])\s*=(?!=)", src.code[m.body_start : offset]
+        ):
+            at = m.body_start + a.start()
+            between = src.skel[at:offset]
+            if between.count("{") != between.count("}"):
+                continue
+            before = src.code[m.body_start : at].rstrip()
+            if re.search(r"(?:\bif\s*\(.*\)|\belse)\s*$", before.rsplit("\n", 1)[-1]):
+                continue
+            out.add(a.group(1) or a.group(2))
+        return out
+
+    def pass_on(
+        self,
+        m: MethodInfo,
+        ctx: ClassInfo,
+        pvars: set[str],
+        jvars: set[str],
+        depth: int,
+        skip: frozenset[str] = frozenset(),
+    ) -> None:
+        """Follows the request parameters (`pvars`: the names they have in `m`) and the JSON body (`jvars`)
+        into the methods `m` passes them to, reading them there on the formal parameter that receives them,
+        and so on up to MAX_DEPTH calls deep; each (method, formal) is read once (cycle guard)."""
+        if depth >= MAX_DEPTH:
+            return
+        src = m.src
+        skel = src.skel[m.body_start : m.body_end]
+        for hit in re.finditer(r"(?<![\w.])(?:(\w+)\s*\.\s*)?(\w+)\s*\(", skel):
+            recv, name = hit.group(1), hit.group(2)
+            if name in KEYWORDS or recv in ("params", "request", "response"):
+                continue
+            open_ = m.body_start + hit.end() - 1
+            close = match_close(src.skel, open_)
+            args = [src.code[b:e].strip() for b, e in split_top(src.skel, open_ + 1, close)]
+            passed = [(i, "p") for i, a in enumerate(args) if a in pvars]
+            passed += [(i, "j") for i, a in enumerate(args) if a in jvars]
+            if not passed:
+                continue
+            inner = skip | {k for var in pvars for k in self.assigned_before(m, var, m.body_start + hit.start())}
+            target = self.index.receiver(ctx if recv in (None, "this") else m.cls, recv)
+            if target is None:
+                continue
+            for callee in self.index.overloads(target, name):
+                if not callee.accepts(len(args)) or callee.cls.name == "RestController":
+                    continue
+                if callee.cls.name.endswith("Controller"):
+                    # same-class controller methods: `walk` reads `params` there; only another formal name here
+                    origin = "handler" if callee.cls is self.action.cls else f"callee:{callee.cls.name}.{callee.name}"
+                else:
+                    origin = f"service:{callee.cls.name}.{callee.name}"
+                for i, kind in passed:
+                    formal = callee.params[i]
+                    key = (callee.cls.name, callee.at, formal, kind, inner)
+                    if key in self.passed:
+                        continue
+                    self.passed.add(key)
+                    if kind == "p":
+                        if not (callee.cls.name.endswith("Controller") and formal == "params"):
+                            self.read_params(callee, formal, origin, inner)
+                        self.pass_on(callee, callee.cls, {formal}, set(), depth + 1, inner)
+                    else:
+                        self.read_json_fields(callee, {formal}, origin)
+                        self.pass_on(callee, callee.cls, set(), {formal}, depth + 1)
 
     def read(self) -> None:
         self.walk(self.action, self.action.cls, "handler")
@@ -803,7 +950,9 @@ def extract(root: Path, label: str = "") -> tuple[list[Operation], dict[str, int
                     for f in body.get("fields", []) + (body.get("json") or {}).get("fields", []):
                         f["line"] = prefix + f["line"]
                 shapes = [s for s in reader.shapes if s != "unknown"] or (["unknown"] if reader.shapes else ["empty"])
-                detail["exprs"] = [x[:160] for x in reader.exprs[:6]]
+                if shapes == ["empty"] and reader.throws:
+                    shapes = ["error"]  # the action only throws (removed features: ForbiddenException)
+                detail["exprs"] = [x[:160] for x in (reader.exprs or reader.throws)[:6]]
                 handler = f"{method.cls.name}.{method.name}"
             for v in verbs:
                 key = (v, path)
