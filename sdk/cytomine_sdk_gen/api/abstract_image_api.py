@@ -305,14 +305,22 @@ class AbstractImageApi:
 
     def download_window(
         self, id: int, x: int, y: int, w: int, h: int, format: str, *, with_exterior: bool | None = None,
+        max_size: int | None = None, geometry: str | None = None, location: str | None = None,
+        complete: bool | None = None, zoom: int | None = None, increase_area: float | None = None,
+        safe: bool | None = None, square: bool | None = None, type: str | None = None, draw: bool | None = None,
+        mask: bool | None = None, alpha_mask: bool | None = None, draw_scale_bar: bool | None = None,
+        resolution: float | None = None, magnification: float | None = None, colormap: str | None = None,
+        inverse: bool | None = None, contrast: float | None = None, gamma: float | None = None,
+        bits: str | None = None, alpha: int | None = None, thickness: int | None = None, color: str | None = None,
+        jpeg_quality: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
     ) -> bytes:
         """Get a rectangular window of the reference slice of an abstract image at full resolution.
 
         ``GET /api/abstractimage/{id}/window-{x}-{y}-{w}-{h}.{format}`` · servers: 2026, 2025, legacy
 
-        Spring servers read only withExterior; the extra window parameters of the legacy python client (annotations,
-        terms, mask, zoom...) are ignored. GET and POST answer the same.
+        Spring servers read only withExterior; legacy servers also read the crop options (maxSize, type, colormap...).
+        GET and POST answer the same.
 
         Args:
             id: Identifier of the object.
@@ -323,6 +331,32 @@ class AbstractImageApi:
             format: Image format of the answer (the path extension); other values are answered as jpg. One of: jpg, png,
                 webp.
             with_exterior: Let the window extend outside the image (filled) instead of being cut at its border.
+            max_size: Legacy servers: largest side of the answer in pixels.
+            geometry: Legacy servers: WKT geometry (image pixel coordinates, origin bottom-left) that type draw, mask or
+                alphaMask draws, fills or keeps opaque in the window.
+            location: Legacy servers: same as geometry (used when geometry is absent).
+            complete: Legacy servers: keep the geometry complete instead of simplifying it.
+            zoom: Legacy servers: zoom level of the answer when maxSize is not given.
+            increase_area: Legacy servers: factor by which the area is enlarged.
+            safe: Legacy servers: let the image server shrink an answer that would be too large instead of refusing it.
+            square: Legacy servers: with draw, try to make the answer square.
+            type: Legacy servers: kind of answer (the draw, mask and alphaMask flags select it too). One of: crop, draw,
+                mask, alphaMask.
+            draw: Legacy servers: draw the outline of the geometry.
+            mask: Legacy servers: answer a black and white mask of the geometry.
+            alpha_mask: Legacy servers: make everything outside the geometry transparent (answered as png).
+            draw_scale_bar: Legacy servers: draw a scale bar.
+            resolution: Legacy servers: with drawScaleBar, resolution of the scale bar (micrometres per pixel).
+            magnification: Legacy servers: with drawScaleBar, magnification of the scale bar.
+            colormap: Legacy servers: colormap(s) to apply, comma-separated, one per channel.
+            inverse: Legacy servers: invert the colormap(s).
+            contrast: Legacy servers: contrast factor.
+            gamma: Legacy servers: gamma correction.
+            bits: Legacy servers: bit depth of the answer (8, 16, 32, or `max` for the image's own depth).
+            alpha: Legacy servers: with alphaMask, transparency of the outside in percent.
+            thickness: Legacy servers: with draw, width of the outline in pixels.
+            color: Legacy servers: with draw, colour of the outline, e.g. `0xff0000`.
+            jpeg_quality: Legacy servers: quality of a jpg answer (0-100).
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
@@ -331,20 +365,32 @@ class AbstractImageApi:
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
-        args = (id, x, y, w, h, format, with_exterior)
+        args = (
+            id, x, y, w, h, format, with_exterior, max_size, geometry, location, complete, zoom, increase_area,
+            safe, square, type, draw, mask, alpha_mask, draw_scale_bar, resolution, magnification, colormap,
+            inverse, contrast, gamma, bits, alpha, thickness, color, jpeg_quality,
+        )
         answer = self._invoke(_OPS["abstract_image.download_window"], args, timeout, extra_query, extra_headers)
         return cast("bytes", answer)
 
     def download_window_via_post(
         self, id: int, x: int, y: int, w: int, h: int, format: str, *, with_exterior: bool | None = None,
+        max_size: int | None = None, geometry: str | None = None, location: str | None = None,
+        complete: bool | None = None, zoom: int | None = None, increase_area: float | None = None,
+        safe: bool | None = None, square: bool | None = None, type: str | None = None, draw: bool | None = None,
+        mask: bool | None = None, alpha_mask: bool | None = None, draw_scale_bar: bool | None = None,
+        resolution: float | None = None, magnification: float | None = None, colormap: str | None = None,
+        inverse: bool | None = None, contrast: float | None = None, gamma: float | None = None,
+        bits: str | None = None, alpha: int | None = None, thickness: int | None = None, color: str | None = None,
+        jpeg_quality: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
     ) -> bytes:
         """Same as download_window, sent as a POST with the same query parameters.
 
         ``POST /api/abstractimage/{id}/window-{x}-{y}-{w}-{h}.{format}`` · servers: 2026, 2025, legacy
 
-        Spring servers read only withExterior; the extra window parameters of the legacy python client (annotations,
-        terms, mask, zoom...) are ignored. GET and POST answer the same.
+        Spring servers read only withExterior; legacy servers also read the crop options (maxSize, type, colormap...).
+        GET and POST answer the same.
 
         Args:
             id: Identifier of the object.
@@ -355,6 +401,32 @@ class AbstractImageApi:
             format: Image format of the answer (the path extension); other values are answered as jpg. One of: jpg, png,
                 webp.
             with_exterior: Let the window extend outside the image (filled) instead of being cut at its border.
+            max_size: Legacy servers: largest side of the answer in pixels.
+            geometry: Legacy servers: WKT geometry (image pixel coordinates, origin bottom-left) that type draw, mask or
+                alphaMask draws, fills or keeps opaque in the window.
+            location: Legacy servers: same as geometry (used when geometry is absent).
+            complete: Legacy servers: keep the geometry complete instead of simplifying it.
+            zoom: Legacy servers: zoom level of the answer when maxSize is not given.
+            increase_area: Legacy servers: factor by which the area is enlarged.
+            safe: Legacy servers: let the image server shrink an answer that would be too large instead of refusing it.
+            square: Legacy servers: with draw, try to make the answer square.
+            type: Legacy servers: kind of answer (the draw, mask and alphaMask flags select it too). One of: crop, draw,
+                mask, alphaMask.
+            draw: Legacy servers: draw the outline of the geometry.
+            mask: Legacy servers: answer a black and white mask of the geometry.
+            alpha_mask: Legacy servers: make everything outside the geometry transparent (answered as png).
+            draw_scale_bar: Legacy servers: draw a scale bar.
+            resolution: Legacy servers: with drawScaleBar, resolution of the scale bar (micrometres per pixel).
+            magnification: Legacy servers: with drawScaleBar, magnification of the scale bar.
+            colormap: Legacy servers: colormap(s) to apply, comma-separated, one per channel.
+            inverse: Legacy servers: invert the colormap(s).
+            contrast: Legacy servers: contrast factor.
+            gamma: Legacy servers: gamma correction.
+            bits: Legacy servers: bit depth of the answer (8, 16, 32, or `max` for the image's own depth).
+            alpha: Legacy servers: with alphaMask, transparency of the outside in percent.
+            thickness: Legacy servers: with draw, width of the outline in pixels.
+            color: Legacy servers: with draw, colour of the outline, e.g. `0xff0000`.
+            jpeg_quality: Legacy servers: quality of a jpg answer (0-100).
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
@@ -363,21 +435,34 @@ class AbstractImageApi:
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
-        args = (id, x, y, w, h, format, with_exterior)
+        args = (
+            id, x, y, w, h, format, with_exterior, max_size, geometry, location, complete, zoom, increase_area,
+            safe, square, type, draw, mask, alpha_mask, draw_scale_bar, resolution, magnification, colormap,
+            inverse, contrast, gamma, bits, alpha, thickness, color, jpeg_quality,
+        )
         answer = self._invoke(
             _OPS["abstract_image.download_window_via_post"], args, timeout, extra_query, extra_headers,
         )
         return cast("bytes", answer)
 
     def download_camera(
-        self, id: int, x: int, y: int, w: int, h: int, format: str,
-        *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
+        self, id: int, x: int, y: int, w: int, h: int, format: str, *, max_size: int | None = None,
+        geometry: str | None = None, location: str | None = None, complete: bool | None = None,
+        zoom: int | None = None, increase_area: float | None = None, safe: bool | None = None,
+        square: bool | None = None, type: str | None = None, draw: bool | None = None, mask: bool | None = None,
+        alpha_mask: bool | None = None, draw_scale_bar: bool | None = None, resolution: float | None = None,
+        magnification: float | None = None, colormap: str | None = None, inverse: bool | None = None,
+        contrast: float | None = None, gamma: float | None = None, bits: str | None = None,
+        alpha: int | None = None, thickness: int | None = None, color: str | None = None,
+        jpeg_quality: int | None = None,
+        timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
     ) -> bytes:
         """Get a rectangular window of the reference slice of an abstract image as a camera view (no exterior).
 
         ``GET /api/abstractimage/{id}/camera-{x}-{y}-{w}-{h}.{format}`` · servers: 2026, 2025, legacy
 
-        A window without exterior and without any parameter. GET and POST answer the same.
+        A window without exterior. Spring servers read no parameter; legacy servers read the crop options (maxSize,
+        type, colormap...). GET and POST answer the same.
 
         Args:
             id: Identifier of the object.
@@ -387,6 +472,32 @@ class AbstractImageApi:
             h: Height of the window, in image pixels.
             format: Image format of the answer (the path extension); other values are answered as jpg. One of: jpg, png,
                 webp.
+            max_size: Legacy servers: largest side of the answer in pixels.
+            geometry: Legacy servers: WKT geometry (image pixel coordinates, origin bottom-left) that type draw, mask or
+                alphaMask draws, fills or keeps opaque in the window.
+            location: Legacy servers: same as geometry (used when geometry is absent).
+            complete: Legacy servers: keep the geometry complete instead of simplifying it.
+            zoom: Legacy servers: zoom level of the answer when maxSize is not given.
+            increase_area: Legacy servers: factor by which the area is enlarged.
+            safe: Legacy servers: let the image server shrink an answer that would be too large instead of refusing it.
+            square: Legacy servers: with draw, try to make the answer square.
+            type: Legacy servers: kind of answer (the draw, mask and alphaMask flags select it too). One of: crop, draw,
+                mask, alphaMask.
+            draw: Legacy servers: draw the outline of the geometry.
+            mask: Legacy servers: answer a black and white mask of the geometry.
+            alpha_mask: Legacy servers: make everything outside the geometry transparent (answered as png).
+            draw_scale_bar: Legacy servers: draw a scale bar.
+            resolution: Legacy servers: with drawScaleBar, resolution of the scale bar (micrometres per pixel).
+            magnification: Legacy servers: with drawScaleBar, magnification of the scale bar.
+            colormap: Legacy servers: colormap(s) to apply, comma-separated, one per channel.
+            inverse: Legacy servers: invert the colormap(s).
+            contrast: Legacy servers: contrast factor.
+            gamma: Legacy servers: gamma correction.
+            bits: Legacy servers: bit depth of the answer (8, 16, 32, or `max` for the image's own depth).
+            alpha: Legacy servers: with alphaMask, transparency of the outside in percent.
+            thickness: Legacy servers: with draw, width of the outline in pixels.
+            color: Legacy servers: with draw, colour of the outline, e.g. `0xff0000`.
+            jpeg_quality: Legacy servers: quality of a jpg answer (0-100).
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
@@ -395,19 +506,32 @@ class AbstractImageApi:
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
-        args = (id, x, y, w, h, format)
+        args = (
+            id, x, y, w, h, format, max_size, geometry, location, complete, zoom, increase_area, safe, square, type,
+            draw, mask, alpha_mask, draw_scale_bar, resolution, magnification, colormap, inverse, contrast, gamma,
+            bits, alpha, thickness, color, jpeg_quality,
+        )
         answer = self._invoke(_OPS["abstract_image.download_camera"], args, timeout, extra_query, extra_headers)
         return cast("bytes", answer)
 
     def download_camera_via_post(
-        self, id: int, x: int, y: int, w: int, h: int, format: str,
-        *, timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
+        self, id: int, x: int, y: int, w: int, h: int, format: str, *, max_size: int | None = None,
+        geometry: str | None = None, location: str | None = None, complete: bool | None = None,
+        zoom: int | None = None, increase_area: float | None = None, safe: bool | None = None,
+        square: bool | None = None, type: str | None = None, draw: bool | None = None, mask: bool | None = None,
+        alpha_mask: bool | None = None, draw_scale_bar: bool | None = None, resolution: float | None = None,
+        magnification: float | None = None, colormap: str | None = None, inverse: bool | None = None,
+        contrast: float | None = None, gamma: float | None = None, bits: str | None = None,
+        alpha: int | None = None, thickness: int | None = None, color: str | None = None,
+        jpeg_quality: int | None = None,
+        timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
     ) -> bytes:
         """Same as download_camera, sent as a POST.
 
         ``POST /api/abstractimage/{id}/camera-{x}-{y}-{w}-{h}.{format}`` · servers: 2026, 2025, legacy
 
-        A window without exterior and without any parameter. GET and POST answer the same.
+        A window without exterior. Spring servers read no parameter; legacy servers read the crop options (maxSize,
+        type, colormap...). GET and POST answer the same.
 
         Args:
             id: Identifier of the object.
@@ -417,6 +541,32 @@ class AbstractImageApi:
             h: Height of the window, in image pixels.
             format: Image format of the answer (the path extension); other values are answered as jpg. One of: jpg, png,
                 webp.
+            max_size: Legacy servers: largest side of the answer in pixels.
+            geometry: Legacy servers: WKT geometry (image pixel coordinates, origin bottom-left) that type draw, mask or
+                alphaMask draws, fills or keeps opaque in the window.
+            location: Legacy servers: same as geometry (used when geometry is absent).
+            complete: Legacy servers: keep the geometry complete instead of simplifying it.
+            zoom: Legacy servers: zoom level of the answer when maxSize is not given.
+            increase_area: Legacy servers: factor by which the area is enlarged.
+            safe: Legacy servers: let the image server shrink an answer that would be too large instead of refusing it.
+            square: Legacy servers: with draw, try to make the answer square.
+            type: Legacy servers: kind of answer (the draw, mask and alphaMask flags select it too). One of: crop, draw,
+                mask, alphaMask.
+            draw: Legacy servers: draw the outline of the geometry.
+            mask: Legacy servers: answer a black and white mask of the geometry.
+            alpha_mask: Legacy servers: make everything outside the geometry transparent (answered as png).
+            draw_scale_bar: Legacy servers: draw a scale bar.
+            resolution: Legacy servers: with drawScaleBar, resolution of the scale bar (micrometres per pixel).
+            magnification: Legacy servers: with drawScaleBar, magnification of the scale bar.
+            colormap: Legacy servers: colormap(s) to apply, comma-separated, one per channel.
+            inverse: Legacy servers: invert the colormap(s).
+            contrast: Legacy servers: contrast factor.
+            gamma: Legacy servers: gamma correction.
+            bits: Legacy servers: bit depth of the answer (8, 16, 32, or `max` for the image's own depth).
+            alpha: Legacy servers: with alphaMask, transparency of the outside in percent.
+            thickness: Legacy servers: with draw, width of the outline in pixels.
+            color: Legacy servers: with draw, colour of the outline, e.g. `0xff0000`.
+            jpeg_quality: Legacy servers: quality of a jpg answer (0-100).
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
@@ -425,7 +575,11 @@ class AbstractImageApi:
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
-        args = (id, x, y, w, h, format)
+        args = (
+            id, x, y, w, h, format, max_size, geometry, location, complete, zoom, increase_area, safe, square, type,
+            draw, mask, alpha_mask, draw_scale_bar, resolution, magnification, colormap, inverse, contrast, gamma,
+            bits, alpha, thickness, color, jpeg_quality,
+        )
         answer = self._invoke(
             _OPS["abstract_image.download_camera_via_post"], args, timeout, extra_query, extra_headers,
         )
