@@ -45,6 +45,8 @@ def test_api_keys_alone_get_an_error_naming_the_fix(generation: str) -> None:
             with pytest.raises(BearerTokenRequiredError, match=r"username=\.\.\., password=\.\.\.\).*token=") as info:
                 call()
             assert "never forges" in str(info.value)
+            # what a script's user sets: the environment variables and the command-line options
+            assert all(name in str(info.value) for name in ("CYTOMINE_TOKEN", "--token", "CYTOMINE_USERNAME"))
         api.whoami()  # the generation known: refused before anything is sent
         before = len(stub.requests)
         with pytest.raises(BearerTokenRequiredError, match=f"{generation} servers read the user"):

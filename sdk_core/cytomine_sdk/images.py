@@ -150,7 +150,9 @@ def annotation_crops(
     """Crops of many annotations (user or reviewed), keyed by annotation id.
 
     `params` are those of ``annotation_api.download_crop`` (max_size, increase_area, draw, mask,
-    alpha_mask, ...). With `dest`, crops are written to `<dest>/<id>.<format>`.
+    alpha_mask, ...). With `dest`, crops are written to `<dest>/<id>.<format>`. For masks whatever
+    the server, pass ``mask=True, type="mask"``: Spring cores read `mask`, legacy servers `type`,
+    and each ignores the other.
     """
     ids("annotation_ids", annotation_ids, "an annotation id")
     crop = api_client.annotation_api.download_crop

@@ -171,7 +171,9 @@ def _token_required(op: Operation, generation: str | None) -> str:
     return (
         f"{_where(op)}: {servers} the user of this endpoint from a bearer token in the query, and a "
         "client signing with API keys has none (the SDK never forges one): log in with "
-        "Configuration(username=..., password=...), or give a token with Configuration(token=...)"
+        "Configuration(username=..., password=...) (CYTOMINE_USERNAME and CYTOMINE_PASSWORD, or "
+        "--username in scripts), or give a token with Configuration(token=...) (CYTOMINE_TOKEN, "
+        "--token)"
     )
 
 
