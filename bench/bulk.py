@@ -44,7 +44,7 @@ PROJECT, IMAGE, TERM = 500, 600, 20
 # several requests at once.
 STUB_SERVER = """
 import threading, time
-from cytomine_sdk.testing import _stub as stub_module  # the handler class: bench-only switch
+from cytomine_sdk.testing import _server as stub_module  # the handler class: bench-only switch
 from tests.support.stub import CytomineStub, StubImage, StubProject, now_ms
 stub_module._StubRequestHandler.disable_nagle_algorithm = {nodelay}
 if {item_ms}:

@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 import shapely
 
-from cytomine_sdk import ApiClient, Configuration
 from cytomine_sdk.bulk import NewAnnotation, create_annotations
 from tests.support.stub import CytomineStub
 
@@ -28,10 +27,6 @@ BOWTIE = "POLYGON ((0 0, 10 10, 10 0, 0 10, 0 0))"  # its edges cross at (5 5)
 def stub() -> Iterator[CytomineStub]:
     with CytomineStub("2026") as server:
         yield server
-
-
-def client(stub: CytomineStub) -> ApiClient:
-    return ApiClient(Configuration(stub.host, public_key=stub.public_key, private_key=stub.private_key))
 
 
 def sent_locations(stub: CytomineStub) -> list[str]:
@@ -48,7 +43,7 @@ def test_invalid_geometries_fail_alone_with_shapelys_reason(stub: CytomineStub) 
         NewAnnotation({"type": "Point", "coordinates": [10, 20]}, image=201),
     ]
     seen: list[tuple[int, int | None]] = []
-    report = create_annotations(client(stub), items, chunk_size=2, on_progress=lambda d, t: seen.append((d, t)))
+    report = create_annotations(stub.client(), items, chunk_size=2, on_progress=lambda d, t: seen.append((d, t)))
     assert [c.index for c in report.created] == [0, 2, 5]
     assert [(f.index, f.reason) for f in report.failed] == [
         (1, "invalid geometry, not sent: Self-intersection[5 5]"),
@@ -65,7 +60,7 @@ def test_invalid_geometries_fail_alone_with_shapelys_reason(stub: CytomineStub) 
 
 
 def test_only_invalid_items_sends_nothing(stub: CytomineStub) -> None:
-    report = create_annotations(client(stub), [NewAnnotation(BOWTIE, image=200)] * 3)
+    report = create_annotations(stub.client(), [NewAnnotation(BOWTIE, image=200)] * 3)
     assert [f.index for f in report.failed] == [0, 1, 2] and report.created == []
     assert sent_locations(stub) == []
 
@@ -84,7 +79,7 @@ def test_only_invalid_items_sends_nothing(stub: CytomineStub) -> None:
 def test_malformed_geometry_is_a_value_error_before_any_request(stub: CytomineStub, wkt: str, reason: str) -> None:
     before = len(stub.requests)
     with pytest.raises(ValueError, match="^" + re.escape(f"annotations[2]: {reason}")):
-        create_annotations(client(stub), [NewAnnotation(SQUARE, image=200), NewAnnotation(BOWTIE, image=200),
+        create_annotations(stub.client(), [NewAnnotation(SQUARE, image=200), NewAnnotation(BOWTIE, image=200),
                                           NewAnnotation(wkt, image=200)])
     assert len(stub.requests) == before
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cytomine_sdk import ApiClient, Configuration
+from cytomine_sdk import ApiClient
 from cytomine_sdk.datasets import AnnotationRecord
 from cytomine_sdk.export import export_annotations
 from tests.support.stub import CytomineStub
@@ -35,10 +35,6 @@ def stub() -> Iterator[CytomineStub]:
         yield server
 
 
-def client(stub: CytomineStub) -> ApiClient:
-    return ApiClient(Configuration(stub.host, public_key=stub.public_key, private_key=stub.private_key))
-
-
 def files(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
 
@@ -48,7 +44,7 @@ def test_same_files_as_the_single_process_export(cluster: distributed.Client, st
     from cytomine_sdk import dask as cytomine_dask
     from cytomine_sdk.bulk import NewAnnotation, create_annotations
 
-    api = client(stub)
+    api = stub.client()
     create_annotations(api, [NewAnnotation(DONUT, image=201, terms=[21])]).raise_for_failures()
     alone = export_annotations(api, 100, tmp_path / "alone", masks=True, mask_max_size=500)
     seen: list[int] = []
@@ -63,7 +59,7 @@ def test_same_files_as_the_single_process_export(cluster: distributed.Client, st
 def test_an_image_that_fails_is_reported(cluster: distributed.Client, stub: CytomineStub, tmp_path: Path) -> None:
     from cytomine_sdk import dask as cytomine_dask
 
-    report = cytomine_dask.export_annotations(cluster, client(stub), 100, tmp_path, images=[200, 999])
+    report = cytomine_dask.export_annotations(cluster, stub.client(), 100, tmp_path, images=[200, 999])
     assert sorted(report.results) == [200] and (tmp_path / "image-200.geojson").exists()
     assert report.failed[999].startswith("NotFoundError")
     assert not (tmp_path / "image-999.geojson").exists()
@@ -79,10 +75,10 @@ def vertex_count(api_client: ApiClient, annotation: AnnotationRecord) -> int:
 def test_a_function_over_annotations(cluster: distributed.Client, stub: CytomineStub) -> None:
     from cytomine_sdk import dask as cytomine_dask
 
-    report = cytomine_dask.map_annotations(cluster, client(stub), 100, vertex_count)
+    report = cytomine_dask.map_annotations(cluster, stub.client(), 100, vertex_count)
     assert report.results == {300: 5, 302: 5, 303: 5}
     assert report.failed == {301: "RuntimeError: cannot measure 301"}
-    only = cytomine_dask.map_annotations(cluster, client(stub), 100, vertex_count, images=[201], terms=[22])
+    only = cytomine_dask.map_annotations(cluster, stub.client(), 100, vertex_count, images=[201], terms=[22])
     assert only.results == {303: 5} and only.ok
 
 

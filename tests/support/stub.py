@@ -13,21 +13,45 @@ from __future__ import annotations
 
 from typing import Any
 
-from cytomine_sdk.testing import _stub
-from cytomine_sdk.testing._stub import (
-    ALL_GENERATIONS,
+from cytomine_sdk.testing._cli import main
+from cytomine_sdk.testing._cytomine_stub import (  # CytomineStub is redefined below
     DEFAULT_PASSWORD,
     DEFAULT_PRIVATE_KEY,
     DEFAULT_PUBLIC_KEY,
     DEFAULT_USERNAME,
-    IAM_TOKEN_PATH,
-    ROUTES,
+)
+from cytomine_sdk.testing._cytomine_stub import CytomineStub as _KitStub
+from cytomine_sdk.testing._envelopes import (
+    legacy_envelope,
+    pageable_envelope,
+)
+from cytomine_sdk.testing._http import (
+    ALL_GENERATIONS,
     Handler,
     HttpError,
     RecordedRequest,
     Request,
     Response,
     Route,
+    empty_response,
+    json_response,
+    route,
+)
+from cytomine_sdk.testing._routes import (
+    ROUTES,
+)
+from cytomine_sdk.testing._routes_users import (
+    IAM_TOKEN_PATH,
+    h_iam_token,
+)
+from cytomine_sdk.testing._shapes import (
+    annotation_json,
+    image_json,
+    now_ms,
+    project_json,
+    term_json,
+)
+from cytomine_sdk.testing._state import (
     StubAnnotation,
     StubImage,
     StubOntology,
@@ -35,17 +59,6 @@ from cytomine_sdk.testing._stub import (
     StubState,
     StubTerm,
     StubUser,
-    annotation_json,
-    empty_response,
-    h_iam_token,
-    image_json,
-    json_response,
-    legacy_envelope,
-    now_ms,
-    pageable_envelope,
-    project_json,
-    route,
-    term_json,
 )
 
 __all__ = [
@@ -85,7 +98,7 @@ __all__ = [
 ]
 
 
-class CytomineStub(_stub.CytomineStub):
+class CytomineStub(_KitStub):
     """:class:`cytomine_sdk.testing.CytomineStub` with the repository's defaults (see the module docstring)."""
 
     def __init__(self, generation: str = "2026", **options: Any) -> None:
@@ -93,8 +106,6 @@ class CytomineStub(_stub.CytomineStub):
         options.setdefault("upload_step_seconds", 0.0)
         super().__init__(generation, **options)
 
-
-main = _stub.main
 
 if __name__ == "__main__":
     raise SystemExit(main())
