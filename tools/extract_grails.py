@@ -74,8 +74,9 @@ NOT_PARAMS = {
     "class",
     "sort",  # params.sort is read as a parameter too; kept below when not a call
 }
-# names set by Grails itself, not request parameters
-GRAILS_PARAMS = {"controller", "action", "format"}
+# names set by Grails itself, not request parameters (`format` too, but only on a mapping with a
+# `.$format`/extension suffix: without one, `?format=xls` is an ordinary parameter; see extract())
+GRAILS_PARAMS = {"controller", "action"}
 # RestController (base class) helpers that read request parameters themselves: name -> [(param, type, default)]
 HELPER_PARAMS: dict[str, list[tuple[str, str, str | None]]] = {
     "responseByteArray": [("alphaMask", "Boolean", None), ("type", "String", None)],
@@ -307,6 +308,7 @@ class MethodInfo:
     body_end: int  # offset of "}"
     at: int  # offset of the declaration
     required: int = 0  # formal parameters without a Groovy default value
+    returns: str = "def"  # declared return type, generics dropped (`def` when not declared)
 
     @property
     def src(self) -> Source:
@@ -329,8 +331,8 @@ METHOD_DECL = re.compile(
     r"(?:^|\n)[ \t]*(?:@\w+(?:\([^)]*\))?\s*)*"
     r"(?:(?:(?:public|protected|private|static|final|synchronized)\s+)+(?=\w+\s*\()|"  # `private doSearch(...)`
     r"(?:(?:public|protected|private|static|final|synchronized)\s+)*"
-    r"(?:def|void|[A-Z][\w.]*(?:<[^>{;]*>)?(?:\[\])?|boolean|int|long|double)\s+)(\w+)\s*"
-    r"(?:\(([^)]*)\)\s*(?:throws\s+[\w.,\s]+)?\{|=\s*\{)"
+    r"(?P<ret>def|void|[A-Z][\w.]*(?:<[^>{;]*>)?(?:\[\])?|boolean|int|long|double)\s+)(?P<name>\w+)\s*"
+    r"(?:\((?P<formals>(?:[^()]|\([^()]*\))*)\)\s*(?:throws\s+[\w.,\s]+)?\{|=\s*\{)"
 )
 
 
@@ -361,10 +363,13 @@ def parse_classes(src: Source) -> list[ClassInfo]:
             if dm is None or seg_start + dm.end() != seg_end:
                 continue
             open_ = seg_end - 1
-            formals = [p for p in (dm.group(2) or "").split(",") if p.strip()]
+            # top-level commas only (a default value may be `[sort: "created", max: 1]`)
+            formals = [p for p in re.split(r",(?![^()\[\]]*[)\]])", dm.group("formals") or "") if p.strip()]
             params = [p.split("=")[0].split()[-1] for p in formals]
-            info = MethodInfo(dm.group(1), cls, params, open_, match_close(src.skel, open_), seg_start + dm.start(1))
+            at = seg_start + dm.start("name")
+            info = MethodInfo(dm.group("name"), cls, params, open_, match_close(src.skel, open_), at)
             info.required = sum(1 for p in formals if "=" not in p)
+            info.returns = (dm.group("ret") or "def").split("<")[0].rsplit(".", 1)[-1]
             cls.methods.setdefault(info.name, []).append(info)
         # member fields (`def imageServerService`, `ImageServerService imageServerService`): the class
         # body with nested blocks blanked
@@ -407,16 +412,19 @@ class Index:
                     self.classes.setdefault(cls.name, cls)
         for path in (root / "grails-app/domain").rglob("*.groovy"):
             self.domains.add(path.stem)
+        self.shapes = Shapes(self)
 
     def controller(self, name: str) -> ClassInfo | None:
         return self.classes.get(name[:1].upper() + name[1:] + "Controller")
 
-    def find_method(self, cls: ClassInfo | None, name: str) -> MethodInfo | None:
+    def find_method(self, cls: ClassInfo | None, name: str, nargs: int | None = None) -> MethodInfo | None:
+        """The first method `name` of `cls`'s inheritance chain (taking `nargs` arguments, if given)."""
         seen: set[str] = set()
         while cls is not None and cls.name not in seen:
             seen.add(cls.name)
-            if name in cls.methods:
-                return cls.methods[name][0]
+            for method in cls.methods.get(name, []):
+                if nargs is None or method.accepts(nargs):
+                    return method
             cls = self.classes.get(cls.base) if cls.base else None
         return None
 
@@ -437,6 +445,8 @@ class Index:
                     return self.classes[declared]
                 break
             c = self.classes.get(c.base) if c.base else None
+        if name.endswith("ServiceProxy"):  # Cytomine's scoped-proxy beans (currentRoleServiceProxy)
+            name = name.removesuffix("Proxy")
         if name.endswith("Service"):  # Grails injects services by property name, also undeclared in base classes
             return self.classes.get(name[:1].upper() + name[1:])
         return None
@@ -447,6 +457,330 @@ class Index:
             for n, ms in cls.methods.items()
             if not ms[0].src.code[ms[0].at - 40 : ms[0].at].strip().endswith(("private", "protected"))
         ]
+
+
+# --------------------------------------------------------------------------------------------
+# Value shapes: what an expression answered by `responseSuccess` is. RestController.responseSuccess
+# pages any List/Collection at run time (offset/max, RestController.groovy:184-222), so the
+# paging parameters apply exactly when the value is one; follow it through locals, ternaries,
+# collection methods and the methods (same class, services) that build it.
+
+LIST_TYPES = {
+    "List", "ArrayList", "LinkedList", "Collection", "Set", "HashSet", "LinkedHashSet", "TreeSet",
+    "SortedSet", "JSONArray",  # grails' JSONArray implements java.util.List
+}  # fmt: skip
+MAP_TYPES = {"Map", "HashMap", "LinkedHashMap", "TreeMap", "JSONObject", "JSONElement"}
+SCALAR_TYPES = {"Object", "Long", "Integer", "Boolean", "Double", "boolean", "int", "long", "double", "void", "def"}
+# collection methods whose result is a List/Collection whatever the receiver (Map.collect -> List,
+# Map.values() -> Collection); GORM/SQL queries answering lists
+TO_LIST = {"collect", "collectMany", "flatten", "values", "toList", "keySet", "subList", "asList", "unique"}
+QUERY_LISTS = {"list", "listDistinct", "findAll", "getAll", "executeQuery", "rows", "findAllWhere"}
+# methods answering a value of the receiver's own kind (List.findAll -> List, Map.findAll -> Map)
+SAME_KIND = {"sort", "findAll", "grep", "reverse", "take", "drop", "plus", "minus", "asImmutable"}
+BLOCK_WORDS = ("if", "for", "while", "catch", "switch", "synchronized")
+CONTINUES_AFTER = tuple(",([{+-*/%&|?:=.<>!")  # a line ending so goes on on the next one
+CONTINUES_BEFORE = (".", "?.", "?:", ":", "?", "+", "-", "*", "&&", "||", ")", "]")
+
+
+def match_open(skel: str, close: int) -> int:
+    """Offset of the bracket opening the one at `close` (-1 if none)."""
+    pairs = {")": "(", "]": "[", "}": "{"}
+    stack = [pairs[skel[close]]]
+    for i in range(close - 1, -1, -1):
+        c = skel[i]
+        if c in pairs:
+            stack.append(pairs[c])
+        elif c in "([{":
+            if stack and stack[-1] == c:
+                stack.pop()
+            if not stack:
+                return i
+    return -1
+
+
+def stmt_end(skel: str, start: int, limit: int) -> int:
+    """End of the statement starting at `start`: `;`, an unmatched closing bracket or a newline at
+    bracket depth 0 that neither the line before nor the line after continues."""
+    depth, i = 0, start
+    while i < limit:
+        c = skel[i]
+        if c in "([{":
+            depth += 1
+        elif c in ")]}":
+            if depth == 0:
+                return i
+            depth -= 1
+        elif depth == 0 and c == ";":
+            return i
+        elif depth == 0 and c == "\n":
+            before = skel[start:i].rstrip()
+            after = skel[i:limit].lstrip()
+            if before and not before.endswith(CONTINUES_AFTER) and not after.startswith(CONTINUES_BEFORE):
+                return i
+        i += 1
+    return limit
+
+
+def in_closure(skel: str, body_start: int, pos: int) -> bool:
+    """`pos` lies in a closure (`.each { ... }`, a criteria block) opened inside the method body at
+    `body_start`, not only in if/else/for/try blocks: a `return` there leaves the closure only."""
+    opens: list[int] = []
+    for i in range(body_start + 1, pos):
+        if skel[i] == "{":
+            opens.append(i)
+        elif skel[i] == "}" and opens:
+            opens.pop()
+    for o in opens:
+        before = skel[body_start:o].rstrip()
+        if re.search(r"(?<!\w)(else|try|finally|do)$", before):
+            continue
+        if before.endswith(")"):
+            k = body_start + len(before) - 1
+            open_ = match_open(skel, k)
+            if re.search(rf"(?<!\w)(?:{'|'.join(BLOCK_WORDS)})\s*$", skel[body_start:open_]):
+                continue
+        return True
+    return False
+
+
+def combine(shapes: list[str]) -> str:
+    """One shape for a value built along several paths: a list when every known path answers one;
+    the non-list shape when any known path does not (paging then only sometimes applies: not claimed)."""
+    known = [s for s in shapes if s != "unknown"]
+    if not known:
+        return "unknown"
+    others = [s for s in known if not s.startswith("list:")]
+    return others[0] if others else known[0]
+
+
+def strip_parens(code: str) -> str:
+    code = code.strip()
+    while code.startswith("(") and match_close(lex(code)[1], 0) == len(code) - 1:
+        code = code[1:-1].strip()
+    return code
+
+
+class Shapes:
+    """The shape of expressions and method results: list:T (a List/Collection), envelope (a
+    `[collection: ...]` map), object:T, other, string or unknown."""
+
+    def __init__(self, index: Index) -> None:
+        self.index = index
+        self.results: dict[tuple[str, int], str] = {}  # method -> shape of what it returns
+
+    def type_shape(self, typ: str) -> str | None:
+        base = typ.split("<")[0].rsplit(".", 1)[-1].removesuffix("[]")
+        if base in LIST_TYPES:
+            elem = re.search(r"<\s*([\w.]+)\s*>", typ)
+            return f"list:{elem.group(1).rsplit('.', 1)[-1] if elem else 'Object'}"
+        if base in MAP_TYPES:
+            return "other"
+        if base in ("String", "GString"):
+            return "string"
+        if typ.endswith("[]"):
+            return "other"  # an array is no List: responseSuccess does not page it
+        if base[:1].isupper() and base not in SCALAR_TYPES:
+            return f"object:{base}"
+        return None
+
+    def shape_of(self, m: MethodInfo, expr: str, depth: int = 0) -> str:
+        e = strip_parens(expr)
+        if not e or depth > 8:
+            return "unknown"
+        code, skel = lex(e)
+        # `c ? a : b` and `a ?: b`: both branches
+        branches = self.branches(code, skel)
+        if branches:
+            return combine([self.shape_of(m, b, depth + 1) for b in branches])
+        if e.startswith("["):
+            if re.match(r"\[\s*(collection|aaData)\s*:", e):
+                return "envelope"  # a listing already paged: a Map, not paged again (written list:Object)
+            # a map literal: `[:]`, `[key: v]`, `["key": v]`, `[(expr): v]`, `[$match: v]`
+            if re.match(r"""\[\s*(?::|(?:"[^"]*"|'[^']*'|[\w$]+|\([^)]*\))\s*:(?!:))""", e):
+                return "other"
+            return "list:Object"
+        new = re.match(r"new\s+([\w.]+(?:<[^>]*>)?)\s*(\(|\[)", e)
+        if new:
+            return self.type_shape(new.group(1)) or "unknown"
+        if re.fullmatch(r"\w+", e):
+            return self.variable(m, e, depth)
+        tail = self.tail(code, skel)
+        if tail is None:
+            return "unknown"
+        recv, name, nargs = tail
+        if nargs is None:  # a property: `doSearch(params).result` is the `result:` entry of its map
+            return self.entry(m, recv, name, depth) if recv else "unknown"
+        if name in TO_LIST:
+            return "list:Object"
+        if name in SAME_KIND and recv and not recv[:1].isupper():
+            return self.shape_of(m, recv, depth + 1)
+        if recv and recv[:1].isupper() and recv in self.index.domains:
+            if name in QUERY_LISTS or name.startswith("findAllBy"):
+                return "list:Object"
+            if re.match(r"(read|get|find|findBy|load)", name):
+                return f"object:{recv}"
+        callees = self.callees(m, recv, name, nargs)
+        if callees:
+            found = combine([self.result(c, depth + 1) for c in callees])
+            if found != "unknown":
+                return found
+        # not resolved (or nothing known of it): the method's name
+        if name in QUERY_LISTS or re.match(r"(list|findAll|getAll|search)|.*(List|All)$", name) or name == "findAllBy":
+            return "list:Object"
+        if recv and recv.endswith("Service") and re.match(r"(read|get|retrieve|find|show|fetch)\b", name):
+            dom = recv[:1].upper() + recv[1:-7]
+            return f"object:{dom}" if dom in self.index.domains else "object:Object"
+        if name in ("size", "count", "countBy"):
+            return "other"
+        return "unknown"
+
+    @staticmethod
+    def branches(code: str, skel: str) -> list[str]:
+        depth = 0
+        for i, c in enumerate(skel):
+            if c in "([{":
+                depth += 1
+            elif c in ")]}":
+                depth -= 1
+            elif c == "?" and depth == 0 and skel[i + 1 : i + 2] not in (".", "["):
+                if skel[i + 1 : i + 2] == ":":  # elvis
+                    return [code[:i], code[i + 2 :]]
+                nested, d = 0, 0
+                for j in range(i + 1, len(skel)):
+                    cj = skel[j]
+                    if cj in "([{":
+                        d += 1
+                    elif cj in ")]}":
+                        d -= 1
+                    elif d == 0 and cj == "?" and skel[j + 1 : j + 2] not in (".", ":", "["):
+                        nested += 1
+                    elif d == 0 and cj == ":":
+                        if nested == 0:
+                            return [code[i + 1 : j], code[j + 1 :]]
+                        nested -= 1
+                return []
+        return []
+
+    @staticmethod
+    def tail(code: str, skel: str) -> tuple[str | None, str, int | None] | None:
+        """The last member of a chain `recv.name(args) { closure }`: (receiver text or None, name,
+        argument count or None for a property access)."""
+        i = len(skel.rstrip())
+        nargs: int | None = None
+        if i and skel[i - 1] == "}":  # trailing closure: an argument
+            i = match_open(skel, i - 1)
+            nargs = 1
+            i = len(skel[:i].rstrip())
+        if i and skel[i - 1] == ")":
+            open_ = match_open(skel, i - 1)
+            nargs = (nargs or 0) + len(split_top(skel, open_ + 1, i - 1))
+            i = len(skel[:open_].rstrip())
+        nm = re.search(r"(\w+)$", skel[:i])
+        if not nm or i <= 0:
+            return None
+        before = skel[: nm.start()].rstrip()
+        if not before:
+            return None, nm.group(1), nargs
+        if before.endswith((".", "?.", "*.")):
+            recv = code[: len(before.rstrip("?*."))].strip()
+            return strip_parens(recv), nm.group(1), nargs
+        return None
+
+    def callees(self, m: MethodInfo, recv: str | None, name: str, nargs: int) -> list[MethodInfo]:
+        if recv is not None and not re.fullmatch(r"\w+", recv):
+            return []
+        target = self.index.receiver(m.cls, recv)
+        if target is None:
+            return []
+        found = [c for c in self.index.overloads(target, name) if c.accepts(nargs) and c.cls.name != "RestController"]
+        # Groovy picks the overload by the arguments' types: at least prefer the ones taking exactly
+        # as many arguments (`list(project)` is `list(Project)`, not `list(SecUser, Project = null, ...)`)
+        exact = [c for c in found if len(c.params) == nargs]
+        return exact or found
+
+    def result(self, m: MethodInfo, depth: int) -> str:
+        """What `m` returns: its declared type, else its `return` values and its last statement."""
+        declared = self.type_shape(m.returns) if m.returns != "def" else None
+        if declared:
+            return declared
+        if m.returns == "void":
+            return "unknown"
+        key = (m.cls.name, m.at)
+        if key in self.results:
+            return self.results[key]
+        self.results[key] = "unknown"  # cycle guard
+        shape = combine([self.shape_of(m, e, depth) for e in self.returned(m)])
+        self.results[key] = shape
+        return shape
+
+    @staticmethod
+    def statements(m: MethodInfo) -> list[tuple[int, int]]:
+        """Top-level statements of `m`'s body."""
+        skel = m.src.skel
+        out: list[tuple[int, int]] = []
+        i = m.body_start + 1
+        while i < m.body_end:
+            if skel[i] in " \t\n;":
+                i += 1
+                continue
+            end = max(stmt_end(skel, i, m.body_end), i + 1)
+            out.append((i, end))
+            i = end
+        return out
+
+    def returned(self, m: MethodInfo) -> list[str]:
+        """The expressions `m` returns: `return x` outside closures, and a last expression statement."""
+        src = m.src
+        out: list[str] = []
+        for hit in re.finditer(r"(?<![\w.])return\b", src.skel[m.body_start : m.body_end]):
+            at = m.body_start + hit.end()
+            if in_closure(src.skel, m.body_start, at):
+                continue
+            out.append(src.code[at : stmt_end(src.skel, at, m.body_end)])
+        stmts = self.statements(m)
+        if stmts:
+            b, e = stmts[-1]
+            last = src.code[b:e].strip()
+            statement = rf"(?:return|throw|def|try|else|{'|'.join(BLOCK_WORDS)}|[A-Z][\w.<>,\s]*\s+\w+\s*=)\b"
+            # not a statement without value, a declaration, an assignment or an append
+            if not re.match(statement, last) and not re.match(r"[\w.]+\s*(?:=(?!=)|<<|\+=)", last):
+                out.append(last)
+        return out
+
+    def variable(self, m: MethodInfo, var: str, depth: int) -> str:
+        """A local: its declared type, else what every assignment gives it."""
+        src = m.src
+        body = src.code[m.body_start : m.body_end]
+        typed = re.search(rf"(?:^|[\s(;])([A-Z][\w.]*(?:<[^>=;]*>)?(?:\[\])?)\s+{var}\s*(?:=(?!=)|$|;|\n)", body)
+        if typed:
+            declared = self.type_shape(typed.group(1))
+            if declared:
+                return declared
+        if var in m.params:
+            return "unknown"
+        shapes = []
+        for a in re.finditer(rf"(?<![\w.]){var}\s*=(?!=)", body):
+            at = m.body_start + a.end()
+            shapes.append(self.shape_of(m, src.code[at : stmt_end(src.skel, at, m.body_end)], depth + 1))
+        return combine(shapes)
+
+    def entry(self, m: MethodInfo, recv: str, key: str, depth: int) -> str:
+        """`call(...).key`: the `key:` entry of the map literals the called method returns."""
+        code, skel = lex(recv)
+        tail = self.tail(code, skel)
+        if tail is None or tail[2] is None:
+            return "unknown"
+        shapes = []
+        for callee in self.callees(m, tail[0], tail[1], tail[2]):
+            for value in self.returned(callee):
+                vcode, vskel = lex(value.strip())
+                if not vskel.startswith("["):
+                    continue
+                for b, e in split_top(vskel, 1, match_close(vskel, 0)):
+                    km = re.match(rf"\s*['\"]?{key}['\"]?\s*:", vcode[b:e])
+                    if km:
+                        shapes.append(self.shape_of(callee, vcode[b + km.end() : e], depth + 1))
+        return combine(shapes)
 
 
 # --------------------------------------------------------------------------------------------
@@ -479,10 +813,11 @@ class HandlerReader:
         self.shapes: list[str] = []
         self.throws: list[str] = []  # exceptions thrown by the action and what it calls
         self.exprs: list[str] = []
+        self.merges_json = False  # the action copies the JSON body's keys into params
+        self.or_body: set[str] = set()  # parameters read from the JSON body when the query lacks them
         self.visited: set[tuple[str, str]] = set()
-        self.passed: set[tuple[str, int, str, str, frozenset[str]]] = (
-            set()
-        )  # (class, method offset, formal, p|j) followed
+        # (class, method offset, formal, p|j, keys set before) followed -> the call depth it was reached at
+        self.passed: dict[tuple[str, int, str, str, frozenset[str]], int] = {}
 
     def add_param(
         self,
@@ -519,22 +854,36 @@ class HandlerReader:
         code = src.code[start:end]
         skel = src.skel[start:end]
         v = re.escape(var)
+        # the arguments of the error helpers (`responseNotFound("Annotation", params.id)`) only echo a value
+        # in the 404/400 message: a key read only there does not change what the operation does
+        echoes = [
+            (e.end(), match_close(skel, e.end() - 1))
+            for e in re.finditer(rf"(?<![\w.])(?:{'|'.join(ERROR_HELPERS)})\s*\(", skel)
+        ]
+
+        def echoed(at: int) -> bool:
+            return any(b <= at < e for b, e in echoes)
+
         for hit in re.finditer(rf"(?<![\w.]){v}\??\.(\w+)\s*\(\s*(['\"])([^'\"]+)\2\s*(?:,([^)]*))?\)", code):
-            if skel[hit.start()] != var[0]:
+            if skel[hit.start()] != var[0] or echoed(hit.start()):
                 continue
             acc = hit.group(1)
             if acc not in ACCESSORS:
                 continue
+            if acc == "remove" and re.search(r"(?:^|[;{}\n])\s*$", code[: hit.start()]):
+                continue  # `params.remove("x")` as a statement drops the key, its value is not used
             default = hit.group(4).strip() if hit.group(4) else None
+            if re.match(rf"\s*\?:\s*request\.JSON\??\.{re.escape(hit.group(3))}\b", code[hit.end() :]):
+                self.or_body.add(hit.group(3))  # `params.long("image") ?: request.JSON?.image`
             checked = acc == "containsKey" or null_checked(code, f"{var}.{hit.group(3)}")
             self.add_param(hit.group(3), ACCESSORS[acc], default, origin, src.at(start + hit.start()), checked, skip)
         for hit in re.finditer(rf"(?<![\w.]){v}\[\s*(['\"])([^'\"]+)\1\s*\]", code):
-            if skel[hit.start()] != var[0]:
+            if skel[hit.start()] != var[0] or echoed(hit.start()):
                 continue
             checked = null_checked(code, hit.group(0))
             self.add_param(hit.group(2), "String", None, origin, src.at(start + hit.start()), checked, skip)
         for hit in re.finditer(rf"(?<![\w.]){v}\??\.(\w+)\b(?!\s*\()", code):
-            if skel[hit.start()] != var[0] or hit.group(1) in NOT_PARAMS - {"sort"}:
+            if skel[hit.start()] != var[0] or hit.group(1) in NOT_PARAMS - {"sort"} or echoed(hit.start()):
                 continue
             after = code[hit.end() : hit.end() + 3]
             if re.match(r"\s*=[^=]", after):  # an assignment (params.format = 'png')
@@ -545,6 +894,55 @@ class HandlerReader:
             if dm:
                 default = dm.group(1).strip("'\"")
             self.add_param(hit.group(1), "String", default, origin, src.at(start + hit.start()), checked, skip)
+        self.read_computed(m, var, origin, skip)
+        if var == "params":  # the servlet request's own accessor: a query parameter or a multipart form field
+            for hit in re.finditer(r"(?<![\w.])request\s*\)?\s*\.\s*getParameter\s*\(\s*(['\"])([^'\"]+)\1\s*\)", code):
+                checked = null_checked(code, hit.group(0))
+                self.add_param(hit.group(2), "String", None, origin, src.at(start + hit.start()), checked, skip)
+
+    def read_computed(self, m: MethodInfo, var: str, origin: str, skip: frozenset[str]) -> None:
+        """Reads under computed names: `assoc.each { show, group -> params.getBoolean(show) }` over a local
+        map literal with literal keys (ParamsService.getPropertyGroupToShow's showX/hideX switches, the
+        analogue of extract_spring's ParamsService expansion): one read per key, with the closure's
+        `key.replace('a', 'b')` applied when the name is built so."""
+        src = m.src
+        code = src.code[m.body_start : m.body_end]
+        skel = src.skel[m.body_start : m.body_end]
+        v = re.escape(var)
+        for each in re.finditer(r"(?<![\w.])(\w+)\s*\.\s*each\s*\{\s*(\w+)\s*,\s*\w+\s*->", skel):
+            keys = self.literal_keys(m, each.group(1), each.start())
+            if not keys:
+                continue
+            close = match_close(skel, skel.index("{", each.start()))
+            name = re.escape(each.group(2))
+            for hit in re.finditer(
+                rf"(?<![\w.]){v}\??\.(\w+)\s*\(\s*{name}\s*"
+                rf"(?:\.\s*replace\s*\(\s*(['\"])(\w*)\2\s*,\s*(['\"])(\w*)\4\s*\)\s*)?\)",
+                code[each.end() : close],
+            ):
+                if hit.group(1) not in ACCESSORS:
+                    continue
+                at = src.at(m.body_start + each.end() + hit.start())
+                for key in keys:
+                    read = key.replace(hit.group(3), hit.group(5)) if hit.group(2) else key
+                    self.add_param(read, ACCESSORS[hit.group(1)], None, origin, at, True, skip)
+
+    @staticmethod
+    def literal_keys(m: MethodInfo, local: str, before: int) -> list[str]:
+        """The literal keys of the map literal last assigned to `local` in `m` before `before`."""
+        src = m.src
+        skel = src.skel[m.body_start : m.body_start + before]
+        decls = list(re.finditer(rf"(?<![\w.]){re.escape(local)}\s*=\s*\[", skel))
+        if not decls:
+            return []
+        open_ = m.body_start + decls[-1].end() - 1
+        keys = []
+        for b, e in split_top(src.skel, open_ + 1, match_close(src.skel, open_)):
+            km = re.match(r"\s*(['\"]?)(\w+)\1\s*:", src.code[b:e])
+            if not km:
+                return []
+            keys.append(km.group(2))
+        return keys
 
     # -- the body: request.JSON and what is read from it ----------------------------------------------
     def read_body(self, m: MethodInfo) -> None:
@@ -605,61 +1003,11 @@ class HandlerReader:
                     )
 
     # -- the response ------------------------------------------------------------------------
-    def shape_of(self, m: MethodInfo, expr: str, depth: int = 0) -> str:
-        e = expr.strip()
-        if not e or depth > 3:
-            return "unknown"
-        if e.startswith("["):
-            if re.match(r"\[\s*(collection|aaData)\s*:", e):
-                return "list:Object"
-            if re.match(r"\[\s*\]", e) or not re.match(r"\[\s*['\"]?\w+['\"]?\s*:", e):
-                return "list:Object"
-            return "other"
-        if re.match(r"(new\s+)?(JSONObject|HashMap|LinkedHashMap)\b", e):
-            return "other"
-        if re.fullmatch(r"\w+", e):
-            body = m.src.code[m.body_start : m.body_end]
-            decls = list(re.finditer(rf"(?:\b([A-Z][\w.]*(?:<([\w.]+)>)?|def)\s+)?\b{e}\s*=(?!=)\s*([^\n;]+)", body))
-            decl = decls[-1] if decls else None
-            if decl is None:
-                if e in m.params:
-                    return "unknown"
-                return "unknown"
-            typ, elem, rhs = decl.group(1), decl.group(2), decl.group(3)
-            if typ:
-                base = typ.split("<")[0].rsplit(".", 1)[-1]
-                if base in ("List", "ArrayList", "Collection", "Set", "HashSet", "LinkedList"):
-                    return f"list:{elem.rsplit('.', 1)[-1] if elem else 'Object'}"
-                if base in ("Map", "HashMap", "LinkedHashMap", "JSONObject"):
-                    return "other"
-                if base in ("String", "GString"):
-                    return "string"
-                if base[0].isupper() and base not in ("Object", "Long", "Integer", "Boolean"):
-                    return f"object:{base}"
-            return self.shape_of(m, rhs, depth + 1)
-        call = re.match(r"(?:(\w+)\.)?(\w+)\s*\(", e)
-        if call:
-            recv, name = call.group(1), call.group(2)
-            if re.match(r"(list|findAll|getAll|search)|.*(List|All)$", name) or name in ("list", "findAllBy"):
-                return "list:Object"
-            if (
-                recv
-                and recv[0].isupper()
-                and recv in self.index.domains
-                and re.match(r"(read|get|find|findBy|load)", name)
-            ):
-                return f"object:{recv}"
-            if recv and recv.endswith("Service") and re.match(r"(read|get|retrieve|find|show|fetch)\b", name):
-                dom = recv[:1].upper() + recv[1:-7]
-                return f"object:{dom}" if dom in self.index.domains else "object:Object"
-            if name in ("size", "count", "countBy"):
-                return "other"
-            return "unknown"
-        if re.match(r"\w+\.\w+$", e):
-            return "unknown"
-        return "unknown"
+    def shape_of(self, m: MethodInfo, expr: str) -> str:
+        return self.index.shapes.shape_of(m, expr)
 
     def add_shape(self, shape: str) -> None:
+        shape = "list:Object" if shape == "envelope" else shape
         if shape not in self.shapes:
             self.shapes.append(shape)
 
@@ -681,9 +1029,10 @@ class HandlerReader:
                 shape = "list:Object" if name == "responseList" else self.shape_of(m, first)
                 self.add_shape(shape)
                 self.exprs.append(f"{name}({first.strip()[:160]})")
-                if shape.startswith("list:") and not re.match(r"\s*\[\s*(collection|aaData)\s*:", first):
+                if shape.startswith("list:"):  # a List/Collection: responseList pages it
+                    preset = frozenset(self.assigned_before(m, "params", open_))
                     for p, t, dflt in PAGING:
-                        self.add_param(p, t, dflt, f"helper:{name}", at, True)
+                        self.add_param(p, t, dflt, f"helper:{name}", at, True, preset)
                 elif shape == "unknown":
                     # a list is paged by the helper: its offset/max may apply
                     pass
@@ -706,8 +1055,11 @@ class HandlerReader:
             elif name in BINARY_HELPERS:
                 self.add_shape("binary")
                 self.exprs.append(f"{name}(...)")
+                preset = frozenset(self.assigned_before(m, "params", open_))
+                if "alphaMask" in preset:  # `params.alphaMask || params.type == ...`: type is not evaluated
+                    preset |= {"type"}
                 for p, t, d in HELPER_PARAMS.get(name, []):
-                    self.add_param(p, t, d, f"helper:{name}", at, True)
+                    self.add_param(p, t, d, f"helper:{name}", at, True, preset)
             elif name == "redirect":
                 self.add_shape("redirect")
                 self.exprs.append(f"redirect({first.strip()[:160]})")
@@ -741,16 +1093,32 @@ class HandlerReader:
         self.visited.add(key)
         self.read_params(m, "params", origin)
         self.read_body(m)
+        # `for (p : request.JSON) { ... params.put(p.key, p.value) }`: the body's keys become parameters, so
+        # every parameter is read from the query or the JSON body (Spring's mergeQueryParamsAndBodyParams)
+        skel_m = m.src.skel[m.body_start : m.body_end]
+        loop = re.search(r"\bfor\s*\(\s*(?:def\s+)?(\w+)\s*(?::|in)\s*request\.JSON\s*\)", skel_m)
+        if loop and re.search(rf"\bparams\s*\.\s*put\s*\(\s*{loop.group(1)}\s*\.\s*key\b", skel_m):
+            self.merges_json = True
         self.read_response(m, cls)
         src = m.src
         skel = src.skel[m.body_start : m.body_end]
         if re.search(r"(?<![\w.])(getSearchParameters\s*\(|searchParameters\b(?!\s*=))", skel):
             self.add_param("<field>[<op>]", "String", None, "helper:getSearchParameters", src.at(m.body_start), True)
-        # same-class (or subclass-chain) methods, not the RestController helpers
+        # same-class (or subclass-chain) methods, not the RestController helpers except the command
+        # dispatchers: RestController.add(service, json) calls addOne/addMultiple, which a controller may
+        # override (RestRoiAnnotationController.addOne reads params); they are resolved against `cls`.
+        # The overload is picked by its number of arguments (the action `add()` calling `add(service, json)`)
         for hit in re.finditer(r"(?<![\w.])(\w+)\s*\(", skel):
             name = hit.group(1)
-            callee = self.index.find_method(cls, name)
-            if callee is None or callee is m or callee.cls.name == "RestController":
+            open_ = m.body_start + hit.end() - 1
+            nargs = len(split_top(src.skel, open_ + 1, match_close(src.skel, open_)))
+            callee = self.index.find_method(cls, name, nargs) or self.index.find_method(cls, name)
+            if callee is not None and callee.cls.name == "RestController" and name not in ("add", "update", "delete"):
+                # RestController.response(data, code) ends in response(data): a controller's override of it
+                callee = self.index.find_method(cls, name)
+            if callee is None or callee is m:
+                continue
+            if callee.cls.name == "RestController" and name not in ("add", "update", "delete"):
                 continue
             sub = origin if origin != "handler" or callee.cls is cls else f"callee:{callee.cls.name}.{callee.name}"
             self.walk(callee, cls, sub, depth + 1)
@@ -779,22 +1147,31 @@ class HandlerReader:
         }
 
     def assigned_before(self, m: MethodInfo, var: str, offset: int) -> set[str]:
-        """Keys `m` sets on `var` (`params.boundaries = ...`) unconditionally before `offset`: at the call's
-        brace depth and not the sole statement of an `if`/`else`. Such keys are not read from the request."""
+        """Keys `m` sets on `var` (`params.boundaries = ...`, `params.put("max", ...)`) or removes from it
+        (`params.remove("offset")`) unconditionally before `offset`: at the call's brace depth and not the
+        sole statement of an `if`/`else`. What is read under such keys afterwards is not the request's."""
         src = m.src
         out: set[str] = set()
         v = re.escape(var)
         for a in re.finditer(
-            rf"(?<![\w.]){v}\s*(?:\.\s*(\w+)|\[\s*['\"](\w+)['\"]\s*\])\s*=(?!=)", src.code[m.body_start : offset]
+            rf"(?<![\w.]){v}\s*(?:(?:\.\s*(\w+)|\[\s*['\"](\w+)['\"]\s*\])\s*=(?!=)"
+            rf"|\.\s*(?:put|remove)\s*\(\s*['\"](\w+)['\"])",
+            src.code[m.body_start : offset],
         ):
             at = m.body_start + a.start()
-            between = src.skel[at:offset]
-            if between.count("{") != between.count("}"):
+            # the block holding the assignment must enclose the call: no `}` closes it in between (the call
+            # may sit deeper: `params.put("max", ...)` then `if (...) { responseSuccess(list) }`)
+            depth = 0
+            for c in src.skel[at:offset]:
+                depth += {"{": 1, "}": -1}.get(c, 0)
+                if depth < 0:
+                    break
+            if depth < 0:
                 continue
             before = src.code[m.body_start : at].rstrip()
             if re.search(r"(?:\bif\s*\(.*\)|\belse)\s*$", before.rsplit("\n", 1)[-1]):
                 continue
-            out.add(a.group(1) or a.group(2))
+            out.add(a.group(1) or a.group(2) or a.group(3))
         return out
 
     def pass_on(
@@ -839,9 +1216,11 @@ class HandlerReader:
                 for i, kind in passed:
                     formal = callee.params[i]
                     key = (callee.cls.name, callee.at, formal, kind, inner)
-                    if key in self.passed:
+                    # a (method, formal) reached again by a shorter chain is followed again: the first visit
+                    # may have stopped at MAX_DEPTH before what this one can still reach
+                    if self.passed.get(key, MAX_DEPTH + 1) <= depth + 1:
                         continue
-                    self.passed.add(key)
+                    self.passed[key] = depth + 1
                     if kind == "p":
                         if not (callee.cls.name.endswith("Controller") and formal == "params"):
                             self.read_params(callee, formal, origin, inner)
@@ -941,9 +1320,16 @@ def extract(root: Path, label: str = "") -> tuple[list[Operation], dict[str, int
             else:
                 reader = HandlerReader(index, method)
                 reader.read()
-                query = [q for q in reader.query.values() if q.name not in names]
+                # a placeholder is bound into params by the mapping: never a query parameter
+                query = [
+                    q
+                    for q in reader.query.values()
+                    if q.name not in names and not (q.name == "format" and re.search(r"\.[\w$]+\??$", mp.path))
+                ]
                 for q in query:
                     q.at = prefix + q.at
+                    if (reader.merges_json or q.name in reader.or_body) and q.location == "query":
+                        q.location = "query|body"
                 path_params = [{"name": n, "type": reader.types.get(n, "String")} for n in names if n != "format"]
                 body = reader.body()
                 if body:
@@ -979,16 +1365,22 @@ def pair_key(op: Operation) -> tuple[str, str]:
     return op.method, re.sub(r"\{[^}]*\}", "{}", op.path)
 
 
-def union(trees: list[list[Operation]]) -> tuple[list[Operation], int]:
-    """The first tree's operations, plus those (method, path) pairs only a further tree has."""
+def union(trees: list[list[Operation]]) -> tuple[list[Operation], int, int]:
+    """The first tree's operations, plus those (method, path) pairs only a further tree has; a pair whose
+    action is missing from the tree mapping it (`unresolved`: a route left behind when the action was
+    removed) is taken from the first further tree that has the action. -> (operations, added, resolved)"""
     out = {pair_key(op): op for op in trees[0]}
-    added = 0
+    added = resolved = 0
     for ops in trees[1:]:
         for op in ops:
-            if pair_key(op) not in out:
+            old = out.get(pair_key(op))
+            if old is None:
                 out[pair_key(op)] = op
                 added += 1
-    return sorted(out.values(), key=lambda o: (o.path, o.method)), added
+            elif "unresolved" in old.response_detail and "unresolved" not in op.response_detail:
+                out[pair_key(op)] = op
+                resolved += 1
+    return sorted(out.values(), key=lambda o: (o.path, o.method)), added, resolved
 
 
 def iter_roots(values: list[str]) -> Iterator[tuple[Path, str]]:
@@ -1017,8 +1409,11 @@ def main(argv: list[str] | None = None) -> int:
             f"{stats['merged']} duplicates merged, "
             f"{stats['unresolved']} unresolved actions -> {len(ops)} operations"
         )
-    ops, added = union(trees)
-    summaries.append(f"union: {len(ops)} operations ({added} only in a further tree)")
+    ops, added, resolved = union(trees)
+    summaries.append(
+        f"union: {len(ops)} operations ({added} only in a further tree, "
+        f"{resolved} whose action only a further tree has)"
+    )
     print("\n".join(summaries), file=sys.stderr)
     if args.output:
         header = [
