@@ -1,15 +1,19 @@
-"""The spec against the Spring cores' operations as read from their sources (issue 18).
+"""The spec against every generation's operations as read from its sources (issue 18).
 
-spec/inventory/sources/spring-<generation>.tsv (tools/extract_spring.py) lists what each Spring
-core's handlers read. For every operation of those files and every spec operation served by that
+spec/inventory/sources/ lists what each core's handlers read: spring-2026.tsv and spring-2025.tsv
+(tools/extract_spring.py) for the Spring cores, grails-legacy.tsv (tools/extract_grails.py) for the
+legacy Grails core. For every operation of those files and every spec operation served by that
 generation (`x-cytomine-servers`), this compares the path parameters (types) and the query
 parameters (names, requiredness). A difference fails unless the operation declares it in
 `x-cytomine-deviations` with its reason; a declared deviation that no longer occurs fails too
 (stale). Which generations read a spec parameter: `x-cytomine-generations` on the parameter, else
 every server of the operation (under `x-cytomine-paging: mixed`, page/size/pageSort are 2026's and
-max/offset/sort/order the others'). spec/README.md describes both extensions.
+max/offset/sort/order the others'). spec/README.md describes both extensions. Every operation a
+core maps is a spec operation it serves, or left out with a reason (`x-cytomine-excluded`, and for
+the legacy core the inventory's grails-only.tsv).
 
-Matching rules (the same as tools/compare_spec.py): paths compare with placeholder names dropped;
+Matching rules (the same as tools/compare_spec.py): paths compare with placeholder names dropped
+(and a Grails `.json` suffix, its `.$format`, matches a spec path ending in `.{format}`);
 a parameter the server reads from the query or the JSON body (`in: query|body`), or a non-file
 field of a multipart handler, matches a property of the spec's request body; the pseudo-parameter
 `<field>[<op>]` (generic search filters) matches spec parameters named `name[op]`; `*` (a whole
@@ -37,8 +41,9 @@ sys.path.insert(0, str(ROOT / "generator"))
 import spec_index  # noqa: E402
 
 SOURCES = ROOT / "spec" / "inventory" / "sources"
-GENERATIONS = ("2026", "2025")
-ALL_GENERATIONS = ("2026", "2025", "legacy")
+GENERATIONS = ("2026", "2025", "legacy")
+ALL_GENERATIONS = GENERATIONS
+SOURCE_FILES = {"2026": "spring-2026.tsv", "2025": "spring-2025.tsv", "legacy": "grails-legacy.tsv"}
 FILTERS = "<field>[<op>]"
 FILTER_NAME = r"[\w.]+\[\w+\]"  # a spec parameter standing for one generic search filter
 
@@ -75,10 +80,17 @@ def norm(path: str) -> str:
     return re.sub(r"\{[^}]*\}", "{}", path)
 
 
+def norm_key(generation: str, path: str) -> str:
+    """`norm`; for Grails also `.{format}` == `.json` (both are its `.$format` suffix)."""
+    if generation == "legacy":
+        return re.sub(r"\.\{\}$", ".json", norm(path))
+    return norm(path)
+
+
 @cache
 def load_sources(generation: str) -> dict[tuple[str, str], dict[str, Any]]:
-    """Rows of spring-<generation>.tsv by (method, path without placeholder names), JSON decoded."""
-    with open(SOURCES / f"spring-{generation}.tsv", encoding="utf-8") as fh:
+    """Rows of the generation's sources file by (method, path without placeholder names), JSON decoded."""
+    with open(SOURCES / SOURCE_FILES[generation], encoding="utf-8") as fh:
         lines = [line for line in fh if not line.startswith("#")]
     rows: dict[tuple[str, str], dict[str, Any]] = {}
     for row in csv.DictReader(lines, delimiter="\t"):
@@ -86,7 +98,7 @@ def load_sources(generation: str) -> dict[tuple[str, str], dict[str, Any]]:
         decoded["query_params"] = json.loads(row["query_params"])
         decoded["path_params"] = json.loads(row["path_params"])
         decoded["body"] = json.loads(row["body"]) if row["body"] != "-" else None
-        rows[(row["method"], norm(row["path"]))] = decoded
+        rows[(row["method"], norm_key(generation, row["path"]))] = decoded
     return rows
 
 
@@ -169,7 +181,10 @@ def compare(op: spec_index.SpecOperation, generation: str, row: dict[str, Any]) 
     # spec (a String one takes any value; the spec may narrow it, e.g. `{id}` of update/delete).
     server_path = {str(p["name"]): str(p["type"]) for p in row["path_params"]}
     server_names = re.findall(r"\{([^}]*)\}", row["path"])
-    for name, spec_type in zip(server_names, spec_path_types(op), strict=True):
+    spec_types = spec_path_types(op)
+    if generation == "legacy" and re.search(r"\.\{[^}]*\}$", op.path) and not row["path"].endswith("}"):
+        spec_types = spec_types[:-1]  # the spec's `.{format}` is the `.json` of the Grails row
+    for name, spec_type in zip(server_names, spec_types, strict=True):
         java = server_path.get(name)
         if java is None:
             continue  # a placeholder the handler does not bind
@@ -237,7 +252,7 @@ def result() -> Result:
             if generation not in op.servers:
                 continue
             served[generation].append(op.operation_id)
-            row = load_sources(generation).get((op.method, norm(op.path)))
+            row = load_sources(generation).get((op.method, norm_key(generation, op.path)))
             if row is None:
                 found.append(Finding(op.operation_id, op.method, op.path, generation, "not-served", "-"))
                 continue
@@ -260,7 +275,7 @@ def figure() -> list[str]:
         with_dev = len(res.deviating[generation])
         count = sum(1 for f in res.findings if f.generation == generation)
         lines.append(
-            f"spring-{generation}: {total} operations, {total - with_dev} exact, "
+            f"{SOURCE_FILES[generation][:-4]}: {total} operations, {total - with_dev} exact, "
             f"{with_dev} with declared deviations ({count} deviations)"
         )
     return lines
@@ -270,7 +285,7 @@ class _Summary:
     """Writes the closing figure at the end of the pytest run."""
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        terminalreporter.write_sep("-", "spec vs Spring sources (tests/test_spec_sources.py)")
+        terminalreporter.write_sep("-", "spec vs server sources (tests/test_spec_sources.py)")
         for line in figure():
             terminalreporter.write_line(line)
 
@@ -311,29 +326,43 @@ def test_declarations_are_well_formed() -> None:
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.parametrize("generation", GENERATIONS)
-def test_every_extracted_operation_is_in_the_spec(generation: str) -> None:
-    """Every (method, path) a Spring core maps is a spec operation it serves, or excluded with a reason."""
+def left_out(generation: str) -> set[tuple[str, str]]:
+    """(method, path) pairs the spec leaves out on purpose: `x-cytomine-excluded` (each with its
+    reason) and, for the legacy core, the inventory's grails-only.tsv (the Grails-only services the
+    spec does not cover, spec/inventory/inventory.md)."""
     spec = load_spec()
-    served = {(op.method, norm(op.path)) for op in operations() if generation in op.servers}
-    excluded = set()
+    out = set()
     for file in [spec.root, *sorted((ROOT / "spec" / "services").glob("*.yaml"))]:
         for entry in spec.load(file).get("x-cytomine-excluded") or []:
-            excluded.add((str(entry["method"]), norm(str(entry["path"]))))
+            out.add((str(entry["method"]), norm_key(generation, str(entry["path"]))))
+    if generation == "legacy":
+        with open(ROOT / "spec" / "inventory" / "grails-only.tsv", encoding="utf-8") as fh:
+            for row in csv.DictReader(fh, delimiter="\t"):
+                # The inventory writes a query in a mapping (`.$format?name=$name`) as `.{format}name={}`.
+                path = re.sub(r"\.\{\}name=", ".json?name=", norm(row["path"]))
+                out.add((row["method"], norm_key(generation, path)))
+    return out
+
+
+@pytest.mark.parametrize("generation", GENERATIONS)
+def test_every_extracted_operation_is_in_the_spec(generation: str) -> None:
+    """Every (method, path) a core maps is a spec operation it serves, or left out with a reason."""
+    served = {(op.method, norm_key(generation, op.path)) for op in operations() if generation in op.servers}
+    excluded = left_out(generation)
     missing = [
         f"{method} {path}"
         for method, path in load_sources(generation)
         if (method, path) not in served and (method, path) not in excluded and method != "ANY"
     ]
-    assert not missing, f"spring-{generation} maps operations the spec lacks:\n" + "\n".join(missing)
+    assert not missing, f"{SOURCE_FILES[generation]} maps operations the spec lacks:\n" + "\n".join(missing)
 
 
 @pytest.mark.parametrize("generation", GENERATIONS)
-def test_spec_matches_spring_sources(generation: str) -> None:
+def test_spec_matches_server_sources(generation: str) -> None:
     res = result()
     undeclared = [str(f) for f in res.undeclared if f.generation == generation]
     assert not undeclared, (
-        f"{len(undeclared)} differences with spring-{generation}.tsv not declared in x-cytomine-deviations "
+        f"{len(undeclared)} differences with {SOURCE_FILES[generation]} not declared in x-cytomine-deviations "
         "(fix the spec, or declare them with their reason; spec/README.md):\n" + "\n".join(undeclared)
     )
 

@@ -342,9 +342,12 @@ class AbstractImageApi:
             square: Legacy servers: with draw, try to make the answer square.
             type: Legacy servers: kind of answer (the draw, mask and alphaMask flags select it too). One of: crop, draw,
                 mask, alphaMask.
-            draw: Legacy servers: draw the outline of the geometry.
-            mask: Legacy servers: answer a black and white mask of the geometry.
-            alpha_mask: Legacy servers: make everything outside the geometry transparent (answered as png).
+            draw: Legacy servers: draw the outline of the geometry. The server only tests that a value is present, so
+                even `false` switches it on: leave it out instead.
+            mask: Legacy servers: answer a black and white mask of the geometry. The server only tests that a value is
+                present, so even `false` switches it on: leave it out instead.
+            alpha_mask: Legacy servers: make everything outside the geometry transparent (answered as png). The server
+                only tests that a value is present, so even `false` switches it on: leave it out instead.
             draw_scale_bar: Legacy servers: draw a scale bar.
             resolution: Legacy servers: with drawScaleBar, resolution of the scale bar (micrometres per pixel).
             magnification: Legacy servers: with drawScaleBar, magnification of the scale bar.
@@ -412,9 +415,12 @@ class AbstractImageApi:
             square: Legacy servers: with draw, try to make the answer square.
             type: Legacy servers: kind of answer (the draw, mask and alphaMask flags select it too). One of: crop, draw,
                 mask, alphaMask.
-            draw: Legacy servers: draw the outline of the geometry.
-            mask: Legacy servers: answer a black and white mask of the geometry.
-            alpha_mask: Legacy servers: make everything outside the geometry transparent (answered as png).
+            draw: Legacy servers: draw the outline of the geometry. The server only tests that a value is present, so
+                even `false` switches it on: leave it out instead.
+            mask: Legacy servers: answer a black and white mask of the geometry. The server only tests that a value is
+                present, so even `false` switches it on: leave it out instead.
+            alpha_mask: Legacy servers: make everything outside the geometry transparent (answered as png). The server
+                only tests that a value is present, so even `false` switches it on: leave it out instead.
             draw_scale_bar: Legacy servers: draw a scale bar.
             resolution: Legacy servers: with drawScaleBar, resolution of the scale bar (micrometres per pixel).
             magnification: Legacy servers: with drawScaleBar, magnification of the scale bar.
@@ -483,9 +489,12 @@ class AbstractImageApi:
             square: Legacy servers: with draw, try to make the answer square.
             type: Legacy servers: kind of answer (the draw, mask and alphaMask flags select it too). One of: crop, draw,
                 mask, alphaMask.
-            draw: Legacy servers: draw the outline of the geometry.
-            mask: Legacy servers: answer a black and white mask of the geometry.
-            alpha_mask: Legacy servers: make everything outside the geometry transparent (answered as png).
+            draw: Legacy servers: draw the outline of the geometry. The server only tests that a value is present, so
+                even `false` switches it on: leave it out instead.
+            mask: Legacy servers: answer a black and white mask of the geometry. The server only tests that a value is
+                present, so even `false` switches it on: leave it out instead.
+            alpha_mask: Legacy servers: make everything outside the geometry transparent (answered as png). The server
+                only tests that a value is present, so even `false` switches it on: leave it out instead.
             draw_scale_bar: Legacy servers: draw a scale bar.
             resolution: Legacy servers: with drawScaleBar, resolution of the scale bar (micrometres per pixel).
             magnification: Legacy servers: with drawScaleBar, magnification of the scale bar.
@@ -552,9 +561,12 @@ class AbstractImageApi:
             square: Legacy servers: with draw, try to make the answer square.
             type: Legacy servers: kind of answer (the draw, mask and alphaMask flags select it too). One of: crop, draw,
                 mask, alphaMask.
-            draw: Legacy servers: draw the outline of the geometry.
-            mask: Legacy servers: answer a black and white mask of the geometry.
-            alpha_mask: Legacy servers: make everything outside the geometry transparent (answered as png).
+            draw: Legacy servers: draw the outline of the geometry. The server only tests that a value is present, so
+                even `false` switches it on: leave it out instead.
+            mask: Legacy servers: answer a black and white mask of the geometry. The server only tests that a value is
+                present, so even `false` switches it on: leave it out instead.
+            alpha_mask: Legacy servers: make everything outside the geometry transparent (answered as png). The server
+                only tests that a value is present, so even `false` switches it on: leave it out instead.
             draw_scale_bar: Legacy servers: draw a scale bar.
             resolution: Legacy servers: with drawScaleBar, resolution of the scale bar (micrometres per pixel).
             magnification: Legacy servers: with drawScaleBar, magnification of the scale bar.
@@ -620,9 +632,12 @@ class AbstractImageApi:
             square: With draw, try to make the crop square.
             type: Kind of crop (the draw, mask and alphaMask flags select it on Spring servers). One of: crop, draw,
                 mask, alphaMask.
-            draw: Draw the outline of the geometry on the crop.
-            mask: Answer a black and white mask of the geometry.
-            alpha_mask: Make everything outside the geometry transparent (png or webp).
+            draw: Draw the outline of the geometry on the crop. Legacy servers only test that a value is present, so
+                even `false` switches it on there: leave it out instead.
+            mask: Answer a black and white mask of the geometry. Legacy servers only test that a value is present, so
+                even `false` switches it on there: leave it out instead.
+            alpha_mask: Make everything outside the geometry transparent (png or webp). Legacy servers only test that a
+                value is present, so even `false` switches it on there: leave it out instead.
             draw_scale_bar: Draw a scale bar on the crop.
             resolution: Resolution used for the scale bar (micrometres per pixel).
             magnification: Magnification used for the scale bar.
@@ -686,9 +701,12 @@ class AbstractImageApi:
             square: With draw, try to make the crop square.
             type: Kind of crop (the draw, mask and alphaMask flags select it on Spring servers). One of: crop, draw,
                 mask, alphaMask.
-            draw: Draw the outline of the geometry on the crop.
-            mask: Answer a black and white mask of the geometry.
-            alpha_mask: Make everything outside the geometry transparent (png or webp).
+            draw: Draw the outline of the geometry on the crop. Legacy servers only test that a value is present, so
+                even `false` switches it on there: leave it out instead.
+            mask: Answer a black and white mask of the geometry. Legacy servers only test that a value is present, so
+                even `false` switches it on there: leave it out instead.
+            alpha_mask: Make everything outside the geometry transparent (png or webp). Legacy servers only test that a
+                value is present, so even `false` switches it on there: leave it out instead.
             draw_scale_bar: Draw a scale bar on the crop.
             resolution: Resolution used for the scale bar (micrometres per pixel).
             magnification: Magnification used for the scale bar.

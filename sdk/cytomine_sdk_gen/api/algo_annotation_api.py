@@ -45,16 +45,42 @@ class AlgoAnnotationApi:
         return AlgoAnnotationApiWithStreamingResponse(self._invoke)
 
     def list(
-        self, *, max: int | None = None, offset: int | None = None,
+        self, *, show_default: bool | None = None, show_basic: bool | None = None, show_meta: bool | None = None,
+        show_wkt: bool | None = None, show_gis: bool | None = None, show_term: bool | None = None,
+        show_image: bool | None = None, show_user: bool | None = None, show_slice: bool | None = None,
+        show_track: bool | None = None, hide_basic: bool | None = None, hide_meta: bool | None = None,
+        hide_wkt: bool | None = None, hide_gis: bool | None = None, hide_term: bool | None = None,
+        hide_image: bool | None = None, hide_user: bool | None = None, hide_slice: bool | None = None,
+        hide_track: bool | None = None, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
     ) -> Listing[AlgoAnnotation]:
         """List the algo annotations of every project of the current user (legacy only).
 
         ``GET /api/algoannotation.json`` · servers: legacy · paging: max-offset
 
-        They can also be searched with annotation.list and users=<user job ids> on legacy servers.
+        Rows are annotation-listing rows holding the column groups asked with show*/hide* (basic, meta and term by
+        default). They can also be searched with annotation.list and users=<user job ids> on legacy servers.
 
         Args:
+            show_default: Add the default column groups (basic, meta, term) to the ones asked.
+            show_basic: Add the basic group: id.
+            show_meta: Add the meta group: dates, image, slice, project, user, counts, reviewed and URLs.
+            show_wkt: Add the WKT group: location and geometryCompression.
+            show_gis: Add the GIS group: area, perimeter, their units and centroid.
+            show_term: Add the term group: term and userByTerm.
+            show_image: Add the image group: originalFilename and instanceFilename.
+            show_user: Add the user group: creator (username) and name.
+            show_slice: Add the slice group: channel, zStack and time.
+            show_track: Add the track group: track and annotationTrack.
+            hide_basic: Remove the basic group.
+            hide_meta: Remove the meta group.
+            hide_wkt: Remove the WKT group.
+            hide_gis: Remove the GIS group.
+            hide_term: Remove the term group.
+            hide_image: Remove the image group.
+            hide_user: Remove the user group.
+            hide_slice: Remove the slice group.
+            hide_track: Remove the track group.
             max: Page size of a max/offset listing; 0 or absent returns every item.
             offset: Absolute index of the first item returned (not a page number).
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
@@ -66,7 +92,11 @@ class AlgoAnnotationApi:
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
-        args = (max, offset)
+        args = (
+            show_default, show_basic, show_meta, show_wkt, show_gis, show_term, show_image, show_user, show_slice,
+            show_track, hide_basic, hide_meta, hide_wkt, hide_gis, hide_term, hide_image, hide_user, hide_slice,
+            hide_track, max, offset,
+        )
         answer = self._invoke(_OPS["algo_annotation.list"], args, timeout, extra_query, extra_headers)
         return cast("Listing[AlgoAnnotation]", answer)
 

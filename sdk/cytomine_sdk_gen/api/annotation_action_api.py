@@ -131,7 +131,7 @@ class AnnotationActionApi:
         return cast("Listing[AnnotationAction]", answer)
 
     def count_by_project(
-        self, project: int, *, start_date: int | None = None, end_date: int | None = None,
+        self, project: int, *, start_date: int | None = None, end_date: int | None = None, type: str | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
     ) -> TotalCount:
         """Count the annotation actions done in a project, optionally within a period.
@@ -142,6 +142,8 @@ class AnnotationActionApi:
             project: Identifier of the project.
             start_date: Only actions done after this date (epoch ms).
             end_date: Only actions done before this date (epoch ms).
+            type: Legacy servers only: count only the actions of this kind (their action field, e.g. `select`); the
+                Spring cores count every kind.
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
@@ -150,7 +152,7 @@ class AnnotationActionApi:
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
-        args = (project, start_date, end_date)
+        args = (project, start_date, end_date, type)
         answer = self._invoke(_OPS["annotation_action.count_by_project"], args, timeout, extra_query, extra_headers)
         return cast("TotalCount", answer)
 

@@ -38,6 +38,9 @@ class AnnotationApiListFlags(TypedDict, total=False):
     reviewed: bool
     not_reviewed_only: bool
     kmeans: bool
+    roi: bool
+    include_algo: bool
+    no_algo_term: bool
     show_default: bool
     show_basic: bool
     show_meta: bool
@@ -48,6 +51,7 @@ class AnnotationApiListFlags(TypedDict, total=False):
     show_user: bool
     show_slice: bool
     show_track: bool
+    show_algo: bool
     hide_basic: bool
     hide_meta: bool
     hide_wkt: bool
@@ -57,6 +61,7 @@ class AnnotationApiListFlags(TypedDict, total=False):
     hide_user: bool
     hide_slice: bool
     hide_track: bool
+    hide_algo: bool
 
 
 class AnnotationApiSearchFlags(TypedDict, total=False):
@@ -70,6 +75,9 @@ class AnnotationApiSearchFlags(TypedDict, total=False):
     reviewed: bool
     not_reviewed_only: bool
     kmeans: bool
+    roi: bool
+    include_algo: bool
+    no_algo_term: bool
     show_default: bool
     show_basic: bool
     show_meta: bool
@@ -80,6 +88,7 @@ class AnnotationApiSearchFlags(TypedDict, total=False):
     show_user: bool
     show_slice: bool
     show_track: bool
+    show_algo: bool
     hide_basic: bool
     hide_meta: bool
     hide_wkt: bool
@@ -89,6 +98,7 @@ class AnnotationApiSearchFlags(TypedDict, total=False):
     hide_user: bool
     hide_slice: bool
     hide_track: bool
+    hide_algo: bool
 
 
 class AnnotationApiDownloadSearchReportFlags(TypedDict, total=False):
@@ -102,6 +112,9 @@ class AnnotationApiDownloadSearchReportFlags(TypedDict, total=False):
     reviewed: bool
     not_reviewed_only: bool
     kmeans: bool
+    roi: bool
+    include_algo: bool
+    no_algo_term: bool
     show_default: bool
     show_basic: bool
     show_meta: bool
@@ -112,6 +125,7 @@ class AnnotationApiDownloadSearchReportFlags(TypedDict, total=False):
     show_user: bool
     show_slice: bool
     show_track: bool
+    show_algo: bool
     hide_basic: bool
     hide_meta: bool
     hide_wkt: bool
@@ -121,6 +135,7 @@ class AnnotationApiDownloadSearchReportFlags(TypedDict, total=False):
     hide_user: bool
     hide_slice: bool
     hide_track: bool
+    hide_algo: bool
 
 
 class AnnotationApi:
@@ -157,7 +172,9 @@ class AnnotationApi:
         kmeans_value: int | None = None, bbox: str | None = None, bbox_annotation: int | None = None,
         base_annotation: str | None = None, max_distance_base_annotation: int | None = None,
         after_than: int | None = None, before_than: int | None = None, excluded_annotation: int | None = None,
-        max: int | None = None, offset: int | None = None,
+        job: int | None = None, suggested_term: int | None = None, suggested_terms: Iterable[int] | None = None,
+        user_for_term_algo: int | None = None, users_for_term_algo: Iterable[int] | None = None,
+        job_for_term_algo: int | None = None, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         **flags: Unpack[AnnotationApiListFlags],
     ) -> Listing[AnnotationListing]:
@@ -204,6 +221,21 @@ class AnnotationApi:
             after_than: Only annotations created after this date.
             before_than: Only annotations created before this date.
             excluded_annotation: Leave this annotation out.
+            roi: Legacy servers only: list the region-of-interest annotations instead of the user annotations
+                (reviewed=true takes precedence).
+            include_algo: Legacy servers only: list the annotations created by software (jobs) too, followed by the user
+                annotations, whose term filter then applies to the terms suggested by software. Also the case, without
+                this flag, when user or users name a software user.
+            job: Legacy servers only: only annotations created by the software user of this job (replaces user); use it
+                with includeAlgo=true, otherwise only user annotations are searched.
+            suggested_term: Legacy servers only: only annotations for which software suggested this term.
+            suggested_terms: Legacy servers only: only annotations for which software suggested one of these terms.
+            user_for_term_algo: Legacy servers only: only annotations to which this software user suggested a term.
+            users_for_term_algo: Legacy servers only: only annotations to which one of these software users suggested a
+                term.
+            job_for_term_algo: Legacy servers only: as userForTermAlgo, naming the job whose software user suggested the
+                term.
+            no_algo_term: Legacy servers only: only annotations for which software suggested no term.
             show_default: Add the default column groups (basic, meta, term) to the ones asked.
             show_basic: Add the basic group: id.
             show_meta: Add the meta group: dates, image, slice, project, user, counts, reviewed and URLs.
@@ -214,6 +246,8 @@ class AnnotationApi:
             show_user: Add the user group: creator (username) and name.
             show_slice: Add the slice group: channel, zStack and time.
             show_track: Add the track group: track and annotationTrack.
+            show_algo: Legacy servers only: add the algo group (the term software suggested, its rate and the expected
+                term: rate, idTerm, idExpectedTerm); only annotations with a suggested term are then listed.
             hide_basic: Remove the basic group.
             hide_meta: Remove the meta group.
             hide_wkt: Remove the WKT group.
@@ -223,6 +257,7 @@ class AnnotationApi:
             hide_user: Remove the user group.
             hide_slice: Remove the slice group.
             hide_track: Remove the track group.
+            hide_algo: Legacy servers only: remove the algo group.
             max: Page size of a max/offset listing; 0 or absent returns every item.
             offset: Absolute index of the first item returned (not a page number).
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
@@ -240,14 +275,16 @@ class AnnotationApi:
             flags.pop("multiple_term", None), flags.pop("no_track", None), flags.pop("multiple_track", None),
             flags.pop("reviewed", None), flags.pop("not_reviewed_only", None), review_users,
             flags.pop("kmeans", None), kmeans_value, bbox, bbox_annotation, base_annotation,
-            max_distance_base_annotation, after_than, before_than, excluded_annotation,
+            max_distance_base_annotation, after_than, before_than, excluded_annotation, flags.pop("roi", None),
+            flags.pop("include_algo", None), job, suggested_term, suggested_terms, user_for_term_algo,
+            users_for_term_algo, job_for_term_algo, flags.pop("no_algo_term", None),
             flags.pop("show_default", None), flags.pop("show_basic", None), flags.pop("show_meta", None),
             flags.pop("show_wkt", None), flags.pop("show_gis", None), flags.pop("show_term", None),
             flags.pop("show_image", None), flags.pop("show_user", None), flags.pop("show_slice", None),
-            flags.pop("show_track", None), flags.pop("hide_basic", None), flags.pop("hide_meta", None),
-            flags.pop("hide_wkt", None), flags.pop("hide_gis", None), flags.pop("hide_term", None),
-            flags.pop("hide_image", None), flags.pop("hide_user", None), flags.pop("hide_slice", None),
-            flags.pop("hide_track", None), max, offset,
+            flags.pop("show_track", None), flags.pop("show_algo", None), flags.pop("hide_basic", None),
+            flags.pop("hide_meta", None), flags.pop("hide_wkt", None), flags.pop("hide_gis", None),
+            flags.pop("hide_term", None), flags.pop("hide_image", None), flags.pop("hide_user", None),
+            flags.pop("hide_slice", None), flags.pop("hide_track", None), flags.pop("hide_algo", None), max, offset,
         )
         if flags:
             raise TypeError(f"list() got an unexpected keyword argument {next(iter(flags))!r}")
@@ -271,7 +308,8 @@ class AnnotationApi:
             user_annotation: An annotation drawn by a user: a WKT geometry on a slice of an image, with its terms.
             min_point: Simplify the geometry to at least this many points.
             max_point: Simplify the geometry to at most this many points.
-            roi: Ignored by every server (ROI annotations are not created here).
+            roi: Legacy servers only: create a region-of-interest annotation instead of a user annotation (still
+                answered under `annotation`). The Spring cores (2026, 2025) ignore it.
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
             extra_body: fields added to the JSON body.
 
@@ -302,7 +340,8 @@ class AnnotationApi:
             user_annotation: The request body.
             min_point: Simplify the geometry to at least this many points.
             max_point: Simplify the geometry to at most this many points.
-            roi: Ignored by every server (ROI annotations are not created here).
+            roi: Legacy servers only: create a region-of-interest annotation instead of a user annotation (still
+                answered under `annotation`). The Spring cores (2026, 2025) ignore it.
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
@@ -325,7 +364,9 @@ class AnnotationApi:
         kmeans_value: int | None = None, bbox: str | None = None, bbox_annotation: int | None = None,
         base_annotation: str | None = None, max_distance_base_annotation: int | None = None,
         after_than: int | None = None, before_than: int | None = None, excluded_annotation: int | None = None,
-        max: int | None = None, offset: int | None = None,
+        job: int | None = None, suggested_term: int | None = None, suggested_terms: Iterable[int] | None = None,
+        user_for_term_algo: int | None = None, users_for_term_algo: Iterable[int] | None = None,
+        job_for_term_algo: int | None = None, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         **flags: Unpack[AnnotationApiSearchFlags],
     ) -> Listing[AnnotationListing]:
@@ -371,6 +412,21 @@ class AnnotationApi:
             after_than: Only annotations created after this date.
             before_than: Only annotations created before this date.
             excluded_annotation: Leave this annotation out.
+            roi: Legacy servers only: list the region-of-interest annotations instead of the user annotations
+                (reviewed=true takes precedence).
+            include_algo: Legacy servers only: list the annotations created by software (jobs) too, followed by the user
+                annotations, whose term filter then applies to the terms suggested by software. Also the case, without
+                this flag, when user or users name a software user.
+            job: Legacy servers only: only annotations created by the software user of this job (replaces user); use it
+                with includeAlgo=true, otherwise only user annotations are searched.
+            suggested_term: Legacy servers only: only annotations for which software suggested this term.
+            suggested_terms: Legacy servers only: only annotations for which software suggested one of these terms.
+            user_for_term_algo: Legacy servers only: only annotations to which this software user suggested a term.
+            users_for_term_algo: Legacy servers only: only annotations to which one of these software users suggested a
+                term.
+            job_for_term_algo: Legacy servers only: as userForTermAlgo, naming the job whose software user suggested the
+                term.
+            no_algo_term: Legacy servers only: only annotations for which software suggested no term.
             show_default: Add the default column groups (basic, meta, term) to the ones asked.
             show_basic: Add the basic group: id.
             show_meta: Add the meta group: dates, image, slice, project, user, counts, reviewed and URLs.
@@ -381,6 +437,8 @@ class AnnotationApi:
             show_user: Add the user group: creator (username) and name.
             show_slice: Add the slice group: channel, zStack and time.
             show_track: Add the track group: track and annotationTrack.
+            show_algo: Legacy servers only: add the algo group (the term software suggested, its rate and the expected
+                term: rate, idTerm, idExpectedTerm); only annotations with a suggested term are then listed.
             hide_basic: Remove the basic group.
             hide_meta: Remove the meta group.
             hide_wkt: Remove the WKT group.
@@ -390,6 +448,7 @@ class AnnotationApi:
             hide_user: Remove the user group.
             hide_slice: Remove the slice group.
             hide_track: Remove the track group.
+            hide_algo: Legacy servers only: remove the algo group.
             max: Page size of a max/offset listing; 0 or absent returns every item.
             offset: Absolute index of the first item returned (not a page number).
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
@@ -407,14 +466,16 @@ class AnnotationApi:
             flags.pop("multiple_term", None), flags.pop("no_track", None), flags.pop("multiple_track", None),
             flags.pop("reviewed", None), flags.pop("not_reviewed_only", None), review_users,
             flags.pop("kmeans", None), kmeans_value, bbox, bbox_annotation, base_annotation,
-            max_distance_base_annotation, after_than, before_than, excluded_annotation,
+            max_distance_base_annotation, after_than, before_than, excluded_annotation, flags.pop("roi", None),
+            flags.pop("include_algo", None), job, suggested_term, suggested_terms, user_for_term_algo,
+            users_for_term_algo, job_for_term_algo, flags.pop("no_algo_term", None),
             flags.pop("show_default", None), flags.pop("show_basic", None), flags.pop("show_meta", None),
             flags.pop("show_wkt", None), flags.pop("show_gis", None), flags.pop("show_term", None),
             flags.pop("show_image", None), flags.pop("show_user", None), flags.pop("show_slice", None),
-            flags.pop("show_track", None), flags.pop("hide_basic", None), flags.pop("hide_meta", None),
-            flags.pop("hide_wkt", None), flags.pop("hide_gis", None), flags.pop("hide_term", None),
-            flags.pop("hide_image", None), flags.pop("hide_user", None), flags.pop("hide_slice", None),
-            flags.pop("hide_track", None), max, offset,
+            flags.pop("show_track", None), flags.pop("show_algo", None), flags.pop("hide_basic", None),
+            flags.pop("hide_meta", None), flags.pop("hide_wkt", None), flags.pop("hide_gis", None),
+            flags.pop("hide_term", None), flags.pop("hide_image", None), flags.pop("hide_user", None),
+            flags.pop("hide_slice", None), flags.pop("hide_track", None), flags.pop("hide_algo", None), max, offset,
         )
         if flags:
             raise TypeError(f"search() got an unexpected keyword argument {next(iter(flags))!r}")
@@ -431,8 +492,8 @@ class AnnotationApi:
         ``POST /api/annotation/search.json`` · servers: 2026, 2025, legacy · paging: max-offset
 
         The body holds the same filters and show*/hide* flags as the query of list; body and query are merged (the body
-        wins). Id lists in the body are comma-separated strings, as in the query (a JSON array is not understood). The
-        web UI uses this form.
+        wins; on legacy servers the query wins). Id lists in the body are comma-separated strings, as in the query (a
+        JSON array is not understood). The web UI uses this form.
 
         Args:
             annotation_search: Filters and column groups of an annotation search sent as a JSON body (merged with the
@@ -830,7 +891,8 @@ class AnnotationApi:
         ``GET /api/imageinstance/{image}/annotation/included.json`` · servers: 2026, 2025, legacy · paging: max-offset
 
         Give geometry (WKT) or annotation. With user, that user's annotations are listed; with user=0 the reviewed
-        annotations (the Spring cores fail when user is absent). Column groups (show*/hide*) as in list.
+        annotations (the Spring cores fail when user is absent). Column groups (show*/hide*) as in list; legacy servers
+        ignore them and answer the default groups.
 
         Args:
             image: Identifier of the image instance.
@@ -888,7 +950,7 @@ class AnnotationApi:
         multiple_term: bool | None = None, no_track: bool | None = None, multiple_track: bool | None = None,
         not_reviewed_only: bool | None = None, bbox: str | None = None, bbox_annotation: int | None = None,
         base_annotation: str | None = None, max_distance_base_annotation: int | None = None,
-        excluded_annotation: int | None = None,
+        excluded_annotation: int | None = None, multiple_terms: bool | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
     ) -> bytes:
         """Download a report (pdf, csv or xls) of a project's annotations (2025 and legacy).
@@ -896,7 +958,10 @@ class AnnotationApi:
         ``GET /api/project/{project}/annotation/download`` · servers: 2025, legacy
 
         2025 and legacy take the filters as query parameters; 2026 replaced this with a POST taking a JSON body
-        (download_report_via_post). With reviewed=true the report lists reviewed annotations.
+        (download_report_via_post). With reviewed=true the report lists reviewed annotations. Legacy servers read only
+        format, reviewed, users (reviewUsers with reviewed), terms, images, noTerm, multipleTerms, afterThan and
+        beforeThan; with noTerm or multipleTerms they append the annotations without a term or with several terms to the
+        report. The other filters are read by 2025 only.
 
         Args:
             project: Identifier of the project.
@@ -932,6 +997,8 @@ class AnnotationApi:
             base_annotation: Reference for maxDistanceBaseAnnotation: an annotation id or a WKT geometry.
             max_distance_base_annotation: Only annotations at most this distance (in pixels) from baseAnnotation.
             excluded_annotation: Leave this annotation out.
+            multiple_terms: Legacy servers only (2025 reads multipleTerm): add the annotations with more than one term
+                to the report, after the others.
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
@@ -944,7 +1011,7 @@ class AnnotationApi:
             project, format, users, review_users, reviewed, terms, images, before_than, after_than, image, slice,
             slices, track, tracks, before_slice, after_slice, slice_dimension, user, users_for_term, tag, tags,
             no_tag, term, no_term, multiple_term, no_track, multiple_track, not_reviewed_only, bbox,
-            bbox_annotation, base_annotation, max_distance_base_annotation, excluded_annotation,
+            bbox_annotation, base_annotation, max_distance_base_annotation, excluded_annotation, multiple_terms,
         )
         answer = self._invoke(_OPS["annotation.download_report"], args, timeout, extra_query, extra_headers)
         return cast("bytes", answer)
@@ -1014,8 +1081,10 @@ class AnnotationApi:
         review_users: Iterable[int] | None = None, kmeans_value: int | None = None, bbox: str | None = None,
         bbox_annotation: int | None = None, base_annotation: str | None = None,
         max_distance_base_annotation: int | None = None, after_than: int | None = None,
-        before_than: int | None = None, excluded_annotation: int | None = None, max: int | None = None,
-        offset: int | None = None,
+        before_than: int | None = None, excluded_annotation: int | None = None, job: int | None = None,
+        suggested_term: int | None = None, suggested_terms: Iterable[int] | None = None,
+        user_for_term_algo: int | None = None, users_for_term_algo: Iterable[int] | None = None,
+        job_for_term_algo: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
         **flags: Unpack[AnnotationApiDownloadSearchReportFlags],
     ) -> bytes:
@@ -1023,7 +1092,8 @@ class AnnotationApi:
 
         ``GET /api/annotation/method/download`` · servers: legacy
 
-        Takes the filters of list; not served by the Spring cores (2025, 2026).
+        Takes the filters and column groups of list (the columns of the report); every annotation found is in the report
+        (no paging). Not served by the Spring cores (2025, 2026).
 
         Args:
             format: Format of the report: pdf, csv or xls. One of: pdf, csv, xls.
@@ -1061,6 +1131,21 @@ class AnnotationApi:
             after_than: Only annotations created after this date.
             before_than: Only annotations created before this date.
             excluded_annotation: Leave this annotation out.
+            roi: Legacy servers only: list the region-of-interest annotations instead of the user annotations
+                (reviewed=true takes precedence).
+            include_algo: Legacy servers only: list the annotations created by software (jobs) too, followed by the user
+                annotations, whose term filter then applies to the terms suggested by software. Also the case, without
+                this flag, when user or users name a software user.
+            job: Legacy servers only: only annotations created by the software user of this job (replaces user); use it
+                with includeAlgo=true, otherwise only user annotations are searched.
+            suggested_term: Legacy servers only: only annotations for which software suggested this term.
+            suggested_terms: Legacy servers only: only annotations for which software suggested one of these terms.
+            user_for_term_algo: Legacy servers only: only annotations to which this software user suggested a term.
+            users_for_term_algo: Legacy servers only: only annotations to which one of these software users suggested a
+                term.
+            job_for_term_algo: Legacy servers only: as userForTermAlgo, naming the job whose software user suggested the
+                term.
+            no_algo_term: Legacy servers only: only annotations for which software suggested no term.
             show_default: Add the default column groups (basic, meta, term) to the ones asked.
             show_basic: Add the basic group: id.
             show_meta: Add the meta group: dates, image, slice, project, user, counts, reviewed and URLs.
@@ -1071,6 +1156,8 @@ class AnnotationApi:
             show_user: Add the user group: creator (username) and name.
             show_slice: Add the slice group: channel, zStack and time.
             show_track: Add the track group: track and annotationTrack.
+            show_algo: Legacy servers only: add the algo group (the term software suggested, its rate and the expected
+                term: rate, idTerm, idExpectedTerm); only annotations with a suggested term are then listed.
             hide_basic: Remove the basic group.
             hide_meta: Remove the meta group.
             hide_wkt: Remove the WKT group.
@@ -1080,8 +1167,7 @@ class AnnotationApi:
             hide_user: Remove the user group.
             hide_slice: Remove the slice group.
             hide_track: Remove the track group.
-            max: Page size of a max/offset listing; 0 or absent returns every item.
-            offset: Absolute index of the first item returned (not a page number).
+            hide_algo: Legacy servers only: remove the algo group.
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
@@ -1096,14 +1182,16 @@ class AnnotationApi:
             flags.pop("no_term", None), flags.pop("multiple_term", None), flags.pop("no_track", None),
             flags.pop("multiple_track", None), flags.pop("reviewed", None), flags.pop("not_reviewed_only", None),
             review_users, flags.pop("kmeans", None), kmeans_value, bbox, bbox_annotation, base_annotation,
-            max_distance_base_annotation, after_than, before_than, excluded_annotation,
+            max_distance_base_annotation, after_than, before_than, excluded_annotation, flags.pop("roi", None),
+            flags.pop("include_algo", None), job, suggested_term, suggested_terms, user_for_term_algo,
+            users_for_term_algo, job_for_term_algo, flags.pop("no_algo_term", None),
             flags.pop("show_default", None), flags.pop("show_basic", None), flags.pop("show_meta", None),
             flags.pop("show_wkt", None), flags.pop("show_gis", None), flags.pop("show_term", None),
             flags.pop("show_image", None), flags.pop("show_user", None), flags.pop("show_slice", None),
-            flags.pop("show_track", None), flags.pop("hide_basic", None), flags.pop("hide_meta", None),
-            flags.pop("hide_wkt", None), flags.pop("hide_gis", None), flags.pop("hide_term", None),
-            flags.pop("hide_image", None), flags.pop("hide_user", None), flags.pop("hide_slice", None),
-            flags.pop("hide_track", None), max, offset,
+            flags.pop("show_track", None), flags.pop("show_algo", None), flags.pop("hide_basic", None),
+            flags.pop("hide_meta", None), flags.pop("hide_wkt", None), flags.pop("hide_gis", None),
+            flags.pop("hide_term", None), flags.pop("hide_image", None), flags.pop("hide_user", None),
+            flags.pop("hide_slice", None), flags.pop("hide_track", None), flags.pop("hide_algo", None),
         )
         if flags:
             raise TypeError(f"download_search_report() got an unexpected keyword argument {next(iter(flags))!r}")

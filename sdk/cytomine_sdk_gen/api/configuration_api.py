@@ -173,6 +173,8 @@ class ConfigurationApi:
 
         ``DELETE /api/configuration/key/{key}.json`` · servers: 2026, 2025, legacy
 
+        Legacy servers ignore `task`.
+
         Args:
             key: Key of the configuration entry.
             task: Id of an asynchronous task (POST /api/task.json) that reports the progress of this operation.

@@ -168,6 +168,9 @@ class ImageGroupApi:
 
         ``GET /api/project/{id}/imagegroup.json`` · servers: 2026, 2025, legacy · paging: max-offset
 
+        Legacy servers of the equinox master and multidim lines refuse it (403: image groups were removed there); the
+        uliege legacy line answers it.
+
         Args:
             id: Identifier of the project.
             max: Page size of a max/offset listing; 0 or absent returns every item.

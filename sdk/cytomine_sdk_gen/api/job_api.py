@@ -327,9 +327,10 @@ class JobApi:
 
         ``POST /api/job/{job_id}/processing_server/{processing_server_id}/execute.json`` · servers: legacy
 
-        The community line (Cytomine-core v3.x) maps this path but its controller reads other variable names, so only
-        the ULiege line runs it. Legacy (Grails) servers only; the Spring cores (2025, 2026) removed the analysis
-        module.
+        The community line (Cytomine-core v3.x) maps this path but its controller reads the ids from the query
+        parameters jobId and processingServerId, not from the path: for those servers pass them too, with
+        `extra_query={"jobId": ..., "processingServerId": ...}` (the ULiege line reads the path). Legacy (Grails)
+        servers only; the Spring cores (2025, 2026) removed the analysis module.
 
         Args:
             job_id: Identifier of the job.

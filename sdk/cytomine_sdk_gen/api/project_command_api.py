@@ -440,7 +440,7 @@ class ProjectCommandApi:
         ``GET /api/project/{id}/last/{count}.json`` · servers: 2026, 2025, legacy · paging: max-offset
 
         The path's number (`{max}` in the server's route) is how many commands are read; the answer is a list envelope
-        that max/offset page further.
+        that max/offset page further (legacy servers ignore max: the path's number takes its place).
 
         Args:
             id: Identifier of the project.

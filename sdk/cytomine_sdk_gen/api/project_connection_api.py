@@ -107,7 +107,7 @@ class ProjectConnectionApi:
 
     def list_history_by_project_and_user(
         self, project: int, user: int, *, export: str | None = None, max: int | None = None,
-        offset: int | None = None,
+        offset: int | None = None, start: int | None = None, length: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
     ) -> Listing[ProjectConnection]:
         """List the connections of a user to a project, newest first, or export them as CSV (project managers).
@@ -116,8 +116,8 @@ class ProjectConnectionApi:
 
         Same records as list_by_project_and_user. With export=csv the answer is a CSV file (`text/csv`, attachment)
         instead of JSON: stream it with `cytomine_sdk.downloads.download`. 2025 and 2026 servers read `offset` as a page
-        number (offset=n skips n x max records); legacy servers ignore max/offset (they read DataTables'
-        `start`/`length`) and answer everything.
+        number (offset=n skips n x max records); legacy servers ignore max/offset and page with `start`/`length` instead
+        (everything without them).
 
         Args:
             project: Identifier of the project.
@@ -125,6 +125,8 @@ class ProjectConnectionApi:
             export: `csv`: answer a CSV report file instead of JSON. One of: csv.
             max: Page size of a max/offset listing; 0 or absent returns every item.
             offset: Absolute index of the first item returned (not a page number).
+            start: Legacy servers' name of offset: the number of records to skip (default 0).
+            length: Legacy servers' name of max: the number of records in the page (default all).
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
@@ -134,7 +136,7 @@ class ProjectConnectionApi:
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
-        args = (project, user, export, max, offset)
+        args = (project, user, export, max, offset, start, length)
         answer = self._invoke(
             _OPS["project_connection.list_history_by_project_and_user"], args, timeout, extra_query, extra_headers,
         )
@@ -259,8 +261,8 @@ class ProjectConnectionApi:
         return cast("Listing[ConnectionFrequency]", answer)
 
     def list_frequency_by_project_and_user(
-        self, project: int, user: int, *, after_than: int | None = None, period: str | None = None,
-        heatmap: bool | None = None, max: int | None = None, offset: int | None = None,
+        self, project: int, user: int, *, after_than: int | None = None, before_than: int | None = None,
+        period: str | None = None, heatmap: bool | None = None, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
     ) -> Listing[ConnectionFrequency]:
         """Count the connections of a user to a project, in total, per period, or per hour (heatmap).
@@ -276,6 +278,7 @@ class ProjectConnectionApi:
             project: Identifier of the project.
             user: Identifier of the user.
             after_than: Only connections opened at or after this date (epoch ms).
+            before_than: With period, only connections opened at or before this date (epoch ms). Legacy servers only.
             period: Group the connections by hour, day or week. One of: hour, day, week.
             heatmap: Group the connections by hour (for a day/hour heatmap); takes precedence over period.
             max: Page size of a max/offset listing; 0 or absent returns every item.
@@ -289,7 +292,7 @@ class ProjectConnectionApi:
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
-        args = (project, user, after_than, period, heatmap, max, offset)
+        args = (project, user, after_than, before_than, period, heatmap, max, offset)
         answer = self._invoke(
             _OPS["project_connection.list_frequency_by_project_and_user"], args, timeout, extra_query,
             extra_headers,

@@ -313,7 +313,8 @@ class ProjectMemberApi:
         return cast("Listing[User]", answer)
 
     def list_activity(
-        self, project: int, *, max: int | None = None, offset: int | None = None,
+        self, project: int, *, online_only: bool | None = None, admins_only: bool | None = None,
+        max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
     ) -> Listing[User]:
         """List the members of a project with their last image, last connection and number of connections.
@@ -324,6 +325,8 @@ class ProjectMemberApi:
 
         Args:
             project: Identifier of the project.
+            online_only: Only the members online now (legacy servers only).
+            admins_only: Only the managers of the project (legacy servers only).
             max: Page size of a max/offset listing; 0 or absent returns every item.
             offset: Absolute index of the first item returned (not a page number).
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
@@ -335,7 +338,7 @@ class ProjectMemberApi:
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
-        args = (project, max, offset)
+        args = (project, online_only, admins_only, max, offset)
         answer = self._invoke(_OPS["project_member.list_activity"], args, timeout, extra_query, extra_headers)
         return cast("Listing[User]", answer)
 

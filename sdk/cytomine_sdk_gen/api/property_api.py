@@ -515,9 +515,9 @@ class PropertyApi:
 
         ``GET /api/annotation/property/key.json`` · servers: 2026, 2025, legacy · paging: max-offset
 
-        Give idProject or idImage (one is required; idProject wins). Covers user and reviewed annotations. Each item is
-        a key (string); with user=true each item is an object `{key, user}` (the id of the annotation's creator), one
-        per key and user.
+        Give idProject or idImage (one is required; idProject wins, except on legacy servers where idImage does). Covers
+        user and reviewed annotations. Each item is a key (string); with user=true each item is an object `{key, user}`
+        (the id of the annotation's creator), one per key and user.
 
         Args:
             id_project: Keys of the annotations of this project.

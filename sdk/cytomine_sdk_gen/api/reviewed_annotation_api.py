@@ -272,7 +272,8 @@ class ReviewedAnnotationApi:
 
         Args:
             annotation: Identifier of the user annotation to review.
-            terms: Ids of the terms of the reviewed copy (default the annotation's own terms).
+            terms: Ids of the terms of the reviewed copy (default the annotation's own terms); read from the query by
+                2026 and 2025 only, legacy servers read the terms from the JSON body.
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
 
         Returns:
@@ -301,7 +302,8 @@ class ReviewedAnnotationApi:
 
         Args:
             annotation: Identifier of the user annotation to review.
-            terms: Ids of the terms of the reviewed copy (default the annotation's own terms).
+            terms: Ids of the terms of the reviewed copy (default the annotation's own terms); read from the query by
+                2026 and 2025 only, legacy servers read the terms from the JSON body.
             review_terms: Terms of a review.
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
             extra_body: fields added to the JSON body.
@@ -334,7 +336,8 @@ class ReviewedAnnotationApi:
 
         Args:
             annotation: Identifier of the user annotation to review.
-            terms: Ids of the terms of the reviewed copy (default the annotation's own terms).
+            terms: Ids of the terms of the reviewed copy (default the annotation's own terms); read from the query by
+                2026 and 2025 only, legacy servers read the terms from the JSON body.
             review_terms: Terms of a review.
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
             extra_body: fields added to the JSON body.
@@ -612,8 +615,8 @@ class ReviewedAnnotationApi:
         user: int | None = None, users: Iterable[int] | None = None, users_for_term: Iterable[int] | None = None,
         tag: int | None = None, tags: Iterable[int] | None = None, no_tag: bool | None = None,
         term: int | None = None, no_term: bool | None = None, multiple_term: bool | None = None,
-        no_track: bool | None = None, multiple_track: bool | None = None, bbox: str | None = None,
-        bbox_annotation: int | None = None, base_annotation: str | None = None,
+        multiple_terms: bool | None = None, no_track: bool | None = None, multiple_track: bool | None = None,
+        bbox: str | None = None, bbox_annotation: int | None = None, base_annotation: str | None = None,
         max_distance_base_annotation: int | None = None, excluded_annotation: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
     ) -> bytes:
@@ -622,7 +625,8 @@ class ReviewedAnnotationApi:
         ``GET /api/project/{idProject}/reviewedannotation/download`` · servers: 2026, 2025, legacy
 
         terms and images must be sent (2026 also accepts an empty terms, meaning every term of the project); reviewUsers
-        is required by 2025 and defaults to every project member on 2026.
+        is required by 2025 and defaults to every project member on 2026. Legacy servers read only format, terms,
+        reviewUsers, images, the dates, noTerm and multipleTerms; the other filters are the 2026 and 2025 listing's.
 
         Args:
             id_project: Identifier of the project.
@@ -651,6 +655,8 @@ class ReviewedAnnotationApi:
             no_term: Also the annotations without any term (2026/2025: added to those with one of the terms; legacy:
                 listed after them).
             multiple_term: Only annotations with more than one term (2026/2025; legacy servers read multipleTerms).
+            multiple_terms: Legacy servers only (2026/2025 read multipleTerm): also list the annotations with more than
+                one term that the other filters left out, after the others.
             no_track: Only annotations in no track (may be combined with tracks; 2026/2025).
             multiple_track: Only annotations in more than one track (2026/2025).
             bbox: Only annotations intersecting this area: a WKT geometry or `minX,minY,maxX,maxY` (2026/2025).
@@ -670,8 +676,8 @@ class ReviewedAnnotationApi:
         args = (
             id_project, format, terms, images, review_users, before_than, after_than, project, image, slice, slices,
             track, tracks, before_slice, after_slice, slice_dimension, user, users, users_for_term, tag, tags,
-            no_tag, term, no_term, multiple_term, no_track, multiple_track, bbox, bbox_annotation, base_annotation,
-            max_distance_base_annotation, excluded_annotation,
+            no_tag, term, no_term, multiple_term, multiple_terms, no_track, multiple_track, bbox, bbox_annotation,
+            base_annotation, max_distance_base_annotation, excluded_annotation,
         )
         answer = self._invoke(_OPS["reviewed_annotation.download_report"], args, timeout, extra_query, extra_headers)
         return cast("bytes", answer)

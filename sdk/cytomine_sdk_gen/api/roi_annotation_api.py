@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, cast
 
 from cytomine_sdk_gen.operations import OPERATIONS as _OPS
-from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Listing, Query, Timeout, as_raw, as_streamed
+from cytomine_sdk_gen.runtime import ExtraBody, Headers, Invoke, Query, Timeout, as_raw, as_streamed
 
 if TYPE_CHECKING:
     from cytomine_sdk_gen.models.bulk_result import BulkResult
@@ -41,30 +41,6 @@ class RoiAnnotationApi:
     def with_streaming_response(self) -> RoiAnnotationApiWithStreamingResponse:
         """The same methods, answering a StreamedResponse, its body not read yet (use `with`)."""
         return RoiAnnotationApiWithStreamingResponse(self._invoke)
-
-    def list(
-        self, *, max: int | None = None, offset: int | None = None,
-        timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
-    ) -> Listing[RoiAnnotation]:
-        """List ROI annotations (legacy only).
-
-        ``GET /api/roiannotation.json`` · servers: legacy · paging: max-offset
-
-        Args:
-            max: Page size of a max/offset listing; 0 or absent returns every item.
-            offset: Absolute index of the first item returned (not a page number).
-            timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
-
-        Returns:
-            Listing[RoiAnnotation]: every item, pages fetched as it is iterated (len(): the total); with
-                max/offset/page/size given, only that page
-
-        Raises:
-            cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
-        """
-        args = (max, offset)
-        answer = self._invoke(_OPS["roi_annotation.list"], args, timeout, extra_query, extra_headers)
-        return cast("Listing[RoiAnnotation]", answer)
 
     def create(
         self, roi_annotation: RoiAnnotation, *, min_point: int | None = None, max_point: int | None = None,
@@ -194,27 +170,27 @@ class RoiAnnotationApi:
         return cast("RoiAnnotation | None", answer)
 
     def download_crop(
-        self, id: int, format: str, *, max_size: int | None = None, geometry: str | None = None,
-        location: str | None = None, boundaries: str | None = None, complete: bool | None = None,
-        zoom: int | None = None, increase_area: float | None = None, safe: bool | None = None,
-        square: bool | None = None, type: str | None = None, draw: bool | None = None, mask: bool | None = None,
-        alpha_mask: bool | None = None, draw_scale_bar: bool | None = None, resolution: float | None = None,
-        magnification: float | None = None, colormap: str | None = None, inverse: bool | None = None,
-        contrast: float | None = None, gamma: float | None = None, bits: str | None = None,
-        alpha: int | None = None, thickness: int | None = None, color: str | None = None,
-        jpeg_quality: int | None = None,
+        self, id: int, format: str, *, max_size: int | None = None, location: str | None = None,
+        boundaries: str | None = None, complete: bool | None = None, zoom: int | None = None,
+        increase_area: float | None = None, safe: bool | None = None, square: bool | None = None,
+        type: str | None = None, draw: bool | None = None, mask: bool | None = None, alpha_mask: bool | None = None,
+        draw_scale_bar: bool | None = None, resolution: float | None = None, magnification: float | None = None,
+        colormap: str | None = None, inverse: bool | None = None, contrast: float | None = None,
+        gamma: float | None = None, bits: str | None = None, alpha: int | None = None, thickness: int | None = None,
+        color: str | None = None, jpeg_quality: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
     ) -> bytes:
         """Download an image of the area of a ROI annotation (legacy only).
 
         ``GET /api/roiannotation/{id}/crop.{format}`` · servers: legacy
 
+        The server always crops the ROI's own geometry (it takes no geometry to crop instead).
+
         Args:
             id: Identifier of the object.
             format: Image format of the answer. One of: png, jpg, tiff.
             max_size: Largest side of the image in pixels (legacy and 2025 annotation crops default to 256; without it
                 the zoom level is used).
-            geometry: WKT geometry to crop instead of the annotation's own (image pixel coordinates).
             location: WKT geometry to crop when geometry is absent (servers overwrite it with the annotation's
                 location).
             boundaries: Read by the server but unused.
@@ -250,34 +226,35 @@ class RoiAnnotationApi:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (
-            id, format, max_size, geometry, location, boundaries, complete, zoom, increase_area, safe, square, type,
-            draw, mask, alpha_mask, draw_scale_bar, resolution, magnification, colormap, inverse, contrast, gamma,
-            bits, alpha, thickness, color, jpeg_quality,
+            id, format, max_size, location, boundaries, complete, zoom, increase_area, safe, square, type, draw,
+            mask, alpha_mask, draw_scale_bar, resolution, magnification, colormap, inverse, contrast, gamma, bits,
+            alpha, thickness, color, jpeg_quality,
         )
         answer = self._invoke(_OPS["roi_annotation.download_crop"], args, timeout, extra_query, extra_headers)
         return cast("bytes", answer)
 
     def download_mask(
-        self, id: int, format: str, *, max_size: int | None = None, geometry: str | None = None,
-        location: str | None = None, boundaries: str | None = None, complete: bool | None = None,
-        zoom: int | None = None, increase_area: float | None = None, safe: bool | None = None,
-        square: bool | None = None, type: str | None = None, draw: bool | None = None,
-        draw_scale_bar: bool | None = None, resolution: float | None = None, magnification: float | None = None,
-        colormap: str | None = None, inverse: bool | None = None, contrast: float | None = None,
-        gamma: float | None = None, bits: str | None = None, alpha: int | None = None, thickness: int | None = None,
-        color: str | None = None, jpeg_quality: int | None = None,
+        self, id: int, format: str, *, max_size: int | None = None, location: str | None = None,
+        boundaries: str | None = None, complete: bool | None = None, zoom: int | None = None,
+        increase_area: float | None = None, safe: bool | None = None, square: bool | None = None,
+        type: str | None = None, draw: bool | None = None, draw_scale_bar: bool | None = None,
+        resolution: float | None = None, magnification: float | None = None, colormap: str | None = None,
+        inverse: bool | None = None, contrast: float | None = None, gamma: float | None = None,
+        bits: str | None = None, alpha: int | None = None, thickness: int | None = None, color: str | None = None,
+        jpeg_quality: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
     ) -> bytes:
         """Download a binary mask of a ROI annotation's area (legacy only).
 
         ``GET /api/roiannotation/{id}/mask.{format}`` · servers: legacy
 
+        The server always crops the ROI's own geometry (it takes no geometry to crop instead).
+
         Args:
             id: Identifier of the object.
             format: Image format of the answer. One of: png, jpg, tiff.
             max_size: Largest side of the image in pixels (legacy and 2025 annotation crops default to 256; without it
                 the zoom level is used).
-            geometry: WKT geometry to crop instead of the annotation's own (image pixel coordinates).
             location: WKT geometry to crop when geometry is absent (servers overwrite it with the annotation's
                 location).
             boundaries: Read by the server but unused.
@@ -311,34 +288,35 @@ class RoiAnnotationApi:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (
-            id, format, max_size, geometry, location, boundaries, complete, zoom, increase_area, safe, square, type,
-            draw, draw_scale_bar, resolution, magnification, colormap, inverse, contrast, gamma, bits, alpha,
-            thickness, color, jpeg_quality,
+            id, format, max_size, location, boundaries, complete, zoom, increase_area, safe, square, type, draw,
+            draw_scale_bar, resolution, magnification, colormap, inverse, contrast, gamma, bits, alpha, thickness,
+            color, jpeg_quality,
         )
         answer = self._invoke(_OPS["roi_annotation.download_mask"], args, timeout, extra_query, extra_headers)
         return cast("bytes", answer)
 
     def download_alpha_mask(
-        self, id: int, format: str, *, max_size: int | None = None, geometry: str | None = None,
-        location: str | None = None, boundaries: str | None = None, complete: bool | None = None,
-        zoom: int | None = None, increase_area: float | None = None, safe: bool | None = None,
-        square: bool | None = None, type: str | None = None, draw: bool | None = None,
-        draw_scale_bar: bool | None = None, resolution: float | None = None, magnification: float | None = None,
-        colormap: str | None = None, inverse: bool | None = None, contrast: float | None = None,
-        gamma: float | None = None, bits: str | None = None, alpha: int | None = None, thickness: int | None = None,
-        color: str | None = None, jpeg_quality: int | None = None,
+        self, id: int, format: str, *, max_size: int | None = None, location: str | None = None,
+        boundaries: str | None = None, complete: bool | None = None, zoom: int | None = None,
+        increase_area: float | None = None, safe: bool | None = None, square: bool | None = None,
+        type: str | None = None, draw: bool | None = None, draw_scale_bar: bool | None = None,
+        resolution: float | None = None, magnification: float | None = None, colormap: str | None = None,
+        inverse: bool | None = None, contrast: float | None = None, gamma: float | None = None,
+        bits: str | None = None, alpha: int | None = None, thickness: int | None = None, color: str | None = None,
+        jpeg_quality: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
     ) -> bytes:
         """Download a crop of a ROI annotation with the pixels outside it transparent (legacy only).
 
         ``GET /api/roiannotation/{id}/alphamask.{format}`` · servers: legacy
 
+        The server always crops the ROI's own geometry (it takes no geometry to crop instead).
+
         Args:
             id: Identifier of the object.
             format: Image format of the answer. One of: png, jpg, tiff.
             max_size: Largest side of the image in pixels (legacy and 2025 annotation crops default to 256; without it
                 the zoom level is used).
-            geometry: WKT geometry to crop instead of the annotation's own (image pixel coordinates).
             location: WKT geometry to crop when geometry is absent (servers overwrite it with the annotation's
                 location).
             boundaries: Read by the server but unused.
@@ -372,9 +350,9 @@ class RoiAnnotationApi:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (
-            id, format, max_size, geometry, location, boundaries, complete, zoom, increase_area, safe, square, type,
-            draw, draw_scale_bar, resolution, magnification, colormap, inverse, contrast, gamma, bits, alpha,
-            thickness, color, jpeg_quality,
+            id, format, max_size, location, boundaries, complete, zoom, increase_area, safe, square, type, draw,
+            draw_scale_bar, resolution, magnification, colormap, inverse, contrast, gamma, bits, alpha, thickness,
+            color, jpeg_quality,
         )
         answer = self._invoke(_OPS["roi_annotation.download_alpha_mask"], args, timeout, extra_query, extra_headers)
         return cast("bytes", answer)
@@ -385,7 +363,6 @@ class RoiAnnotationApiWithRawResponse:
 
     def __init__(self, invoke: Invoke) -> None:
         api = RoiAnnotationApi(invoke.raw)
-        self.list = as_raw(api.list)
         self.create = as_raw(api.create)
         self.create_many = as_raw(api.create_many)
         self.retrieve = as_raw(api.retrieve)
@@ -401,7 +378,6 @@ class RoiAnnotationApiWithStreamingResponse:
 
     def __init__(self, invoke: Invoke) -> None:
         api = RoiAnnotationApi(invoke.streaming)
-        self.list = as_streamed(api.list)
         self.create = as_streamed(api.create)
         self.create_many = as_streamed(api.create_many)
         self.retrieve = as_streamed(api.retrieve)

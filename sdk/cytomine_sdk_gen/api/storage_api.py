@@ -189,7 +189,7 @@ class StorageApi:
         ``DELETE /api/storage/{id}.json`` · servers: 2026, 2025, legacy
 
         2026 answers an HttpCommandResponse (storage under `data`) and ignores `task`; 2025 and legacy a command
-        envelope (storage under `storage`) and report progress on `task`.
+        envelope (storage under `storage`). Only 2025 reports progress on `task`.
 
         Args:
             id: Identifier of the object.

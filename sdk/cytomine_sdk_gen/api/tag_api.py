@@ -159,7 +159,7 @@ class TagApi:
         ``DELETE /api/tag/{id}.json`` · servers: 2026, 2025, legacy
 
         2026 answers an HttpCommandResponse (tag under `data`) and ignores `task`; 2025 and legacy servers answer a
-        command envelope (tag under `tag`) and report progress on `task`.
+        command envelope (tag under `tag`), and 2025 servers report progress on `task` (legacy servers ignore it).
 
         Args:
             id: Identifier of the object.

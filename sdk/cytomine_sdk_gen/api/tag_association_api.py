@@ -44,8 +44,7 @@ class TagAssociationApi:
     def list(
         self, *, tag_in: Iterable[int] | None = None, domain_ident_in: Iterable[int] | None = None,
         domain_class_name_in: Iterable[str] | None = None, page: int | None = None, size: int | None = None,
-        sort: Iterable[str] | None = None, order: str | None = None, max: int | None = None,
-        offset: int | None = None,
+        sort: Iterable[str] | None = None, max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
     ) -> Listing[TagDomainAssociation]:
         """List the tag associations the current user can read.
@@ -53,7 +52,7 @@ class TagAssociationApi:
         ``GET /api/tag_domain_association.json`` · servers: 2026, 2025, legacy · paging: mixed
 
         2026 serves this from the repository: page/size paging, `sort` as `property,asc|desc`, no filters. 2025 and
-        legacy servers page with max/offset, sort by the field named in `sort` in the `order` direction, and filter with
+        legacy servers page with max/offset in their own order (legacy: by domainClassName, descending) and filter with
         `<field>[<op>]=<value>` (declared here: tag, domainIdent and domainClassName with `in`, a comma list).
 
         Args:
@@ -63,7 +62,6 @@ class TagAssociationApi:
             page: 0-based page number of a 2026 repository listing (which ignores max/offset).
             size: Page size of a 2026 repository listing (server default 20, maximum 2000).
             sort: 2026 repository sort order, `property,asc` or `property,desc`; repeatable.
-            order: Sort direction of a max/offset listing. One of: asc, desc.
             max: Page size of a max/offset listing; 0 or absent returns every item.
             offset: Absolute index of the first item returned (not a page number).
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
@@ -75,7 +73,7 @@ class TagAssociationApi:
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
-        args = (tag_in, domain_ident_in, domain_class_name_in, page, size, sort, order, max, offset)
+        args = (tag_in, domain_ident_in, domain_class_name_in, page, size, sort, max, offset)
         answer = self._invoke(_OPS["tag_association.list"], args, timeout, extra_query, extra_headers)
         return cast("Listing[TagDomainAssociation]", answer)
 
@@ -210,7 +208,8 @@ class TagAssociationApi:
         ``DELETE /api/tag_domain_association/{id}.json`` · servers: 2026, 2025, legacy
 
         2026 answers an HttpCommandResponse (association under `data`) and ignores `task`; 2025 and legacy servers
-        answer a command envelope (association under `tagdomainassociation`) and report progress on `task`.
+        answer a command envelope (association under `tagdomainassociation`), and 2025 servers report progress on `task`
+        (legacy servers ignore it).
 
         Args:
             id: Identifier of the object.

@@ -72,8 +72,8 @@ class UploadedFileApi:
             all: Every uploaded file, not only those of the current user's storages (2025/legacy, admin).
             only_roots_with_details: Root files with image details, as the web UI's storage page shows them
                 (2025/legacy).
-            with_tree_details: With onlyRootsWithDetails: add nbChildren and globalSize (server default true;
-                2025/legacy).
+            with_tree_details: With onlyRootsWithDetails: add nbChildren and globalSize (2025, default true, and the
+                uliege legacy line, default false; other legacy servers always add them).
             order: Sort direction of a max/offset listing. One of: asc, desc.
             page: 0-based page number of a 2026 repository listing (which ignores max/offset).
             size: Page size of a 2026 repository listing (server default 20, maximum 2000).

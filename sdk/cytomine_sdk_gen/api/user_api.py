@@ -44,8 +44,8 @@ class UserApi:
         return UserApiWithStreamingResponse(self._invoke)
 
     def list(
-        self, *, sort: str | None = None, order: str | None = None, max: int | None = None,
-        offset: int | None = None,
+        self, *, with_roles: bool | None = None, sort: str | None = None, order: str | None = None,
+        max: int | None = None, offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
     ) -> Listing[User]:
         """List the user accounts (default sort username ascending).
@@ -54,9 +54,11 @@ class UserApi:
 
         Also filters with generic query keys `<field>[<op>]=<value>` (2025, 2026), e.g. `fullName[like]=smith` (matches
         name or username), which this spec cannot declare. 2026 items carry the user's highest `role`; 2025 items only
-        id, username, name and fullName.
+        id, username, name and fullName; legacy items carry `role` with withRoles=true.
 
         Args:
+            with_roles: Add each user's highest role (`role`: ROLE_GUEST, ROLE_USER, ROLE_ADMIN or ROLE_SUPER_ADMIN) and
+                allow sort=role (legacy servers only).
             sort: Field to sort a max/offset listing by.
             order: Sort direction of a max/offset listing. One of: asc, desc.
             max: Page size of a max/offset listing; 0 or absent returns every item.
@@ -70,7 +72,7 @@ class UserApi:
         Raises:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
-        args = (sort, order, max, offset)
+        args = (with_roles, sort, order, max, offset)
         answer = self._invoke(_OPS["user.list"], args, timeout, extra_query, extra_headers)
         return cast("Listing[User]", answer)
 

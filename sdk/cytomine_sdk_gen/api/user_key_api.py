@@ -52,8 +52,8 @@ class UserKeyApi:
 
         Answers the HMAC-SHA1 signature the server expects for a request with the given method, content MD5, content
         type and date. 2026 signs those four lines only; 2025 and legacy servers add a fifth line, forwardURI followed
-        by `?` and queryString. The server also reads the alias `content-Type` (2025, 2026) or `Content-Type` (legacy)
-        when `content-type` is absent.
+        by `?` and queryString. The server also reads the alias `content-Type` (2025, 2026) when `content-type` is
+        absent, or `Content-Type` (legacy), which wins over `content-type`.
 
         Args:
             method: HTTP method of the request to sign (default GET).

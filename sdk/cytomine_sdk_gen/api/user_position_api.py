@@ -51,12 +51,13 @@ class UserPositionApi:
         offset: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
     ) -> Listing[UserPositionListing]:
-        """Same as list_by_image, under the singular path `position.json` (2025 and 2026 only).
+        """Same as list_by_image, under the singular path `position.json`.
 
-        ``GET /api/imageinstance/{image}/position.json`` · servers: 2026, 2025 · paging: max-offset
+        ``GET /api/imageinstance/{image}/position.json`` · servers: 2026, 2025, legacy · paging: max-offset
 
         showDetails=true: the positions themselves. Otherwise one row per distinct viewport (`location` as a coordinate
-        list, `zoom`, `rotation`, `frequency`, `image`).
+        list, `zoom`, `rotation`, `frequency`, `image`). Of the legacy servers, only the newest Grails line (2022) maps
+        the GET on this path (UserPositionUrlMappings.groovy:26-27); older ones answer 404 (use list_by_image).
 
         Args:
             image: Identifier of the image instance.

@@ -259,7 +259,6 @@ __all__ = [
     "ReviewedAnnotationStats",
     "ReviewedAnnotationStatsCollection",
     "RoiAnnotation",
-    "RoiAnnotationCollection",
     "RoiAnnotationCommand",
     "SecRole",
     "SecRoleCollection",
@@ -624,7 +623,6 @@ if _typing.TYPE_CHECKING:
     from cytomine_sdk_gen.models.reviewed_annotation_stats import ReviewedAnnotationStats
     from cytomine_sdk_gen.models.reviewed_annotation_stats_collection import ReviewedAnnotationStatsCollection
     from cytomine_sdk_gen.models.roi_annotation import RoiAnnotation
-    from cytomine_sdk_gen.models.roi_annotation_collection import RoiAnnotationCollection
     from cytomine_sdk_gen.models.roi_annotation_command import RoiAnnotationCommand
     from cytomine_sdk_gen.models.sec_role import SecRole
     from cytomine_sdk_gen.models.sec_role_collection import SecRoleCollection
@@ -988,7 +986,6 @@ else:
         "ReviewedAnnotationStats": ".reviewed_annotation_stats",
         "ReviewedAnnotationStatsCollection": ".reviewed_annotation_stats_collection",
         "RoiAnnotation": ".roi_annotation",
-        "RoiAnnotationCollection": ".roi_annotation_collection",
         "RoiAnnotationCommand": ".roi_annotation_command",
         "SecRole": ".sec_role",
         "SecRoleCollection": ".sec_role_collection",

@@ -52,6 +52,15 @@ class AnnotationSearch(CytomineModel):
     after_than: Annotated[Optional[int], Field(alias="afterThan")] = Field(default=None, description="Only annotations created after this date.")
     before_than: Annotated[Optional[int], Field(alias="beforeThan")] = Field(default=None, description="Only annotations created before this date.")
     excluded_annotation: Annotated[Optional[int], Field(alias="excludedAnnotation")] = Field(default=None, description="Leave this annotation out.")
+    roi: Optional[bool] = Field(default=None, description="Legacy servers only: list the region-of-interest annotations instead of the user annotations (reviewed takes precedence).")
+    include_algo: Annotated[Optional[bool], Field(alias="includeAlgo")] = Field(default=None, description="Legacy servers only: list the annotations created by software (jobs) too, followed by the user annotations, whose term filter then applies to the terms suggested by software.")
+    job: Optional[int] = Field(default=None, description="Legacy servers only: only annotations created by the software user of this job (replaces user); use it with includeAlgo.")
+    suggested_term: Annotated[Optional[int], Field(alias="suggestedTerm")] = Field(default=None, description="Legacy servers only: only annotations for which software suggested this term.")
+    suggested_terms: Annotated[Optional[str], Field(alias="suggestedTerms")] = Field(default=None, description="Legacy servers only: only annotations for which software suggested one of these terms (comma-separated ids).")
+    user_for_term_algo: Annotated[Optional[int], Field(alias="userForTermAlgo")] = Field(default=None, description="Legacy servers only: only annotations to which this software user suggested a term.")
+    users_for_term_algo: Annotated[Optional[str], Field(alias="usersForTermAlgo")] = Field(default=None, description="Legacy servers only: only annotations to which one of these software users suggested a term (comma-separated ids).")
+    job_for_term_algo: Annotated[Optional[int], Field(alias="jobForTermAlgo")] = Field(default=None, description="Legacy servers only: as userForTermAlgo, naming the job whose software user suggested the term.")
+    no_algo_term: Annotated[Optional[bool], Field(alias="noAlgoTerm")] = Field(default=None, description="Legacy servers only: only annotations for which software suggested no term.")
     show_default: Annotated[Optional[bool], Field(alias="showDefault")] = Field(default=None, description="Add the default column groups (basic, meta, term) to the ones asked.")
     show_basic: Annotated[Optional[bool], Field(alias="showBasic")] = Field(default=None, description="Add the basic group: id.")
     show_meta: Annotated[Optional[bool], Field(alias="showMeta")] = Field(default=None, description="Add the meta group: dates, image, slice, project, user, counts, reviewed and URLs.")
@@ -62,6 +71,7 @@ class AnnotationSearch(CytomineModel):
     show_user: Annotated[Optional[bool], Field(alias="showUser")] = Field(default=None, description="Add the user group: creator (username) and name.")
     show_slice: Annotated[Optional[bool], Field(alias="showSlice")] = Field(default=None, description="Add the slice group: channel, zStack and time.")
     show_track: Annotated[Optional[bool], Field(alias="showTrack")] = Field(default=None, description="Add the track group: track and annotationTrack.")
+    show_algo: Annotated[Optional[bool], Field(alias="showAlgo")] = Field(default=None, description="Legacy servers only: add the algo group (the term software suggested: rate, idTerm, idExpectedTerm); only annotations with a suggested term are then listed.")
     hide_basic: Annotated[Optional[bool], Field(alias="hideBasic")] = Field(default=None, description="Remove the basic group.")
     hide_meta: Annotated[Optional[bool], Field(alias="hideMeta")] = Field(default=None, description="Remove the meta group.")
     hide_wkt: Annotated[Optional[bool], Field(alias="hideWKT")] = Field(default=None, description="Remove the WKT group.")
@@ -71,7 +81,8 @@ class AnnotationSearch(CytomineModel):
     hide_user: Annotated[Optional[bool], Field(alias="hideUser")] = Field(default=None, description="Remove the user group.")
     hide_slice: Annotated[Optional[bool], Field(alias="hideSlice")] = Field(default=None, description="Remove the slice group.")
     hide_track: Annotated[Optional[bool], Field(alias="hideTrack")] = Field(default=None, description="Remove the track group.")
-    __properties: ClassVar[List[str]] = ["project", "image", "images", "slice", "slices", "track", "tracks", "beforeSlice", "afterSlice", "sliceDimension", "user", "users", "usersForTerm", "tag", "tags", "noTag", "term", "terms", "noTerm", "multipleTerm", "noTrack", "multipleTrack", "reviewed", "notReviewedOnly", "reviewUsers", "kmeans", "kmeansValue", "bbox", "bboxAnnotation", "baseAnnotation", "maxDistanceBaseAnnotation", "afterThan", "beforeThan", "excludedAnnotation", "showDefault", "showBasic", "showMeta", "showWKT", "showGIS", "showTerm", "showImage", "showUser", "showSlice", "showTrack", "hideBasic", "hideMeta", "hideWKT", "hideGIS", "hideTerm", "hideImage", "hideUser", "hideSlice", "hideTrack"]
+    hide_algo: Annotated[Optional[bool], Field(alias="hideAlgo")] = Field(default=None, description="Legacy servers only: remove the algo group.")
+    __properties: ClassVar[List[str]] = ["project", "image", "images", "slice", "slices", "track", "tracks", "beforeSlice", "afterSlice", "sliceDimension", "user", "users", "usersForTerm", "tag", "tags", "noTag", "term", "terms", "noTerm", "multipleTerm", "noTrack", "multipleTrack", "reviewed", "notReviewedOnly", "reviewUsers", "kmeans", "kmeansValue", "bbox", "bboxAnnotation", "baseAnnotation", "maxDistanceBaseAnnotation", "afterThan", "beforeThan", "excludedAnnotation", "roi", "includeAlgo", "job", "suggestedTerm", "suggestedTerms", "userForTermAlgo", "usersForTermAlgo", "jobForTermAlgo", "noAlgoTerm", "showDefault", "showBasic", "showMeta", "showWKT", "showGIS", "showTerm", "showImage", "showUser", "showSlice", "showTrack", "showAlgo", "hideBasic", "hideMeta", "hideWKT", "hideGIS", "hideTerm", "hideImage", "hideUser", "hideSlice", "hideTrack", "hideAlgo"]
 
     model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
