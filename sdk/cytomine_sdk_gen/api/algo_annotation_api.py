@@ -484,6 +484,9 @@ class AlgoAnnotationApi:
 
         ``GET /api/algoannotation/method/union.json`` · servers: legacy
 
+        Only the community v3 line (Cytomine-core v3.0.x, AnnotationUrlMappings.groovy:121) maps this path; the other
+        Grails lines have the action but no route to it, and answer 404.
+
         Args:
             id_image: Identifier of the image instance.
             id_user: Identifier of the user job whose annotations are merged.
@@ -512,6 +515,9 @@ class AlgoAnnotationApi:
         """Merge the touching algo annotations of a user job with a term in an image (legacy only).
 
         ``PUT /api/algoannotation/method/union.json`` · servers: legacy
+
+        Only the community v3 line (Cytomine-core v3.0.x, AnnotationUrlMappings.groovy:121) maps this path; the other
+        Grails lines have the action but no route to it, and answer 404.
 
         Args:
             id_image: Identifier of the image instance.

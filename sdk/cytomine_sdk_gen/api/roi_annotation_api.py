@@ -170,14 +170,14 @@ class RoiAnnotationApi:
         return cast("RoiAnnotation | None", answer)
 
     def download_crop(
-        self, id: int, format: str, *, max_size: int | None = None, location: str | None = None,
-        boundaries: str | None = None, complete: bool | None = None, zoom: int | None = None,
-        increase_area: float | None = None, safe: bool | None = None, square: bool | None = None,
-        type: str | None = None, draw: bool | None = None, mask: bool | None = None, alpha_mask: bool | None = None,
-        draw_scale_bar: bool | None = None, resolution: float | None = None, magnification: float | None = None,
-        colormap: str | None = None, inverse: bool | None = None, contrast: float | None = None,
-        gamma: float | None = None, bits: str | None = None, alpha: int | None = None, thickness: int | None = None,
-        color: str | None = None, jpeg_quality: int | None = None,
+        self, id: int, format: str, *, max_size: int | None = None, boundaries: str | None = None,
+        complete: bool | None = None, zoom: int | None = None, increase_area: float | None = None,
+        safe: bool | None = None, square: bool | None = None, type: str | None = None, draw: bool | None = None,
+        mask: bool | None = None, alpha_mask: bool | None = None, draw_scale_bar: bool | None = None,
+        resolution: float | None = None, magnification: float | None = None, colormap: str | None = None,
+        inverse: bool | None = None, contrast: float | None = None, gamma: float | None = None,
+        bits: str | None = None, alpha: int | None = None, thickness: int | None = None, color: str | None = None,
+        jpeg_quality: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
     ) -> bytes:
         """Download an image of the area of a ROI annotation (legacy only).
@@ -191,8 +191,6 @@ class RoiAnnotationApi:
             format: Image format of the answer. One of: png, jpg, tiff.
             max_size: Largest side of the image in pixels (legacy and 2025 annotation crops default to 256; without it
                 the zoom level is used).
-            location: WKT geometry to crop when geometry is absent (servers overwrite it with the annotation's
-                location).
             boundaries: Read by the server but unused.
             complete: Keep the full-precision geometry instead of a simplified one.
             zoom: Pyramid level to crop at (0 = full resolution); only used without maxSize.
@@ -226,22 +224,21 @@ class RoiAnnotationApi:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (
-            id, format, max_size, location, boundaries, complete, zoom, increase_area, safe, square, type, draw,
-            mask, alpha_mask, draw_scale_bar, resolution, magnification, colormap, inverse, contrast, gamma, bits,
-            alpha, thickness, color, jpeg_quality,
+            id, format, max_size, boundaries, complete, zoom, increase_area, safe, square, type, draw, mask,
+            alpha_mask, draw_scale_bar, resolution, magnification, colormap, inverse, contrast, gamma, bits, alpha,
+            thickness, color, jpeg_quality,
         )
         answer = self._invoke(_OPS["roi_annotation.download_crop"], args, timeout, extra_query, extra_headers)
         return cast("bytes", answer)
 
     def download_mask(
-        self, id: int, format: str, *, max_size: int | None = None, location: str | None = None,
-        boundaries: str | None = None, complete: bool | None = None, zoom: int | None = None,
-        increase_area: float | None = None, safe: bool | None = None, square: bool | None = None,
-        type: str | None = None, draw: bool | None = None, draw_scale_bar: bool | None = None,
-        resolution: float | None = None, magnification: float | None = None, colormap: str | None = None,
-        inverse: bool | None = None, contrast: float | None = None, gamma: float | None = None,
-        bits: str | None = None, alpha: int | None = None, thickness: int | None = None, color: str | None = None,
-        jpeg_quality: int | None = None,
+        self, id: int, format: str, *, max_size: int | None = None, boundaries: str | None = None,
+        complete: bool | None = None, zoom: int | None = None, increase_area: float | None = None,
+        safe: bool | None = None, square: bool | None = None, type: str | None = None, draw: bool | None = None,
+        draw_scale_bar: bool | None = None, resolution: float | None = None, magnification: float | None = None,
+        colormap: str | None = None, inverse: bool | None = None, contrast: float | None = None,
+        gamma: float | None = None, bits: str | None = None, alpha: int | None = None, thickness: int | None = None,
+        color: str | None = None, jpeg_quality: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
     ) -> bytes:
         """Download a binary mask of a ROI annotation's area (legacy only).
@@ -255,8 +252,6 @@ class RoiAnnotationApi:
             format: Image format of the answer. One of: png, jpg, tiff.
             max_size: Largest side of the image in pixels (legacy and 2025 annotation crops default to 256; without it
                 the zoom level is used).
-            location: WKT geometry to crop when geometry is absent (servers overwrite it with the annotation's
-                location).
             boundaries: Read by the server but unused.
             complete: Keep the full-precision geometry instead of a simplified one.
             zoom: Pyramid level to crop at (0 = full resolution); only used without maxSize.
@@ -288,7 +283,7 @@ class RoiAnnotationApi:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (
-            id, format, max_size, location, boundaries, complete, zoom, increase_area, safe, square, type, draw,
+            id, format, max_size, boundaries, complete, zoom, increase_area, safe, square, type, draw,
             draw_scale_bar, resolution, magnification, colormap, inverse, contrast, gamma, bits, alpha, thickness,
             color, jpeg_quality,
         )
@@ -296,14 +291,13 @@ class RoiAnnotationApi:
         return cast("bytes", answer)
 
     def download_alpha_mask(
-        self, id: int, format: str, *, max_size: int | None = None, location: str | None = None,
-        boundaries: str | None = None, complete: bool | None = None, zoom: int | None = None,
-        increase_area: float | None = None, safe: bool | None = None, square: bool | None = None,
-        type: str | None = None, draw: bool | None = None, draw_scale_bar: bool | None = None,
-        resolution: float | None = None, magnification: float | None = None, colormap: str | None = None,
-        inverse: bool | None = None, contrast: float | None = None, gamma: float | None = None,
-        bits: str | None = None, alpha: int | None = None, thickness: int | None = None, color: str | None = None,
-        jpeg_quality: int | None = None,
+        self, id: int, format: str, *, max_size: int | None = None, boundaries: str | None = None,
+        complete: bool | None = None, zoom: int | None = None, increase_area: float | None = None,
+        safe: bool | None = None, square: bool | None = None, type: str | None = None, draw: bool | None = None,
+        draw_scale_bar: bool | None = None, resolution: float | None = None, magnification: float | None = None,
+        colormap: str | None = None, inverse: bool | None = None, contrast: float | None = None,
+        gamma: float | None = None, bits: str | None = None, alpha: int | None = None, thickness: int | None = None,
+        color: str | None = None, jpeg_quality: int | None = None,
         timeout: Timeout = None, extra_query: Query = None, extra_headers: Headers = None,
     ) -> bytes:
         """Download a crop of a ROI annotation with the pixels outside it transparent (legacy only).
@@ -317,8 +311,6 @@ class RoiAnnotationApi:
             format: Image format of the answer. One of: png, jpg, tiff.
             max_size: Largest side of the image in pixels (legacy and 2025 annotation crops default to 256; without it
                 the zoom level is used).
-            location: WKT geometry to crop when geometry is absent (servers overwrite it with the annotation's
-                location).
             boundaries: Read by the server but unused.
             complete: Keep the full-precision geometry instead of a simplified one.
             zoom: Pyramid level to crop at (0 = full resolution); only used without maxSize.
@@ -350,7 +342,7 @@ class RoiAnnotationApi:
             cytomine_sdk.exceptions.APIStatusError (NotFoundError, ...), APIConnectionError, InvalidArgumentError.
         """
         args = (
-            id, format, max_size, location, boundaries, complete, zoom, increase_area, safe, square, type, draw,
+            id, format, max_size, boundaries, complete, zoom, increase_area, safe, square, type, draw,
             draw_scale_bar, resolution, magnification, colormap, inverse, contrast, gamma, bits, alpha, thickness,
             color, jpeg_quality,
         )
