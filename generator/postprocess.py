@@ -6,8 +6,9 @@ the package sdk/ ships:
 - models are made lenient with servers and strict with users (make_models_lenient), and typed
   for type checkers: constructors take the Python names, JSON keeps the server's (_python_init_names);
 - models derive from model_base.CytomineModel (generator/static/model_base.py, copied verbatim),
-  whose repr shows the fields that were set only; the generator's boilerplate is trimmed (a
-  docstring line repeated once per read-only field, an unused import);
+  whose repr shows the fields that were set only and which holds the conversions
+  (to_dict/from_dict/to_json/from_json/to_str): the generator's copy of them in every model is
+  replaced by the two sets they read (read-only and nullable fields); unused imports are dropped;
 - render_api.py writes the rest from the spec: runtime.py, the operation table (operations.py),
   one API class per service (api/*.py), services.py and the package's __init__.py;
 - the package replaces the previous one at once (a concurrent import never sees half of it).
@@ -46,21 +47,13 @@ MODEL_CONFIG = """model_config: ClassVar[ConfigDict] = ConfigDict(
         extra="allow",
         coerce_numbers_to_str=True,"""
 
-FROM_DICT = re.compile(
-    r"(    @classmethod\n    def from_dict\(cls, obj: Optional\[Dict\[str, Any\]\]\) -> Optional\[Self\]:\n"
-    r"        \"\"\"[^\n]*\"\"\"\n)(.*?)(?=\n    (?:@|def )|\Z)",
-    re.DOTALL,
-)
-FROM_DICT_BODY = """        if obj is None:
-            return None
-        # Server data: lenient validation, nested models and unknown fields included.
-        return cls.model_validate(obj, strict=False)
-"""
-EXCLUDED_ID = re.compile(r'(excluded_fields: Set\[str\] = set\(\[\n(?:            "\w+",\n)*?)            "id",\n')
+# openapi-generator's conversion methods, from `def to_str` to the end of the class: replaced by
+# CytomineModel's (one copy in model_base.py, driven by the two sets each model declares).
+METHODS = re.compile(r"\n    def to_str\(self\) -> str:\n.*\Z", re.DOTALL)
+READ_ONLY = re.compile(r"excluded_fields: Set\[str\] = set\(\[\n((?:            \"\w+\",\n)*)        \]\)")
+NULLABLE = re.compile(r'if self\.(\w+) is None and "\1" in self\.model_fields_set:')
+PROPERTIES = re.compile(r"^    __properties: ClassVar\[List\[str\]\] = \[.*\]\n", re.MULTILINE)
 STRICT_TYPES = {"StrictStr": "str", "StrictInt": "int", "StrictFloat": "float", "StrictBool": "bool"}
-# The same docstring line, repeated (to_dict() says "* OpenAPI `readOnly` fields are excluded." once
-# per read-only field).
-REPEATED_DOC_LINE = re.compile(r"^(        \* [^\n]+\n)(?:\1)+", re.MULTILINE)
 MODEL_CLASS = re.compile(r"^(class \w+)\(BaseModel\):$", re.MULTILINE)
 # `    name: Type = Field(..., alias="serverName")`, the alias always last (openapi-generator).
 ALIASED_FIELD = re.compile(r'^(    \w+): (.+?) = Field\((.*?), alias="([^"\\]+)"\)$')
@@ -125,17 +118,40 @@ def _lenient_model(text: str, name: str, package: str) -> str:
     text, n = MODEL_CLASS.subn(r"\1(CytomineModel):", text)
     if n != 1 or "BaseModel" in text:
         raise SystemExit(f"post-processing: {name}: not one model class deriving from BaseModel alone")
-    text = REPEATED_DOC_LINE.sub(r"\1", text)
     if text.count("model_config = ConfigDict(") != 1:
         raise SystemExit(f"post-processing: {name} has no single model_config")
     text = text.replace("model_config = ConfigDict(", MODEL_CONFIG)
+    return _shared_methods(text, name)
+
+
+def _shared_methods(text: str, name: str) -> str:
+    """Replace the generator's per-model to_dict/from_dict/to_json/from_json/to_str by the sets
+    CytomineModel's versions read: the read-only fields and the nullable ones (Python names)."""
+    methods = METHODS.search(text)
+    if methods is None or "def to_dict(self)" not in methods.group(0) or "def from_dict(cls" not in methods.group(0):
+        raise SystemExit(f"post-processing: {name}: the conversion methods are not where expected")
+    code = methods.group(0)
+    read_only = READ_ONLY.search(code)
     # `id` is server-computed (readOnly) but updates find their object by the id in the body:
     # keep it in what to_dict() sends.
-    text = EXCLUDED_ID.sub(r"\1", text)
-    text, n = FROM_DICT.subn(lambda m: m.group(1) + FROM_DICT_BODY, text)
-    if n != 1:
-        raise SystemExit(f"post-processing: {name}: from_dict not found")
-    return text
+    excluded = [f for f in re.findall(r'"(\w+)"', read_only.group(1)) if f != "id"] if read_only else []
+    nullable = NULLABLE.findall(code)
+    sets = ""
+    if excluded:
+        sets += f"    _read_only: ClassVar[frozenset[str]] = frozenset({_names(excluded)})\n"
+    if nullable:
+        sets += f"    _nullable: ClassVar[frozenset[str]] = frozenset({_names(nullable)})\n"
+    text = text[: methods.start()].rstrip("\n") + "\n" + (sets and "\n" + sets)
+    text = PROPERTIES.sub("", text)
+    # Imports only the removed methods used.
+    for line in ("import pprint\n", "import json\n", "from pydantic_core import to_jsonable_python\n",
+                 "from typing import Optional, Set\n", "from typing_extensions import Self\n"):
+        text = text.replace(line, "", 1)
+    return re.sub(r'(""")\n\n\n+', r"\1\n\n", text, count=1)  # the blank lines the imports leave
+
+
+def _names(names: list[str]) -> str:
+    return "{" + ", ".join(f'"{n}"' for n in names) + "}"
 
 
 def make_models_lenient(package: Path, package_name: str) -> None:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import ast
 import json
+import sys
 from pathlib import Path
+from typing import Any
 
 import pydantic
 import pytest
@@ -17,6 +19,10 @@ import pytest
 import cytomine_sdk_gen.models as generated
 from cytomine_sdk import models
 from cytomine_sdk.parsing import parse_model
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "generator"))
+import spec_index  # noqa: E402
 
 GEN = Path(generated.__file__).resolve().parent.parent
 MODEL_FILES = sorted(p for p in (GEN / "models").glob("*.py") if p.name != "__init__.py")
@@ -45,12 +51,27 @@ def test_type_checkers_see_python_names_and_a_typed_config() -> None:
     assert MODEL_FILES and not problems
 
 
+def _spec_properties(spec: spec_index.Spec, node: Any, base: Path) -> list[str]:
+    """The JSON names a spec schema declares: its allOf parts' properties, then its own."""
+    node, base = spec.deref(node, base)
+    names: list[str] = []
+    for part in node.get("allOf") or []:
+        names += [n for n in _spec_properties(spec, part, base) if n not in names]
+    return names + [n for n in node.get("properties") or {} if n not in names]
+
+
 def test_json_names_are_the_servers() -> None:
-    # the generator's list of JSON names, against what pydantic reads and writes
+    # the JSON names each schema of the spec declares, against what pydantic reads and writes
+    spec = spec_index.Spec(ROOT / "spec" / "openapi.yaml")
+    schemas: dict[str, tuple[Any, Path]] = {}
+    for file in [ROOT / "spec" / "common.yaml", *sorted((ROOT / "spec" / "services").glob("*.yaml"))]:
+        for name, schema in ((spec.load(file).get("components") or {}).get("schemas") or {}).items():
+            schemas.setdefault(name, (schema, file.resolve()))
     assert len(MODEL_CLASSES) > 300
     for model in MODEL_CLASSES:
-        properties = getattr(model, f"_{model.__name__}__properties")
-        assert [f.alias or name for name, f in model.model_fields.items()] == properties, model.__name__
+        json_names = [f.alias or name for name, f in model.model_fields.items()]
+        declared = _spec_properties(spec, *schemas[model.__name__])
+        assert sorted(json_names) == sorted(declared) and len(set(json_names)) == len(json_names), model.__name__
         for name, field in model.model_fields.items():
             where = f"{model.__name__}.{name}"
             if field.alias is None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import inspect
 import ipaddress
 import os
-import pickle
 import sys
 import warnings
 from collections.abc import Callable, Mapping
@@ -333,6 +332,8 @@ class Configuration:
         client must be stored and sent as a secret). A `token_provider` must pickle too."""
         provider = self.token_provider
         if provider is not None:
+            import pickle  # here: only pickling needs it, and it costs every program 1 ms to import
+
             try:
                 pickle.dumps(provider)
             except Exception as exc:
