@@ -110,6 +110,10 @@ def _layout(cls: type[CytomineModel]) -> tuple[tuple[tuple[str, str, bool], ...]
             nested.append((name, field.alias or name, found))
     fields = cls.model_fields
     nullable = tuple((name, fields[name].alias or name) for name in fields if name in cls._nullable)
+    # A read-only field stays out whatever it holds (openapi-generator's to_dict() sent a read-only
+    # list of models, or null for a read-only nullable field, all the same).
+    nested = [entry for entry in nested if entry[0] not in cls._read_only]
+    nullable = tuple(entry for entry in nullable if entry[0] not in cls._read_only)
     return tuple(nested), nullable
 
 
