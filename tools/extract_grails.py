@@ -90,6 +90,15 @@ BINARY_HELPERS = {"responseByteArray", "responseFile", "responseBufferedImage", 
 MAX_DEPTH = 6  # calls followed from the action when the request parameters or body are passed on
 KEYWORDS = {"if", "for", "while", "switch", "catch", "return", "new", "synchronized", "assert", "throw"}
 COMMAND_HELPERS = {"responseResult", "add", "update", "delete", "addOne", "addMultiple"}
+# RestController helpers answering through `response(data)` (responseSuccess -> responseList -> responseSuccess ->
+# response(data); responseError -> response(data, code) -> response(data)): a controller's override of
+# response(data) reads the request behind each of them (RestImageInstanceController.response: blind mode)
+ANSWER_HELPERS = {"responseSuccess", "responseList", "responseError"}
+# a test of the running action (`["a", "b"].contains(params.action.GET)`, `params.action.GET != "a"`)
+ACTION_TEST = re.compile(
+    r"(!\s*(?:\(\s*)?)?\[([^\]\[]*)\]\s*\.\s*contains\s*\(\s*params\s*\??\.\s*action(?:\s*\??\.\s*\w+)?\s*\)"
+    r"|params\s*\??\.\s*action(?:\s*\??\.\s*\w+)?\s*(==|!=)\s*(['\"])(\w+)\4"
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -543,6 +552,23 @@ def in_closure(skel: str, body_start: int, pos: int) -> bool:
     return False
 
 
+def branch_end(skel: str, pos: int, limit: int) -> int:
+    """End (exclusive) of the statement or block starting at or after `pos`: an `if` with its `else` parts."""
+    while pos < limit and skel[pos] in " \t\n":
+        pos += 1
+    if pos >= limit:
+        return limit
+    if skel[pos] == "{":
+        return match_close(skel, pos) + 1
+    cond = re.match(r"if\s*\(", skel[pos:limit])
+    if cond:
+        close = match_close(skel, pos + cond.end() - 1)
+        end = branch_end(skel, close + 1, limit)
+        other = re.match(r"\s*else\b", skel[end:limit])
+        return branch_end(skel, end + other.end(), limit) if other else end
+    return stmt_end(skel, pos, limit)
+
+
 def combine(shapes: list[str]) -> str:
     """One shape for a value built along several paths: a list when every known path answers one;
     the non-list shape when any known path does not (paging then only sometimes applies: not claimed)."""
@@ -800,9 +826,10 @@ def null_checked(code: str, expr: str) -> bool:
 class HandlerReader:
     """Reads one action: its parameter reads, body reads and response shapes."""
 
-    def __init__(self, index: Index, action: MethodInfo) -> None:
+    def __init__(self, index: Index, action: MethodInfo, placeholders: frozenset[str] = frozenset()) -> None:
         self.index = index
         self.action = action
+        self.placeholders = placeholders  # the mapping's path placeholders that are never absent (`$id`, not `$id?`)
         self.query: dict[str, QueryParam] = {}
         self.types: dict[str, str] = {}  # param name -> type from a typed read (for path params)
         self.body_fields: dict[str, dict[str, Any]] = {}
@@ -818,6 +845,7 @@ class HandlerReader:
         self.visited: set[tuple[str, str]] = set()
         # (class, method offset, formal, p|j, keys set before) followed -> the call depth it was reached at
         self.passed: dict[tuple[str, int, str, str, frozenset[str]], int] = {}
+        self.answered: set[tuple[str, int, frozenset[str]]] = set()  # response(data) overrides read (follow_response)
 
     def add_param(
         self,
@@ -861,8 +889,10 @@ class HandlerReader:
             for e in re.finditer(rf"(?<![\w.])(?:{'|'.join(ERROR_HELPERS)})\s*\(", skel)
         ]
 
+        dead = self.dead_branches(m) if var == "params" else []
+
         def echoed(at: int) -> bool:
-            return any(b <= at < e for b, e in echoes)
+            return any(b <= at < e for b, e in echoes) or any(b <= start + at < e for b, e in dead)
 
         for hit in re.finditer(rf"(?<![\w.]){v}\??\.(\w+)\s*\(\s*(['\"])([^'\"]+)\2\s*(?:,([^)]*))?\)", code):
             if skel[hit.start()] != var[0] or echoed(hit.start()):
@@ -899,6 +929,45 @@ class HandlerReader:
             for hit in re.finditer(r"(?<![\w.])request\s*\)?\s*\.\s*getParameter\s*\(\s*(['\"])([^'\"]+)\1\s*\)", code):
                 checked = null_checked(code, hit.group(0))
                 self.add_param(hit.group(2), "String", None, origin, src.at(start + hit.start()), checked, skip)
+
+    def dead_branches(self, m: MethodInfo) -> list[tuple[int, int]]:
+        """Spans of `m` (source offsets) this action never runs: an `if` whose condition tests the running
+        action and excludes this one (`!(["windowUrl", ...].contains(params.action.GET))`: the condition and
+        its block), and the `else` part of `if (params.x)` when `x` is a path placeholder (always set)."""
+        skel, code = m.src.skel, m.src.code
+        out: list[tuple[int, int]] = []
+        for hit in re.finditer(r"(?<![\w.])if\s*\(", skel[m.body_start : m.body_end]):
+            open_ = m.body_start + hit.end() - 1
+            close = match_close(skel, open_)
+            then_end = branch_end(skel, close + 1, m.body_end)
+            cond = code[open_ + 1 : close]
+            for test in ACTION_TEST.finditer(cond):
+                if test.group(2) is not None:
+                    names = set(re.findall(r"['\"](\w+)['\"]", test.group(2)))
+                    runs = (self.action.name in names) != bool(test.group(1))
+                else:
+                    runs = (self.action.name == test.group(5)) == (test.group(3) == "==")
+                if not runs:
+                    out.append((open_, then_end))
+            present = re.fullmatch(r"\s*params\s*\??\.\s*(\w+)\s*", cond)
+            other = re.match(r"\s*else\b", skel[then_end : m.body_end])
+            if present and present.group(1) in self.placeholders and other:
+                out.append((then_end, branch_end(skel, then_end + other.end(), m.body_end)))
+        return out
+
+    def follow_response(self, m: MethodInfo, cls: ClassInfo, offset: int) -> None:
+        """`m` answers through RestController.response(data) (ANSWER_HELPERS, call at `offset`): the
+        request reads of `cls`'s override of response(data), if its chain below RestController has one,
+        count for the action; keys `m` sets on `params` before the call are not the request's."""
+        override = self.index.find_method(cls, "response", 1)
+        if override is None or override.cls.name == "RestController" or override is m:
+            return
+        skip = frozenset(self.assigned_before(m, "params", offset))
+        key = (override.cls.name, override.at, skip)
+        if key in self.answered:
+            return
+        self.answered.add(key)
+        self.read_params(override, "params", f"callee:{override.cls.name}.{override.name}", skip)
 
     def read_computed(self, m: MethodInfo, var: str, origin: str, skip: frozenset[str]) -> None:
         """Reads under computed names: `assoc.each { show, group -> params.getBoolean(show) }` over a local
@@ -1023,6 +1092,8 @@ class HandlerReader:
             args = split_top(src.skel, open_ + 1, close)
             first = src.code[args[0][0] : args[0][1]] if args else ""
             at = src.at(open_)
+            if name in ANSWER_HELPERS and self.index.find_method(cls, name) is not None:
+                self.follow_response(m, cls, open_)
             if name == "responseSuccess" or name == "responseList":
                 if re.match(r"\s*\[\s*success\s*:\s*false", first):
                     continue
@@ -1318,7 +1389,8 @@ def extract(root: Path, label: str = "") -> tuple[list[Operation], dict[str, int
                 stats["unresolved"] += 1
                 detail["unresolved"] = "no such controller/action in the sources"
             else:
-                reader = HandlerReader(index, method)
+                always = frozenset(re.findall(r"\$(\w+)(?![\w?])", mp.path))  # `$x?` may be absent
+                reader = HandlerReader(index, method, always)
                 reader.read()
                 # a placeholder is bound into params by the mapping: never a query parameter
                 query = [
