@@ -87,6 +87,8 @@ CONVENTION_CONTROLLERS = {"server", "command"}
 PAGING = [("offset", "Integer", "0"), ("max", "Integer", "0")]
 ERROR_HELPERS = {"responseNotFound", "responseError", "responseErrorUnauthorized"}
 BINARY_HELPERS = {"responseByteArray", "responseFile", "responseBufferedImage", "responseImage"}
+# a write to the servlet response's body, after the variable holding it: `response.outputStream << bytes`
+OUTPUT_STREAM = r"\s*\.\s*(?:outputStream\b|getOutputStream\s*\()"
 MAX_DEPTH = 6  # calls followed from the action when the request parameters or body are passed on
 KEYWORDS = {"if", "for", "while", "switch", "catch", "return", "new", "synchronized", "assert", "throw"}
 COMMAND_HELPERS = {"responseResult", "add", "update", "delete", "addOne", "addMultiple"}
@@ -579,6 +581,18 @@ def combine(shapes: list[str]) -> str:
     return others[0] if others else known[0]
 
 
+def bare(shape: str) -> str:
+    """A value rendered `as JSON` as it is (RestController.response(data), `render x as JSON`), not
+    through responseSuccess/responseList: a List/Collection is a bare JSON array, not a paged listing
+    (an `envelope`, a `[collection: ...]` map already built, stays one)."""
+    return "array:" + shape.removeprefix("list:") if shape.startswith("list:") else shape
+
+
+def shadows_response(skel: str) -> bool:
+    """A body declaring a local `response` (`def response = ...`): there `response` is not the servlet's."""
+    return bool(re.search(r"(?<![\w.])(?:def|final|[A-Z][\w.]*(?:<[^>;=]*>)?)\s+response\s*(?:=(?!=)|;|$)", skel, re.M))
+
+
 def strip_parens(code: str) -> str:
     code = code.strip()
     while code.startswith("(") and match_close(lex(code)[1], 0) == len(code) - 1:
@@ -846,6 +860,7 @@ class HandlerReader:
         # (class, method offset, formal, p|j, keys set before) followed -> the call depth it was reached at
         self.passed: dict[tuple[str, int, str, str, frozenset[str]], int] = {}
         self.answered: set[tuple[str, int, frozenset[str]]] = set()  # response(data) overrides read (follow_response)
+        self.written: set[tuple[str, int, str]] = set()  # (class, method offset, formal) followed by follow_writes
 
     def add_param(
         self,
@@ -1027,7 +1042,9 @@ class HandlerReader:
         ):
             self.body_array = True
         self.read_json_fields(m, {"request.JSON", *self.json_names(m)}, "handler")
-        for hit in re.finditer(r"request\.(?:getFile|getFiles)\s*\(\s*(['\"])([^'\"]+)\1", code):
+        # `request.getFile('x')`, also through a cast: `((MultipartHttpServletRequest) request).getFile('x')`
+        request = r"(?:request|\(\s*\(\s*[\w.]*MultipartHttpServletRequest\s*\)\s*request\s*\))"
+        for hit in re.finditer(rf"{request}\.(?:getFile|getFiles)\s*\(\s*(['\"])([^'\"]+)\1", code):
             self.parts.setdefault(hit.group(2), {"name": hit.group(2), "type": "MultipartFile", "required": None})
         if re.search(r"request\.(multiFileMap|fileNames|getFileMap|getMultiFileMap)", skel):
             self.parts.setdefault("*", {"name": "*", "type": "MultipartFile", "required": None})
@@ -1054,6 +1071,8 @@ class HandlerReader:
                     continue  # a method call without a literal key
                 if hit.group(1) in ("put", "remove") and hit.group(2):
                     continue
+                if not hit.group(2) and re.match(r"\s*=[^=]", code[hit.end() : hit.end() + 3]):
+                    continue  # written, not read (`json.user = currentUser.id` before the service adds it)
                 self.body_fields.setdefault(
                     key,
                     {"name": key, "required": None, "read": accessor, "line": src.at(start + hit.start()), **extra},
@@ -1114,7 +1133,9 @@ class HandlerReader:
                     continue
                 if re.match(r"\s*\[\s*success\s*:\s*false", first):
                     continue
-                self.add_shape(self.shape_of(m, first) if not first.strip().startswith("[") else "other")
+                # response(data) renders `data as JSON` without paging (only responseSuccess/responseList
+                # page a List): a list answered here is a bare JSON array
+                self.add_shape(bare(self.shape_of(m, first)))
                 self.exprs.append(f"response({first.strip()[:160]})")
             elif name in COMMAND_HELPERS and (
                 name == "responseResult" or self.index.find_method(cls, name) is not None
@@ -1140,15 +1161,15 @@ class HandlerReader:
             self.render(m, code[hit.start(1) : hit.end(1)])
         for hit in re.finditer(r"\bthrow\s+new\s+(\w+)", skel):
             self.throws.append(f"throw new {hit.group(1)}(...)")
-        if re.search(r"response\.(outputStream|getOutputStream)", skel):
+        if re.search(r"(?<![\w.])response" + OUTPUT_STREAM, skel) and not shadows_response(skel):
             self.add_shape("binary")
             self.exprs.append("response.outputStream")
 
     def render(self, m: MethodInfo, args: str) -> None:
         a = args.strip()
         self.exprs.append(f"render {a[:160]}")
-        if re.search(r"\bas\s+JSON\b", a):
-            self.add_shape(self.shape_of(m, re.sub(r"\bas\s+JSON\b.*", "", a, flags=re.S)))
+        if re.search(r"\bas\s+JSON\b", a):  # not paged either: a list is a bare array
+            self.add_shape(bare(self.shape_of(m, re.sub(r"\bas\s+JSON\b.*", "", a, flags=re.S))))
         elif re.search(r"\b(file|bytes)\s*:", a) or "image/" in a or "octet" in a:
             self.add_shape("binary")
         elif re.search(r"\bview\s*:|\btemplate\s*:", a):
@@ -1171,6 +1192,8 @@ class HandlerReader:
         if loop and re.search(rf"\bparams\s*\.\s*put\s*\(\s*{loop.group(1)}\s*\.\s*key\b", skel_m):
             self.merges_json = True
         self.read_response(m, cls)
+        if not shadows_response(m.src.skel[m.body_start : m.body_end]):
+            self.follow_writes(m, cls, {"response"}, depth)
         src = m.src
         skel = src.skel[m.body_start : m.body_end]
         if re.search(r"(?<![\w.])(getSearchParameters\s*\(|searchParameters\b(?!\s*=))", skel):
@@ -1206,6 +1229,44 @@ class HandlerReader:
             target = self.index.find_method(target_cls, args2["action"])
             if target is not None:
                 self.walk(target, target_cls, f"callee:{target_cls.name}.{target.name}", depth + 1)
+
+    def follow_writes(self, m: MethodInfo, ctx: ClassInfo, rvars: set[str], depth: int) -> None:
+        """`m` hands the servlet response (`rvars`: its names in `m`) to another method: a service
+        (`reportService.createAnnotationDocuments(..., response, ...)`, which writes the report with
+        `exportService.export(format, response.outputStream, ...)`) or a method of the class under another
+        name. A write to its output stream there, or further down (up to MAX_DEPTH calls, each (method,
+        formal) once), makes the answer a file: `binary`. Receivers are resolved as in `pass_on`."""
+        if depth >= MAX_DEPTH:
+            return
+        src = m.src
+        skel = src.skel[m.body_start : m.body_end]
+        for hit in re.finditer(r"(?<![\w.])(?:(\w+)\s*\.\s*)?(\w+)\s*\(", skel):
+            recv, name = hit.group(1), hit.group(2)
+            if name in KEYWORDS or recv in ("params", "request", "response"):
+                continue
+            open_ = m.body_start + hit.end() - 1
+            close = match_close(src.skel, open_)
+            args = [src.code[b:e].strip() for b, e in split_top(src.skel, open_ + 1, close)]
+            passed = [i for i, a in enumerate(args) if a in rvars]
+            if not passed:
+                continue
+            target = self.index.receiver(ctx if recv in (None, "this") else m.cls, recv)
+            if target is None:
+                continue
+            for callee in self.index.overloads(target, name):
+                if not callee.accepts(len(args)) or callee.cls.name == "RestController":
+                    continue
+                for i in passed:
+                    formal = callee.params[i]
+                    key = (callee.cls.name, callee.at, formal)
+                    if key in self.written:
+                        continue
+                    self.written.add(key)
+                    body = callee.src.skel[callee.body_start : callee.body_end]
+                    if re.search(rf"(?<![\w.]){re.escape(formal)}{OUTPUT_STREAM}", body):
+                        self.add_shape("binary")
+                        self.exprs.append(f"{callee.cls.name}.{callee.name}: {formal}.outputStream")
+                    self.follow_writes(callee, callee.cls, {formal}, depth + 1)
 
     def json_names(self, m: MethodInfo) -> set[str]:
         """Locals assigned from `request.JSON` in `m`."""

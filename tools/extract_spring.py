@@ -79,6 +79,8 @@ LIST_TYPES = {
     "Stream",
 }
 MAP_TYPES = {"JsonObject", "Map", "HashMap", "LinkedHashMap", "TreeMap", "JSONObject", "JsonNode", "ObjectNode"}
+# answer records that are the listing envelope themselves (2026); a List/Page is one only through responseSuccess
+ENVELOPE_TYPES = {"CollectionResponse", "PageResponse"}
 BINARY_TYPES = {"byte[]", "StreamingResponseBody", "Resource", "InputStreamResource", "ByteArrayResource"}
 # Helpers of RestCytomineController that read request parameters themselves.
 # name -> [(param, default)]
@@ -1007,14 +1009,24 @@ class HandlerReader:
         return None
 
     # -- response -------------------------------------------------------------------------
-    def classify_value(self, t: str | None) -> str:
+    def classify_value(self, t: str | None, paged: bool = False) -> str:
+        """Shape of a value of Java type `t` serialised as the answer.
+
+        `paged`: the value goes through `responseSuccess(List|Page)`, which wraps it in the
+        `collection`/`offset`/`perPage`/`size`/`totalPages` envelope. Anywhere else (Jackson via
+        `ResponseEntity.ok(...)`, `.body(...)`, a plain return) a collection is a bare JSON array and
+        a Spring `Page` Jackson's own `{content, pageable, ...}` object; only the 2026
+        `CollectionResponse`/`PageResponse` records are envelopes by themselves.
+        """
         if t is None:
             return "unknown"
         base = simple(t)
         args = type_args(t)
         elem = simple(args[0]) if args else "Object"
-        if base in ("Page", "CollectionResponse", "PageResponse") or base in LIST_TYPES:
+        if base in ENVELOPE_TYPES or (paged and (base == "Page" or base in LIST_TYPES)):
             return f"list:{elem}"
+        if base in LIST_TYPES:
+            return f"array:{elem}"
         if base in ("CommandResponse", "HttpCommandResponse"):
             return "message"
         if base in MAP_TYPES:
@@ -1022,7 +1034,7 @@ class HandlerReader:
         if base == "String":
             return "string"
         if base == "Optional":
-            return self.classify_value(args[0] if args else None)
+            return self.classify_value(args[0] if args else None, paged)
         return f"object:{base}"
 
     def classify_declared(self, t: str) -> str | None:
@@ -1039,10 +1051,6 @@ class HandlerReader:
             return "binary"
         if base in ("void", "Void"):
             return None
-        if base in LIST_TYPES:
-            return "array:" + (simple(args[0]) if args else "Object")
-        if base in ("Page", "CollectionResponse", "PageResponse"):
-            return "list:" + (simple(args[0]) if args else "Object")
         if base == "String":
             return "string"
         if base == "Optional":
@@ -1114,14 +1122,13 @@ class HandlerReader:
                 recv = e[: lam.start()]
                 rt = self.expr_type(recv, types)
                 targs = type_args(rt) if rt else []
-                found.append(self.classify_value(targs[0] if targs else None))
+                found.append(self.classify_value(targs[0] if targs else None, paged=True))
             else:
                 wrapped = re.fullmatch(r"(?:JsonObject\.toJsonString|convertObjectToJSON)\((.*)\)", arg, re.S)
-                if wrapped:  # a JSON string made here: no envelope around a list
-                    shape = self.classify_value(self.expr_type(wrapped.group(1), types))
-                    found.append(shape.replace("list:", "array:", 1))
+                if wrapped:  # a JSON string made here: responseSuccess(String), no envelope around a list
+                    found.append(self.classify_value(self.expr_type(wrapped.group(1), types)))
                 else:
-                    found.append(self.classify_value(self.expr_type(arg, types)))
+                    found.append(self.classify_value(self.expr_type(arg, types), paged=True))
         if found:
             return found
         if re.fullmatch(r"\w+", e) and simple(types.get(e, "")) in ("ResponseEntity", "JsonResponseEntity"):
