@@ -3,21 +3,27 @@
 spec/inventory/sources/ lists what each core's handlers read: spring-2026.tsv and spring-2025.tsv
 (tools/extract_spring.py) for the Spring cores, grails-legacy.tsv (tools/extract_grails.py) for the
 legacy Grails core. For every operation of those files and every spec operation served by that
-generation (`x-cytomine-servers`), this compares the path parameters (types) and the query
-parameters (names, requiredness). A difference fails unless the operation declares it in
-`x-cytomine-deviations` with its reason; a declared deviation that no longer occurs fails too
-(stale). Which generations read a spec parameter: `x-cytomine-generations` on the parameter, else
-every server of the operation (under `x-cytomine-paging: mixed`, page/size/pageSort are 2026's and
-max/offset/sort/order the others'). spec/README.md describes both extensions. Every operation a
-core maps is a spec operation it serves, or left out with a reason (`x-cytomine-excluded`, and for
-the legacy core the inventory's grails-only.tsv).
+generation (`x-cytomine-servers`), this compares the path parameters (types), the query parameters
+(names, requiredness), the request body (its kind; for JSON the fields the handler requires or
+reads) and the answer's shape (envelope, bare array, object, binary, empty). A difference fails
+unless the operation declares it in `x-cytomine-deviations` with its reason; a declared deviation
+that no longer occurs fails too (stale). Which generations read a spec parameter:
+`x-cytomine-generations` on the parameter, else every server of the operation (under
+`x-cytomine-paging: mixed`, page/size/pageSort are 2026's and max/offset/sort/order the others').
+spec/README.md describes both extensions. Every operation a core maps is a spec operation it
+serves, or left out with a reason (`x-cytomine-excluded`, and for the legacy core the inventory's
+grails-only.tsv).
 
-Matching rules (the same as tools/compare_spec.py): paths compare with placeholder names dropped
+Matching rules (for parameters, the same as tools/compare_spec.py): paths compare with placeholder names dropped
 (and a Grails `.json` suffix, its `.$format`, matches a spec path ending in `.{format}`);
 a parameter the server reads from the query or the JSON body (`in: query|body`), or a non-file
 field of a multipart handler, matches a property of the spec's request body; the pseudo-parameter
 `<field>[<op>]` (generic search filters) matches spec parameters named `name[op]`; `*` (a whole
 `@RequestParam Map`) matches everything; requiredness is compared where the extractor knows it.
+A JSON array body matches a single-object body that has a bulk variant (`x-cytomine-bulk`); a
+handler that merges the JSON body into its parameters matches a spec body; an answer branch the
+extractor cannot judge (a string built by hand, an answer relayed from another server) is not
+compared, and every other branch must fit the spec's answer (`SHAPE_FITS`).
 
     .venv/bin/python tests/test_spec_sources.py   # every finding and the closing figure
 """
@@ -53,7 +59,20 @@ NOT_READ = "not-read"  # the spec offers a query parameter this generation does 
 OPTIONAL_IN_SPEC = "optional-in-spec"  # the server requires it, the spec makes it optional
 REQUIRED_IN_SPEC = "required-in-spec"  # the spec requires it, the server has it optional
 PATH_PARAMETER = "path-parameter"  # a path parameter of another type
-KINDS = (NOT_IN_SPEC, NOT_READ, OPTIONAL_IN_SPEC, REQUIRED_IN_SPEC, PATH_PARAMETER)
+BODY = "body"  # the server reads another kind of body (parameter: json, json-array, multipart, none)
+BODY_REQUIRED = "body-required"  # the server requires a JSON body field the spec makes optional
+BODY_FIELD = "body-field"  # the server reads a JSON body field the spec's body lacks
+RESPONSE = "response"  # the server answers another shape (parameter: its shape, e.g. list, empty)
+KINDS = (NOT_IN_SPEC, NOT_READ, OPTIONAL_IN_SPEC, REQUIRED_IN_SPEC, PATH_PARAMETER, BODY, BODY_REQUIRED, BODY_FIELD,
+         RESPONSE)
+# Server answer shapes (the sources' `response` column) and the spec answer kinds each fits:
+# `other` is JSON the handler builds (a map; a hand-made envelope or list now and then).
+SHAPE_FITS = {
+    "list": {"list"}, "array": {"array"}, "object": {"object"}, "message": {"object"},
+    "other": {"object", "list", "array"}, "binary": {"binary", "text"}, "redirect": {"binary", "text"},
+    "empty": {"empty"},
+}  # fmt: skip
+ENVELOPE = {"collection", "offset", "perPage", "size", "totalPages"}
 
 # Paging parameters of common.yaml under `x-cytomine-paging: mixed` (spec/README.md).
 PAGE_SIZE_REFS = ("parameters/page", "parameters/size", "parameters/pageSort")
@@ -221,6 +240,112 @@ def compare(op: spec_index.SpecOperation, generation: str, row: dict[str, Any]) 
     return out
 
 
+def spec_body(op: spec_index.SpecOperation) -> tuple[set[str], set[str], set[str]]:
+    """The spec's request body: its kinds (json, json-array, multipart, raw; `none` without a
+    body), the required fields and the properties of its JSON schema (an array's items)."""
+    body, base = load_spec().deref(op.raw.get("requestBody") or {}, op.source)
+    kinds: set[str] = set()
+    required: set[str] = set()
+    properties: set[str] = set()
+    for ctype, media in (body.get("content") or {}).items():
+        if "multipart" in ctype:
+            kinds.add("multipart")
+            continue
+        if "json" not in ctype:
+            kinds.add("raw")
+            continue
+        schema, where = load_spec().deref((media or {}).get("schema") or {}, base)
+        kinds.add("json-array" if schema.get("type") == "array" else "json")
+        if schema.get("type") == "array":
+            schema, where = load_spec().deref(schema.get("items") or {}, where)
+        for part in [schema, *(load_spec().deref(p, where)[0] for p in schema.get("allOf") or [])]:
+            required |= set(part.get("required") or [])
+        properties |= schema_properties(schema, where)
+    return kinds or {"none"}, required, properties
+
+
+def spec_answer_kinds(op: spec_index.SpecOperation) -> set[str]:
+    """What the spec's success answer is: list (an envelope with `collection`), array, object,
+    binary, text or empty (several for a union, or an object that may be a page)."""
+    responses = op.raw.get("responses") or {}
+    code = next((c for c in sorted(responses) if c.startswith("2")), None)
+    if code is None:
+        return set()
+    answer, base = load_spec().deref(responses[code], op.source)
+    kinds = {"empty"} if op.raw.get("x-cytomine-empty-body") else set()
+    content = answer.get("content") or {}
+    if not content:
+        return kinds | {"empty"}
+    for ctype, media in content.items():
+        if "json" in ctype:
+            kinds |= _schema_kinds((media or {}).get("schema") or {}, base)
+        else:
+            kinds.add("text" if ctype.startswith("text/plain") else "binary")
+    return kinds
+
+
+def _schema_kinds(node: Any, base: Path) -> set[str]:
+    schema, base = load_spec().deref(node, base)
+    if not isinstance(schema, dict):
+        return {"object"}
+    union = schema.get("oneOf") or schema.get("anyOf")
+    if union:
+        return {kind for sub in union for kind in _schema_kinds(sub, base)}
+    if schema.get("type") == "array":
+        return {"array"}
+    if schema.get("type") == "string":
+        return {"binary" if schema.get("format") == "binary" else "text"}
+    properties = schema_properties(schema, base)
+    if "collection" in properties:
+        # an envelope; a schema with more fields than the envelope's also reads as one object
+        return {"list", "object"} if properties - ENVELOPE else {"list"}
+    return {"object"}
+
+
+def compare_body(op: spec_index.SpecOperation, generation: str, row: dict[str, Any]) -> list[Finding]:
+    """The server's request body against the spec's: its kind, and for JSON the fields the handler
+    requires or reads (what the extractor knows of them)."""
+    out: list[Finding] = []
+    body = row["body"]
+    server_kind = str(body["kind"]) if body else "none"
+    if server_kind in ("alternatives", "raw"):
+        return out  # two handlers with different bodies; a raw stream takes any content
+    kinds, required, properties = spec_body(op)
+    fits = server_kind in kinds
+    if server_kind == "none" and kinds <= {"json"}:
+        # the handler merges a JSON body into its parameters (`query|body`), or reads none
+        fits = any("body" in str(q.get("in", "")) for q in row["query_params"])
+    if server_kind == "json-array" and "json" in kinds and op.raw.get("x-cytomine-bulk"):
+        fits = True  # one object or an array of them; the array form is the bulk variant
+    if not fits:
+        out.append(Finding(op.operation_id, op.method, op.path, generation, BODY, server_kind,
+                           f"spec {'/'.join(sorted(kinds))}"))
+        return out
+    if server_kind in ("json", "json-array"):
+        for field in body.get("fields") or []:
+            name = str(field["name"])
+            if field.get("required") is True and name not in required:
+                out.append(Finding(op.operation_id, op.method, op.path, generation, BODY_REQUIRED, name,
+                                   str(body.get("fields_from", ""))))
+            if properties and name not in properties:
+                where = f"{field.get('origin', field.get('read', ''))} at {field.get('line', field.get('at', ''))}"
+                out.append(Finding(op.operation_id, op.method, op.path, generation, BODY_FIELD, name, where))
+    return out
+
+
+def compare_response(op: spec_index.SpecOperation, generation: str, row: dict[str, Any]) -> list[Finding]:
+    """The server's answer shape against the spec's: each branch the extractor could judge must
+    fit a kind the spec declares (untyped strings and relayed answers are not judged)."""
+    spec_kinds = spec_answer_kinds(op)
+    out = []
+    for shape in dict.fromkeys(str(row["response"]).split("|")):
+        kind = shape.split(":", 1)[0]
+        if kind in SHAPE_FITS and spec_kinds and not SHAPE_FITS[kind] & spec_kinds:
+            out.append(Finding(op.operation_id, op.method, op.path, generation, RESPONSE, kind,
+                               f"server {shape}, spec {'/'.join(sorted(spec_kinds))}"))
+    return out
+
+
 def declarations(op: spec_index.SpecOperation) -> Iterator[tuple[str, str, str, str]]:
     """(generation, kind, parameter, reason) of the operation's x-cytomine-deviations."""
     for entry in op.raw.get("x-cytomine-deviations") or []:
@@ -257,6 +382,8 @@ def result() -> Result:
                 found.append(Finding(op.operation_id, op.method, op.path, generation, "not-served", "-"))
                 continue
             found += compare(op, generation, row)
+            found += compare_body(op, generation, row)
+            found += compare_response(op, generation, row)
         keys = {(f.generation, f.kind, f.param) for f in found}
         findings += found
         undeclared += [f for f in found if (f.generation, f.kind, f.param) not in declared]

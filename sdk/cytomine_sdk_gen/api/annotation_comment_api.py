@@ -75,7 +75,8 @@ class AnnotationCommentApi:
         ``POST /api/userannotation/{annotation}/comment.json`` · servers: 2026, 2025, legacy
 
         The Spring cores (2025, 2026) store comment and receivers (user ids) and send no mail; legacy servers also mail
-        the annotation to users and emails with subject and message.
+        the annotation to users and emails with subject and message; the mail names the sender with from and links
+        annotationURL and shareAnnotationURL.
 
         Args:
             annotation: Identifier of the user annotation.
@@ -152,6 +153,9 @@ class AnnotationCommentApi:
         """Comment on an algo annotation and share it with other users (legacy only).
 
         ``POST /api/algoannotation/{annotation}/comment.json`` · servers: legacy
+
+        Also mails the annotation to users and emails with subject and message; the mail names the sender with from and
+        links annotationURL and shareAnnotationURL.
 
         Args:
             annotation: Identifier of the algo annotation.

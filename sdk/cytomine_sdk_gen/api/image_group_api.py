@@ -51,6 +51,9 @@ class ImageGroupApi:
 
         ``POST /api/imagegroup.json`` · servers: 2026, 2025, legacy
 
+        Legacy servers of the equinox master and multidim lines refuse it (403: image groups were removed there); the
+        uliege legacy line answers it.
+
         Args:
             image_group: A named group of images of a project.
             timeout, extra_query, extra_headers: per-call options (see `cytomine_sdk_gen.runtime`).
@@ -74,6 +77,9 @@ class ImageGroupApi:
         """Create many image groups in one request (a JSON array); see BulkResult for partial failures.
 
         ``POST /api/imagegroup.json`` · servers: 2026, 2025, legacy
+
+        Legacy servers of the equinox master and multidim lines refuse it (403: image groups were removed there); the
+        uliege legacy line answers it.
 
         Args:
             image_group: The request body.
@@ -119,6 +125,9 @@ class ImageGroupApi:
         """Update an image group (send the whole object, with its id).
 
         ``PUT /api/imagegroup/{id}.json`` · servers: 2026, 2025, legacy
+
+        Legacy servers of the equinox master and multidim lines refuse it (403: image groups were removed there); the
+        uliege legacy line answers it.
 
         Args:
             id: Identifier of the object.

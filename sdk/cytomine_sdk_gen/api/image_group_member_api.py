@@ -128,7 +128,7 @@ class ImageGroupMemberApi:
         ``GET /api/imagegroup/{group}/imageinstance/{image}/next.json`` · servers: 2026, 2025, legacy
 
         At the end of the group with circular=false the answer is an empty page (`{collection: []...}`) rather than an
-        image.
+        image; the method then returns an ImageInstance whose `id` is None.
 
         Args:
             group: Identifier of the image group.
@@ -155,7 +155,7 @@ class ImageGroupMemberApi:
         ``GET /api/imagegroup/{group}/imageinstance/{image}/previous.json`` · servers: 2026, 2025, legacy
 
         At the start of the group with circular=false the answer is an empty page (`{collection: []...}`) rather than an
-        image.
+        image; the method then returns an ImageInstance whose `id` is None.
 
         Args:
             group: Identifier of the image group.

@@ -86,7 +86,8 @@ class OntologyApi:
         ``POST /api/ontology.json`` · servers: 2026, 2025, legacy
 
         2026 reads only `name` and answers an HttpCommandResponse (ontology under `data`; the body may be empty); 2025
-        and legacy servers answer a command envelope (ontology under `ontology`). The creator is the current user.
+        and legacy servers answer a command envelope (ontology under `ontology`). The creator is the current user. 2026
+        requires a non-empty `name`.
 
         Args:
             ontology: An ontology: a named set of terms.

@@ -415,7 +415,8 @@ class ReviewedAnnotationApi:
         ``POST /api/imageinstance/{image}/annotation/review.json`` · servers: 2026, 2025, legacy
 
         The image must be in review mode by the current user. users and task may be sent in the query or in the JSON
-        body. Progress is reported on the task when one is given.
+        body; legacy servers read them from the query only (send users there). Progress is reported on the task when one
+        is given.
 
         Args:
             image: Identifier of the image instance (in review mode).

@@ -83,7 +83,7 @@ class RoleApi:
         ``POST /api/role.json`` · servers: 2026
 
         Answers an HttpCommandResponse with the role under `data`; the body may be empty. Undo it with
-        project_command.undo_repository_command.
+        project_command.undo_repository_command. A non-empty `authority` is required.
 
         Args:
             sec_role: A security role.

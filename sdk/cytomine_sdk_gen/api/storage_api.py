@@ -84,8 +84,8 @@ class StorageApi:
 
         ``POST /api/storage.json`` · servers: 2026, 2025, legacy
 
-        Send `name` (2025 and legacy also read `user`). 2026 answers an HttpCommandResponse (storage under `data`,
-        possibly an empty body); 2025 and legacy a command envelope (storage under `storage`).
+        Send `name` (2025 and legacy also read `user`); 2026 requires `name`. 2026 answers an HttpCommandResponse
+        (storage under `data`, possibly an empty body); 2025 and legacy a command envelope (storage under `storage`).
 
         Args:
             storage: A storage: the space uploaded files go to, owned by a user and shared through permissions.
@@ -111,8 +111,8 @@ class StorageApi:
 
         ``POST /api/storage.json`` · servers: 2025, legacy
 
-        Send `name` (2025 and legacy also read `user`). 2026 answers an HttpCommandResponse (storage under `data`,
-        possibly an empty body); 2025 and legacy a command envelope (storage under `storage`).
+        Send `name` (2025 and legacy also read `user`); 2026 requires `name`. 2026 answers an HttpCommandResponse
+        (storage under `data`, possibly an empty body); 2025 and legacy a command envelope (storage under `storage`).
 
         Args:
             storage: The request body.

@@ -81,8 +81,8 @@ class TagApi:
 
         ``POST /api/tag.json`` · servers: 2026, 2025, legacy
 
-        2026 answers an HttpCommandResponse (tag under `data`; the body may be empty); 2025 and legacy servers a command
-        envelope (tag under `tag`).
+        2026 requires `name` and answers an HttpCommandResponse (tag under `data`; the body may be empty); 2025 and
+        legacy servers a command envelope (tag under `tag`).
 
         Args:
             tag: A tag.

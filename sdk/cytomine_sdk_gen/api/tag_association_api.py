@@ -89,7 +89,7 @@ class TagAssociationApi:
         2026 reads `tagId`, `domainClassName` and `domainId` and answers an HttpCommandResponse (association under
         `data`; the body may be empty). 2025 and legacy servers read `tag`, `domainClassName` and `domainIdent` and
         answer a command envelope (association under `tagdomainassociation`). Setting both names works on every
-        generation.
+        generation. 2026 requires a non-blank `domainClassName`.
 
         Args:
             tag_domain_association: A tag associated with a domain object.
@@ -153,7 +153,8 @@ class TagAssociationApi:
         ``POST /api/domain/{domainClassName}/{domainId}/tag_domain_association.json`` · servers: 2026, 2025, legacy
 
         The path values are not read: the body is authoritative (2026 `tagId`, `domainClassName`, `domainId`;
-        2025/legacy `tag`, `domainClassName`, `domainIdent`). Answers like create.
+        2025/legacy `tag`, `domainClassName`, `domainIdent`); 2026 requires a non-blank `domainClassName` in the body.
+        Answers like create.
 
         Args:
             domain_class_name: Fully-qualified Java class of the object, e.g. be.cytomine.domain.project.Project,

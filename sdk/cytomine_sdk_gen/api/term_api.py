@@ -74,8 +74,9 @@ class TermApi:
 
         ``POST /api/term.json`` · servers: 2026, 2025, legacy
 
-        Send name, color, ontology and optionally comment. 2026 answers an HttpCommandResponse (term under `data`,
-        possibly an empty body); 2025 and legacy a command envelope (term under `term`).
+        Send name, color, ontology and optionally comment; 2026 requires non-empty `name` and `color`. 2026 answers an
+        HttpCommandResponse (term under `data`, possibly an empty body); 2025 and legacy a command envelope (term under
+        `term`).
 
         Args:
             term: A term of an ontology.

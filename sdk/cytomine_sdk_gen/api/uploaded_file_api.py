@@ -107,7 +107,7 @@ class UploadedFileApi:
 
         Send user, storage, filename, originalFilename, ext, contentType, size, status and optionally parent and
         projects. 2026 answers an HttpCommandResponse (file under `data`, possibly an empty body); 2025 and legacy a
-        command envelope (file under `uploadedfile`).
+        command envelope (file under `uploadedfile`). 2026 requires non-empty `filename` and `originalFilename`.
 
         Args:
             uploaded_file: A file uploaded to a storage, or a file extracted or converted from one (`parent`).
@@ -135,7 +135,7 @@ class UploadedFileApi:
 
         Send user, storage, filename, originalFilename, ext, contentType, size, status and optionally parent and
         projects. 2026 answers an HttpCommandResponse (file under `data`, possibly an empty body); 2025 and legacy a
-        command envelope (file under `uploadedfile`).
+        command envelope (file under `uploadedfile`). 2026 requires non-empty `filename` and `originalFilename`.
 
         Args:
             uploaded_file: The request body.

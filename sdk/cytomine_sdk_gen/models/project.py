@@ -36,6 +36,11 @@ class Project(CytomineModel):
     number_of_reviewed_annotations: Annotated[Optional[int], Field(alias="numberOfReviewedAnnotations")] = None
     users: Optional[List[int]] = Field(default=None, description="Input only, ids of the members to set on create/update.")
     admins: Optional[List[int]] = Field(default=None, description="Input only, ids of the managers to set on create/update.")
+    representatives: Optional[List[int]] = Field(default=None, description="Input only, ids of the representatives to set on update (an empty list removes them all; create ignores it).")
+    force_ontology_update: Annotated[Optional[bool], Field(alias="forceOntologyUpdate")] = Field(default=None, description="Input only, on update: when the ontology changes, delete the members' annotation terms so they do not block the change (reviewed or job terms still do).")
+    retrieval_disable: Annotated[Optional[bool], Field(alias="retrievalDisable")] = Field(default=None, description="Legacy servers only: disable content-based retrieval for this project (default false; disabling needs retrievalAllOntology false and no retrievalProjects).")
+    retrieval_all_ontology: Annotated[Optional[bool], Field(alias="retrievalAllOntology")] = Field(default=None, description="Legacy servers only: retrieval searches the projects of all ontologies (default true; then retrievalProjects must be empty).")
+    retrieval_projects: Annotated[Optional[List[int]], Field(alias="retrievalProjects")] = Field(default=None, description="Legacy servers only, ids of the projects retrieval searches (with retrievalDisable and retrievalAllOntology false).")
     members_count: Annotated[Optional[int], Field(alias="membersCount")] = Field(default=None, description="With withMembersCount=true.")
     last_activity: Annotated[Optional[datetime], Field(alias="lastActivity")] = Field(default=None, description="With withLastActivity=true.")
     description: Optional[str] = Field(default=None, description="With withDescription=true: the rich-text description (empty string if none).")

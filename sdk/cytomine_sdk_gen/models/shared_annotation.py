@@ -25,7 +25,10 @@ class SharedAnnotation(CytomineModel):
     subject: Optional[str] = Field(default=None, description="Legacy input: subject of the mail sent to the receivers.")
     message: Optional[str] = Field(default=None, description="Legacy input: text of the mail (and comment).")
     users: Optional[List[int]] = Field(default=None, description="Legacy input: ids of the users to share with.")
-    emails: Optional[List[str]] = Field(default=None, description="Legacy input: e-mail addresses to share with (guest accounts are created).")
+    emails: Optional[str] = Field(default=None, description="Legacy input: e-mail addresses to share with, comma-separated (the server splits the string on commas, SharedAnnotationService.groovy:151; guest accounts are created).")
+    var_from: Annotated[Optional[str], Field(alias="from")] = Field(default=None, description="Legacy input: the sender's name as the mail shows it (\"<from> shared an annotation with you\").")
+    annotation_url: Annotated[Optional[str], Field(alias="annotationURL")] = Field(default=None, description="Legacy input: URL of the annotation in the viewer, linked from the mail.")
+    share_annotation_url: Annotated[Optional[str], Field(alias="shareAnnotationURL")] = Field(default=None, description="Legacy input: URL of the comment, linked from the mail to reply.")
 
     model_config: ClassVar[ConfigDict] = ConfigDict(
         # Strict when users build models; server data is validated with strict=False (from_dict,
