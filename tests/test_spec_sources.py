@@ -25,7 +25,7 @@ handler that merges the JSON body into its parameters matches a spec body; an an
 extractor cannot judge (a string built by hand, an answer relayed from another server) is not
 compared, and every other branch must fit the spec's answer (`SHAPE_FITS`).
 
-    .venv/bin/python tests/test_spec_sources.py   # every finding and the closing figure
+    .venv/bin/python tests/test_spec_sources.py [--reasons]   # every finding and the closing figure
 """
 
 from __future__ import annotations
@@ -500,13 +500,17 @@ def test_no_stale_deviation() -> None:
 
 
 def main() -> int:
+    """Print every finding (`--reasons`: with the reason its declaration gives), the stale
+    declarations and the figure; exit 1 when the test would fail."""
     res = result()
-    declared_keys = {(f.operation, f.generation, f.kind, f.param) for f in res.findings} - {
-        (f.operation, f.generation, f.kind, f.param) for f in res.undeclared
+    reasons = {
+        (op.operation_id, g, k, p): reason for op in operations() for g, k, p, reason in declarations(op)
     }
     for f in res.findings:
-        mark = "declared" if (f.operation, f.generation, f.kind, f.param) in declared_keys else "UNDECLARED"
-        print(f"{mark:10s} {f}")
+        reason = reasons.get((f.operation, f.generation, f.kind, f.param))
+        print(f"{'declared' if reason is not None else 'UNDECLARED':10s} {f}")
+        if reason is not None and "--reasons" in sys.argv:
+            print(f"{'':10s}   because: {reason}")
     for s in res.stale:
         print(f"STALE      {s}")
     print("\n".join(figure()))
