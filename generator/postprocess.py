@@ -132,10 +132,13 @@ def _shared_methods(text: str, name: str) -> str:
         raise SystemExit(f"post-processing: {name}: the conversion methods are not where expected")
     code = methods.group(0)
     read_only = READ_ONLY.search(code)
+    nullable = NULLABLE.findall(code)
+    # The sets must hold every field the generator's code names, or to_dict() would change silently.
+    if (read_only is None) != ("excluded_fields" not in code) or len(nullable) != code.count("(nullable) is None"):
+        raise SystemExit(f"post-processing: {name}: to_dict() is not in the form expected")
     # `id` is server-computed (readOnly) but updates find their object by the id in the body:
     # keep it in what to_dict() sends.
     excluded = [f for f in re.findall(r'"(\w+)"', read_only.group(1)) if f != "id"] if read_only else []
-    nullable = NULLABLE.findall(code)
     sets = ""
     if excluded:
         sets += f"    _read_only: ClassVar[frozenset[str]] = frozenset({_names(excluded)})\n"
