@@ -31,7 +31,6 @@ compared, and every other branch must fit the spec's answer (`SHAPE_FITS`).
 from __future__ import annotations
 
 import csv
-import json
 import re
 import sys
 from collections.abc import Iterator
@@ -44,12 +43,13 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "generator"))
+sys.path.insert(0, str(ROOT / "tools"))
+import compare_spec  # noqa: E402
 import spec_index  # noqa: E402
+from compare_spec import norm, norm_key, source_file  # noqa: E402
 
-SOURCES = ROOT / "spec" / "inventory" / "sources"
 GENERATIONS = ("2026", "2025", "legacy")
 ALL_GENERATIONS = GENERATIONS
-SOURCE_FILES = {"2026": "spring-2026.tsv", "2025": "spring-2025.tsv", "legacy": "grails-legacy.tsv"}
 FILTERS = "<field>[<op>]"
 FILTER_NAME = r"[\w.]+\[\w+\]"  # a spec parameter standing for one generic search filter
 
@@ -95,30 +95,10 @@ class Finding:
         return f"{self.operation} {self.method} {self.path} [{self.generation}] {self.kind}: {self.param}{extra}"
 
 
-def norm(path: str) -> str:
-    return re.sub(r"\{[^}]*\}", "{}", path)
-
-
-def norm_key(generation: str, path: str) -> str:
-    """`norm`; for Grails also `.{format}` == `.json` (both are its `.$format` suffix)."""
-    if generation == "legacy":
-        return re.sub(r"\.\{\}$", ".json", norm(path))
-    return norm(path)
-
-
 @cache
 def load_sources(generation: str) -> dict[tuple[str, str], dict[str, Any]]:
-    """Rows of the generation's sources file by (method, path without placeholder names), JSON decoded."""
-    with open(SOURCES / SOURCE_FILES[generation], encoding="utf-8") as fh:
-        lines = [line for line in fh if not line.startswith("#")]
-    rows: dict[tuple[str, str], dict[str, Any]] = {}
-    for row in csv.DictReader(lines, delimiter="\t"):
-        decoded: dict[str, Any] = dict(row)
-        decoded["query_params"] = json.loads(row["query_params"])
-        decoded["path_params"] = json.loads(row["path_params"])
-        decoded["body"] = json.loads(row["body"]) if row["body"] != "-" else None
-        rows[(row["method"], norm_key(generation, row["path"]))] = decoded
-    return rows
+    """Rows of the generation's sources file by (method, path key), JSON decoded (read once)."""
+    return compare_spec.load_sources(generation)
 
 
 @cache
@@ -158,27 +138,9 @@ def readers(op: spec_index.SpecOperation, param: dict[str, Any], ref: str) -> se
     return servers
 
 
-def schema_properties(node: Any, base: Path, depth: int = 0) -> set[str]:
+def schema_properties(node: Any, base: Path) -> set[str]:
     """Property names of a schema, through $ref, allOf/oneOf/anyOf and array items."""
-    node, base = load_spec().deref(node, base)
-    if not isinstance(node, dict) or depth > 8:
-        return set()
-    names = set((node.get("properties") or {}).keys())
-    for key in ("allOf", "oneOf", "anyOf"):
-        for sub in node.get(key) or []:
-            names |= schema_properties(sub, base, depth + 1)
-    if "items" in node:
-        names |= schema_properties(node["items"], base, depth + 1)
-    return names
-
-
-def body_properties(op: spec_index.SpecOperation) -> set[str]:
-    body, base = load_spec().deref(op.raw.get("requestBody") or {}, op.source)
-    names: set[str] = set()
-    for media in (body.get("content") or {}).values():
-        if isinstance(media, dict) and "schema" in media:
-            names |= schema_properties(media["schema"], base)
-    return names
+    return compare_spec.schema_properties(load_spec(), node, base)
 
 
 def spec_path_types(op: spec_index.SpecOperation) -> list[str]:
@@ -214,7 +176,7 @@ def compare(op: spec_index.SpecOperation, generation: str, row: dict[str, Any]) 
     if "*" in server:
         return out
     spec_query = {str(p["name"]): (p, ref) for p, ref in query_parameters(op)}
-    body = body_properties(op)
+    body = compare_spec.body_properties(load_spec(), op)
     for name, q in server.items():
         if name == FILTERS:
             continue
@@ -402,7 +364,7 @@ def figure() -> list[str]:
         with_dev = len(res.deviating[generation])
         count = sum(1 for f in res.findings if f.generation == generation)
         lines.append(
-            f"{SOURCE_FILES[generation][:-4]}: {total} operations, {total - with_dev} exact, "
+            f"{source_file(generation)[:-4]}: {total} operations, {total - with_dev} exact, "
             f"{with_dev} with declared deviations ({count} deviations)"
         )
     return lines
@@ -481,7 +443,7 @@ def test_every_extracted_operation_is_in_the_spec(generation: str) -> None:
         for method, path in load_sources(generation)
         if (method, path) not in served and (method, path) not in excluded and method != "ANY"
     ]
-    assert not missing, f"{SOURCE_FILES[generation]} maps operations the spec lacks:\n" + "\n".join(missing)
+    assert not missing, f"{source_file(generation)} maps operations the spec lacks:\n" + "\n".join(missing)
 
 
 @pytest.mark.parametrize("generation", GENERATIONS)
@@ -489,7 +451,7 @@ def test_spec_matches_server_sources(generation: str) -> None:
     res = result()
     undeclared = [str(f) for f in res.undeclared if f.generation == generation]
     assert not undeclared, (
-        f"{len(undeclared)} differences with {SOURCE_FILES[generation]} not declared in x-cytomine-deviations "
+        f"{len(undeclared)} differences with {source_file(generation)} not declared in x-cytomine-deviations "
         "(fix the spec, or declare them with their reason; spec/README.md):\n" + "\n".join(undeclared)
     )
 
