@@ -103,18 +103,16 @@ def _to_dict(value: Any) -> Any:
 def _layout(cls: type[CytomineModel]) -> tuple[tuple[tuple[str, str, bool], ...], tuple[tuple[str, str], ...]]:
     """What to_dict() needs of a model class, worked out once: its fields holding a model or a
     list of models (name, JSON key, is a list), and its nullable fields (name, JSON key)."""
-    nested = []
-    for name, field in cls.model_fields.items():
-        found = _model_of(field.annotation)
-        if found is not None:
-            nested.append((name, field.alias or name, found))
-    fields = cls.model_fields
-    nullable = tuple((name, fields[name].alias or name) for name in fields if name in cls._nullable)
     # A read-only field stays out whatever it holds (openapi-generator's to_dict() sent a read-only
     # list of models, or null for a read-only nullable field, all the same).
-    nested = [entry for entry in nested if entry[0] not in cls._read_only]
-    nullable = tuple(entry for entry in nullable if entry[0] not in cls._read_only)
-    return tuple(nested), nullable
+    fields = [(name, field) for name, field in cls.model_fields.items() if name not in cls._read_only]
+    nested = tuple(
+        (name, field.alias or name, is_list)
+        for name, field in fields
+        if (is_list := _model_of(field.annotation)) is not None
+    )
+    nullable = tuple((name, field.alias or name) for name, field in fields if name in cls._nullable)
+    return nested, nullable
 
 
 def _model_of(annotation: Any) -> bool | None:
